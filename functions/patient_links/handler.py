@@ -1,0 +1,69 @@
+"""Patient links: the appointment page and its actions (R4), no login."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from notify.clock import utcnow
+from notify.link_page import appointment_page, gone_page
+from notify.observability import logger, metrics, tracer
+from notify.services.patient_actions import (
+    ActionNotAllowedError,
+    LinkNotFoundError,
+    PatientAction,
+    act,
+    open_link,
+)
+from notify.settings import ApiSettings
+
+settings = ApiSettings.from_env()
+app = APIGatewayRestResolver(enable_validation=True)
+Token = Annotated[str, Path(min_length=16, max_length=16, pattern=r"^[A-Za-z0-9_-]+$")]
+HTML = "text/html; charset=utf-8"
+
+
+def _html(status: int, body: str) -> Response:
+    return Response(status_code=status, content_type=HTML, body=body,
+                    headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"})
+
+
+@app.exception_handler(LinkNotFoundError)
+def not_found(exc: LinkNotFoundError) -> Response:
+    return _html(404, gone_page())
+
+
+@app.get("/l/<token>", summary="The appointment page of a patient link")
+def show(token: Token) -> Response:
+    return _html(200, appointment_page(open_link(token, utcnow())))
+
+
+@app.get("/l/<token>/reschedule", summary="Go to the practice's booking page")
+def reschedule(token: Token) -> Response:
+    view = open_link(token, utcnow())
+    if not view.settings.booking_url or not view.can_act:
+        return _html(409, appointment_page(view))
+    return Response(status_code=302, content_type=HTML, body="",
+                    headers={"Location": view.settings.booking_url})
+
+
+@app.post("/l/<token>/<action>", summary="Confirm or cancel from a patient link")
+def perform(token: Token, action: PatientAction) -> Response:
+    try:
+        view = act(token, action, utcnow())
+    except ActionNotAllowedError:
+        return _html(409, appointment_page(open_link(token, utcnow())))
+    notice = "confirmed" if action is PatientAction.CONFIRM else "cancelled"
+    if "application/json" in (app.current_event.headers or {}).get("accept", ""):
+        return Response(status_code=200, content_type=content_types.APPLICATION_JSON,
+                        body={"status": view.appointment.status.value})
+    return _html(200, appointment_page(view, notice))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,21 @@
+"""The escalation state machine's last step: SMS when the push went unanswered (C1, R6)."""
+
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from notify.clock import utcnow
+from notify.contracts import EscalationRequest
+from notify.observability import logger, metrics, tracer
+from notify.services.delivery import escalate
+from notify.settings import FallbackSettings
+
+settings = FallbackSettings.from_env()
+
+
+@logger.inject_lambda_context(correlation_id_path="appointment_id")
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    request = parse(event=event, model=EscalationRequest)
+    outcome = escalate(request, utcnow(), settings.public_base_url)
+    return {"sent": outcome.sent, "skipped": outcome.skipped}

@@ -1,0 +1,23 @@
+"""CDK app entry: `cdk synth` (cdk.json) or `python infra/app.py` with CDK_OUTDIR."""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import aws_cdk as cdk  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
+
+from infra.stack import NotificationStack  # noqa: E402
+
+
+def build_app(outdir: str | None = None) -> tuple[cdk.App, NotificationStack]:
+    app = cdk.App(outdir=outdir) if outdir else cdk.App()
+    stack = NotificationStack(app, "PatientNotify")
+    cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
+    return app, stack
+
+
+if __name__ == "__main__":
+    build_app()[0].synth()

@@ -1,0 +1,72 @@
+"""The escalation state machine: wait until the escalation time, read the appointment,
+stop if the patient answered, else run sms_fallback (C1). sms_fallback checks again
+(version, R9 switch, opened notice) before it sends; C2 is decided before starting."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from cdk_nag import NagSuppressions
+from constructs import Construct
+
+ANSWERED = ("confirmed", "cancelled", "attended")
+
+
+class EscalationConstruct(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, table: dynamodb.ITable,
+                 sms_fallback: lambda_.IFunction) -> None:
+        super().__init__(scope, construct_id)
+        wait = sfn.Wait(self, "WaitUntilEscalation",
+                        time=sfn.WaitTime.timestamp_path("$.escalate_at"))
+        read = tasks.DynamoGetItem(
+            self, "ReadAppointment", table=table, consistent_read=True,
+            key={
+                "pk": tasks.DynamoAttributeValue.from_string(
+                    sfn.JsonPath.format("PRACTICE#{}", sfn.JsonPath.string_at("$.practice_id"))),
+                "sk": tasks.DynamoAttributeValue.from_string(
+                    sfn.JsonPath.format("APPT#{}", sfn.JsonPath.string_at("$.appointment_id"))),
+            },
+            result_path="$.current",
+        )
+        read.add_retry(errors=["States.ALL"], max_attempts=3, interval=Duration.seconds(2))
+        send_sms = tasks.LambdaInvoke(
+            self, "SendFallbackSms", lambda_function=sms_fallback,
+            payload=sfn.TaskInput.from_object({
+                "practice_id": sfn.JsonPath.string_at("$.practice_id"),
+                "appointment_id": sfn.JsonPath.string_at("$.appointment_id"),
+                "kind": sfn.JsonPath.string_at("$.kind"),
+                "version": sfn.JsonPath.number_at("$.version"),
+                "escalate_at": sfn.JsonPath.string_at("$.escalate_at"),
+            }),
+            payload_response_only=True, retry_on_service_exceptions=True,
+            result_path="$.fallback",
+        )
+        send_sms.add_retry(errors=["States.ALL"], max_attempts=3, interval=Duration.seconds(5),
+                           backoff_rate=2)
+        answered = sfn.Condition.or_(*(sfn.Condition.string_equals("$.current.Item.status.S", s)
+                                       for s in ANSWERED))
+        decide = (sfn.Choice(self, "PatientAnswered")
+                  .when(sfn.Condition.is_not_present("$.current.Item"),
+                        sfn.Succeed(self, "AppointmentGone"))
+                  .when(answered, sfn.Succeed(self, "NoSmsNeeded"))
+                  .otherwise(send_sms))
+        log_group = logs.LogGroup(self, "Logs", retention=logs.RetentionDays.ONE_MONTH,
+                                  removal_policy=RemovalPolicy.DESTROY)
+        self.state_machine = sfn.StateMachine(
+            self, "StateMachine",
+            definition_body=sfn.DefinitionBody.from_chainable(
+                wait.next(read).next(decide)),
+            tracing_enabled=True,
+            timeout=Duration.days(8),
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL,
+                                include_execution_data=False),
+        )
+        NagSuppressions.add_resource_suppressions(self.state_machine, [{
+            "id": "AwsSolutions-IAM5",
+            "reason": "CDK's LambdaInvoke grant covers the function's versions (':*') and "
+                      "X-Ray / log delivery need '*' by AWS design.",
+        }], apply_to_children=True)

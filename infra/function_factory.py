@@ -1,0 +1,50 @@
+"""One place that makes Lambda functions, so no Function(...) block is ever copied."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.packaging import layer_dir, stage_function
+
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+
+
+class FunctionFactoryConstruct(Construct):
+    """Creates `functions/<name>` with the shared layer, arm64, tracing and log retention."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.layer = lambda_.LayerVersion(
+            self, "SharedLayer", code=lambda_.Code.from_asset(str(layer_dir())),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[lambda_.Architecture.ARM_64],
+            description="notify package, powertools, pynamodb, jinja2, babel, phonenumbers",
+        )
+        self.functions: dict[str, lambda_.Function] = {}
+
+    def create(self, name: str, environment: dict[str, str], *, timeout_s: int = 30,
+               memory_mb: int = 512) -> lambda_.Function:
+        log_group = logs.LogGroup(self, f"{name}Logs", retention=logs.RetentionDays.ONE_MONTH)
+        function = lambda_.Function(
+            self, name,
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=f"functions.{name}.handler.lambda_handler",
+            code=lambda_.Code.from_asset(str(stage_function(name))),
+            layers=[self.layer],
+            timeout=Duration.seconds(timeout_s),
+            memory_size=memory_mb,
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            environment={
+                "POWERTOOLS_SERVICE_NAME": "patient-notify",
+                "POWERTOOLS_METRICS_NAMESPACE": "PatientNotify",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+                **environment,
+            },
+        )
+        self.functions[name] = function
+        return function

@@ -1,0 +1,1 @@
+"""One module per outside service, exposing the few verbs the services need."""

@@ -1,0 +1,64 @@
+"""EventBridge Scheduler one-shot schedules that fire send_push."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from .aws_clients import client
+
+
+@dataclass(frozen=True)
+class SchedulerTarget:
+    group: str
+    target_arn: str
+    role_arn: str
+    dead_letter_arn: str | None = None
+
+    @classmethod
+    def from_env(cls) -> SchedulerTarget:
+        return cls(os.environ["SCHEDULE_GROUP"], os.environ["SEND_FUNCTION_ARN"],
+                   os.environ["SCHEDULER_ROLE_ARN"], os.environ.get("SCHEDULER_DLQ_ARN"))
+
+
+def at_expression(moment: datetime) -> str:
+    """`at(yyyy-mm-ddThh:mm:ss)` in UTC (validated here: the emulator accepts garbage)."""
+    utc = moment.astimezone(UTC)
+    return f"at({utc.strftime('%Y-%m-%dT%H:%M:%S')})"
+
+
+def plan_schedule(target: SchedulerTarget, name: str, at: datetime,
+                  payload: dict[str, Any]) -> bool:
+    """Create the one-shot schedule; False if it exists already (idempotent replay)."""
+    scheduler = client("scheduler")
+    spec: dict[str, Any] = {
+        "Arn": target.target_arn,
+        "RoleArn": target.role_arn,
+        "Input": json.dumps(payload, separators=(",", ":")),
+        # B8: bounded retries instead of the default 185 attempts over 24h.
+        "RetryPolicy": {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 3600},
+    }
+    if target.dead_letter_arn:
+        spec["DeadLetterConfig"] = {"Arn": target.dead_letter_arn}
+    try:
+        scheduler.create_schedule(
+            Name=name, GroupName=target.group, ScheduleExpression=at_expression(at),
+            ScheduleExpressionTimezone="UTC", FlexibleTimeWindow={"Mode": "OFF"},
+            ActionAfterCompletion="DELETE", State="ENABLED", Target=spec,
+        )
+    except scheduler.exceptions.ConflictException:
+        return False
+    return True
+
+
+def cancel_schedule(target: SchedulerTarget, name: str) -> bool:
+    """Delete the schedule; False if it was gone already (fired, or deleted before)."""
+    scheduler = client("scheduler")
+    try:
+        scheduler.delete_schedule(Name=name, GroupName=target.group)
+    except scheduler.exceptions.ResourceNotFoundException:
+        return False
+    return True

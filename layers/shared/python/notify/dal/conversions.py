@@ -1,0 +1,115 @@
+"""Domain models <-> table items, in one place."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import time
+from typing import Any
+
+from ..domain.model import (
+    Actor,
+    Appointment,
+    AppointmentStatus,
+    BookingSource,
+    Patient,
+    PracticeSettings,
+    ReminderPolicy,
+)
+from .models import AppointmentItem, PatientItem
+
+_SETTING_FIELDS = {f.name for f in dataclasses.fields(PracticeSettings)}
+
+
+def settings_to_json(settings: PracticeSettings) -> dict[str, Any]:
+    out = dataclasses.asdict(settings)
+    out["quiet_start"] = settings.quiet_start.strftime("%H:%M")
+    out["quiet_end"] = settings.quiet_end.strftime("%H:%M")
+    out["no_fallback_types"] = list(settings.no_fallback_types)
+    out["reminder_policy"] = settings.reminder_policy.value
+    return out
+
+
+def settings_from_json(raw: dict[str, Any], overrides: dict[str, Any] | None = None) -> PracticeSettings:
+    """Build settings from stored JSON; `overrides` are a calendar's own values (C8)."""
+    merged = {k: v for k, v in {**raw, **(overrides or {})}.items() if k in _SETTING_FIELDS}
+    for key in ("quiet_start", "quiet_end"):
+        if isinstance(merged.get(key), str):
+            merged[key] = time.fromisoformat(merged[key])
+    if "no_fallback_types" in merged:
+        merged["no_fallback_types"] = tuple(merged["no_fallback_types"])
+    if "reminder_policy" in merged:
+        merged["reminder_policy"] = ReminderPolicy(merged["reminder_policy"])
+    return PracticeSettings(**merged)
+
+
+def appointment_from_item(item: AppointmentItem) -> Appointment:
+    return Appointment(
+        practice_id=item.practice_id,
+        appointment_id=item.appointment_id,
+        patient_id=item.patient_id,
+        start=item.start,
+        end=item.end,
+        booked_at=item.booked_at,
+        calendar_id=item.calendar_id,
+        appointment_type=item.appointment_type,
+        practitioner=item.practitioner,
+        source=BookingSource(item.source),
+        status=AppointmentStatus(item.status),
+        version=int(item.version),
+        notifications_enabled=item.notifications_enabled,
+        cancelled_by=Actor(item.cancelled_by) if item.cancelled_by else None,
+        link_token=item.link_token,
+    )
+
+
+def appointment_to_item(appointment: Appointment, revision: int | None = None) -> AppointmentItem:
+    pk, sk = AppointmentItem.key(appointment.practice_id, appointment.appointment_id)
+    item = AppointmentItem(
+        pk, sk,
+        practice_id=appointment.practice_id,
+        appointment_id=appointment.appointment_id,
+        patient_id=appointment.patient_id,
+        calendar_id=appointment.calendar_id,
+        appointment_type=appointment.appointment_type,
+        practitioner=appointment.practitioner,
+        start=appointment.start,
+        end=appointment.end,
+        booked_at=appointment.booked_at,
+        source=appointment.source.value,
+        status=appointment.status.value,
+        version=appointment.version,
+        notifications_enabled=appointment.notifications_enabled,
+        cancelled_by=appointment.cancelled_by.value if appointment.cancelled_by else None,
+        link_token=appointment.link_token,
+        gsi1pk=AppointmentItem.calendar_key(appointment.practice_id, appointment.calendar_id),
+        gsi1sk=appointment.start.strftime("%Y-%m-%dT%H:%M:%SZ") + "#" + appointment.appointment_id,
+    )
+    item.revision = revision
+    return item
+
+
+def patient_from_item(item: PatientItem) -> Patient:
+    return Patient(
+        practice_id=item.practice_id,
+        patient_id=item.patient_id,
+        name=item.name,
+        phone=item.phone,
+        email=item.email,
+        locale=item.locale,
+        has_app=item.has_app,
+        push_enabled=item.push_enabled,
+        device_token=item.device_token,
+        platform=item.platform,
+        push_endpoint=item.push_endpoint,
+        sms_enabled=item.sms_enabled,
+        email_enabled=item.email_enabled,
+        attended_platform_booking=item.attended_platform_booking,
+    )
+
+
+def appointment_from_image(image: dict[str, Any] | None) -> Appointment | None:
+    """A DynamoDB stream image (AttributeValue JSON) as a domain appointment."""
+    if not image:
+        return None
+    item = AppointmentItem.from_dynamodb_dict(image)
+    return appointment_from_item(item)

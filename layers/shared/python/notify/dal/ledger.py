@@ -1,0 +1,108 @@
+"""The delivery ledger (B5) and the send claim that makes every send happen once (B4).
+
+A message on a channel is claimed by a conditional put before anything is sent; a
+second delivery of the same firing finds the claim and sends nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import PutError
+
+from ..domain.model import Channel, DeliveryStatus, MessageKind
+from .models import LedgerHistory, LedgerItem
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    practice_id: str
+    appointment_id: str
+    patient_id: str
+    message_id: str
+    kind: MessageKind
+
+
+def _key(ref: MessageRef, channel: Channel) -> tuple[str, str]:
+    return LedgerItem.key(ref.practice_id, ref.appointment_id, ref.message_id, channel.value)
+
+
+def _new(ref: MessageRef, channel: Channel, status: DeliveryStatus, now: datetime,
+         reason: str | None = None) -> LedgerItem:
+    return LedgerItem(
+        *_key(ref, channel),
+        practice_id=ref.practice_id, appointment_id=ref.appointment_id,
+        patient_id=ref.patient_id, message_id=ref.message_id, kind=ref.kind.value,
+        channel=channel.value, status=status.value, reason=reason,
+        created_at=now, updated_at=now,
+        gsi2pk=LedgerItem.patient_key(ref.practice_id, ref.patient_id),
+        gsi2sk=f"{now.isoformat()}#{ref.message_id}#{channel.value}",
+        history=[LedgerHistory(at=now, status=status.value, reason=reason)],
+    )
+
+
+CLAIM_LEASE = timedelta(minutes=2)
+
+
+def claim(ref: MessageRef, channel: Channel, now: datetime) -> bool:
+    """Claim the right to send; False if this message/channel is sent or being sent.
+
+    A claim left by a crashed attempt (lease expired) or a failed send can be taken
+    again, so a retry still delivers; a second delivery of a sent message cannot.
+    """
+    item = _new(ref, channel, DeliveryStatus.PLANNED, now)
+    item.lease_until = now + CLAIM_LEASE
+    try:
+        item.save(condition=LedgerItem.pk.does_not_exist()
+                  | (LedgerItem.status == DeliveryStatus.FAILED.value)
+                  | ((LedgerItem.status == DeliveryStatus.PLANNED.value)
+                     & (LedgerItem.lease_until < now)))
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def record_skip(ref: MessageRef, channel: Channel, reason: str, now: datetime) -> None:
+    """Record a skipped channel with its reason (C5, C7, R3...). First record wins."""
+    try:
+        _new(ref, channel, DeliveryStatus.SKIPPED, now, reason).save(
+            condition=LedgerItem.pk.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
+def transition(ref: MessageRef, channel: Channel, status: DeliveryStatus, now: datetime,
+               reason: str | None = None, **fields: object) -> None:
+    """Move a claimed entry to `status`, appending to its history."""
+    item = LedgerItem(*_key(ref, channel))
+    actions = [
+        LedgerItem.status.set(status.value),
+        LedgerItem.updated_at.set(now),
+        LedgerItem.history.set(LedgerItem.history.append(
+            [LedgerHistory(at=now, status=status.value, reason=reason)])),
+    ]
+    if reason is not None:
+        actions.append(LedgerItem.reason.set(reason))
+    for name, value in fields.items():
+        actions.append(getattr(LedgerItem, name).set(value))
+    item.update(actions=actions, condition=LedgerItem.pk.exists())
+
+
+def get_entry(ref: MessageRef, channel: Channel) -> LedgerItem | None:
+    try:
+        return LedgerItem.get(*_key(ref, channel), consistent_read=True)
+    except LedgerItem.DoesNotExist:
+        return None
+
+
+def for_appointment(practice_id: str, appointment_id: str) -> list[LedgerItem]:
+    pk = f"LEDGER#{practice_id}#{appointment_id}"
+    return list(LedgerItem.query(pk))
+
+
+def for_patient(practice_id: str, patient_id: str) -> list[LedgerItem]:
+    return list(LedgerItem.patient_index.query(LedgerItem.patient_key(practice_id, patient_id)))

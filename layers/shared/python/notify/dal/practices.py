@@ -1,0 +1,77 @@
+"""Practices and patients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..domain.model import Patient, PracticeSettings
+from .conversions import patient_from_item, settings_from_json, settings_to_json
+from .errors import NotFoundError
+from .models import PatientItem, PracticeItem
+
+
+@dataclass(frozen=True)
+class PracticeRecord:
+    practice_id: str
+    webhook_secret: str
+    callback_url: str | None
+    settings: PracticeSettings
+    raw_settings: dict[str, Any]
+    calendars: dict[str, dict[str, Any]]
+
+    def settings_for(self, calendar_id: str | None) -> PracticeSettings:
+        """Practice settings with the calendar's overrides applied (C8)."""
+        overrides = self.calendars.get(calendar_id or "", {})
+        return settings_from_json(self.raw_settings, overrides) if overrides else self.settings
+
+
+def save_practice(practice_id: str, webhook_secret: str, settings: PracticeSettings,
+                  callback_url: str | None = None,
+                  calendars: dict[str, dict[str, Any]] | None = None) -> None:
+    """Create or replace a practice (operator onboarding, `practice.configured`)."""
+    pk, sk = PracticeItem.key(practice_id)
+    PracticeItem(pk, sk, practice_id=practice_id, webhook_secret=webhook_secret,
+                 callback_url=callback_url, settings=settings_to_json(settings),
+                 calendars=calendars or {}).save()
+
+
+def get_practice(practice_id: str) -> PracticeRecord:
+    """Raise NotFoundError for an unknown practice."""
+    try:
+        item = PracticeItem.get(*PracticeItem.key(practice_id), consistent_read=True)
+    except PracticeItem.DoesNotExist as exc:
+        raise NotFoundError(f"practice {practice_id}") from exc
+    raw = dict(item.settings or {})
+    return PracticeRecord(practice_id, item.webhook_secret, item.callback_url,
+                          settings_from_json(raw), raw, dict(item.calendars or {}))
+
+
+def find_patient(practice_id: str, patient_id: str) -> Patient | None:
+    try:
+        return patient_from_item(PatientItem.get(*PatientItem.key(practice_id, patient_id)))
+    except PatientItem.DoesNotExist:
+        return None
+
+
+def patient_item(practice_id: str, patient_id: str) -> PatientItem:
+    """The stored item, or a new empty one with its keys."""
+    pk, sk = PatientItem.key(practice_id, patient_id)
+    try:
+        return PatientItem.get(pk, sk)
+    except PatientItem.DoesNotExist:
+        return PatientItem(pk, sk, practice_id=practice_id, patient_id=patient_id)
+
+
+def set_push_endpoint(practice_id: str, patient_id: str, endpoint_arn: str) -> None:
+    pk, sk = PatientItem.key(practice_id, patient_id)
+    PatientItem(pk, sk).update(actions=[PatientItem.push_endpoint.set(endpoint_arn)])
+
+
+def mark_attended_platform_booking(practice_id: str, patient_id: str) -> None:
+    """C3: an attended platform booking makes later practice bookings push-eligible."""
+    pk, sk = PatientItem.key(practice_id, patient_id)
+    PatientItem(pk, sk).update(
+        actions=[PatientItem.attended_platform_booking.set(True)],
+        condition=PatientItem.pk.exists(),
+    )

@@ -1,0 +1,35 @@
+"""Monthly SMS quota per practice (C7) as an atomic conditional counter."""
+
+from __future__ import annotations
+
+from pynamodb.exceptions import UpdateError
+
+from .models import QuotaItem
+
+
+def consume_sms(practice_id: str, month: str, quota: int, parts: int = 1) -> int | None:
+    """Count `parts` SMS against the month's quota; return the new total, or None at quota.
+
+    The check and the increment are one conditional update, so concurrent senders can
+    never push the total past the quota.
+    """
+    if parts > quota:
+        return None
+    item = QuotaItem(*QuotaItem.key(practice_id, month))
+    try:
+        item.update(
+            actions=[QuotaItem.used.add(parts), QuotaItem.entity.set(QuotaItem)],
+            condition=QuotaItem.used.does_not_exist() | (QuotaItem.used <= quota - parts),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return None
+        raise
+    return int(item.used)
+
+
+def sms_used(practice_id: str, month: str) -> int:
+    try:
+        return int(QuotaItem.get(*QuotaItem.key(practice_id, month)).used)
+    except QuotaItem.DoesNotExist:
+        return 0

@@ -1,0 +1,1 @@
+"""The spec's rules as pure functions over small models: no AWS, no environment, no clock."""

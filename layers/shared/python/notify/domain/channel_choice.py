@@ -1,0 +1,88 @@
+"""Which channels a message goes on (C1, C3, C5, C6, R6)."""
+
+from __future__ import annotations
+
+from .contact_validation import is_valid_email, normalise_mobile
+from .model import (
+    Appointment,
+    BookingSource,
+    Channel,
+    ChannelDecision,
+    MessageKind,
+    Patient,
+    PracticeSettings,
+)
+
+# R6: practice-created / practice-rescheduled notices go by email AND push.
+_BOTH_KINDS = frozenset({MessageKind.RESCHEDULE})
+
+
+def push_ineligibility(patient: Patient, appointment: Appointment | None) -> str | None:
+    """Why push cannot be used for this patient (C3), or None when it can.
+
+    The patient needs the app, a registered device and push enabled; for a booking not
+    made in the app, an earlier attended platform booking at this practice as well.
+    """
+    if not patient.has_app:
+        return "patient does not have the app"
+    if not (patient.device_token or patient.push_endpoint):
+        return "no registered device"
+    if not patient.push_enabled:
+        return "push disabled by patient"
+    booked_in_app = appointment is not None and appointment.source is BookingSource.APP
+    if not booked_in_app and not patient.attended_platform_booking:
+        return "no earlier attended platform booking at this practice"
+    return None
+
+
+def sms_ineligibility(patient: Patient, settings: PracticeSettings) -> str | None:
+    """Why SMS cannot be used (C5 contact data, C6 patient switch), or None."""
+    enabled = settings.sms_default_on if patient.sms_enabled is None else patient.sms_enabled
+    if not enabled:
+        return "SMS switched off for this patient"
+    if normalise_mobile(patient.phone, settings.country) is None:
+        return "no valid mobile number"
+    return None
+
+
+def email_ineligibility(patient: Patient, settings: PracticeSettings) -> str | None:
+    """Why email cannot be used (practice setting, C6 switch, C5 address), or None."""
+    if not settings.uses_email:
+        return "practice does not use email"
+    if not patient.email_enabled:
+        return "email switched off for this patient"
+    if not is_valid_email(patient.email):
+        return "no valid email address"
+    return None
+
+
+def choose_channels(kind: MessageKind, patient: Patient, appointment: Appointment | None,
+                    settings: PracticeSettings) -> ChannelDecision:
+    """Return the channels to send `kind` on, with the skipped ones and why.
+
+    Push first (C1). Without push: SMS, plus email where the practice uses email (C3).
+    R6 notices go by email and push together (SMS comes later, by escalation).
+    """
+    skipped: list[tuple[Channel, str]] = []
+    push_reason = push_ineligibility(patient, appointment)
+    sms_reason = sms_ineligibility(patient, settings)
+    email_reason = email_ineligibility(patient, settings)
+    if kind in _BOTH_KINDS and appointment is not None \
+            and appointment.source is BookingSource.PRACTICE:
+        chosen = [c for c, r in ((Channel.EMAIL, email_reason), (Channel.PUSH, push_reason))
+                  if r is None]
+        skipped += [(c, r) for c, r in ((Channel.EMAIL, email_reason),
+                                        (Channel.PUSH, push_reason)) if r is not None]
+        if not chosen and sms_reason is None:
+            chosen = [Channel.SMS]
+        return ChannelDecision(tuple(chosen), tuple(skipped))
+    if push_reason is None:
+        return ChannelDecision((Channel.PUSH,), ())
+    skipped.append((Channel.PUSH, push_reason))
+    chosen = []
+    for channel, reason in ((Channel.SMS, sms_reason), (Channel.EMAIL, email_reason)):
+        if reason is None:
+            chosen.append(channel)
+        else:
+            skipped.append((channel, reason))
+    return ChannelDecision(tuple(chosen), tuple(skipped))

@@ -1,0 +1,34 @@
+"""Contact data checks (C5): SMS needs a mobile number valid in E.164 after normalising
+with the practice's country; email needs a plausible address."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+from phonenumbers import PhoneNumberType
+
+# One @, no spaces, a dotted domain with a 2+ letter TLD: what a mail server would accept
+# for delivery, without pretending to implement RFC 5322 in full.
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,63}$")
+_MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+
+
+def normalise_mobile(raw: str, country: str) -> str | None:
+    """Return the number in E.164 if it is a valid mobile number, else None."""
+    if not raw:
+        return None
+    try:
+        number = phonenumbers.parse(raw, country.upper())
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    if phonenumbers.number_type(number) not in _MOBILE_TYPES:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def is_valid_email(raw: str) -> bool:
+    """True for an address that can be handed to the mail provider."""
+    return bool(raw) and len(raw) <= 254 and ".." not in raw and bool(_EMAIL.match(raw))

@@ -1,0 +1,141 @@
+"""Small immutable models the rules work on, and the enums spelled the same everywhere
+(code, templates, ledger, API)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from enum import StrEnum
+
+
+class MessageKind(StrEnum):
+    CONFIRMATION = "confirmation"
+    REMINDER = "reminder"
+    CANCELLATION = "cancellation"
+    RESCHEDULE = "reschedule"
+    REVIEW_REQUEST = "review_request"
+    REBOOKING_PROMPT = "rebooking_prompt"
+    SLOT_OFFER = "slot_offer"
+    RECALL = "recall"
+
+
+class Channel(StrEnum):
+    PUSH = "push"
+    SMS = "sms"
+    EMAIL = "email"
+
+
+class DeliveryStatus(StrEnum):
+    PLANNED = "planned"
+    SKIPPED = "skipped"
+    SENT = "sent"
+    OPENED = "opened"
+    ACTED = "acted"
+    ESCALATED = "escalated"
+    FAILED = "failed"
+
+
+class AppointmentStatus(StrEnum):
+    BOOKED = "booked"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    ATTENDED = "attended"
+
+
+class BookingSource(StrEnum):
+    APP = "app"
+    PORTAL = "portal"
+    PRACTICE = "practice"
+
+
+class ReminderPolicy(StrEnum):
+    LEAD_TIME = "lead_time"
+    FIXED = "fixed"
+
+
+class Actor(StrEnum):
+    PATIENT = "patient"
+    PRACTICE = "practice"
+
+
+ACTIVE_STATUSES = frozenset({AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED})
+
+
+@dataclass(frozen=True)
+class PracticeSettings:
+    """Per-practice configuration; every number of the spec is a default here (C8)."""
+
+    timezone: str = "UTC"
+    country: str = "GB"
+    locale: str = "en"
+    name: str = ""
+    reminder_policy: ReminderPolicy = ReminderPolicy.LEAD_TIME
+    fixed_offset_hours: int = 24
+    push_fallback_minutes: int = 120
+    no_fallback_types: tuple[str, ...] = ("COVID-19 vaccine",)
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(8, 0)
+    uses_email: bool = True
+    sms_quota: int = 50
+    sms_default_on: bool = True
+    booking_url: str = ""
+    review_url: str = ""
+    after_booking_instructions: str = ""
+    link_base_url: str = ""
+
+
+@dataclass(frozen=True)
+class Appointment:
+    practice_id: str
+    appointment_id: str
+    patient_id: str
+    start: datetime
+    end: datetime
+    booked_at: datetime
+    calendar_id: str = "default"
+    appointment_type: str = ""
+    practitioner: str = ""
+    source: BookingSource = BookingSource.PRACTICE
+    status: AppointmentStatus = AppointmentStatus.BOOKED
+    version: int = 1
+    notifications_enabled: bool = True
+    cancelled_by: Actor | None = None
+    link_token: str = ""
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+@dataclass(frozen=True)
+class Patient:
+    practice_id: str
+    patient_id: str
+    name: str = ""
+    phone: str = ""
+    email: str = ""
+    locale: str = ""
+    has_app: bool = False
+    push_enabled: bool = False
+    device_token: str = ""
+    platform: str = ""
+    push_endpoint: str = ""
+    sms_enabled: bool | None = None
+    email_enabled: bool = True
+    attended_platform_booking: bool = False
+
+
+@dataclass(frozen=True)
+class PlannedMessage:
+    """A message of an appointment due at a time (a one-shot schedule on AWS)."""
+
+    kind: MessageKind
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class ChannelDecision:
+    """Channels to send on, in order, and the channels skipped with their reason (C5)."""
+
+    channels: tuple[Channel, ...]
+    skipped: tuple[tuple[Channel, str], ...] = field(default=())

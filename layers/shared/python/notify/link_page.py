@@ -1,0 +1,60 @@
+"""The small mobile page a patient link opens (R4): details and confirm / cancel / reschedule.
+
+Actions are POSTs (a link preview or prefetch must never cancel an appointment)."""
+
+from __future__ import annotations
+
+from markupsafe import escape
+
+from .services.patient_actions import AppointmentView
+
+_LABELS = {
+    "en": {"title": "Your appointment", "confirm": "Confirm", "cancel": "Cancel",
+           "reschedule": "Reschedule", "confirmed": "Confirmed. See you soon!",
+           "cancelled": "This appointment is cancelled.", "gone": "This link is no longer valid.",
+           "attended": "Thank you for your visit."},
+    "pl": {"title": "Twoja wizyta", "confirm": "Potwierdź", "cancel": "Odwołaj",
+           "reschedule": "Zmień termin", "confirmed": "Potwierdzone. Do zobaczenia!",
+           "cancelled": "Ta wizyta jest odwołana.", "gone": "Ten link jest już nieważny.",
+           "attended": "Dziękujemy za wizytę."},
+    "fr": {"title": "Votre rendez-vous", "confirm": "Confirmer", "cancel": "Annuler",
+           "reschedule": "Modifier", "confirmed": "Confirmé. À bientôt !",
+           "cancelled": "Ce rendez-vous est annulé.", "gone": "Ce lien n'est plus valide.",
+           "attended": "Merci de votre visite."},
+}
+
+
+def _page(title: str, body: str) -> str:
+    return ("<!doctype html><html><head><meta charset=utf-8>"
+            "<meta name=viewport content='width=device-width,initial-scale=1'>"
+            f"<title>{escape(title)}</title><style>body{{font-family:sans-serif;margin:1.5em}}"
+            "button{font-size:1.1em;margin:.3em 0;padding:.6em;width:100%}</style></head>"
+            f"<body><h1>{escape(title)}</h1>{body}</body></html>")
+
+
+def appointment_page(view: AppointmentView, notice: str | None = None) -> str:
+    labels = _LABELS[view.locale]
+    appointment = view.appointment
+    lines = [f"<p><b>{escape(view.settings.name)}</b></p>", f"<p>{escape(view.when)}</p>"]
+    if appointment.practitioner:
+        lines.append(f"<p>{escape(appointment.practitioner)}</p>")
+    if notice:
+        lines.append(f"<p role=status>{escape(labels.get(notice, notice))}</p>")
+    status = appointment.status.value
+    if view.can_act:
+        if status == "confirmed" and not notice:
+            lines.append(f"<p>{escape(labels['confirmed'])}</p>")
+        for action in ("confirm", "cancel"):
+            lines.append(f"<form method=post action='/l/{escape(view.token)}/{action}'>"
+                         f"<button name=action value={action}>{escape(labels[action])}</button></form>")
+        if view.settings.booking_url:
+            lines.append(f"<form method=get action='/l/{escape(view.token)}/reschedule'>"
+                         f"<button>{escape(labels['reschedule'])}</button></form>")
+    elif status in ("cancelled", "attended") and notice is None:
+        lines.append(f"<p>{escape(labels[status])}</p>")
+    return _page(labels["title"], "".join(lines))
+
+
+def gone_page(locale: str = "en") -> str:
+    labels = _LABELS.get(locale, _LABELS["en"])
+    return _page(labels["title"], f"<p>{escape(labels['gone'])}</p>")

@@ -1,0 +1,83 @@
+"""Message texts from jinja2 templates (B3): one file per kind and language, one block per
+channel part. Dates are formatted for the patient's language in the practice's zone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from jinja2 import ChoiceLoader, DictLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import escape
+
+from .domain.model import MessageKind
+from .domain.sms_segments import segment_count, transliterate
+
+LOCALES = ("en", "pl", "fr")
+_TEMPLATES = Path(__file__).parent / "templates"
+# Numeric day and month keep SMS short and free of diacritics in every language.
+_SHORT_FORMAT = {"en": "d MMM HH:mm", "pl": "dd.MM HH:mm", "fr": "dd/MM HH:mm"}
+_LONG_FORMAT = "EEEE d MMMM y, HH:mm"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    sms: str
+    push_title: str
+    push_body: str
+    email_subject: str
+    email_text: str
+    email_html: str
+
+    @property
+    def sms_segments(self) -> int:
+        return segment_count(self.sms)
+
+
+def pick_locale(*candidates: str | None) -> str:
+    for candidate in candidates:
+        if candidate and candidate[:2].lower() in LOCALES:
+            return candidate[:2].lower()
+    return "en"
+
+
+def local_times(moment: datetime, timezone: str, locale: str) -> dict[str, str]:
+    """The appointment time as patients read it: practice-local, in their language (B1)."""
+    local = moment.astimezone(ZoneInfo(timezone))
+    return {"when": format_datetime(local, _LONG_FORMAT, locale=locale),
+            "when_short": format_datetime(local, _SHORT_FORMAT[locale], locale=locale)}
+
+
+@lru_cache(maxsize=64)
+def _environment(overrides: tuple[tuple[str, str], ...]) -> Environment:
+    loaders = [DictLoader(dict(overrides))] if overrides else []
+    loaders.append(FileSystemLoader(_TEMPLATES))
+    return Environment(loader=ChoiceLoader(loaders), undefined=StrictUndefined,
+                       autoescape=select_autoescape(default=False), keep_trailing_newline=False)
+
+
+def render(kind: MessageKind, locale: str, context: dict[str, Any],
+           overrides: dict[str, str] | None = None, transliterate_sms: bool = False) -> Rendered:
+    """Render every channel part of `kind` in `locale`.
+
+    Args:
+        overrides: a practice's own templates, keyed "<locale>/<kind>.j2" (B3).
+        transliterate_sms: replace non-GSM-7 letters in the SMS (one segment, not three).
+    """
+    env = _environment(tuple(sorted((overrides or {}).items())))
+    template = env.get_template(f"{locale}/{kind.value}.j2")
+    ctx = template.new_context(context)
+    parts = {name: "".join(block(ctx)).strip() for name, block in template.blocks.items()}
+    sms = " ".join(parts["sms"].split())
+    if transliterate_sms:
+        sms = transliterate(sms)
+    html_body = "<br>".join(str(escape(line)) for line in parts["email_text"].splitlines())
+    html = (f"<!doctype html><html><body style=\"font-family:sans-serif\">"
+            f"<p>{html_body}</p></body></html>")
+    return Rendered(sms=sms, push_title=parts["push_title"], push_body=parts["push_body"],
+                    email_subject=parts["email_subject"], email_text=parts["email_text"],
+                    email_html=html)

@@ -1,0 +1,213 @@
+"""Sending one message of an appointment (send_push) and its SMS escalation (sms_fallback).
+
+Every channel send is claimed in the ledger first (B4), every skip is recorded with its
+reason (B5), and SMS count against the practice's monthly quota atomically (C7).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..adapters import channels, escalation_machine
+from ..adapters.channels import ChannelError, PushMessage
+from ..contracts import SendRequest, iso_z
+from ..dal import appointments as appointment_store
+from ..dal import ledger, quota
+from ..dal import practices as practice_store
+from ..dal.ledger import MessageRef
+from ..dal.practices import PracticeRecord
+from ..domain.channel_choice import choose_channels, email_ineligibility, sms_ineligibility
+from ..domain.contact_validation import normalise_mobile
+from ..domain.escalation import escalation_at
+from ..domain.message_plan import staleness_reason
+from ..domain.model import (
+    Appointment,
+    AppointmentStatus,
+    Channel,
+    DeliveryStatus,
+    MessageKind,
+    Patient,
+    PracticeSettings,
+)
+from ..observability import logger, metrics
+from ..rendering import Rendered, pick_locale, render
+from .message_context import template_context
+
+MESSAGE_LEVEL = "message"
+
+
+@dataclass
+class DeliveryOutcome:
+    sent: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    escalation_started: bool = False
+
+
+@dataclass(frozen=True)
+class _Job:
+    ref: MessageRef
+    appointment: Appointment
+    patient: Patient
+    practice: PracticeRecord
+    settings: PracticeSettings
+    rendered: Rendered
+    deep_link: str
+
+
+def _load(req: SendRequest, now: datetime, base_url: str,
+          outcome: DeliveryOutcome) -> _Job | None:
+    practice = practice_store.get_practice(req.practice_id)
+    appointment = appointment_store.find_appointment(req.practice_id, req.appointment_id)
+    patient_id = appointment.patient_id if appointment else "unknown"
+    ref = MessageRef(req.practice_id, req.appointment_id, patient_id, req.message_id, req.kind)
+    reason = staleness_reason(req.kind, req.version, appointment)
+    if reason is None and appointment is not None:
+        patient = practice_store.find_patient(req.practice_id, appointment.patient_id)
+        reason = None if patient is not None else "unknown patient"
+    if reason is not None:
+        ledger.record_skip(ref, Channel.PUSH, reason, now)
+        outcome.skipped.append((MESSAGE_LEVEL, reason))
+        logger.info("message not sent", message_id=req.message_id, reason=reason)
+        return None
+    assert appointment is not None and patient is not None
+    settings = practice.settings_for(appointment.calendar_id)
+    locale = pick_locale(patient.locale, settings.locale)
+    context = template_context(appointment, patient, settings, locale, base_url)
+    return _Job(ref, appointment, patient, practice, settings,
+                render(req.kind, locale, context), context["link"])
+
+
+def deliver(req: SendRequest, now: datetime, base_url: str) -> DeliveryOutcome:
+    """Send `req` on the channels the rules choose and start its escalation if due."""
+    outcome = DeliveryOutcome()
+    job = _load(req, now, base_url, outcome)
+    if job is None:
+        return outcome
+    decision = choose_channels(req.kind, job.patient, job.appointment, job.settings)
+    for channel, reason in decision.skipped:
+        ledger.record_skip(job.ref, channel, reason, now)
+        outcome.skipped.append((channel.value, reason))
+    for channel in decision.channels:
+        _send_on(job, channel, now, outcome, fallback_to_email=Channel.EMAIL not in decision.channels)
+    if Channel.PUSH.value in outcome.sent:
+        at = escalation_at(req.kind, job.appointment, job.settings, now)
+        if at is not None:
+            payload = {**req.model_dump(mode="json"), "escalate_at": iso_z(at)}
+            outcome.escalation_started = escalation_machine.start_escalation(req.message_id,
+                                                                             payload)
+    return outcome
+
+
+def escalate(req: SendRequest, now: datetime, base_url: str) -> DeliveryOutcome:
+    """The push went unanswered (C1) or the notice unopened (R6): send the SMS, once."""
+    outcome = DeliveryOutcome()
+    job = _load(req, now, base_url, outcome)
+    if job is None:
+        return outcome
+    push = ledger.get_entry(job.ref, Channel.PUSH)
+    answered = job.appointment.status is not AppointmentStatus.BOOKED
+    opened = push is not None and push.status in (DeliveryStatus.OPENED.value,
+                                                  DeliveryStatus.ACTED.value)
+    if answered or (req.kind is MessageKind.RESCHEDULE and opened):
+        reason = "patient answered" if answered else "notice opened"
+        outcome.skipped.append((Channel.SMS.value, reason))
+        logger.info("escalation not needed", message_id=req.message_id, reason=reason)
+        return outcome
+    _send_on(job, Channel.SMS, now, outcome, fallback_to_email=False)
+    if push is not None and Channel.SMS.value in outcome.sent:
+        ledger.transition(job.ref, Channel.PUSH, DeliveryStatus.ESCALATED, now,
+                          reason="no answer: SMS sent")
+    return outcome
+
+
+def _send_on(job: _Job, channel: Channel, now: datetime, outcome: DeliveryOutcome,
+             fallback_to_email: bool) -> None:
+    if channel is Channel.SMS:
+        reason = sms_ineligibility(job.patient, job.settings)
+        if reason is not None:
+            ledger.record_skip(job.ref, channel, reason, now)
+            outcome.skipped.append((channel.value, reason))
+            return
+    if not ledger.claim(job.ref, channel, now):
+        outcome.skipped.append((channel.value, "already sent"))
+        logger.info("duplicate delivery ignored", message_id=job.ref.message_id,
+                    channel=channel.value)
+        return
+    try:
+        fields = _SENDERS[channel](job, now)
+    except _Skip as skip:
+        ledger.transition(job.ref, channel, DeliveryStatus.SKIPPED, now, reason=str(skip))
+        outcome.skipped.append((channel.value, str(skip)))
+        if skip.try_email and fallback_to_email \
+                and email_ineligibility(job.patient, job.settings) is None:
+            _send_on(job, Channel.EMAIL, now, outcome, fallback_to_email=False)
+        return
+    except ChannelError as exc:
+        ledger.transition(job.ref, channel, DeliveryStatus.FAILED, now, reason=str(exc)[:200])
+        outcome.skipped.append((channel.value, "provider refused"))
+        return
+    except Exception:
+        ledger.transition(job.ref, channel, DeliveryStatus.FAILED, now, reason="send error")
+        raise
+    ledger.transition(job.ref, channel, DeliveryStatus.SENT, now, **fields)
+    outcome.sent.append(channel.value)
+    metrics.add_metric(name=f"Sent_{channel.value}", unit="Count", value=1)
+    logger.info("message sent", message_id=job.ref.message_id, channel=channel.value,
+                kind=job.ref.kind.value)
+
+
+class _Skip(Exception):
+    def __init__(self, reason: str, try_email: bool = False) -> None:
+        super().__init__(reason)
+        self.try_email = try_email
+
+
+def _send_push(job: _Job, now: datetime) -> dict[str, object]:
+    endpoint = job.patient.push_endpoint
+    if not endpoint:
+        endpoint = channels.register_device(job.patient.device_token, job.patient.platform)
+        practice_store.set_push_endpoint(job.ref.practice_id, job.patient.patient_id, endpoint)
+    message = PushMessage(job.rendered.push_title, job.rendered.push_body,
+                          deep_link=f"app://appointments/{job.ref.appointment_id}",
+                          data={"appointment_id": job.ref.appointment_id,
+                                "practice_id": job.ref.practice_id,
+                                "message_id": job.ref.message_id,
+                                "actions": "confirm,cancel", "link": job.deep_link})
+    provider_id = channels.send_push(endpoint, message)
+    return {"provider_message_id": provider_id, "text": job.rendered.push_body,
+            "subject": job.rendered.push_title, "recipient": "device"}
+
+
+def _send_sms(job: _Job, now: datetime) -> dict[str, object]:
+    phone = normalise_mobile(job.patient.phone, job.settings.country)
+    assert phone is not None
+    if channels.is_opted_out(phone):
+        raise _Skip("number opted out (STOP)", try_email=True)
+    segments = job.rendered.sms_segments
+    used = quota.consume_sms(job.ref.practice_id, now.strftime("%Y-%m"),
+                             job.settings.sms_quota, segments)
+    if used is None:
+        metrics.add_metric(name="SmsQuotaReached", unit="Count", value=1)
+        raise _Skip("monthly SMS quota reached", try_email=True)
+    provider_id = channels.send_sms(phone, job.rendered.sms)
+    return {"provider_message_id": provider_id, "text": job.rendered.sms,
+            "segments": segments, "recipient": _mask(phone)}
+
+
+def _send_email(job: _Job, now: datetime) -> dict[str, object]:
+    provider_id = channels.send_email(job.patient.email, job.rendered.email_subject,
+                                      job.rendered.email_text, job.rendered.email_html)
+    return {"provider_message_id": provider_id, "text": job.rendered.email_text,
+            "subject": job.rendered.email_subject, "recipient": _mask(job.patient.email)}
+
+
+def _mask(contact: str) -> str:
+    """Enough to recognise a contact in the ledger, not enough to use it."""
+    if "@" in contact:
+        name, _, domain = contact.partition("@")
+        return f"{name[:1]}***@{domain}"
+    return f"{contact[:3]}***{contact[-2:]}"
+
+
+_SENDERS = {Channel.PUSH: _send_push, Channel.SMS: _send_sms, Channel.EMAIL: _send_email}

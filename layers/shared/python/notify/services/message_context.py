@@ -1,0 +1,30 @@
+"""The variables every template gets, built in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain.model import Appointment, Patient, PracticeSettings
+from ..domain.patient_link import link_url
+from ..rendering import local_times
+
+
+def template_context(appointment: Appointment, patient: Patient, settings: PracticeSettings,
+                     locale: str, base_url: str) -> dict[str, Any]:
+    base = settings.link_base_url or base_url
+    token = appointment.link_token
+    first_name = (patient.name.split() or [""])[0]
+    return {
+        "practice": settings.name,
+        "practitioner": appointment.practitioner,
+        "first_name": first_name,
+        "appointment_type": appointment.appointment_type,
+        "link": link_url(base, token),
+        "confirm_link": link_url(base, token, "confirm"),
+        "cancel_link": link_url(base, token, "cancel"),
+        "reschedule_link": link_url(base, token, "reschedule"),
+        "booking_link": settings.booking_url,
+        "review_link": settings.review_url,
+        "instructions": settings.after_booking_instructions,
+        **local_times(appointment.start, settings.timezone, locale),
+    }

@@ -1,0 +1,85 @@
+"""What a patient can do from a link (R4): see the appointment, confirm, cancel, reschedule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+from ..dal import appointments as appointment_store
+from ..dal import practices as practice_store
+from ..dal.errors import ConflictError, NotFoundError
+from ..domain.model import Actor, Appointment, AppointmentStatus, PracticeSettings
+from ..observability import logger, metrics
+from ..rendering import local_times, pick_locale
+
+
+class PatientAction(StrEnum):
+    CONFIRM = "confirm"
+    CANCEL = "cancel"
+
+
+class LinkNotFoundError(Exception):
+    """Unknown or expired link (the same answer for both: nothing to probe)."""
+
+
+class ActionNotAllowedError(Exception):
+    """The appointment is no longer in a state that allows the action."""
+
+
+@dataclass(frozen=True)
+class AppointmentView:
+    token: str
+    appointment: Appointment
+    settings: PracticeSettings
+    locale: str
+    when: str
+
+    @property
+    def can_act(self) -> bool:
+        return self.appointment.is_active
+
+
+def open_link(token: str, now: datetime) -> AppointmentView:
+    try:
+        practice_id, appointment_id, patient_id = appointment_store.resolve_link(token, now)
+        appointment, _ = appointment_store.get_appointment(practice_id, appointment_id)
+    except NotFoundError as exc:
+        raise LinkNotFoundError(token) from exc
+    if appointment.patient_id != patient_id:
+        raise LinkNotFoundError(token)
+    practice = practice_store.get_practice(practice_id)
+    settings = practice.settings_for(appointment.calendar_id)
+    patient = practice_store.find_patient(practice_id, patient_id)
+    locale = pick_locale(patient.locale if patient else None, settings.locale)
+    when = local_times(appointment.start, settings.timezone, locale)["when"]
+    return AppointmentView(token, appointment, settings, locale, when)
+
+
+def act(token: str, action: PatientAction, now: datetime) -> AppointmentView:
+    """Apply the patient's action; repeating a done action is harmless (idempotent)."""
+    view = open_link(token, now)
+    appointment = view.appointment
+    target = (AppointmentStatus.CONFIRMED if action is PatientAction.CONFIRM
+              else AppointmentStatus.CANCELLED)
+    if appointment.status is target:
+        return view
+    if not appointment.is_active:
+        raise ActionNotAllowedError(f"appointment is {appointment.status.value}")
+    changed = replace(appointment, status=target,
+                      cancelled_by=Actor.PATIENT if target is AppointmentStatus.CANCELLED else None)
+    for _ in range(3):
+        current, revision = appointment_store.get_appointment(appointment.practice_id,
+                                                              appointment.appointment_id)
+        if current.version != appointment.version or not current.is_active:
+            raise ActionNotAllowedError("appointment changed, reload the page")
+        try:
+            appointment_store.write_appointment(changed, revision, now)
+            break
+        except ConflictError:
+            continue
+    else:
+        raise ActionNotAllowedError("appointment is being changed, try again")
+    metrics.add_metric(name=f"PatientAction_{action.value}", unit="Count", value=1)
+    logger.info("patient action", appointment_id=appointment.appointment_id, action=action.value)
+    return replace(view, appointment=changed)
