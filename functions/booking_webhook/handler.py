@@ -64,7 +64,7 @@ def rejected(exc: EventRejectedError) -> Response:
 
 @app.post("/v1/practices/<practice_id>/events", middlewares=[require_signature],
           summary="Receive one PMS event", responses={202: {"description": "applied or duplicate"}})
-def receive_event(practice_id: PracticeId, event: Annotated[WebhookEvent, Body()]) -> Response:
+def receive_event(practice_id: PracticeId, event: Annotated[WebhookEvent, Body()]):  # noqa: ANN201
     result = apply_event(practice_id, event, utcnow())
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON,
                     body={"status": result.status, "event_id": result.event_id})

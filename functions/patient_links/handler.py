@@ -36,12 +36,12 @@ def not_found(exc: LinkNotFoundError) -> Response:
 
 
 @app.get("/l/<token>", summary="The appointment page of a patient link")
-def show(token: Token) -> Response:
+def show(token: Token):  # noqa: ANN201
     return _html(200, appointment_page(open_link(token, utcnow())))
 
 
 @app.get("/l/<token>/reschedule", summary="Go to the practice's booking page")
-def reschedule(token: Token) -> Response:
+def reschedule(token: Token):  # noqa: ANN201
     view = open_link(token, utcnow())
     if not view.settings.booking_url or not view.can_act:
         return _html(409, appointment_page(view))
@@ -50,7 +50,7 @@ def reschedule(token: Token) -> Response:
 
 
 @app.post("/l/<token>/<action>", summary="Confirm or cancel from a patient link")
-def perform(token: Token, action: PatientAction) -> Response:
+def perform(token: Token, action: PatientAction):  # noqa: ANN201
     try:
         view = act(token, action, utcnow())
     except ActionNotAllowedError:

@@ -84,7 +84,8 @@ def appointment_to_item(appointment: Appointment, revision: int | None = None) -
         gsi1pk=AppointmentItem.calendar_key(appointment.practice_id, appointment.calendar_id),
         gsi1sk=appointment.start.strftime("%Y-%m-%dT%H:%M:%SZ") + "#" + appointment.appointment_id,
     )
-    item.revision = revision
+    if revision is not None:
+        item.revision = revision
     return item
 
 
@@ -111,5 +112,5 @@ def appointment_from_image(image: dict[str, Any] | None) -> Appointment | None:
     """A DynamoDB stream image (AttributeValue JSON) as a domain appointment."""
     if not image:
         return None
-    item = AppointmentItem.from_dynamodb_dict(image)
+    item = AppointmentItem.from_raw_data(image)
     return appointment_from_item(item)

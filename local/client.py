@@ -1,0 +1,90 @@
+"""HTTP clients of the local stack, as a practice's PMS, a patient and a developer use it."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import datetime
+from typing import Any
+
+import requests
+
+from notify.domain.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+
+
+class LocalControl:
+    def __init__(self, base_url: str) -> None:
+        self.base = base_url.rstrip("/")
+        self.http = requests.Session()
+
+    def now(self) -> datetime:
+        raw = self.http.get(f"{self.base}/_local/clock", timeout=30).json()["now"]
+        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+
+    def advance(self, seconds: float = 0) -> dict[str, Any]:
+        response = self.http.post(f"{self.base}/_local/clock", json={"advance": seconds},
+                                  timeout=600)
+        response.raise_for_status()
+        return response.json()
+
+    def advance_to(self, moment: datetime) -> dict[str, Any]:
+        response = self.http.post(f"{self.base}/_local/clock",
+                                  json={"set": moment.isoformat()}, timeout=600)
+        response.raise_for_status()
+        return response.json()
+
+    def outbox(self, practice_id: str | None = None) -> list[dict[str, Any]]:
+        params = {"practice_id": practice_id} if practice_id else None
+        return self.http.get(f"{self.base}/_local/outbox", params=params, timeout=30).json()
+
+    def skipped(self) -> list[dict[str, Any]]:
+        return self.http.get(f"{self.base}/_local/skipped", timeout=30).json()
+
+
+class PracticeClient:
+    """A PMS: sends signed events with the practice's secret."""
+
+    def __init__(self, base_url: str, practice_id: str, secret: str, control: LocalControl) -> None:
+        self.base = base_url.rstrip("/")
+        self.practice_id = practice_id
+        self.secret = secret
+        self.control = control
+        self.http = requests.Session()
+
+    def send(self, event_type: str, data: dict[str, Any], event_id: str | None = None,
+             occurred_at: datetime | None = None, secret: str | None = None,
+             timestamp: int | None = None) -> requests.Response:
+        now = self.control.now()
+        event = {"event_id": event_id or uuid.uuid4().hex, "type": event_type,
+                 "occurred_at": (occurred_at or now).isoformat(), "data": data}
+        body = json.dumps(event, default=str).encode()
+        ts = timestamp if timestamp is not None else int(now.timestamp())
+        headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: str(ts),
+                   SIGNATURE_HEADER: sign(secret or self.secret, ts, body)}
+        return self.http.post(f"{self.base}/v1/practices/{self.practice_id}/events",
+                              data=body, headers=headers, timeout=60)
+
+
+class PatientBrowser:
+    """A patient tapping a link from a message."""
+
+    LINK = re.compile(r"https?://[^\s]+/l/([A-Za-z0-9_-]{16})")
+
+    def __init__(self, base_url: str) -> None:
+        self.base = base_url.rstrip("/")
+        self.http = requests.Session()
+
+    @classmethod
+    def token_in(cls, text: str) -> str:
+        match = cls.LINK.search(text or "")
+        if not match:
+            raise ValueError("no patient link in message")
+        return match.group(1)
+
+    def open(self, token: str) -> requests.Response:
+        return self.http.get(f"{self.base}/l/{token}", timeout=60)
+
+    def act(self, token: str, action: str) -> requests.Response:
+        return self.http.post(f"{self.base}/l/{token}/{action}", data={"action": action},
+                              timeout=60)

@@ -1,0 +1,279 @@
+"""Creates the synthesised template's resources in moto.
+
+Reading `cdk.out` and creating each resource with boto3 is more faithful than moto's
+CloudFormation (which drops TTL, layers, schedule groups and API stages): the table,
+queues, schedule group, functions, state machine, stream mappings and API routes are
+exactly the ones CDK would deploy, so local and AWS cannot drift.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from .template import Resolver, Template
+
+ACCOUNT = "123456789012"
+REGION = "eu-central-1"
+STACK = "PatientNotify"
+
+
+@dataclass
+class FunctionSpec:
+    logical_id: str
+    name: str
+    handler: str
+    environment: dict[str, str]
+    arn: str
+    async_retries: int = 2
+    on_failure_arn: str | None = None
+
+
+@dataclass
+class StreamMapping:
+    function: str
+    stream_arn: str
+    batch_size: int
+    max_retries: int
+    report_item_failures: bool
+    on_failure_arn: str | None
+    filters: list[dict[str, Any]]
+
+
+@dataclass
+class Route:
+    method: str
+    path: str  # API Gateway resource path, e.g. /l/{token}
+    function: str
+
+
+@dataclass
+class Deployment:
+    functions: dict[str, FunctionSpec] = field(default_factory=dict)
+    stream_mappings: list[StreamMapping] = field(default_factory=list)
+    routes: list[Route] = field(default_factory=list)
+    tables: dict[str, str] = field(default_factory=dict)
+    queues: dict[str, str] = field(default_factory=dict)  # logical id -> url
+    schedule_groups: list[str] = field(default_factory=list)
+    state_machines: dict[str, str] = field(default_factory=dict)  # logical id -> arn
+    email_from: str = ""
+
+    def function_by_arn(self, arn: str) -> FunctionSpec:
+        name = arn.split(":function:")[-1].split(":")[0]
+        return self.functions[name]
+
+
+def _short(logical_id: str, limit: int = 64) -> str:
+    return re.sub(r"[^A-Za-z0-9-_]", "", logical_id)[:limit]
+
+
+def _function_name(properties: dict[str, Any]) -> str:
+    # functions.<name>.handler.lambda_handler -> <name>
+    return str(properties["Handler"]).split(".")[1]
+
+
+class LocalDeployer:
+    def __init__(self, template: Template, public_base_url: str) -> None:
+        self.t = template
+        self.public_base_url = public_base_url.rstrip("/")
+        self.names: dict[str, str] = {}
+        self.arns: dict[str, str] = {}
+        self.stream_arns: dict[str, str] = {}
+        self.queue_urls: dict[str, str] = {}
+        self.parameters = {k: str(v.get("Default", "")) for k, v in template.parameters.items()}
+        self.resolve = Resolver(self._ref, self._attr,
+                                {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
+                                 "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com",
+                                 "AWS::StackName": STACK, "AWS::NoValue": ""},
+                                self.parameters)
+
+    # -- names -------------------------------------------------------------------------
+    def _plan_names(self) -> None:
+        for logical, res in self.t.resources.items():
+            props = res.get("Properties", {})
+            kind = res["Type"]
+            if kind == "AWS::Lambda::Function":
+                name = _function_name(props)
+                self.names[logical] = name
+                self.arns[logical] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+            elif kind == "AWS::IAM::Role":
+                self.names[logical] = _short(logical)
+                self.arns[logical] = f"arn:aws:iam::{ACCOUNT}:role/{_short(logical)}"
+            elif kind == "AWS::DynamoDB::Table":
+                self.names[logical] = f"{STACK}-{_short(logical, 40)}"
+                self.arns[logical] = (f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/"
+                                      f"{self.names[logical]}")
+            elif kind == "AWS::SQS::Queue":
+                self.names[logical] = _short(logical, 80)
+                self.arns[logical] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.names[logical]}"
+            elif kind == "AWS::SNS::Topic":
+                self.names[logical] = _short(logical)
+                self.arns[logical] = f"arn:aws:sns:{REGION}:{ACCOUNT}:{self.names[logical]}"
+            elif kind == "AWS::Scheduler::ScheduleGroup":
+                self.names[logical] = props.get("Name") or _short(logical)
+                self.arns[logical] = (f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule-group/"
+                                      f"{self.names[logical]}")
+            elif kind == "AWS::StepFunctions::StateMachine":
+                self.names[logical] = _short(logical, 80)
+                self.arns[logical] = (f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:"
+                                      f"{self.names[logical]}")
+            elif kind == "AWS::ApiGateway::RestApi":
+                self.names[logical] = "local"
+            elif kind == "AWS::Logs::LogGroup":
+                self.names[logical] = f"/local/{logical}"
+                self.arns[logical] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/local/{logical}"
+
+    def _ref(self, logical: str) -> str:
+        kind = self.t.resources[logical]["Type"]
+        if kind in ("AWS::SNS::Topic", "AWS::StepFunctions::StateMachine",
+                    "AWS::Lambda::LayerVersion"):
+            return self.arns.get(logical, logical)
+        if kind == "AWS::SQS::Queue":
+            return self.queue_urls.get(logical, self.names[logical])
+        return self.names.get(logical, logical)
+
+    def _attr(self, logical: str, name: str) -> str:
+        if name == "StreamArn":
+            return self.stream_arns[logical]
+        if name == "Arn":
+            return self.arns[logical]
+        if name in ("QueueName", "Name"):
+            return self.names[logical]
+        if name == "QueueUrl":
+            return self.queue_urls[logical]
+        if name == "RootResourceId":
+            return "root"
+        return f"{logical}.{name}"
+
+    # -- creation ------------------------------------------------------------------------
+    def deploy(self) -> Deployment:
+        self._plan_names()
+        out = Deployment()
+        self._messaging_identities(out)
+        for logical, res in self.t.of_type("AWS::IAM::Role").items():
+            doc = self.resolve(res["Properties"]["AssumeRolePolicyDocument"])
+            boto3.client("iam").create_role(RoleName=self.names[logical],
+                                            AssumeRolePolicyDocument=json.dumps(doc))
+        for logical, res in self.t.of_type("AWS::DynamoDB::Table").items():
+            out.tables[logical] = self._table(logical, res["Properties"])
+        for logical in self.t.of_type("AWS::SQS::Queue"):
+            url = boto3.client("sqs").create_queue(QueueName=self.names[logical])["QueueUrl"]
+            self.queue_urls[logical] = url
+            out.queues[logical] = url
+        for logical in self.t.of_type("AWS::SNS::Topic"):
+            boto3.client("sns").create_topic(Name=self.names[logical])
+        for logical in self.t.of_type("AWS::Scheduler::ScheduleGroup"):
+            boto3.client("scheduler").create_schedule_group(Name=self.names[logical])
+            out.schedule_groups.append(self.names[logical])
+        for logical, res in self.t.of_type("AWS::Lambda::Function").items():
+            spec = self._function(logical, res["Properties"])
+            out.functions[spec.name] = spec
+        for logical, res in self.t.of_type("AWS::StepFunctions::StateMachine").items():
+            props = self.resolve(res["Properties"])
+            boto3.client("stepfunctions").create_state_machine(
+                name=self.names[logical], definition=props["DefinitionString"],
+                roleArn=props["RoleArn"])
+            out.state_machines[logical] = self.arns[logical]
+        for res in self.t.of_type("AWS::Lambda::EventInvokeConfig").values():
+            props = self.resolve(res["Properties"])
+            spec = out.functions[props["FunctionName"]]
+            spec.async_retries = int(props.get("MaximumRetryAttempts", 2))
+            spec.on_failure_arn = (props.get("DestinationConfig", {}).get("OnFailure", {})
+                                   .get("Destination"))
+        for res in self.t.of_type("AWS::Lambda::EventSourceMapping").values():
+            out.stream_mappings.append(self._mapping(self.resolve(res["Properties"])))
+        out.routes = self._routes()
+        return out
+
+    def _messaging_identities(self, out: Deployment) -> None:
+        sns = boto3.client("sns")
+        for param, platform in (("FcmPlatformApplicationArn", "GCM"),
+                                ("ApnsPlatformApplicationArn", "APNS")):
+            if param in self.parameters:
+                arn = sns.create_platform_application(
+                    Name="patient-notify", Platform=platform,
+                    Attributes={"PlatformCredential": "local"})["PlatformApplicationArn"]
+                self.parameters[param] = arn
+        out.email_from = self.parameters.get("EmailFrom", "")
+        ses = boto3.client("ses")
+        if self.parameters.get("EmailDomain"):
+            ses.verify_domain_identity(Domain=self.parameters["EmailDomain"])
+        if out.email_from:
+            ses.verify_email_identity(EmailAddress=out.email_from)
+
+    def _table(self, logical: str, props: dict[str, Any]) -> str:
+        props = self.resolve(props)
+        name = self.names[logical]
+        args: dict[str, Any] = {
+            "TableName": name, "KeySchema": props["KeySchema"],
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+        }
+        if props.get("GlobalSecondaryIndexes"):
+            args["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        if props.get("StreamSpecification"):
+            args["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+        client = boto3.client("dynamodb")
+        described = client.create_table(**args)["TableDescription"]
+        if "LatestStreamArn" in described:
+            self.stream_arns[logical] = described["LatestStreamArn"]
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl:
+            client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        return name
+
+    def _function(self, logical: str, raw: dict[str, Any]) -> FunctionSpec:
+        props = self.resolve(raw)
+        env = dict(props.get("Environment", {}).get("Variables", {}))
+        for key, value in env.items():
+            # The API's public URL is the local server's.
+            if isinstance(value, str) and ".execute-api." in value:
+                env[key] = self.public_base_url
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("README", "code runs in-process from the working tree")
+        name = self.names[logical]
+        boto3.client("lambda").create_function(
+            FunctionName=name, Runtime=props["Runtime"], Role=props["Role"],
+            Handler=props["Handler"], Code={"ZipFile": buffer.getvalue()},
+            Environment={"Variables": env}, Timeout=int(props.get("Timeout", 30)),
+            MemorySize=int(props.get("MemorySize", 128)),
+        )
+        return FunctionSpec(logical, name, props["Handler"], env, self.arns[logical])
+
+    def _mapping(self, props: dict[str, Any]) -> StreamMapping:
+        filters = [json.loads(f["Pattern"]) for f in
+                   props.get("FilterCriteria", {}).get("Filters", [])]
+        return StreamMapping(
+            function=props["FunctionName"], stream_arn=props["EventSourceArn"],
+            batch_size=int(props.get("BatchSize", 100)),
+            max_retries=int(props.get("MaximumRetryAttempts", -1)),
+            report_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+            on_failure_arn=props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"),
+            filters=filters,
+        )
+
+    def _routes(self) -> list[Route]:
+        resources = self.t.of_type("AWS::ApiGateway::Resource")
+
+        def path_of(ref: Any) -> str:
+            if isinstance(ref, dict) and "Fn::GetAtt" in ref:
+                return ""  # the API's root resource
+            logical = ref["Ref"]
+            props = resources[logical]["Properties"]
+            return f"{path_of(props['ParentId'])}/{props['PathPart']}"
+
+        routes = []
+        for res in self.t.of_type("AWS::ApiGateway::Method").values():
+            props = res["Properties"]
+            uri = self.resolve(props["Integration"]["Uri"])
+            function = uri.split(":function:")[1].split("/")[0]
+            routes.append(Route(props["HttpMethod"], path_of(props["ResourceId"]) or "/",
+                                function))
+        return routes

@@ -1,0 +1,128 @@
+"""The API Gateway routes of the template, served over HTTP as REST proxy events, and the
+local control API (/_local/...): clock, outbox, settle."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from .clock import VirtualClock
+from .deploy import ACCOUNT, Route
+from .outbox import outbox, skipped
+from .router import EventRouter
+from .runtime import InvocationError, LambdaRuntime
+
+
+def _compile(path: str) -> re.Pattern[str]:
+    pattern = re.sub(r"\\\{(\w+)\\\+\\\}", r"(?P<\1>.+)", re.escape(path))
+    pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", pattern)
+    return re.compile(f"^{pattern}$")
+
+
+class LocalApi:
+    def __init__(self, routes: list[Route], runtime: LambdaRuntime, router: EventRouter,
+                 clock: VirtualClock) -> None:
+        # Literal segments win over parameters, as in API Gateway.
+        self.routes = sorted(((r, _compile(r.path)) for r in routes),
+                             key=lambda pair: pair[0].path.count("{"))
+        self.runtime = runtime
+        self.router = router
+        self.clock = clock
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        if request.path.startswith("/_local/"):
+            response = self._control(request)
+        else:
+            response = self._proxy(request)
+        return response(environ, start_response)
+
+    # -- API Gateway -------------------------------------------------------------------------
+    def _proxy(self, request: Request) -> Response:
+        for route, pattern in self.routes:
+            match = pattern.match(request.path)
+            if match and route.method == request.method:
+                break
+        else:
+            return Response(json.dumps({"message": "Missing Authentication Token"}), 403,
+                            content_type="application/json")
+        body = request.get_data()
+        try:
+            text = body.decode("utf-8")
+            encoded = False
+        except UnicodeDecodeError:
+            text, encoded = base64.b64encode(body).decode(), True
+        headers = {k: v for k, v in request.headers.items()}
+        query = {k: v for k, v in request.args.items()} or None
+        event = {
+            "resource": route.path, "path": request.path, "httpMethod": request.method,
+            "headers": headers, "multiValueHeaders": {k: [v] for k, v in headers.items()},
+            "queryStringParameters": query,
+            "multiValueQueryStringParameters": {k: request.args.getlist(k)
+                                                for k in request.args} or None,
+            "pathParameters": match.groupdict() or None, "stageVariables": None,
+            "requestContext": {
+                "resourcePath": route.path, "httpMethod": request.method,
+                "path": f"/prod{request.path}", "stage": "prod", "accountId": ACCOUNT,
+                "apiId": "local", "requestId": str(uuid.uuid4()),
+                "requestTimeEpoch": int(self.clock.now().timestamp() * 1000),
+                "identity": {"sourceIp": request.remote_addr or "127.0.0.1"},
+            },
+            "body": text or None, "isBase64Encoded": encoded,
+        }
+        try:
+            result = self.runtime.invoke(route.function, event)
+        except InvocationError:
+            return Response(json.dumps({"message": "Internal server error"}), 502,
+                            content_type="application/json")
+        # On AWS the stream is processed within a second; locally, before we answer.
+        self.router.settle()
+        out_headers = dict(result.get("headers") or {})
+        for key, values in (result.get("multiValueHeaders") or {}).items():
+            out_headers[key] = ", ".join(values)
+        payload = result.get("body") or ""
+        data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload
+        return Response(data, result.get("statusCode", 200), headers=out_headers)
+
+    # -- control -------------------------------------------------------------------------------
+    def _control(self, request: Request) -> Response:
+        path = request.path.removeprefix("/_local")
+        if path == "/clock" and request.method == "GET":
+            return self._json({"now": self._iso(self.clock.now())})
+        if path == "/clock" and request.method == "POST":
+            spec = request.get_json(force=True, silent=True) or {}
+            started = time.perf_counter()
+            if "set" in spec:
+                target = datetime.fromisoformat(spec["set"].replace("Z", "+00:00"))
+            else:
+                target = self.clock.now() + timedelta(seconds=float(spec.get("advance", 0)))
+            if target < self.clock.now():
+                return self._json({"error": "the local clock never goes back"}, 400)
+            self.router.advance_to(target)
+            return self._json({"now": self._iso(self.clock.now()),
+                               "wall_ms": round((time.perf_counter() - started) * 1000, 1),
+                               "pending_schedules": self.router.pending_schedules(),
+                               "stats": self.router.stats})
+        if path == "/outbox":
+            return self._json(outbox(request.args.get("practice_id")))
+        if path == "/skipped":
+            return self._json(skipped(request.args.get("practice_id")))
+        if path == "/health":
+            return self._json({"ok": True, "now": self._iso(self.clock.now()),
+                               "errors": self.runtime.errors[-20:]})
+        return self._json({"error": "unknown control route"}, 404)
+
+    @staticmethod
+    def _iso(moment: datetime) -> str:
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    @staticmethod
+    def _json(body: Any, status: int = 200) -> Response:
+        return Response(json.dumps(body, default=str), status, content_type="application/json")

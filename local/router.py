@@ -1,0 +1,259 @@
+"""What AWS does between the pieces, driven by the virtual clock.
+
+- Lambda's stream poller: reads each table stream, applies the mapping's filters, calls
+  the handler with the batch event, retries failed items (partial batch responses) up to
+  the mapping's limit, then sends the batch description to its on-failure queue.
+- EventBridge Scheduler: fires one-shot schedules when the clock reaches them (as an
+  async invoke, which is how Scheduler calls Lambda) and deletes them after completion.
+- Lambda's async invoke queue: retries (2 by default) then the on-failure destination.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import boto3
+from moto.scheduler.models import scheduler_backends
+
+from .clock import VirtualClock
+from .deploy import ACCOUNT, REGION, Deployment, StreamMapping
+from .runtime import InvocationError, LambdaRuntime
+
+_AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
+
+
+def matches(pattern: Any, value: Any) -> bool:
+    """Lambda event filtering, for the operators our mappings use (values, prefix, exists)."""
+    if isinstance(pattern, dict):
+        if not isinstance(value, dict):
+            return False
+        return all(matches(sub, value.get(key, _MISSING)) for key, sub in pattern.items())
+    if isinstance(pattern, list):
+        for option in pattern:
+            if isinstance(option, dict) and "prefix" in option:
+                if isinstance(value, str) and value.startswith(option["prefix"]):
+                    return True
+            elif isinstance(option, dict) and "exists" in option:
+                if (value is not _MISSING) == bool(option["exists"]):
+                    return True
+            elif isinstance(option, dict):
+                raise NotImplementedError(f"filter operator {option}")
+            elif value is not _MISSING and value == option:
+                return True
+        return False
+    raise ValueError(f"bad filter pattern {pattern!r}")
+
+
+_MISSING = object()
+
+
+@dataclass
+class _AsyncInvoke:
+    function: str
+    event: dict[str, Any]
+    attempt: int = 0
+
+
+class EventRouter:
+    def __init__(self, deployment: Deployment, runtime: LambdaRuntime, clock: VirtualClock) -> None:
+        self.d = deployment
+        self.runtime = runtime
+        self.clock = clock
+        self._lock = threading.RLock()
+        self._async: deque[_AsyncInvoke] = deque()
+        self._async_lock = threading.Lock()
+        self._iterators: dict[tuple[int, str], str] = {}
+        self.stats = {"stream_batches": 0, "stream_records": 0, "schedules_fired": 0,
+                      "async_invokes": 0, "dead_lettered": 0}
+        self._streams = boto3.client("dynamodbstreams")
+        self._sqs = boto3.client("sqs")
+        self._scheduler = boto3.client("scheduler")
+        self._sfn = boto3.client("stepfunctions")
+
+    # -- async invokes ---------------------------------------------------------------------
+    def enqueue_async(self, function: str, event: dict[str, Any]) -> None:
+        with self._async_lock:
+            self._async.append(_AsyncInvoke(function, event))
+
+    def _drain_async(self) -> int:
+        done = 0
+        while True:
+            with self._async_lock:
+                if not self._async:
+                    return done
+                job = self._async.popleft()
+            done += 1
+            self.stats["async_invokes"] += 1
+            try:
+                self.runtime.invoke(job.function, job.event)
+            except InvocationError as exc:
+                spec = self.d.functions[job.function]
+                if job.attempt < spec.async_retries:
+                    with self._async_lock:
+                        self._async.append(_AsyncInvoke(job.function, job.event, job.attempt + 1))
+                elif spec.on_failure_arn:
+                    self._dead_letter(spec.on_failure_arn, {
+                        "requestContext": {"functionArn": spec.arn,
+                                           "condition": "RetriesExhausted",
+                                           "approximateInvokeCount": job.attempt + 1},
+                        "requestPayload": job.event, "responsePayload": exc.payload})
+
+    # -- streams ---------------------------------------------------------------------------
+    def _shard_iterators(self, index: int, mapping: StreamMapping) -> list[tuple[tuple[int, str], str]]:
+        shards = self._streams.describe_stream(StreamArn=mapping.stream_arn)[
+            "StreamDescription"]["Shards"]
+        out = []
+        for shard in shards:
+            key = (index, shard["ShardId"])
+            if key not in self._iterators:
+                self._iterators[key] = self._streams.get_shard_iterator(
+                    StreamArn=mapping.stream_arn, ShardId=shard["ShardId"],
+                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            out.append((key, self._iterators[key]))
+        return out
+
+    def _pump_streams(self) -> int:
+        delivered = 0
+        for index, mapping in enumerate(self.d.stream_mappings):
+            for key, iterator in self._shard_iterators(index, mapping):
+                response = self._streams.get_records(ShardIterator=iterator,
+                                                     Limit=mapping.batch_size)
+                self._iterators[key] = response["NextShardIterator"]
+                records = [dict(r, eventSourceARN=mapping.stream_arn)
+                           for r in response["Records"]]
+                if not records:
+                    continue
+                delivered += len(records)
+                wanted = [r for r in records
+                          if not mapping.filters or any(matches(f, r) for f in mapping.filters)]
+                if wanted:
+                    self._deliver_batch(mapping, key[1], wanted)
+        return delivered
+
+    def _deliver_batch(self, mapping: StreamMapping, shard: str, records: list[dict]) -> None:
+        attempts = 0
+        while records:
+            self.stats["stream_batches"] += 1
+            self.stats["stream_records"] += len(records)
+            try:
+                result = self.runtime.invoke(mapping.function, {"Records": records}) or {}
+                failures = [f["itemIdentifier"] for f in result.get("batchItemFailures", [])]
+            except InvocationError:
+                failures = [records[0]["dynamodb"]["SequenceNumber"]]
+            if not failures:
+                return
+            # Lambda retries from the first failed record onwards.
+            first = next(i for i, r in enumerate(records)
+                         if r["dynamodb"]["SequenceNumber"] in failures)
+            records = records[first:]
+            attempts += 1
+            if mapping.max_retries >= 0 and attempts > mapping.max_retries:
+                if mapping.on_failure_arn:
+                    self._dead_letter(mapping.on_failure_arn, {
+                        "requestContext": {"condition": "RetryAttemptsExhausted",
+                                           "approximateInvokeCount": attempts},
+                        "DDBStreamBatchInfo": {
+                            "shardId": shard, "streamArn": mapping.stream_arn,
+                            "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
+                            "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
+                            "batchSize": len(records)}})
+                return
+
+    # -- schedules ---------------------------------------------------------------------------
+    def _schedules(self) -> list[Any]:
+        backend = scheduler_backends[ACCOUNT][REGION]
+        return [s for name in self.d.schedule_groups
+                for s in list(backend.schedule_groups[name].schedules.values())]
+
+    @staticmethod
+    def due_time(schedule: Any) -> datetime | None:
+        match = _AT.match(schedule.schedule_expression or "")
+        if not match:
+            return None
+        zone = ZoneInfo(schedule.schedule_expression_timezone or "UTC")
+        return datetime.fromisoformat(match.group(1)).replace(tzinfo=zone).astimezone(UTC)
+
+    def _fire_due_schedules(self) -> int:
+        now = self.clock.now()
+        fired = 0
+        for schedule in sorted(self._schedules(), key=lambda s: self.due_time(s) or now):
+            due = self.due_time(schedule)
+            if schedule.state != "ENABLED" or due is None or due > now:
+                continue
+            target = schedule.target
+            function = self.d.function_by_arn(target["Arn"]).name
+            self.enqueue_async(function, json.loads(target.get("Input") or "{}"))
+            fired += 1
+            self.stats["schedules_fired"] += 1
+            if schedule.action_after_completion == "DELETE":
+                self._scheduler.delete_schedule(Name=schedule.name, GroupName=schedule.group_name)
+            else:
+                schedule.state = "DISABLED"
+        return fired
+
+    def pending_schedules(self) -> int:
+        return sum(1 for s in self._schedules() if s.state == "ENABLED")
+
+    # -- step functions ------------------------------------------------------------------------
+    def running_executions(self) -> int:
+        return sum(len(self._sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")
+                       ["executions"]) for arn in self.d.state_machines.values())
+
+    def _state_machines_busy(self) -> bool:
+        return self.running_executions() > self.clock.blocked_waiters()
+
+    # -- driving ---------------------------------------------------------------------------
+    def settle(self, timeout_s: float = 60.0) -> None:
+        """Run everything that is due now, until nothing moves (waits on future times)."""
+        deadline = time.monotonic() + timeout_s
+        with self._lock:
+            while True:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("local stack did not settle")
+                progressed = self._drain_async() + self._pump_streams() + self._fire_due_schedules()
+                if progressed:
+                    continue
+                if self._state_machines_busy():
+                    time.sleep(0.002)
+                    continue
+                with self._async_lock:
+                    if self._async:
+                        continue
+                return
+
+    def next_event_time(self) -> datetime | None:
+        now = self.clock.now()
+        times = [t for t in (self.due_time(s) for s in self._schedules()
+                             if s.state == "ENABLED") if t is not None and t > now]
+        wake = self.clock.next_wake()
+        if wake is not None:
+            times.append(wake)
+        return min(times) if times else None
+
+    def advance_to(self, target: datetime) -> None:
+        """Move the clock to `target`, stopping at every due moment on the way."""
+        with self._lock:
+            self.settle()
+            while True:
+                upcoming = self.next_event_time()
+                if upcoming is None or upcoming > target:
+                    break
+                self.clock.set(upcoming)
+                self.settle()
+            if target > self.clock.now():
+                self.clock.set(target)
+            self.settle()
+
+    def _dead_letter(self, queue_arn: str, body: dict[str, Any]) -> None:
+        name = queue_arn.rsplit(":", 1)[-1]
+        url = self._sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        self._sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body, default=str))
+        self.stats["dead_lettered"] += 1

@@ -1,0 +1,116 @@
+"""Start and stop the whole local stack in this process."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import warnings
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+from werkzeug.serving import make_server
+
+from .clock import VirtualClock
+from .template import ROOT, Template
+
+LOG_DIR = ROOT / ".local"
+
+
+class _LateApp:
+    """Lets the API server bind its port before the app exists (the URL goes into env)."""
+
+    app: Any = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self.app(environ, start_response)
+
+
+def _aws_environment(moto_port: int) -> None:
+    os.environ.update({
+        "TZ": "UTC",  # moto's Step Functions compare timestamps in naive local time
+        "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_SESSION_TOKEN": "local",
+        "AWS_DEFAULT_REGION": "eu-central-1", "AWS_REGION": "eu-central-1",
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "MOTO_PORT": str(moto_port),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    })
+    time.tzset()
+
+
+class LocalStack:
+    def __init__(self, start: datetime, api_port: int = 0, log_file: Path | None = None) -> None:
+        self.clock = VirtualClock(start)
+        self.api_port = api_port
+        self.log_file = log_file or LOG_DIR / "handlers.log"
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> LocalStack:
+        from .emulator import MotoServer, patch_lambda, patch_waits
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        # Handlers flush metrics on every call; an empty flush is normal here.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+        self.moto = MotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.moto.start()
+        moto_port = self.moto.get_host_and_port()[1]
+        _aws_environment(moto_port)
+        requests.post(f"http://127.0.0.1:{moto_port}/moto-api/config",
+                      json={"stepfunctions": {"execute_state_machine": True}}, timeout=10)
+
+        late = _LateApp()
+        self.api_server = make_server("127.0.0.1", self.api_port, late, threaded=True)
+        self.url = f"http://127.0.0.1:{self.api_server.server_port}"
+        self._serve(self.api_server)
+
+        from .deploy import LocalDeployer
+        from .runtime import LambdaRuntime
+
+        self.deployment = LocalDeployer(Template(), self.url).deploy()
+        self.runtime = LambdaRuntime(self.deployment.functions)  # installs the env vars
+
+        # Only now may the shared package be imported: it reads TABLE_NAME once.
+        import notify.clock
+        from notify.observability import logger
+
+        from .http_api import LocalApi
+        from .router import EventRouter
+
+        notify.clock.use_clock(self.clock.now)
+        self._redirect_logs(logger)
+        self.router = EventRouter(self.deployment, self.runtime, self.clock)
+        patch_lambda(self.runtime.invoke, self.router.enqueue_async)
+        patch_waits(self.clock)
+        late.app = LocalApi(self.deployment.routes, self.runtime, self.router, self.clock)
+        self.table_name = next(iter(self.deployment.tables.values()))
+        return self
+
+    def _serve(self, server: Any) -> None:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _redirect_logs(self, logger: Any) -> None:
+        """Handler logs go to a file (the demo prints a timeline, not JSON lines)."""
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        stream = self.log_file.open("a", encoding="utf-8")
+        for handler in logging.getLogger(logger.name).handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(stream)
+
+    def stop(self) -> None:
+        self.api_server.shutdown()
+        self.moto.stop()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

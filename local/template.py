@@ -1,0 +1,84 @@
+"""The synthesised CloudFormation template, with its intrinsic functions resolved against
+the resources the local deploy created."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "cdk.out" / "PatientNotify.template.json"
+
+
+class Template:
+    def __init__(self, path: Path = TEMPLATE) -> None:
+        if not path.exists():
+            raise FileNotFoundError(f"{path} is missing: run `make synth` first")
+        self.body: dict[str, Any] = json.loads(path.read_text())
+        self.resources: dict[str, dict[str, Any]] = self.body["Resources"]
+        self.parameters: dict[str, dict[str, Any]] = self.body.get("Parameters", {})
+
+    def of_type(self, cfn_type: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.resources.items() if v["Type"] == cfn_type}
+
+
+class Resolver:
+    """Resolves Ref, Fn::GetAtt, Fn::Join, Fn::Select, Fn::Split and Fn::Sub.
+
+    `ref(logical_id)` and `attr(logical_id, name)` come from the deploy, which knows
+    the physical names it chose.
+    """
+
+    def __init__(self, ref: Callable[[str], str], attr: Callable[[str, str], str],
+                 pseudo: dict[str, str], parameters: dict[str, str]) -> None:
+        self._ref = ref
+        self._attr = attr
+        self._pseudo = pseudo
+        self._parameters = parameters
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            (key, arg), = value.items()
+            if key == "Ref":
+                return self._lookup(arg)
+            if key == "Fn::GetAtt":
+                logical, name = arg if isinstance(arg, list) else arg.split(".", 1)
+                return self._attr(logical, name)
+            if key == "Fn::Join":
+                sep, parts = arg
+                return sep.join(str(self(p)) for p in self(parts))
+            if key == "Fn::Select":
+                index, items = arg
+                return self(items)[int(self(index))]
+            if key == "Fn::Split":
+                sep, text = arg
+                return str(self(text)).split(sep)
+            if key == "Fn::Sub":
+                return self._sub(arg)
+        return {k: self(v) for k, v in value.items()}
+
+    def _lookup(self, name: str) -> str:
+        if name in self._pseudo:
+            return self._pseudo[name]
+        if name in self._parameters:
+            return self._parameters[name]
+        return self._ref(name)
+
+    def _sub(self, arg: Any) -> str:
+        text, variables = (arg, {}) if isinstance(arg, str) else arg
+        out = text
+        for key, val in variables.items():
+            out = out.replace("${" + key + "}", str(self(val)))
+        while "${" in out:
+            start = out.index("${")
+            end = out.index("}", start)
+            name = out[start + 2:end]
+            value = self._attr(*name.split(".", 1)) if "." in name else self._lookup(name)
+            out = out[:start] + str(value) + out[end + 1:]
+        return out
