@@ -46,7 +46,7 @@ def outbox(practice_id: str | None = None) -> list[dict[str, Any]]:
             "practice_id": item.practice_id, "patient_id": item.patient_id,
             "appointment_id": item.appointment_id, "message_id": item.message_id,
             "recipient": item.recipient, "subject": item.subject, "text": item.text,
-            "segments": item.segments, "status": item.status,
+            "segments": item.segments, "status": item.status, "link": item.link,
             "delivered_to_provider": item.provider_message_id in provider.get(item.channel, set()),
         })
     rows.sort(key=lambda r: (r["at"], r["practice_id"], r["patient_id"], r["channel"]))

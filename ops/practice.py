@@ -23,6 +23,7 @@ from notify.domain.model import PracticeSettings
 def onboard(practice_id: str, secret: str | None = None, callback_url: str | None = None,
             calendars: dict[str, dict[str, Any]] | None = None, **settings: Any) -> str:
     """Create or replace a practice; returns its webhook secret (generated if not given)."""
+    from notify.dal.conversions import settings_from_json
     from notify.dal.practices import save_practice
 
     ZoneInfo(settings.get("timezone", "UTC"))  # fail early on a bad zone
@@ -31,7 +32,7 @@ def onboard(practice_id: str, secret: str | None = None, callback_url: str | Non
     if unknown:
         raise ValueError(f"unknown settings: {sorted(unknown)}")
     secret = secret or secrets.token_urlsafe(32)
-    save_practice(practice_id, secret, PracticeSettings(**settings), callback_url, calendars)
+    save_practice(practice_id, secret, settings_from_json(settings), callback_url, calendars)
     return secret
 
 

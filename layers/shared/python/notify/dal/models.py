@@ -166,6 +166,7 @@ class LedgerItem(NotifyItem, discriminator="ledger"):
     text = UnicodeAttribute(null=True)
     subject = UnicodeAttribute(null=True)
     provider_message_id = UnicodeAttribute(null=True)
+    link = UnicodeAttribute(null=True)
     segments = NumberAttribute(null=True)
     lease_until = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()

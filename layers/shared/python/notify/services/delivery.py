@@ -150,7 +150,7 @@ def _send_on(job: _Job, channel: Channel, now: datetime, outcome: DeliveryOutcom
     except Exception:
         ledger.transition(job.ref, channel, DeliveryStatus.FAILED, now, reason="send error")
         raise
-    ledger.transition(job.ref, channel, DeliveryStatus.SENT, now, **fields)
+    ledger.transition(job.ref, channel, DeliveryStatus.SENT, now, link=job.deep_link, **fields)
     outcome.sent.append(channel.value)
     metrics.add_metric(name=f"Sent_{channel.value}", unit="Count", value=1)
     logger.info("message sent", message_id=job.ref.message_id, channel=channel.value,

@@ -1,0 +1,54 @@
+# The two commands a newcomer needs:  make demo  and  make test
+SHELL := /bin/bash
+PY := .venv/bin/python
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PYTHONPATH := layers/shared/python:.
+
+LAYER_SOURCES := requirements.txt infra/build_layer.py $(shell find layers/shared -name '*.py' -o -name '*.j2' 2>/dev/null)
+SYNTH_SOURCES := $(shell find infra functions -name '*.py' 2>/dev/null)
+
+.PHONY: setup demo serve test test-fast synth layer lint bench cdk-synth clean
+
+setup: .venv/.installed  ## virtual environment with everything pinned
+
+.venv/.installed: requirements.txt requirements-dev.txt
+	python3 -m venv .venv
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+layer: build/layer/.built  ## the shared Lambda layer (arm64 wheels, no Docker)
+
+build/layer/.built: .venv/.installed $(LAYER_SOURCES)
+	$(PY) infra/build_layer.py
+	touch $@
+
+synth: cdk.out/PatientNotify.template.json  ## synthesise the CDK app offline (cdk-nag runs)
+
+cdk.out/PatientNotify.template.json: build/layer/.built $(SYNTH_SOURCES) cdk.json
+	CDK_OUTDIR=cdk.out $(PY) infra/app.py
+
+demo: synth  ## the local stack plays two practices and a dozen patients over a week
+	$(PY) -m local demo
+
+serve: synth  ## the local stack on http://127.0.0.1:4566 until Ctrl-C
+	$(PY) -m local serve --port 4566
+
+test: synth  ## the whole test suite (what CI runs)
+	$(PY) -m pytest
+
+lint: setup
+	$(PY) -m ruff check .
+
+bench: synth  ## figures: cold start, AWS calls and cost per appointment, SMS segments, throughput
+	$(PY) -m bench
+
+node_modules/.bin/cdk: package.json
+	npm install --no-audit --no-fund --silent
+	touch $@
+
+cdk-synth: build/layer/.built node_modules/.bin/cdk  ## the same synth through the pinned cdk CLI
+	node_modules/.bin/cdk synth --quiet
+
+clean:
+	rm -rf build cdk.out .local

@@ -1,0 +1,195 @@
+"""The bundled scenario: two practices (Warsaw, Paris), twelve patients, one week that
+crosses the March 2026 DST change. Everything goes over HTTP: signed webhook calls,
+patient link taps, clock advances and outbox reads, as a practice, a patient and an
+operator would use the product."""
+
+from __future__ import annotations
+
+import textwrap
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+START = datetime(2026, 3, 24, 7, 0, tzinfo=UTC)  # Tuesday 08:00 in Warsaw and Paris
+END = datetime(2026, 3, 30, 16, 0, tzinfo=UTC)
+
+PRACTICES = {
+    "waw-zdrowie": dict(name="Przychodnia Zdrowie", timezone="Europe/Warsaw", country="PL",
+                        locale="pl", booking_url="https://zdrowie.example.pl/rezerwacja",
+                        review_url="https://opinie.example.pl/zdrowie",
+                        after_booking_instructions="Prosimy zabrać dowód osobisty.",
+                        uses_email=False),
+    "par-lumiere": dict(name="Cabinet Lumière", timezone="Europe/Paris", country="FR",
+                        locale="fr", reminder_policy="fixed", fixed_offset_hours=24,
+                        booking_url="https://lumiere.example.fr/rdv",
+                        after_booking_instructions="Merci d'arriver 10 minutes en avance."),
+}
+
+APP = {"has_app": True, "push_enabled": True, "platform": "android"}
+PATIENTS = {
+    "waw-zdrowie": {
+        "jan": dict(name="Jan Kowalski", phone="601 234 567", locale="pl", **APP,
+                    device_token="dev-jan"),
+        "anna": dict(name="Anna Nowak", phone="+48 602 345 678", locale="pl"),
+        "piotr": dict(name="Piotr Wiśniewski", phone="603 456 789", locale="pl", **APP,
+                      device_token="dev-piotr"),
+        "kasia": dict(name="Katarzyna Wójcik", phone="604 567 890", locale="pl", **APP,
+                      device_token="dev-kasia"),
+        "tomek": dict(name="Tomasz Kamiński", phone="605 678 901", locale="pl", **APP,
+                      device_token="dev-tomek"),
+        "magda": dict(name="Magdalena Lewandowska", phone="606 789 012", locale="pl"),
+    },
+    "par-lumiere": {
+        "claire": dict(name="Claire Martin", phone="06 12 34 56 78", locale="fr", **APP,
+                       device_token="dev-claire", email="claire@example.fr"),
+        "lucas": dict(name="Lucas Bernard", phone="06 23 45 67 89", email="lucas@example.fr",
+                      locale="fr"),
+        "emma": dict(name="Emma Dubois", email="emma.dubois@example.fr", locale="fr"),
+        "hugo": dict(name="Hugo Thomas", phone="+33 6 34 56 78 90", locale="fr"),
+        "lea": dict(name="Léa Petit", phone="12345", locale="fr"),
+        "louis": dict(name="Louis Robert", phone="06 45 67 89 01", locale="fr", **APP,
+                      device_token="dev-louis", email="louis@example.fr"),
+    },
+}
+
+
+def local(practice: str, day: int, hour: int, minute: int = 0) -> datetime:
+    """March <day> 2026 at hh:mm in the practice's own zone."""
+    zone = ZoneInfo(PRACTICES[practice]["timezone"])
+    return datetime(2026, 3, day, hour, minute, tzinfo=zone)
+
+
+# (practice, appointment, patient, start, source, type, practitioner)
+BOOKINGS = [
+    ("waw-zdrowie", "w-101", "jan", local("waw-zdrowie", 27, 10), "app", "Internista", "dr Ewa Zielińska"),
+    ("waw-zdrowie", "w-102", "anna", local("waw-zdrowie", 26, 15), "practice", "Kardiolog", "dr Adam Mazur"),
+    ("waw-zdrowie", "w-103", "piotr", local("waw-zdrowie", 30, 9), "app", "Dermatolog", "dr Ewa Zielińska"),
+    ("waw-zdrowie", "w-104", "kasia", local("waw-zdrowie", 26, 7, 45), "app", "Internista", "dr Adam Mazur"),
+    ("waw-zdrowie", "w-105", "tomek", local("waw-zdrowie", 26, 17), "app", "COVID-19 vaccine", ""),
+    ("waw-zdrowie", "w-106", "magda", local("waw-zdrowie", 27, 11), "practice", "Okulista", "dr Adam Mazur"),
+    ("par-lumiere", "p-201", "claire", local("par-lumiere", 26, 9, 30), "app", "Détartrage", "Dr Sophie Laurent"),
+    ("par-lumiere", "p-202", "lucas", local("par-lumiere", 27, 14), "practice", "Contrôle", "Dr Sophie Laurent"),
+    ("par-lumiere", "p-203", "emma", local("par-lumiere", 26, 16), "portal", "Blanchiment", "Dr Marc Girard"),
+    ("par-lumiere", "p-204", "hugo", local("par-lumiere", 25, 16), "practice", "Urgence", "Dr Marc Girard"),
+    ("par-lumiere", "p-205", "lea", local("par-lumiere", 27, 10), "practice", "Contrôle", "Dr Sophie Laurent"),
+    ("par-lumiere", "p-206", "louis", local("par-lumiere", 30, 10), "app", "Couronne", "Dr Marc Girard"),
+]
+
+
+@dataclass
+class Note:
+    at: datetime
+    practice: str
+    who: str
+    what: str
+
+
+def _fmt(moment: datetime, practice: str) -> str:
+    zone = ZoneInfo(PRACTICES[practice]["timezone"])
+    return moment.astimezone(zone).strftime("%a %d %b %H:%M %Z")
+
+
+def run_demo() -> None:
+    from ops.practice import onboard
+
+    from .client import LocalControl, PatientBrowser, PracticeClient
+    from .stack import LocalStack
+
+    wall = time.perf_counter()
+    stack = LocalStack(START).start()
+    started = time.perf_counter() - wall
+    control = LocalControl(stack.url)
+    browser = PatientBrowser(stack.url)
+    notes: list[Note] = []
+    names = {(p, pid): data["name"] for p, pats in PATIENTS.items() for pid, data in pats.items()}
+    try:
+        pms = {}
+        for practice_id, settings in PRACTICES.items():
+            secret = onboard(practice_id, **settings)  # the operator CLI's code path
+            pms[practice_id] = PracticeClient(stack.url, practice_id, secret, control)
+            for patient_id, data in PATIENTS[practice_id].items():
+                _ok(pms[practice_id].send("patient.upserted", {"patient_id": patient_id, **data}))
+        for practice_id, appt, patient, start, source, kind, doctor in BOOKINGS:
+            _ok(pms[practice_id].send("appointment.created", {
+                "appointment_id": appt, "patient_id": patient, "start": start.isoformat(),
+                "end": (start + timedelta(minutes=30)).isoformat(), "source": source,
+                "appointment_type": kind, "practitioner": doctor}))
+        notes.append(Note(control.now(), "waw-zdrowie", "both practices",
+                          f"{len(BOOKINGS)} appointments booked through the PMS webhook"))
+
+        def link_of(practice: str, appointment: str) -> str:
+            rows = [r for r in control.outbox(practice) if r["appointment_id"] == appointment]
+            return PatientBrowser.token_in(rows[-1]["link"])
+
+        def tap(practice: str, patient: str, appointment: str, action: str) -> None:
+            response = browser.act(link_of(practice, appointment), action)
+            _ok(response)
+            notes.append(Note(control.now(), practice, names[(practice, patient)],
+                              f"taps '{action}' on the appointment page (HTTP {response.status_code})"))
+
+        control.advance_to(local("par-lumiere", 25, 10).astimezone(UTC))
+        tap("par-lumiere", "claire", "p-201", "confirm")
+        control.advance_to(local("waw-zdrowie", 25, 10, 5).astimezone(UTC))
+        tap("waw-zdrowie", "jan", "w-101", "confirm")
+        control.advance_to(local("waw-zdrowie", 25, 13).astimezone(UTC))
+        moved = local("waw-zdrowie", 30, 11)
+        _ok(pms["waw-zdrowie"].send("appointment.rescheduled", {
+            "appointment_id": "w-106", "start": moved.isoformat(),
+            "end": (moved + timedelta(minutes=30)).isoformat()}))
+        notes.append(Note(control.now(), "waw-zdrowie", "reception",
+                          "moves Magdalena's appointment to Mon 30 Mar 11:00"))
+        _ok(pms["par-lumiere"].send("appointment.cancelled", {
+            "appointment_id": "p-202", "internal_reason": "not excused: unpaid invoice"}))
+        notes.append(Note(control.now(), "par-lumiere", "reception",
+                          "cancels Lucas's appointment (internal reason 'not excused')"))
+        control.advance_to(local("par-lumiere", 27, 18).astimezone(UTC))
+        tap("par-lumiere", "louis", "p-206", "cancel")
+        control.advance_to(END)
+
+        rows = control.outbox()
+        skipped = control.skipped()
+    finally:
+        stack.stop()
+    _print_timeline(rows, skipped, notes, names, started, time.perf_counter() - wall)
+
+
+def _ok(response) -> None:  # noqa: ANN001
+    if response.status_code >= 400:
+        raise RuntimeError(f"{response.status_code}: {response.text}")
+
+
+def _print_timeline(rows: list[dict], skipped: list[dict], notes: list[Note],
+                    names: dict, started: float, wall: float) -> None:
+    events = [(datetime.fromisoformat(r["at"].replace("Z", "+00:00")), "msg", r) for r in rows]
+    events += [(n.at, "note", n) for n in notes]
+    events.sort(key=lambda e: (e[0], e[1] == "msg"))
+    print("\nPatient notifications, Tue 24 to Mon 30 March 2026 (DST starts Sun 29 at 02:00)")
+    print("practice-local time     practice             patient                channel kind")
+    print("-" * 100)
+    for at, kind, item in events:
+        if kind == "note":
+            print(f"{_fmt(at, item.practice):23} {'':20} {item.who:22} ~ {item.what}")
+            continue
+        row = item
+        who = names.get((row["practice_id"], row["patient_id"]), row["patient_id"])
+        label = f"{row['channel']:5} {row['kind']}"
+        print(f"{_fmt(at, row['practice_id']):23} {PRACTICES[row['practice_id']]['name']:20} "
+              f"{who:22} {label}")
+        text = row["text"] if row["channel"] != "email" else f"[{row['subject']}]"
+        extra = f" ({row['segments']} SMS part{'s' if row['segments'] != 1 else ''})" \
+            if row["channel"] == "sms" else ""
+        for line in textwrap.wrap(text + extra, 74):
+            print(f"{'':46}  | {line}")
+    if skipped:
+        print("\nNot sent, with the reason recorded in the ledger:")
+        for row in skipped:
+            print(f"  {row['appointment_id']:6} {row['kind']:13} {row['channel']:5} {row['reason']}")
+    by_channel: dict[str, int] = {}
+    for row in rows:
+        by_channel[row["channel"]] = by_channel.get(row["channel"], 0) + 1
+    parts = sum(r["segments"] or 0 for r in rows if r["channel"] == "sms")
+    delivered = sum(1 for r in rows if r["delivered_to_provider"])
+    print(f"\n{len(rows)} messages ({', '.join(f'{v} {k}' for k, v in sorted(by_channel.items()))}),"
+          f" {parts} SMS parts; {delivered}/{len(rows)} confirmed by the emulated providers.")
+    print(f"Stack up in {started:.1f}s; a simulated week in {wall:.1f}s of wall time.")
