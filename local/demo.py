@@ -19,7 +19,7 @@ PRACTICES = {
                         locale="pl", booking_url="https://zdrowie.example.pl/rezerwacja",
                         review_url="https://opinie.example.pl/zdrowie",
                         after_booking_instructions="Prosimy zabrać dowód osobisty.",
-                        uses_email=False),
+                        uses_email=False, sms_transliterate=True),
     "par-lumiere": dict(name="Cabinet Lumière", timezone="Europe/Paris", country="FR",
                         locale="fr", reminder_policy="fixed", fixed_offset_hours=24,
                         booking_url="https://lumiere.example.fr/rdv",
@@ -181,10 +181,17 @@ def _print_timeline(rows: list[dict], skipped: list[dict], notes: list[Note],
             if row["channel"] == "sms" else ""
         for line in textwrap.wrap(text + extra, 74):
             print(f"{'':46}  | {line}")
-    if skipped:
-        print("\nNot sent, with the reason recorded in the ledger:")
-        for row in skipped:
-            print(f"  {row['appointment_id']:6} {row['kind']:13} {row['channel']:5} {row['reason']}")
+    sent = {(r["appointment_id"], r["kind"]) for r in rows}
+    unsent: dict[tuple[str, str], list[str]] = {}
+    for row in skipped:
+        key = (row["appointment_id"], row["kind"])
+        if key not in sent:
+            unsent.setdefault(key, []).append(f"{row['channel']}: {row['reason']}")
+    if unsent:
+        print("\nMessages that could not go out, with the reasons recorded in the ledger:")
+        for (appointment, kind), reasons in sorted(unsent.items()):
+            print(f"  {appointment:6} {kind:13} {'; '.join(reasons)}")
+    print(f"({len(skipped)} channel skips recorded in all, e.g. push for patients without the app)")
     by_channel: dict[str, int] = {}
     for row in rows:
         by_channel[row["channel"]] = by_channel.get(row["channel"], 0) + 1

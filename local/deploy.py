@@ -78,6 +78,15 @@ def _function_name(properties: dict[str, Any]) -> str:
     return str(properties["Handler"]).split(".")[1]
 
 
+def table_name(logical_id: str) -> str:
+    return f"{STACK}-{_short(logical_id, 40)}"
+
+
+def planned_table_names(template: Template) -> dict[str, str]:
+    """The names the deploy will give the tables (tests set TABLE_NAME before imports)."""
+    return {logical: table_name(logical) for logical in template.of_type("AWS::DynamoDB::Table")}
+
+
 class LocalDeployer:
     def __init__(self, template: Template, public_base_url: str) -> None:
         self.t = template
@@ -106,7 +115,7 @@ class LocalDeployer:
                 self.names[logical] = _short(logical)
                 self.arns[logical] = f"arn:aws:iam::{ACCOUNT}:role/{_short(logical)}"
             elif kind == "AWS::DynamoDB::Table":
-                self.names[logical] = f"{STACK}-{_short(logical, 40)}"
+                self.names[logical] = table_name(logical)
                 self.arns[logical] = (f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/"
                                       f"{self.names[logical]}")
             elif kind == "AWS::SQS::Queue":

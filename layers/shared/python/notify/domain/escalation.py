@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from .model import Appointment, BookingSource, MessageKind, PracticeSettings
 from .quiet_hours import defer_out_of_quiet_hours
@@ -26,7 +26,7 @@ def escalation_at(kind: MessageKind, appointment: Appointment, settings: Practic
         delay = NOTICE_FALLBACK
     else:
         return None
-    at = defer_out_of_quiet_hours(sent_at + delay, settings.timezone,
+    at = defer_out_of_quiet_hours(sent_at.astimezone(UTC) + delay, settings.timezone,
                                   settings.quiet_start, settings.quiet_end)
     # An escalation after the appointment started helps nobody.
     return at if at < appointment.start else None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from .model import (
     Actor,
@@ -60,10 +60,10 @@ def timed_messages(appointment: Appointment | None, settings: PracticeSettings,
                         or review_enabled_for_practice_bookings)
         if wants_review and settings.review_url:
             planned.append(PlannedMessage(MessageKind.REVIEW_REQUEST, _quiet(
-                appointment.end + REVIEW_DELAY, settings)))
+                appointment.end.astimezone(UTC) + REVIEW_DELAY, settings)))
         if settings.booking_url:
             planned.append(PlannedMessage(MessageKind.REBOOKING_PROMPT, _quiet(
-                appointment.end + REBOOKING_DELAY, settings)))
+                appointment.end.astimezone(UTC) + REBOOKING_DELAY, settings)))
     return planned
 
 

@@ -78,6 +78,7 @@ class PracticeSettings:
     uses_email: bool = True
     sms_quota: int = 50
     sms_default_on: bool = True
+    sms_transliterate: bool = False
     booking_url: str = ""
     review_url: str = ""
     after_booking_instructions: str = ""

@@ -6,7 +6,7 @@ across a DST change (B1).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from .model import ReminderPolicy
 
@@ -32,6 +32,9 @@ def reminder_due_at(
     (inclusive) reminds 24h before, under 36h no reminder. FIXED: `fixed_offset_hours`
     before start, unless that moment is not after the booking.
     """
+    # Python subtracts wall-clock time between datetimes of one zone: work in UTC so that
+    # "48h before" stays 48 real hours when a DST change lies in between.
+    start, booked_at = start.astimezone(UTC), booked_at.astimezone(UTC)
     lead = start - booked_at
     if policy is ReminderPolicy.FIXED:
         due = start - timedelta(hours=fixed_offset_hours)

@@ -74,8 +74,8 @@ def _load(req: SendRequest, now: datetime, base_url: str,
     settings = practice.settings_for(appointment.calendar_id)
     locale = pick_locale(patient.locale, settings.locale)
     context = template_context(appointment, patient, settings, locale, base_url)
-    return _Job(ref, appointment, patient, practice, settings,
-                render(req.kind, locale, context), context["link"])
+    rendered = render(req.kind, locale, context, transliterate_sms=settings.sms_transliterate)
+    return _Job(ref, appointment, patient, practice, settings, rendered, context["link"])
 
 
 def deliver(req: SendRequest, now: datetime, base_url: str) -> DeliveryOutcome:
