@@ -1,0 +1,134 @@
+"""What the synthesised template must guarantee (real CDK synth, cdk-nag included)."""
+
+import json
+
+from aws_cdk.assertions import Annotations, Match
+
+FUNCTIONS = ("booking_webhook", "patient_links", "schedule_reminder", "send_push", "sms_fallback")
+
+
+def _resources(template, kind):
+    return template.find_resources(kind)
+
+
+def test_table_has_stream_pitr_encryption_and_ttl(template):
+    template.has_resource_properties("AWS::DynamoDB::Table", {
+        "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        "SSESpecification": {"SSEEnabled": True},
+        "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
+        "BillingMode": "PAY_PER_REQUEST",
+    })
+
+
+def test_every_function_is_arm64_with_the_shared_layer_and_its_handler_path(template):
+    functions = _resources(template, "AWS::Lambda::Function")
+    handlers = {f["Properties"]["Handler"] for f in functions.values()}
+    assert handlers == {f"functions.{name}.handler.lambda_handler" for name in FUNCTIONS}
+    for function in functions.values():
+        props = function["Properties"]
+        assert props["Architectures"] == ["arm64"]
+        assert props["Runtime"].startswith("python3.1") and props["Runtime"] >= "python3.12"
+        assert len(props["Layers"]) == 1
+        assert props["TracingConfig"] == {"Mode": "Active"}
+
+
+def test_functions_get_exactly_the_variables_their_settings_validate(template):
+    from notify.settings import ApiSettings, FallbackSettings, PlannerSettings, SenderSettings
+
+    expected = {"booking_webhook": ApiSettings, "patient_links": ApiSettings,
+                "schedule_reminder": PlannerSettings, "send_push": SenderSettings,
+                "sms_fallback": FallbackSettings}
+    for function in _resources(template, "AWS::Lambda::Function").values():
+        name = function["Properties"]["Handler"].split(".")[1]
+        variables = set(function["Properties"]["Environment"]["Variables"])
+        wanted = {f.alias for f in expected[name].model_fields.values()}
+        assert wanted <= variables, (name, wanted - variables)
+        assert not {v for v in variables - wanted if not v.startswith("POWERTOOLS_")}, name
+
+
+def test_b8_stream_mapping_is_bounded_partial_and_dead_lettered(template):
+    template.has_resource_properties("AWS::Lambda::EventSourceMapping", {
+        "BisectBatchOnFunctionError": True,
+        "MaximumRetryAttempts": 3,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "StartingPosition": "TRIM_HORIZON",
+        "DestinationConfig": {"OnFailure": {"Destination": Match.any_value()}},
+        "FilterCriteria": {"Filters": [{"Pattern": json.dumps(
+            {"dynamodb": {"Keys": {"sk": {"S": [{"prefix": "APPT#"}]}}}},
+            separators=(",", ":"))}]},
+    })
+
+
+def test_b8_async_sends_retry_twice_then_dead_letter(template):
+    template.has_resource_properties("AWS::Lambda::EventInvokeConfig", {
+        "MaximumRetryAttempts": 2,
+        "DestinationConfig": {"OnFailure": {"Destination": Match.any_value()}},
+    })
+
+
+def test_c1_escalation_machine_waits_reads_the_appointment_then_sends_sms(template):
+    machines = _resources(template, "AWS::StepFunctions::StateMachine")
+    (machine,) = machines.values()
+    definition = "".join(str(part) for part in machine["Properties"]["DefinitionString"]["Fn::Join"][1])
+    for fragment in ('"TimestampPath":"$.escalate_at"', ":states:::dynamodb:getItem",
+                     "Functionssmsfallback", '"Variable":"$.current.Item.status.S"'):
+        assert fragment in definition, fragment
+    assert machine["Properties"]["TracingConfiguration"] == {"Enabled": True}
+
+
+def test_scheduler_group_and_role_exist_and_planner_is_scoped_to_the_group(template):
+    template.resource_count_is("AWS::Scheduler::ScheduleGroup", 1)
+    template.has_resource_properties("AWS::IAM::Role", {"AssumeRolePolicyDocument": {
+        "Statement": [Match.object_like({"Principal": {"Service": "scheduler.amazonaws.com"}})]}})
+    policies = json.dumps(_resources(template, "AWS::IAM::Policy"))
+    assert "scheduler:CreateSchedule" in policies
+    assert '"scheduler:*"' not in policies
+
+
+def test_security_no_iam_statement_grants_every_action(template):
+    for policy in _resources(template, "AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) \
+                else [statement["Action"]]
+            assert "*" not in actions
+            assert not any(a.endswith(":*") for a in actions), actions
+            if statement["Resource"] == "*":
+                # Only actions AWS defines without a resource ARN may use "*".
+                allowed = {"sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut",
+                           "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+                           "xray:GetSamplingRules", "xray:GetSamplingTargets",
+                           "dynamodb:ListStreams",
+                           # Step Functions' vended log delivery is account-level by design.
+                           "logs:CreateLogDelivery", "logs:GetLogDelivery",
+                           "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+                           "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+                           "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"}
+                assert set(actions) <= allowed, actions
+
+
+def test_b8_alarms_on_dead_letters_errors_throttles_and_failed_escalations(template):
+    alarms = _resources(template, "AWS::CloudWatch::Alarm").values()
+    metrics = {a["Properties"].get("MetricName") for a in alarms}
+    assert {"ApproximateNumberOfMessagesVisible", "Errors", "Throttles",
+            "ExecutionsFailed"} <= metrics
+    assert len(alarms) == 3 + 2 * len(FUNCTIONS) + 1
+    for alarm in alarms:
+        assert alarm["Properties"]["AlarmActions"], "every alarm notifies the operators"
+
+
+def test_queues_are_encrypted_and_ssl_only(template):
+    for queue in _resources(template, "AWS::SQS::Queue").values():
+        assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    template.resource_count_is("AWS::SQS::QueuePolicy", 3)
+
+
+def test_api_serves_the_webhook_and_patient_links(template):
+    paths = {r["Properties"]["PathPart"] for r in _resources(template, "AWS::ApiGateway::Resource").values()}
+    assert {"v1", "practices", "{practice_id}", "events", "l", "{token}", "{action}"} <= paths
+
+
+def test_cdk_nag_aws_solutions_reports_no_unsuppressed_errors(synthesised):
+    stack, _ = synthesised
+    errors = Annotations.from_stack(stack).find_error("*", Match.string_like_regexp("AwsSolutions-.*"))
+    assert errors == [], [e.entry.data for e in errors]
