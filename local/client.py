@@ -38,6 +38,11 @@ class LocalControl:
         params = {"practice_id": practice_id} if practice_id else None
         return self.http.get(f"{self.base}/_local/outbox", params=params, timeout=30).json()
 
+    def schedules(self, prefix: str = "") -> list[str]:
+        """Names of the one-shot schedules still pending (the product's plan)."""
+        return self.http.get(f"{self.base}/_local/schedules", params={"prefix": prefix},
+                             timeout=30).json()
+
     def skipped(self) -> list[dict[str, Any]]:
         return self.http.get(f"{self.base}/_local/skipped", timeout=30).json()
 

@@ -110,6 +110,8 @@ class LocalApi:
                                "wall_ms": round((time.perf_counter() - started) * 1000, 1),
                                "pending_schedules": self.router.pending_schedules(),
                                "stats": self.router.stats})
+        if path == "/schedules":
+            return self._json(self.router.pending_schedule_names(request.args.get("prefix", "")))
         if path == "/outbox":
             return self._json(outbox(request.args.get("practice_id")))
         if path == "/skipped":

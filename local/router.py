@@ -70,7 +70,7 @@ class EventRouter:
         self._lock = threading.RLock()
         self._async: deque[_AsyncInvoke] = deque()
         self._async_lock = threading.Lock()
-        self._iterators: dict[tuple[int, str], str] = {}
+        self._positions: dict[tuple[int, str], str] = {}
         self.stats = {"stream_batches": 0, "stream_records": 0, "schedules_fired": 0,
                       "async_invokes": 0, "dead_lettered": 0}
         self._streams = boto3.client("dynamodbstreams")
@@ -108,16 +108,23 @@ class EventRouter:
 
     # -- streams ---------------------------------------------------------------------------
     def _shard_iterators(self, index: int, mapping: StreamMapping) -> list[tuple[tuple[int, str], str]]:
+        """A fresh iterator per shard after the last record we read.
+
+        Iterators are not kept between polls: when a transaction fails, moto restores a
+        deep copy of its tables, and an old iterator would keep reading the discarded
+        copy of the stream.
+        """
         shards = self._streams.describe_stream(StreamArn=mapping.stream_arn)[
             "StreamDescription"]["Shards"]
         out = []
         for shard in shards:
             key = (index, shard["ShardId"])
-            if key not in self._iterators:
-                self._iterators[key] = self._streams.get_shard_iterator(
-                    StreamArn=mapping.stream_arn, ShardId=shard["ShardId"],
-                    ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-            out.append((key, self._iterators[key]))
+            last = self._positions.get(key)
+            spec = ({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last}
+                    if last else {"ShardIteratorType": "TRIM_HORIZON"})
+            iterator = self._streams.get_shard_iterator(
+                StreamArn=mapping.stream_arn, ShardId=shard["ShardId"], **spec)["ShardIterator"]
+            out.append((key, iterator))
         return out
 
     def _pump_streams(self) -> int:
@@ -126,11 +133,11 @@ class EventRouter:
             for key, iterator in self._shard_iterators(index, mapping):
                 response = self._streams.get_records(ShardIterator=iterator,
                                                      Limit=mapping.batch_size)
-                self._iterators[key] = response["NextShardIterator"]
                 records = [dict(r, eventSourceARN=mapping.stream_arn)
                            for r in response["Records"]]
                 if not records:
                     continue
+                self._positions[key] = records[-1]["dynamodb"]["SequenceNumber"]
                 delivered += len(records)
                 wanted = [r for r in records
                           if not mapping.filters or any(matches(f, r) for f in mapping.filters)]
@@ -201,6 +208,10 @@ class EventRouter:
 
     def pending_schedules(self) -> int:
         return sum(1 for s in self._schedules() if s.state == "ENABLED")
+
+    def pending_schedule_names(self, prefix: str = "") -> list[str]:
+        return sorted(s.name for s in self._schedules()
+                      if s.state == "ENABLED" and s.name.startswith(prefix))
 
     # -- step functions ------------------------------------------------------------------------
     def running_executions(self) -> int:

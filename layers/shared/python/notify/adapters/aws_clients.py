@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import boto3
@@ -12,7 +12,7 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeou
                  read_timeout=10)
 
 
-@lru_cache(maxsize=None)
+@cache
 def client(service: str) -> Any:
     """A client on its own session (the default session is not thread-safe)."""
     return boto3.session.Session().client(service, config=_CONFIG)

@@ -1,0 +1,59 @@
+"""Helpers for driving the local stack as a PMS, a patient and an operator would."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+APP_PATIENT = {"has_app": True, "push_enabled": True, "device_token": "device-1",
+               "platform": "android"}
+
+
+class Scenario:
+    def __init__(self, pms, control, browser) -> None:
+        self.pms = pms
+        self.control = control
+        self.browser = browser
+
+    def local(self, days: int, hour: int = 12, minute: int = 0) -> datetime:
+        """`days` after today at hh:mm Warsaw time (keeps messages out of quiet hours)."""
+        zone = ZoneInfo("Europe/Warsaw")
+        day = self.control.now().astimezone(zone).date() + timedelta(days=days)
+        return datetime.combine(day, time(hour, minute), tzinfo=zone).astimezone(UTC)
+
+    def patient(self, patient_id: str, **data) -> None:
+        data.setdefault("phone", "601 234 567")
+        data.setdefault("name", "Jan Kowalski")
+        response = self.pms.send("patient.upserted", {"patient_id": patient_id, **data})
+        assert response.status_code == 202, response.text
+
+    def book(self, appointment_id: str, patient_id: str, start: datetime, **data):
+        response = self.pms.send("appointment.created", {
+            "appointment_id": appointment_id, "patient_id": patient_id,
+            "start": start.isoformat(), "end": (start + timedelta(minutes=30)).isoformat(),
+            **data})
+        assert response.status_code == 202, response.text
+        return response
+
+    def messages(self, appointment_id: str | None = None, **match) -> list[dict]:
+        rows = self.control.outbox(self.pms.practice_id)
+        if appointment_id:
+            rows = [r for r in rows if r["appointment_id"] == appointment_id]
+        return [r for r in rows if all(r[k] == v for k, v in match.items())]
+
+    def at(self, row: dict) -> datetime:
+        return datetime.fromisoformat(row["at"].replace("Z", "+00:00"))
+
+    def token(self, appointment_id: str) -> str:
+        rows = self.messages(appointment_id)
+        return self.browser.token_in(rows[0]["link"])
+
+
+@pytest.fixture
+def scenario(new_practice, control, browser):
+    """A fresh practice (Warsaw, SMS on, no email) and its helpers."""
+    def make(**settings):
+        return Scenario(new_practice(**settings), control, browser)
+    return make

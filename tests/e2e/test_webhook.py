@@ -1,0 +1,91 @@
+"""The practice webhook contract: signed, validated, never a 5xx, never a partial write."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+
+def test_webhook_wrong_secret_is_401_and_writes_nothing(scenario, control):
+    s = scenario()
+    response = s.pms.send("patient.upserted", {"patient_id": "pat"}, secret="not-the-secret")
+    assert response.status_code == 401
+    start = control.now() + timedelta(days=5)
+    response = s.pms.send("appointment.created", {
+        "appointment_id": "a1", "patient_id": "pat", "start": start.isoformat(),
+        "end": (start + timedelta(hours=1)).isoformat()}, secret="not-the-secret")
+    assert response.status_code == 401
+    assert s.messages() == []
+
+
+def test_webhook_replayed_with_a_stale_timestamp_is_401(scenario, control):
+    s = scenario()
+    stale = int(control.now().timestamp()) - 600
+    response = s.pms.send("patient.upserted", {"patient_id": "pat"}, timestamp=stale)
+    assert response.status_code == 401
+
+
+def test_webhook_unsigned_garbage_is_401_not_422(scenario):
+    s = scenario()
+    response = s.pms.http.post(f"{s.pms.base}/v1/practices/{s.pms.practice_id}/events",
+                               data=b"{not json", timeout=30)
+    assert response.status_code == 401
+
+
+def test_webhook_one_practice_secret_cannot_write_to_another(scenario, control):
+    mine, theirs = scenario(), scenario()
+    response = mine.pms.http.post(
+        f"{mine.pms.base}/v1/practices/{theirs.pms.practice_id}/events",
+        data=b"{}", headers={"X-Notify-Timestamp": str(int(control.now().timestamp())),
+                             "X-Notify-Signature": "v1=" + "0" * 64}, timeout=30)
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("data, field", [
+    ({"appointment_id": "a1", "patient_id": "pat", "start": "tomorrow", "end": "x"}, "start"),
+    ({"appointment_id": "a1", "patient_id": "pat", "start": "2026-06-01T10:00:00",
+      "end": "2026-06-01T11:00:00"}, "start"),  # naive: no time zone
+    ({"appointment_id": "a 1", "patient_id": "pat", "start": "2026-06-01T10:00:00Z",
+      "end": "2026-06-01T11:00:00Z"}, "appointment_id"),
+    ({"patient_id": "pat", "start": "2026-06-01T10:00:00Z", "end": "2026-06-01T11:00:00Z"},
+     "appointment_id"),
+    ({"appointment_id": "a1", "patient_id": "pat", "start": "2026-06-01T10:00:00Z",
+      "end": "2026-06-01T09:00:00Z"}, "end must be after start"),
+])
+def test_webhook_invalid_payload_is_422_naming_the_field(scenario, data, field):
+    s = scenario()
+    response = s.pms.send("appointment.created", data)
+    assert response.status_code == 422, response.text
+    assert field in json.dumps(response.json())
+    assert s.messages() == []
+
+
+def test_webhook_unknown_event_type_is_422(scenario):
+    s = scenario()
+    response = s.pms.send("appointment.teleported", {"appointment_id": "a1"})
+    assert response.status_code == 422
+    assert "type" in response.text
+
+
+def test_webhook_change_to_unknown_appointment_is_404_naming_the_field(scenario, control):
+    s = scenario()
+    start = control.now() + timedelta(days=3)
+    response = s.pms.send("appointment.rescheduled", {
+        "appointment_id": "nope", "start": start.isoformat(),
+        "end": (start + timedelta(hours=1)).isoformat()})
+    assert response.status_code == 404
+    assert response.json()["fields"][0]["field"] == "data.appointment_id"
+
+
+def test_webhook_creating_an_existing_appointment_is_409(scenario, control):
+    s = scenario()
+    s.patient("pat")
+    start = control.now() + timedelta(days=3)
+    s.book("a1", "pat", start)
+    response = s.pms.send("appointment.created", {
+        "appointment_id": "a1", "patient_id": "pat", "start": start.isoformat(),
+        "end": (start + timedelta(hours=1)).isoformat()})
+    assert response.status_code == 409
+    assert len(s.messages("a1", kind="confirmation")) == 1

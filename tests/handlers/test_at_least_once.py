@@ -1,0 +1,102 @@
+"""B4 and C7 against the emulator: deliveries repeated by AWS never repeat a message, and
+concurrent SMS never pass the quota. These drive the handlers and the data layer
+directly (what a schedule firing twice, or 30 senders at once, look like)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from local.runtime import LambdaContext
+
+
+def _context(name: str) -> LambdaContext:
+    return LambdaContext(name, 512, f"arn:aws:lambda:eu-central-1:123456789012:function:{name}",
+                         "test")
+
+
+def test_b4_a_schedule_firing_twice_sends_the_reminder_once(new_practice, control, local_stack):
+    from functions.send_push.handler import lambda_handler
+
+    pms = new_practice()
+    pms.send("patient.upserted", {"patient_id": "pat", "phone": "601 234 567"})
+    start = control.now() + timedelta(days=5)
+    pms.send("appointment.created", {"appointment_id": "a1", "patient_id": "pat",
+                                     "start": start.isoformat(),
+                                     "end": (start + timedelta(hours=1)).isoformat()})
+    firing = {"practice_id": pms.practice_id, "appointment_id": "a1", "kind": "reminder",
+              "version": 1}
+    first = lambda_handler(dict(firing), _context("send_push"))
+    second = lambda_handler(dict(firing), _context("send_push"))
+    assert first["sent"] == ["sms"]
+    assert second["sent"] == [] and ["sms", "already sent"] in [list(x) for x in second["skipped"]]
+    rows = [r for r in control.outbox(pms.practice_id) if r["kind"] == "reminder"]
+    assert len(rows) == 1
+
+
+def test_b4_a_stream_batch_delivered_twice_plans_once(new_practice, control, local_stack):
+    from functions.schedule_reminder.handler import lambda_handler
+
+    pms = new_practice()
+    pms.send("patient.upserted", {"patient_id": "pat", "phone": "601 234 567"})
+    start = control.now() + timedelta(days=5)
+    pms.send("appointment.created", {"appointment_id": "a1", "patient_id": "pat",
+                                     "start": start.isoformat(),
+                                     "end": (start + timedelta(hours=1)).isoformat()})
+    import boto3
+
+    streams = boto3.client("dynamodbstreams")
+    arn = local_stack.deployment.stream_mappings[0].stream_arn
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard,
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    records = []
+    while True:
+        page = streams.get_records(ShardIterator=iterator, Limit=1000)
+        records += page["Records"]
+        if not page["Records"]:
+            break
+        iterator = page["NextShardIterator"]
+    mine = [dict(r, eventSourceARN=arn) for r in records
+            if r["dynamodb"]["Keys"]["sk"]["S"] == "APPT#a1"
+            and r["dynamodb"]["Keys"]["pk"]["S"] == f"PRACTICE#{pms.practice_id}"]
+    assert len(mine) == 1
+    pending = control.schedules(pms.practice_id)
+    assert pending == [f"{pms.practice_id}.a1.reminder.v1"]
+    result = lambda_handler({"Records": mine}, _context("schedule_reminder"))
+    assert result == {"batchItemFailures": []}
+    control.advance(0)
+    assert control.schedules(pms.practice_id) == pending
+    assert len([r for r in control.outbox(pms.practice_id) if r["kind"] == "confirmation"]) == 1
+
+
+def test_c7_quota_never_exceeded_under_race(local_stack):
+    from notify.dal.quota import consume_sms, sms_used
+
+    practice, month, quota = "race-practice", "2026-03", 10
+    results: list[int | None] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(30)
+
+    def sender() -> None:
+        barrier.wait()
+        outcome = consume_sms(practice, month, quota)
+        with lock:
+            results.append(outcome)
+
+    threads = [threading.Thread(target=sender) for _ in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    granted = sorted(r for r in results if r is not None)
+    assert granted == list(range(1, quota + 1))
+    assert sms_used(practice, month) == quota
+
+
+def test_c7_multi_part_sms_counts_every_part(local_stack):
+    from notify.dal.quota import consume_sms
+
+    assert consume_sms("parts-practice", "2026-03", 5, parts=3) == 3
+    assert consume_sms("parts-practice", "2026-03", 5, parts=3) is None
+    assert consume_sms("parts-practice", "2026-03", 5, parts=2) == 5
