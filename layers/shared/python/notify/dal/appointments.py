@@ -7,6 +7,7 @@ once, B4), the appointment (optimistic lock on `revision`), and its link.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
@@ -21,7 +22,9 @@ from .models import REGION, AppointmentItem, EventItem, LinkItem, NotifyItem
 EVENT_RETENTION_DAYS = 30
 
 
+@lru_cache(maxsize=1)
 def _connection() -> Connection:
+    """One connection per process: creating one builds a botocore session (~50 ms)."""
     return Connection(region=REGION)
 
 
