@@ -37,12 +37,22 @@ class ApiConstruct(Construct):
         practice.add_resource("events").add_method(
             "POST", webhook_integration, request_validator=validator,
             request_parameters={"method.request.path.practice_id": True})
+        # Signed reads: ledger (B5), notices (B6), SMS usage (C7).
+        practice.add_resource("appointments").add_resource("{appointment_id}") \
+            .add_method("GET", webhook_integration)
+        practice.add_resource("patients").add_resource("{patient_id}") \
+            .add_resource("messages").add_method("GET", webhook_integration)
+        practice.add_resource("notices").add_method("GET", webhook_integration)
+        practice.add_resource("usage").add_method("GET", webhook_integration)
 
         link = self.api.root.add_resource("l").add_resource("{token}")
         link.add_method("GET", links_integration, request_validator=validator,
                         request_parameters={"method.request.path.token": True})
         link.add_resource("reschedule").add_method("GET", links_integration)
         link.add_resource("{action}").add_method("POST", links_integration)
+        offer = link.add_resource("offer").add_resource("{slot_id}")
+        offer.add_method("GET", links_integration)
+        offer.add_method("POST", links_integration)
 
         NagSuppressions.add_resource_suppressions(self.api, [
             {"id": "AwsSolutions-APIG4", "reason": "Webhook requests are authenticated by the "

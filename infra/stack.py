@@ -1,7 +1,8 @@
 """The whole product in one stack, composed of one construct per concern.
 
     booking_webhook -> table -(stream)-> schedule_reminder -(schedules)-> send_push
-    patient_links  ->   |                                   send_push -> escalation -> sms_fallback
+    patient_links  ->   |    -(stream)-> slot_released -> offers     send_push -> escalation
+                        |    -(stream)-> practice_callback             -> sms_fallback
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from infra.messaging import MessagingConstruct
 from infra.observability import DeadLettersConstruct, ObservabilityConstruct
 from infra.scheduling import SchedulingConstruct
 
-# Appointment items only: the stream also carries ledger, link and event-marker writes.
+# The stream carries every write; each consumer takes only its own items.
 APPOINTMENT_RECORDS = {"dynamodb": {"Keys": {"sk": {"S": [{"prefix": "APPT#"}]}}}}
+CALLBACK_RECORDS = {"dynamodb": {"Keys": {"pk": {"S": [{"prefix": "CALLBACK#"}]}}},
+                    "eventName": ["INSERT"]}
 
 
 class NotificationStack(Stack):
@@ -63,27 +66,25 @@ class NotificationStack(Stack):
         # Planning: stream -> schedules that fire send_push.
         scheduling = SchedulingConstruct(self, "Scheduling", dead_letters=dead_letters.schedules)
         scheduling.allow_target(send_push)
-        planner = factory.create("schedule_reminder", {
+        planner_env = {
             **table_env,
             "SCHEDULE_GROUP": scheduling.group.schedule_group_name,
             "SEND_FUNCTION_ARN": send_push.function_arn,
             "SCHEDULER_ROLE_ARN": scheduling.role.role_arn,
             "SCHEDULER_DLQ_ARN": dead_letters.schedules.queue_arn,
-        })
-        table.grant_read_write_data(planner)
-        scheduling.allow_planner(planner)
-        send_push.grant_invoke(planner)
-        planner.add_event_source(sources.DynamoEventSource(
-            table,
-            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
-            batch_size=25,
-            bisect_batch_on_error=True,
-            retry_attempts=3,
-            max_record_age=Duration.hours(1),
-            report_batch_item_failures=True,
-            on_failure=sources.SqsDlq(dead_letters.stream),
-            filters=[lambda_.FilterCriteria.filter(APPOINTMENT_RECORDS)],
-        ))
+        }
+        # schedule_reminder plans messages; slot_released offers freed slots (F1-F3).
+        for name in ("schedule_reminder", "slot_released"):
+            planner = factory.create(name, planner_env)
+            table.grant_read_write_data(planner)
+            scheduling.allow_planner(planner)
+            send_push.grant_invoke(planner)
+            self._consume_stream(planner, table, dead_letters, APPOINTMENT_RECORDS)
+
+        # Practice callbacks (B6): written with their cause, delivered from the stream.
+        callbacks = factory.create("practice_callback", table_env)
+        table.grant_read_data(callbacks)
+        self._consume_stream(callbacks, table, dead_letters, CALLBACK_RECORDS)
 
         self.table = table
         self.functions = factory.functions
@@ -93,6 +94,25 @@ class NotificationStack(Stack):
             self, "Observability", dead_letters=dead_letters, functions=factory.functions,
             state_machine=escalation.state_machine)
 
+        self._suppress()
+
+    @staticmethod
+    def _consume_stream(function: lambda_.Function, table, dead_letters: DeadLettersConstruct,
+                        pattern: dict) -> None:
+        """Bounded retries, partial batch responses, bisect, DLQ (B8), filtered records."""
+        function.add_event_source(sources.DynamoEventSource(
+            table,
+            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+            batch_size=25,
+            bisect_batch_on_error=True,
+            retry_attempts=3,
+            max_record_age=Duration.hours(1),
+            report_batch_item_failures=True,
+            on_failure=sources.SqsDlq(dead_letters.stream),
+            filters=[lambda_.FilterCriteria.filter(pattern)],
+        ))
+
+    def _suppress(self) -> None:
         NagSuppressions.add_stack_suppressions(self, [
             {"id": "AwsSolutions-IAM4", "reason": "Lambda's AWSLambdaBasicExecutionRole is "
              "the AWS-managed minimum for writing its own logs.",

@@ -14,11 +14,19 @@ from notify.domain.webhook_signature import SignatureError
 from notify.observability import logger, metrics, tracer
 from notify.services.authentication import authenticate_practice
 from notify.services.intake import EventRejectedError, apply_event
+from notify.services.practice_reads import (
+    NotFoundForPracticeError,
+    appointment_report,
+    notices,
+    patient_messages,
+    sms_usage,
+)
 from notify.settings import ApiSettings
 
 settings = ApiSettings.from_env()
 app = APIGatewayRestResolver(enable_validation=True)
 PracticeId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+EntityId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 MAX_BODY = 64 * 1024
 
 
@@ -68,6 +76,35 @@ def receive_event(practice_id: PracticeId, event: Annotated[WebhookEvent, Body()
     result = apply_event(practice_id, event, utcnow())
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON,
                     body={"status": result.status, "event_id": result.event_id})
+
+
+@app.exception_handler(NotFoundForPracticeError)
+def not_found(exc: NotFoundForPracticeError) -> Response:
+    return _error(404, "not found", [{"field": "path", "message": "unknown id"}])
+
+
+@app.get("/v1/practices/<practice_id>/appointments/<appointment_id>",
+         middlewares=[require_signature], summary="An appointment and every message of it (B5)")
+def read_appointment(practice_id: PracticeId, appointment_id: EntityId) -> dict:
+    return appointment_report(practice_id, appointment_id)
+
+
+@app.get("/v1/practices/<practice_id>/patients/<patient_id>/messages",
+         middlewares=[require_signature], summary="Every message of a patient (B5)")
+def read_patient_messages(practice_id: PracticeId, patient_id: EntityId) -> dict:
+    return patient_messages(practice_id, patient_id)
+
+
+@app.get("/v1/practices/<practice_id>/notices", middlewares=[require_signature],
+         summary="Patient actions and moves told to the practice (B6)")
+def read_notices(practice_id: PracticeId) -> dict:
+    return notices(practice_id)
+
+
+@app.get("/v1/practices/<practice_id>/usage", middlewares=[require_signature],
+         summary="SMS used this month against the quota (C7)")
+def read_usage(practice_id: PracticeId) -> dict:
+    return sms_usage(practice_id, utcnow())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

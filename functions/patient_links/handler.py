@@ -8,7 +8,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.clock import utcnow
-from notify.link_page import appointment_page, gone_page
+from notify.link_page import appointment_page, gone_page, offer_page
+from notify.rendering import local_times
 from notify.observability import logger, metrics, tracer
 from notify.services.patient_actions import (
     ActionNotAllowedError,
@@ -17,11 +18,13 @@ from notify.services.patient_actions import (
     act,
     open_link,
 )
+from notify.services.slot_offers import OfferView, accept_offer, view_offer
 from notify.settings import ApiSettings
 
 settings = ApiSettings.from_env()
 app = APIGatewayRestResolver(enable_validation=True)
 Token = Annotated[str, Path(min_length=16, max_length=16, pattern=r"^[A-Za-z0-9_-]+$")]
+SlotId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")]
 HTML = "text/html; charset=utf-8"
 
 
@@ -60,6 +63,31 @@ def perform(token: Token, action: PatientAction):  # noqa: ANN201
         return Response(status_code=200, content_type=content_types.APPLICATION_JSON,
                         body={"status": view.appointment.status.value})
     return _html(200, appointment_page(view, notice))
+
+
+def _offer_response(offer: OfferView, slot_id: str, accepted: bool = False) -> Response:
+    slot_when = None
+    if offer.slot is not None:
+        slot_when = local_times(offer.slot.start, offer.view.settings.timezone,
+                                offer.view.locale)["when"]
+    status = 409 if offer.refusal == "no longer available" else (
+        404 if offer.refusal == "offer not found" else 200)
+    if "application/json" in (app.current_event.headers or {}).get("accept", ""):
+        return Response(status_code=status, content_type=content_types.APPLICATION_JSON,
+                        body={"accepted": accepted, "refusal": offer.refusal,
+                              "start": offer.view.appointment.start.isoformat()})
+    return _html(status, offer_page(offer.view, slot_id, slot_when, offer.refusal, accepted))
+
+
+@app.get("/l/<token>/offer/<slot_id>", summary="A freed-slot offer (F2)")
+def show_offer(token: Token, slot_id: SlotId):  # noqa: ANN201
+    return _offer_response(view_offer(token, slot_id, utcnow()), slot_id)
+
+
+@app.post("/l/<token>/offer/<slot_id>", summary="Accept a freed-slot offer: first wins")
+def take_offer(token: Token, slot_id: SlotId):  # noqa: ANN201
+    offer = accept_offer(token, slot_id, utcnow())
+    return _offer_response(offer, slot_id, accepted=offer.refusal is None)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -4,7 +4,8 @@ import json
 
 from aws_cdk.assertions import Annotations, Match
 
-FUNCTIONS = ("booking_webhook", "patient_links", "schedule_reminder", "send_push", "sms_fallback")
+FUNCTIONS = ("booking_webhook", "patient_links", "schedule_reminder", "send_push", "sms_fallback",
+             "slot_released", "practice_callback")
 
 
 def _resources(template, kind):
@@ -38,7 +39,8 @@ def test_functions_get_exactly_the_variables_their_settings_validate(template):
 
     expected = {"booking_webhook": ApiSettings, "patient_links": ApiSettings,
                 "schedule_reminder": PlannerSettings, "send_push": SenderSettings,
-                "sms_fallback": FallbackSettings}
+                "sms_fallback": FallbackSettings, "slot_released": PlannerSettings,
+                "practice_callback": ApiSettings}
     for function in _resources(template, "AWS::Lambda::Function").values():
         name = function["Properties"]["Handler"].split(".")[1]
         variables = set(function["Properties"]["Environment"]["Variables"])
@@ -47,7 +49,8 @@ def test_functions_get_exactly_the_variables_their_settings_validate(template):
         assert not {v for v in variables - wanted if not v.startswith("POWERTOOLS_")}, name
 
 
-def test_b8_stream_mapping_is_bounded_partial_and_dead_lettered(template):
+def test_b8_stream_mappings_are_bounded_partial_and_dead_lettered(template):
+    template.resource_count_is("AWS::Lambda::EventSourceMapping", 3)
     template.has_resource_properties("AWS::Lambda::EventSourceMapping", {
         "BisectBatchOnFunctionError": True,
         "MaximumRetryAttempts": 3,

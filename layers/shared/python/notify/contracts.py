@@ -22,10 +22,12 @@ class SendRequest(BaseModel):
     appointment_id: Identifier
     kind: MessageKind
     version: int = Field(ge=1)
+    slot_id: str | None = Field(default=None, max_length=100)
 
     @property
     def message_id(self) -> str:
-        return f"{self.appointment_id}#{self.kind.value}#v{self.version}"
+        base = f"{self.appointment_id}#{self.kind.value}#v{self.version}"
+        return f"{base}#{self.slot_id}" if self.slot_id else base
 
 
 class EscalationRequest(SendRequest):

@@ -55,6 +55,38 @@ def appointment_page(view: AppointmentView, notice: str | None = None) -> str:
     return _page(labels["title"], "".join(lines))
 
 
+_OFFER = {
+    "en": {"title": "Earlier appointment", "accept": "Take this slot", "now": "Your appointment",
+           "moved": "Done: your appointment has moved.", "instead": "Instead of"},
+    "pl": {"title": "Wcześniejszy termin", "accept": "Biorę ten termin", "now": "Twoja wizyta",
+           "moved": "Gotowe: wizyta została przeniesiona.", "instead": "Zamiast"},
+    "fr": {"title": "Créneau plus tôt", "accept": "Je prends ce créneau", "now": "Votre rendez-vous",
+           "moved": "C'est fait : votre rendez-vous est déplacé.", "instead": "Au lieu du"},
+}
+_REFUSALS = {"no longer available": {"pl": "Ten termin jest już zajęty.",
+                                     "fr": "Ce créneau n'est plus disponible.",
+                                     "en": "This slot is no longer available."}}
+
+
+def offer_page(view: AppointmentView, slot_id: str, slot_when: str | None,
+               refusal: str | None, accepted: bool = False) -> str:
+    """The freed-slot offer (F2): accept while open, "no longer available" afterwards."""
+    labels = _OFFER[view.locale]
+    lines = [f"<p><b>{escape(view.settings.name)}</b></p>"]
+    if accepted:
+        lines.append(f"<p role=status>{escape(labels['moved'])}</p><p>{escape(view.when)}</p>")
+    elif refusal:
+        text = _REFUSALS.get(refusal, {}).get(view.locale, refusal)
+        lines.append(f"<p role=status>{escape(text)}</p>")
+        lines.append(f"<p>{escape(labels['now'])}: {escape(view.when)}</p>")
+    else:
+        lines.append(f"<p>{escape(slot_when or '')}</p>")
+        lines.append(f"<p>{escape(labels['instead'])}: {escape(view.when)}</p>")
+        lines.append(f"<form method=post action='/l/{escape(view.token)}/offer/{escape(slot_id)}'>"
+                     f"<button>{escape(labels['accept'])}</button></form>")
+    return _page(labels["title"], "".join(lines))
+
+
 def gone_page(locale: str = "en") -> str:
     labels = _LABELS.get(locale, _LABELS["en"])
     return _page(labels["title"], f"<p>{escape(labels['gone'])}</p>")

@@ -46,11 +46,13 @@ def find_appointment(practice_id: str, appointment_id: str) -> Appointment | Non
 
 
 def write_appointment(new: Appointment, revision: int | None, now: datetime,
-                      event: tuple[str, str] | None = None) -> None:
+                      event: tuple[str, str] | None = None,
+                      also: list[NotifyItem] | None = None) -> None:
     """Write `new` if the stored revision is still `revision` (None: must not exist).
 
     Args:
         event: (event_id, event_type) of the webhook event, recorded atomically.
+        also: further items written in the same transaction (practice callbacks).
     Raises:
         DuplicateEventError: the event was applied before (nothing written).
         ConflictError: the appointment changed meanwhile or already exists.
@@ -70,6 +72,8 @@ def write_appointment(new: Appointment, revision: int | None, now: datetime,
                                 appointment_id=new.appointment_id, patient_id=new.patient_id)
                 link.expires_at = link_expiry(new.end)
                 tx.save(link)
+            for extra in also or []:
+                tx.save(extra)
     except TransactWriteError as exc:
         reasons = [r.code if r else None for r in exc.cancellation_reasons]
         if event is not None and reasons and reasons[0] == "ConditionalCheckFailed":

@@ -182,6 +182,40 @@ class LedgerItem(NotifyItem, discriminator="ledger"):
         return f"PATIENT#{practice_id}#{patient_id}"
 
 
+class SlotItem(NotifyItem, discriminator="slot"):
+    """A freed slot and who took it; `status` flips open -> taken by a conditional write."""
+
+    practice_id = UnicodeAttribute()
+    slot_id = UnicodeAttribute()
+    calendar_id = UnicodeAttribute()
+    start = UTCDateTimeAttribute()
+    end = UTCDateTimeAttribute()
+    practitioner = UnicodeAttribute(default="")
+    appointment_type = UnicodeAttribute(default="")
+    status = UnicodeAttribute(default="open")
+    winner_appointment_id = UnicodeAttribute(null=True)
+    offered_to = ListAttribute(of=UnicodeAttribute, default=list)
+    created_at = UTCDateTimeAttribute()
+
+    @staticmethod
+    def key(practice_id: str, slot_id: str) -> tuple[str, str]:
+        return f"SLOT#{practice_id}#{slot_id}", "SLOT"
+
+
+class CallbackItem(NotifyItem, discriminator="callback"):
+    """A notice to the practice's system (B6), written in the transaction that caused it;
+    its stream record drives the signed delivery (transactional outbox)."""
+
+    practice_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    payload = JSONAttribute()
+    created_at = UTCDateTimeAttribute()
+
+    @staticmethod
+    def key(practice_id: str, callback_id: str) -> tuple[str, str]:
+        return f"CALLBACK#{practice_id}#{callback_id}", "CALLBACK"
+
+
 class QuotaItem(NotifyItem, discriminator="quota"):
     """SMS used by a practice in a month (C7); incremented by a conditional update."""
 

@@ -79,6 +79,10 @@ class PracticeSettings:
     sms_quota: int = 50
     sms_default_on: bool = True
     sms_transliterate: bool = False
+    offers_enabled: bool = True
+    offer_min_notice_hours: int = 48
+    offer_min_gap_hours: int = 48
+    offer_candidates: int = 10
     booking_url: str = ""
     review_url: str = ""
     after_booking_instructions: str = ""
@@ -124,6 +128,26 @@ class Patient:
     sms_enabled: bool | None = None
     email_enabled: bool = True
     attended_platform_booking: bool = False
+
+
+class SlotStatus(StrEnum):
+    OPEN = "open"
+    TAKEN = "taken"
+
+
+@dataclass(frozen=True)
+class FreedSlot:
+    """A slot an appointment left (cancelled or moved), offered to later patients (F1)."""
+
+    practice_id: str
+    slot_id: str
+    calendar_id: str
+    start: datetime
+    end: datetime
+    practitioner: str = ""
+    appointment_type: str = ""
+    status: SlotStatus = SlotStatus.OPEN
+    winner_appointment_id: str | None = None
 
 
 @dataclass(frozen=True)

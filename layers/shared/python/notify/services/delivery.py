@@ -14,6 +14,7 @@ from ..adapters.channels import ChannelError, PushMessage
 from ..contracts import SendRequest, iso_z
 from ..dal import appointments as appointment_store
 from ..dal import ledger, quota
+from ..dal import slots as slot_store
 from ..dal import practices as practice_store
 from ..dal.ledger import MessageRef
 from ..dal.practices import PracticeRecord
@@ -21,6 +22,7 @@ from ..domain.channel_choice import choose_channels, email_ineligibility, sms_in
 from ..domain.contact_validation import normalise_mobile
 from ..domain.escalation import escalation_at
 from ..domain.message_plan import staleness_reason
+from ..domain.slot_offers import refusal
 from ..domain.model import (
     Appointment,
     AppointmentStatus,
@@ -62,6 +64,12 @@ def _load(req: SendRequest, now: datetime, base_url: str,
     patient_id = appointment.patient_id if appointment else "unknown"
     ref = MessageRef(req.practice_id, req.appointment_id, patient_id, req.message_id, req.kind)
     reason = staleness_reason(req.kind, req.version, appointment)
+    slot = None
+    if reason is None and req.slot_id:
+        found = slot_store.get_slot(req.practice_id, req.slot_id)
+        slot = found[0] if found else None
+        reason = refusal(slot, appointment, now) if appointment is not None else None
+        reason = f"slot offer: {reason}" if reason else None
     if reason is None and appointment is not None:
         patient = practice_store.find_patient(req.practice_id, appointment.patient_id)
         reason = None if patient is not None else "unknown patient"
@@ -73,9 +81,10 @@ def _load(req: SendRequest, now: datetime, base_url: str,
     assert appointment is not None and patient is not None
     settings = practice.settings_for(appointment.calendar_id)
     locale = pick_locale(patient.locale, settings.locale)
-    context = template_context(appointment, patient, settings, locale, base_url)
+    context = template_context(appointment, patient, settings, locale, base_url, slot)
     rendered = render(req.kind, locale, context, transliterate_sms=settings.sms_transliterate)
-    return _Job(ref, appointment, patient, practice, settings, rendered, context["link"])
+    link = context["offer_link"] if slot is not None else context["link"]
+    return _Job(ref, appointment, patient, practice, settings, rendered, link)
 
 
 def deliver(req: SendRequest, now: datetime, base_url: str) -> DeliveryOutcome:

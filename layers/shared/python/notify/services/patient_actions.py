@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from ..dal import appointments as appointment_store
 from ..dal import practices as practice_store
+from ..dal.callbacks import callback_item
 from ..dal.errors import ConflictError, NotFoundError
 from ..domain.model import Actor, Appointment, AppointmentStatus, PracticeSettings
 from ..observability import logger, metrics
@@ -73,8 +74,11 @@ def act(token: str, action: PatientAction, now: datetime) -> AppointmentView:
                                                               appointment.appointment_id)
         if current.version != appointment.version or not current.is_active:
             raise ActionNotAllowedError("appointment changed, reload the page")
+        notice = callback_item(appointment.practice_id, f"appointment.{target.value}", {
+            "appointment_id": appointment.appointment_id, "patient_id": appointment.patient_id,
+            "by": "patient", "via": "patient link"}, now)
         try:
-            appointment_store.write_appointment(changed, revision, now)
+            appointment_store.write_appointment(changed, revision, now, also=[notice])
             break
         except ConflictError:
             continue

@@ -1,0 +1,38 @@
+"""Practice callbacks (B6) as items written inside the transaction of their cause."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from .models import CallbackItem
+
+RETENTION = timedelta(days=7)
+
+
+def callback_item(practice_id: str, event_type: str, payload: dict[str, Any],
+                  now: datetime) -> CallbackItem:
+    callback_id = uuid.uuid4().hex
+    item = CallbackItem(*CallbackItem.key(practice_id, callback_id), practice_id=practice_id,
+                        event_type=event_type, created_at=now,
+                        payload={"id": callback_id, "type": event_type,
+                                 "occurred_at": now.isoformat(), "data": payload})
+    item.expires_at = now + RETENTION
+    item.gsi2pk = notices_key(practice_id)
+    item.gsi2sk = f"{now.isoformat()}#{callback_id}"
+    return item
+
+
+def notices_key(practice_id: str) -> str:
+    return f"NOTICES#{practice_id}"
+
+
+def from_image(image: dict[str, Any]) -> CallbackItem:
+    return CallbackItem.from_raw_data(image)
+
+
+def list_callbacks(practice_id: str) -> list[dict[str, Any]]:
+    """What the practice was told, newest last (the API side of B6)."""
+    items = CallbackItem.patient_index.query(notices_key(practice_id))
+    return [dict(i.payload) for i in items if isinstance(i, CallbackItem)]

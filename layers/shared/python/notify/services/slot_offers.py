@@ -1,0 +1,87 @@
+"""Freed-slot offers (F1-F3, B6): fan out when a slot frees, first acceptance wins."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..adapters import invoker, scheduler
+from ..adapters.scheduler import SchedulerTarget
+from ..dal import slots as slot_store
+from ..dal.appointments import get_appointment
+from ..dal.callbacks import callback_item
+from ..dal.practices import PracticeRecord
+from ..domain.message_plan import schedule_name
+from ..domain.model import Appointment, FreedSlot, MessageKind
+from ..domain.quiet_hours import defer_out_of_quiet_hours
+from ..domain.slot_offers import freed_slot, moved_into, pick_candidates, refusal
+from ..observability import logger, metrics
+from .patient_actions import AppointmentView, open_link
+
+
+def release_slot(old: Appointment | None, new: Appointment | None, practice: PracticeRecord,
+                 target: SchedulerTarget, now: datetime) -> list[str]:
+    """Offer the slot `old` left to the next patients; returns the offered appointment ids."""
+    settings = practice.settings_for(old.calendar_id if old else None)
+    slot = freed_slot(old, new, now, settings)
+    if slot is None:
+        return []
+    later = slot_store.later_appointments(slot.practice_id, slot.calendar_id, slot.start)
+    candidates = pick_candidates(slot, later, settings)
+    if not slot_store.open_slot(slot, [c.appointment_id for c in candidates], now):
+        return []  # a replayed stream record: offers went out the first time
+    send_at = defer_out_of_quiet_hours(now, settings.timezone, settings.quiet_start,
+                                       settings.quiet_end)
+    for candidate in candidates:
+        payload = {"practice_id": candidate.practice_id,
+                   "appointment_id": candidate.appointment_id,
+                   "kind": MessageKind.SLOT_OFFER.value, "version": candidate.version,
+                   "slot_id": slot.slot_id}
+        if send_at <= now:
+            invoker.send_now(payload)
+        else:
+            name = schedule_name(candidate.practice_id, f"{candidate.appointment_id}.{slot.slot_id}",
+                                 MessageKind.SLOT_OFFER, candidate.version)
+            scheduler.plan_schedule(target, name, send_at, payload)
+    metrics.add_metric(name="OffersSent", unit="Count", value=len(candidates))
+    logger.info("slot released", slot_id=slot.slot_id, offers=len(candidates))
+    return [c.appointment_id for c in candidates]
+
+
+@dataclass(frozen=True)
+class OfferView:
+    view: AppointmentView
+    slot: FreedSlot | None
+    refusal: str | None
+
+
+def view_offer(token: str, slot_id: str, now: datetime) -> OfferView:
+    view = open_link(token, now)
+    found = slot_store.get_slot(view.appointment.practice_id, slot_id)
+    if found is None or view.appointment.appointment_id not in found[1]:
+        return OfferView(view, None, "offer not found")
+    return OfferView(view, found[0], refusal(found[0], view.appointment, now))
+
+
+def accept_offer(token: str, slot_id: str, now: datetime) -> OfferView:
+    """Move the patient's appointment into the slot if nobody was faster (F2, F3, B6)."""
+    offer = view_offer(token, slot_id, now)
+    if offer.refusal is not None or offer.slot is None:
+        return offer
+    appointment, revision = get_appointment(offer.view.appointment.practice_id,
+                                            offer.view.appointment.appointment_id)
+    reason = refusal(offer.slot, appointment, now)
+    if reason is not None:
+        return OfferView(offer.view, offer.slot, reason)
+    moved = moved_into(appointment, offer.slot)
+    notice = callback_item(moved.practice_id, "appointment.moved", {
+        "appointment_id": moved.appointment_id, "patient_id": moved.patient_id,
+        "from": {"start": appointment.start.isoformat(), "end": appointment.end.isoformat()},
+        "to": {"start": moved.start.isoformat(), "end": moved.end.isoformat()},
+        "slot_id": offer.slot.slot_id, "reason": "freed slot accepted by the patient"}, now)
+    if not slot_store.take_slot(offer.slot, moved, revision, [notice]):
+        metrics.add_metric(name="OfferTooLate", unit="Count", value=1)
+        return OfferView(offer.view, offer.slot, "no longer available")
+    metrics.add_metric(name="OffersClaimed", unit="Count", value=1)
+    logger.info("slot taken", slot_id=offer.slot.slot_id, appointment_id=moved.appointment_id)
+    return OfferView(open_link(token, now), offer.slot, None)
