@@ -71,6 +71,14 @@ class PracticeClient:
                               data=body, headers=headers, timeout=60)
 
 
+    def get(self, path: str) -> requests.Response:
+        """A signed read of the practice API (signature over the empty body)."""
+        ts = int(self.control.now().timestamp())
+        headers = {TIMESTAMP_HEADER: str(ts), SIGNATURE_HEADER: sign(self.secret, ts, b"")}
+        return self.http.get(f"{self.base}/v1/practices/{self.practice_id}/{path.lstrip('/')}",
+                             headers=headers, timeout=60)
+
+
 class PatientBrowser:
     """A patient tapping a link from a message."""
 

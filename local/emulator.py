@@ -31,12 +31,16 @@ from werkzeug.serving import make_server
 from .clock import VirtualClock
 
 
+# Held while moto handles a DynamoDB request; the router takes it to trim streams.
+DYNAMODB_LOCK = threading.Lock()
+
+
 class SerialisedDynamoDB:
     """WSGI middleware: one DynamoDB request at a time, like per-item serialisation."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
-        self.lock = threading.Lock()
+        self.lock = DYNAMODB_LOCK
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
@@ -96,3 +100,85 @@ def patch_waits(clock: VirtualClock) -> None:
         clock.wait_until(target, still_running=env.is_running)
 
     WaitFunction._eval_body = eval_body  # type: ignore[method-assign]
+
+
+def patch_transactions() -> None:
+    """Make moto's TransactWriteItems cost O(items touched), not O(table).
+
+    Runs only inside a DynamoDB request, i.e. under DYNAMODB_LOCK, which is what makes
+    swapping the module's `copy` for the duration of the call safe.
+
+    moto deep-copies every table a transaction names (items and stream included) so that
+    it can roll back; on a table that keeps growing, each write becomes slower than the
+    last. This snapshot keeps only the touched items and the stream length, and restores
+    them if the transaction is cancelled: the same all-or-nothing outcome.
+    """
+    import copy
+
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models import copy as moto_copy_module
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    original = DynamoDBBackend.transact_write_items
+    if getattr(original, "_local_patch", False):
+        return
+
+    def snapshot_items(backend: Any, transact_items: list[dict[str, Any]]) -> list[Any]:
+        saved = []
+        for entry in transact_items:
+            _, op = next(iter(entry.items()))
+            table = backend.tables.get(op.get("TableName"))
+            if table is None:
+                continue
+            raw = op.get("Key") or op.get("Item") or {}
+            hash_key = DynamoType(raw[table.hash_key_attr])
+            range_key = (DynamoType(raw[table.range_key_attr])
+                         if table.range_key_attr and table.range_key_attr in raw else None)
+            bucket = table.items.get(hash_key, {}) if table.range_key_attr else table.items
+            current = bucket.get(range_key if table.range_key_attr else hash_key)
+            saved.append((table, hash_key, range_key, copy.deepcopy(current)))
+        return saved
+
+    def restore(saved: list[Any], streams: dict[Any, int]) -> None:
+        for table, hash_key, range_key, item in reversed(saved):
+            if table.range_key_attr:
+                bucket = table.items[hash_key]
+                if item is None:
+                    bucket.pop(range_key, None)
+                    if not bucket:
+                        table.items.pop(hash_key, None)
+                else:
+                    bucket[range_key] = item
+            elif item is None:
+                table.items.pop(hash_key, None)
+            else:
+                table.items[hash_key] = item
+        for shard, length in streams.items():
+            del shard.items[length:]
+
+    from moto.dynamodb.models.table import Table
+
+    class _NoTableCopy:
+        """Stands in for the `copy` module inside moto's module: tables are not copied
+        (our snapshot covers them), everything else is copied as before."""
+
+        @staticmethod
+        def deepcopy(value: Any, memo: Any = None) -> Any:
+            return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        saved = snapshot_items(self, transact_items)
+        streams = {t.stream_shard: len(t.stream_shard.items) for t, *_ in saved
+                   if t.stream_shard is not None}
+        module = original.__globals__
+        module["copy"] = _NoTableCopy
+        try:
+            original(self, transact_items)
+        except Exception:
+            restore(saved, streams)
+            raise
+        finally:
+            module["copy"] = moto_copy_module
+
+    transact_write_items._local_patch = True  # type: ignore[attr-defined]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]

@@ -21,10 +21,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import boto3
+from moto.dynamodb.models import dynamodb_backends
 from moto.scheduler.models import scheduler_backends
 
 from .clock import VirtualClock
 from .deploy import ACCOUNT, REGION, Deployment, StreamMapping
+from .emulator import DYNAMODB_LOCK
 from .runtime import InvocationError, LambdaRuntime
 
 _AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
@@ -71,6 +73,7 @@ class EventRouter:
         self._async: deque[_AsyncInvoke] = deque()
         self._async_lock = threading.Lock()
         self._positions: dict[tuple[int, str], str] = {}
+        self._shard_ids: dict[str, str] = {}
         self.stats = {"stream_batches": 0, "stream_records": 0, "schedules_fired": 0,
                       "async_invokes": 0, "dead_lettered": 0}
         self._streams = boto3.client("dynamodbstreams")
@@ -118,6 +121,7 @@ class EventRouter:
             "StreamDescription"]["Shards"]
         out = []
         for shard in shards:
+            self._shard_ids[mapping.stream_arn] = shard["ShardId"]
             key = (index, shard["ShardId"])
             last = self._positions.get(key)
             spec = ({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last}
@@ -144,6 +148,28 @@ class EventRouter:
                 if wanted:
                     self._deliver_batch(mapping, key[1], wanted)
         return delivered
+
+    def _trim_streams(self) -> None:
+        """Drop stream records every mapping has read.
+
+        AWS keeps stream records 24 hours; moto keeps them forever and deep-copies the
+        whole table, stream included, on every transaction, so an unbounded stream makes
+        each write slower than the last.
+        """
+        backend = dynamodb_backends[ACCOUNT][REGION]
+        for arn in {m.stream_arn for m in self.d.stream_mappings}:
+            positions = [int(self._positions.get((i, shard), 0) or 0)
+                         for i, m in enumerate(self.d.stream_mappings) if m.stream_arn == arn
+                         for shard in [self._shard_ids.get(arn, "")]]
+            if not positions or min(positions) == 0:
+                continue
+            table = backend.tables[arn.split(":table/")[1].split("/stream/")[0]]
+            shard = table.stream_shard
+            with DYNAMODB_LOCK:
+                consumed = min(positions) - shard.starting_sequence_number + 1
+                if consumed > 0:
+                    del shard.items[:consumed]
+                    shard.starting_sequence_number += consumed
 
     def _deliver_batch(self, mapping: StreamMapping, shard: str, records: list[dict]) -> None:
         attempts = 0
@@ -232,6 +258,7 @@ class EventRouter:
                 progressed = self._drain_async() + self._pump_streams() + self._fire_due_schedules()
                 if progressed:
                     continue
+                self._trim_streams()
                 if self._state_machines_busy():
                     time.sleep(0.002)
                     continue

@@ -52,7 +52,7 @@ class LocalStack:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> LocalStack:
-        from .emulator import MotoServer, patch_lambda, patch_waits
+        from .emulator import MotoServer, patch_lambda, patch_transactions, patch_waits
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         # Handlers flush metrics on every call; an empty flush is normal here.
@@ -88,6 +88,7 @@ class LocalStack:
         self.router = EventRouter(self.deployment, self.runtime, self.clock)
         patch_lambda(self.runtime.invoke, self.router.enqueue_async)
         patch_waits(self.clock)
+        patch_transactions()
         late.app = LocalApi(self.deployment.routes, self.runtime, self.router, self.clock)
         self.table_name = next(iter(self.deployment.tables.values()))
         return self

@@ -37,33 +37,31 @@ def test_b4_a_schedule_firing_twice_sends_the_reminder_once(new_practice, contro
 def test_b4_a_stream_batch_delivered_twice_plans_once(new_practice, control, local_stack):
     from functions.schedule_reminder.handler import lambda_handler
 
-    pms = new_practice()
-    pms.send("patient.upserted", {"patient_id": "pat", "phone": "601 234 567"})
-    start = control.now() + timedelta(days=5)
-    pms.send("appointment.created", {"appointment_id": "a1", "patient_id": "pat",
-                                     "start": start.isoformat(),
-                                     "end": (start + timedelta(hours=1)).isoformat()})
-    import boto3
+    delivered: list[dict] = []
+    runtime = local_stack.runtime
+    original = runtime.invoke
 
-    streams = boto3.client("dynamodbstreams")
-    arn = local_stack.deployment.stream_mappings[0].stream_arn
-    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard,
-                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-    records = []
-    while True:
-        page = streams.get_records(ShardIterator=iterator, Limit=1000)
-        records += page["Records"]
-        if not page["Records"]:
-            break
-        iterator = page["NextShardIterator"]
-    mine = [dict(r, eventSourceARN=arn) for r in records
-            if r["dynamodb"]["Keys"]["sk"]["S"] == "APPT#a1"
-            and r["dynamodb"]["Keys"]["pk"]["S"] == f"PRACTICE#{pms.practice_id}"]
+    def spy(name, event):
+        if name == "schedule_reminder":
+            delivered.append(event)
+        return original(name, event)
+
+    runtime.invoke = spy
+    try:
+        pms = new_practice()
+        pms.send("patient.upserted", {"patient_id": "pat", "phone": "601 234 567"})
+        start = control.now() + timedelta(days=5)
+        pms.send("appointment.created", {"appointment_id": "a1", "patient_id": "pat",
+                                         "start": start.isoformat(),
+                                         "end": (start + timedelta(hours=1)).isoformat()})
+    finally:
+        runtime.invoke = original
+    mine = [r for batch in delivered for r in batch["Records"]
+            if r["dynamodb"]["Keys"]["pk"]["S"] == f"PRACTICE#{pms.practice_id}"]
     assert len(mine) == 1
     pending = control.schedules(pms.practice_id)
     assert pending == [f"{pms.practice_id}.a1.reminder.v1"]
-    result = lambda_handler({"Records": mine}, _context("schedule_reminder"))
+    result = lambda_handler({"Records": mine}, _context("schedule_reminder"))  # again
     assert result == {"batchItemFailures": []}
     control.advance(0)
     assert control.schedules(pms.practice_id) == pending

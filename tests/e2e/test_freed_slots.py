@@ -1,0 +1,198 @@
+"""Freed slots end to end over HTTP (F1-F3, B6): fan-out boundaries, first acceptance
+wins under concurrent accepts, the move, the cascade, the practice told."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import threading
+from datetime import timedelta
+
+import pytest
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+
+class PracticeEndpoint:
+    """The practice's own system, receiving our signed callbacks on localhost."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict, dict]] = []
+        self.server = make_server("127.0.0.1", 0, self, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/notify-callbacks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        self.received.append((dict(request.headers), json.loads(request.get_data())))
+        return Response("ok")(environ, start_response)
+
+
+@pytest.fixture
+def endpoint():
+    server = PracticeEndpoint()
+    yield server
+    server.server.shutdown()
+
+
+def _setup(s, candidates: int, slot_day: int = 3, gap_hours: float = 48, calendar="default"):
+    """One appointment to free at `slot_day` noon and `candidates` later ones."""
+    slot_start = s.local(slot_day)
+    s.patient("freed")
+    s.book("slot", "freed", slot_start)
+    for i in range(candidates):
+        s.patient(f"c{i}")
+        s.book(f"c{i}", f"c{i}", slot_start + timedelta(hours=gap_hours) + timedelta(hours=i),
+               calendar_id=calendar)
+    return slot_start
+
+
+def _offers(s) -> list[dict]:
+    return s.messages(kind="slot_offer")
+
+
+def test_f1_cancellation_48h_ahead_offers_the_slot_earliest_first(scenario, control):
+    s = scenario()
+    _setup(s, 3)
+    control.advance_to(s.local(1, 12))  # slot is 48h away
+    assert s.pms.send("appointment.cancelled", {"appointment_id": "slot"}).status_code == 202
+    offered = [r["appointment_id"] for r in _offers(s)]
+    assert offered == ["c0", "c1", "c2"]
+    assert all("/offer/slot.v1" in r["link"] for r in _offers(s))
+
+
+def test_f1_cancellation_47h59m_ahead_offers_nothing(scenario, control):
+    s = scenario()
+    slot_start = _setup(s, 3)
+    control.advance_to(slot_start - timedelta(hours=47, minutes=59))
+    s.pms.send("appointment.cancelled", {"appointment_id": "slot"})
+    assert _offers(s) == []
+
+
+def test_f1_only_the_first_10_candidates_get_the_offer(scenario, control):
+    s = scenario()
+    _setup(s, 11)
+    s.pms.send("appointment.cancelled", {"appointment_id": "slot"})
+    offered = sorted(r["appointment_id"] for r in _offers(s))
+    assert offered == sorted(f"c{i}" for i in range(10))
+    assert "c10" not in offered
+
+
+def test_f1_candidates_start_48h_after_the_slot_and_share_its_calendar(scenario, control):
+    s = scenario()
+    slot_start = s.local(3)
+    s.patient("freed")
+    s.book("slot", "freed", slot_start)
+    for pid, delta, calendar in (("too-close", timedelta(hours=47, minutes=59), "default"),
+                                 ("just-right", timedelta(hours=48), "default"),
+                                 ("other-room", timedelta(hours=72), "room-2")):
+        s.patient(pid)
+        s.book(pid, pid, slot_start + delta, calendar_id=calendar)
+    s.pms.send("appointment.cancelled", {"appointment_id": "slot"})
+    assert [r["appointment_id"] for r in _offers(s)] == ["just-right"]
+
+
+def test_f2_first_acceptance_wins_the_others_see_no_longer_available(scenario, control):
+    s = scenario()
+    slot_start = _setup(s, 3)
+    s.pms.send("appointment.cancelled", {"appointment_id": "slot"})
+    links = {r["appointment_id"]: r["link"] for r in _offers(s)}
+    first = s.browser.http.post(links["c1"], timeout=60)
+    second = s.browser.http.post(links["c0"], timeout=60)
+    assert first.status_code == 200
+    assert second.status_code == 409
+    assert "no longer available" in second.text
+    moved = s.pms.get("appointments/c1").json()["appointment"]
+    assert moved["start"] == slot_start.isoformat() and moved["status"] == "confirmed"
+    assert s.pms.get("appointments/c0").json()["appointment"]["version"] == 1
+
+
+# Each trial: 10 patients accept the same slot at the same instant. 5 trials in CI;
+# F2_TRIALS=50 for a soak (figures in the issue's closing note).
+@pytest.mark.parametrize("trial", range(int(os.environ.get("F2_TRIALS", "5"))))
+def test_f2_exactly_one_winner_among_simultaneous_accepts(scenario, control, trial):
+    s = scenario()
+    slot_start = _setup(s, 10)
+    s.pms.send("appointment.cancelled", {"appointment_id": "slot"})
+    links = [r["link"] for r in _offers(s)]
+    assert len(links) == 10
+    barrier = threading.Barrier(len(links))
+    codes: list[int] = []
+    lock = threading.Lock()
+
+    def accept(link: str) -> None:
+        barrier.wait()
+        code = s.browser.http.post(link, headers={"Accept": "application/json"},
+                                   timeout=120).status_code
+        with lock:
+            codes.append(code)
+
+    threads = [threading.Thread(target=accept, args=(link,)) for link in links]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(codes) == [200] + [409] * 9
+    starts = [s.pms.get(f"appointments/c{i}").json()["appointment"]["start"] for i in range(10)]
+    assert starts.count(slot_start.isoformat()) == 1
+
+
+def test_f3_the_winner_moves_its_messages_follow_and_the_left_slot_is_offered(scenario,
+                                                                             control):
+    s = scenario()
+    slot_start = s.local(3)
+    s.patient("freed")
+    s.book("slot", "freed", slot_start)
+    s.patient("early")
+    s.book("early", "early", slot_start + timedelta(days=3))
+    s.patient("late")
+    s.book("late", "late", slot_start + timedelta(days=6))
+    s.pms.send("appointment.cancelled", {"appointment_id": "slot"})
+    offers = {r["appointment_id"]: r["link"] for r in _offers(s)}
+    assert set(offers) == {"early", "late"}
+    assert s.browser.http.post(offers["early"], timeout=60).status_code == 200
+    # R3: the move is confirmed to the patient and the reminder re-planned.
+    assert s.messages("early", kind="reschedule")
+    assert control.schedules(f"{s.pms.practice_id}.early.") == [
+        f"{s.pms.practice_id}.early.reminder.v2"]
+    # F3: the slot "early" left (6 days away) is offered to "late" in turn.
+    cascade = [r for r in _offers(s) if "/offer/early.v1" in r["link"]]
+    assert [r["appointment_id"] for r in cascade] == ["late"]
+
+
+def test_b6_the_practice_is_told_of_the_move_by_a_signed_callback_and_the_api(scenario,
+                                                                             control, endpoint):
+    s = scenario(uses_email=False)
+    from ops.practice import onboard
+
+    onboard(s.pms.practice_id, secret=s.pms.secret, callback_url=endpoint.url,
+            name="Harbour Dental", timezone="Europe/Warsaw", country="PL",
+            booking_url="https://book.example.com/harbour")
+    _setup(s, 1)
+    s.pms.send("appointment.cancelled", {"appointment_id": "slot"})
+    (offer,) = _offers(s)
+    assert s.browser.http.post(offer["link"], timeout=60).status_code == 200
+    moves = [(h, b) for h, b in endpoint.received if b["type"] == "appointment.moved"]
+    assert len(moves) == 1
+    headers, body = moves[0]
+    raw = json.dumps(body, separators=(",", ":")).encode()
+    expected = hmac.new(s.pms.secret.encode(), f"{headers['X-Notify-Timestamp']}.".encode() + raw,
+                        hashlib.sha256).hexdigest()
+    assert headers["X-Notify-Signature"] == f"v1={expected}"
+    assert body["data"]["appointment_id"] == "c0"
+    api = s.pms.get("notices").json()["notices"]
+    assert [n["type"] for n in api] == ["appointment.moved"]
+
+
+def test_b6_patient_confirmation_reaches_the_practice(scenario, control, endpoint):
+    s = scenario()
+    from ops.practice import onboard
+
+    onboard(s.pms.practice_id, secret=s.pms.secret, callback_url=endpoint.url,
+            name="Harbour Dental", timezone="Europe/Warsaw", country="PL")
+    s.patient("pat")
+    s.book("a1", "pat", s.local(4))
+    assert s.browser.act(s.token("a1"), "confirm").status_code == 200
+    assert [b["type"] for _, b in endpoint.received] == ["appointment.confirmed"]
