@@ -39,6 +39,9 @@ PATIENTS = {
         "tomek": dict(name="Tomasz Kamiński", phone="605 678 901", locale="pl", **APP,
                       device_token="dev-tomek"),
         "magda": dict(name="Magdalena Lewandowska", phone="606 789 012", locale="pl"),
+        "ewa": dict(name="Ewa Dąbrowska", phone="607 890 123", locale="pl"),
+        "marek": dict(name="Marek Zając", phone="608 901 234", locale="pl", **APP,
+                      device_token="dev-marek"),
     },
     "par-lumiere": {
         "claire": dict(name="Claire Martin", phone="06 12 34 56 78", locale="fr", **APP,
@@ -68,6 +71,8 @@ BOOKINGS = [
     ("waw-zdrowie", "w-104", "kasia", local("waw-zdrowie", 26, 7, 45), "app", "Internista", "dr Adam Mazur"),
     ("waw-zdrowie", "w-105", "tomek", local("waw-zdrowie", 26, 17), "app", "COVID-19 vaccine", ""),
     ("waw-zdrowie", "w-106", "magda", local("waw-zdrowie", 27, 11), "practice", "Okulista", "dr Adam Mazur"),
+    ("waw-zdrowie", "w-107", "ewa", local("waw-zdrowie", 27, 12), "practice", "Internista", "dr Ewa Zielińska"),
+    ("waw-zdrowie", "w-108", "marek", local("waw-zdrowie", 31, 14), "app", "Internista", "dr Ewa Zielińska"),
     ("par-lumiere", "p-201", "claire", local("par-lumiere", 26, 9, 30), "app", "Détartrage", "Dr Sophie Laurent"),
     ("par-lumiere", "p-202", "lucas", local("par-lumiere", 27, 14), "practice", "Contrôle", "Dr Sophie Laurent"),
     ("par-lumiere", "p-203", "emma", local("par-lumiere", 26, 16), "portal", "Blanchiment", "Dr Marc Girard"),
@@ -127,6 +132,30 @@ def run_demo() -> None:
             _ok(response)
             notes.append(Note(control.now(), practice, names[(practice, patient)],
                               f"taps '{action}' on the appointment page (HTTP {response.status_code})"))
+
+        # A cancellation three days ahead frees a slot: offered to the next patients of
+        # the calendar, first acceptance wins (F1, F2), the winner moves (F3).
+        control.advance_to(local("waw-zdrowie", 24, 9).astimezone(UTC))
+        _ok(pms["waw-zdrowie"].send("appointment.cancelled", {"appointment_id": "w-107"}))
+        notes.append(Note(control.now(), "waw-zdrowie", "reception",
+                          "cancels Ewa's Friday 12:00 appointment: the slot is offered"))
+
+        def accept_offer(patient: str, appointment: str) -> None:
+            rows = [r for r in control.outbox("waw-zdrowie")
+                    if r["appointment_id"] == appointment and r["kind"] == "slot_offer"]
+            response = browser.http.post(rows[-1]["link"], timeout=60)
+            outcome = "moves into the slot" if response.status_code == 200 \
+                else "is told the slot is no longer available"
+            notes.append(Note(control.now(), "waw-zdrowie", names[("waw-zdrowie", patient)],
+                              f"taps the offer and {outcome} (HTTP {response.status_code})"))
+
+        control.advance_to(local("waw-zdrowie", 24, 9, 30).astimezone(UTC))
+        accept_offer("marek", "w-108")
+        control.advance_to(local("waw-zdrowie", 24, 9, 45).astimezone(UTC))
+        accept_offer("piotr", "w-103")
+        notices = pms["waw-zdrowie"].get("notices").json()["notices"]
+        notes.append(Note(control.now(), "waw-zdrowie", "practice API",
+                          f"notices: {', '.join(n['type'] for n in notices)}"))
 
         control.advance_to(local("par-lumiere", 25, 10).astimezone(UTC))
         tap("par-lumiere", "claire", "p-201", "confirm")
