@@ -3,7 +3,8 @@
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from pydantic import BaseModel, Field
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -18,6 +19,7 @@ from notify.services.patient_actions import (
     act,
     open_link,
 )
+from notify.services.app_receipts import UnknownMessageError, record_opened
 from notify.services.slot_offers import OfferView, accept_offer, view_offer
 from notify.settings import ApiSettings
 
@@ -52,19 +54,6 @@ def reschedule(token: Token):  # noqa: ANN201
                     headers={"Location": view.settings.booking_url})
 
 
-@app.post("/l/<token>/<action>", summary="Confirm or cancel from a patient link")
-def perform(token: Token, action: PatientAction):  # noqa: ANN201
-    try:
-        view = act(token, action, utcnow())
-    except ActionNotAllowedError:
-        return _html(409, appointment_page(open_link(token, utcnow())))
-    notice = "confirmed" if action is PatientAction.CONFIRM else "cancelled"
-    if "application/json" in (app.current_event.headers or {}).get("accept", ""):
-        return Response(status_code=200, content_type=content_types.APPLICATION_JSON,
-                        body={"status": view.appointment.status.value})
-    return _html(200, appointment_page(view, notice))
-
-
 def _offer_response(offer: OfferView, slot_id: str, accepted: bool = False) -> Response:
     slot_when = None
     if offer.slot is not None:
@@ -79,6 +68,22 @@ def _offer_response(offer: OfferView, slot_id: str, accepted: bool = False) -> R
     return _html(status, offer_page(offer.view, slot_id, slot_when, offer.refusal, accepted))
 
 
+class Receipt(BaseModel):
+    message_id: str = Field(min_length=3, max_length=200)
+
+
+@app.exception_handler(UnknownMessageError)
+def unknown_message(exc: UnknownMessageError) -> Response:
+    return Response(status_code=404, content_type=content_types.APPLICATION_JSON,
+                    body={"error": "unknown message", "fields": [
+                        {"field": "body.message_id", "message": "not a message of this link"}]})
+
+
+@app.post("/l/<token>/receipt", summary="The app reports a push as opened (C4, R6)")
+def push_opened(token: Token, receipt: Annotated[Receipt, Body()]) -> dict:
+    return {"status": record_opened(token, receipt.message_id, utcnow())}
+
+
 @app.get("/l/<token>/offer/<slot_id>", summary="A freed-slot offer (F2)")
 def show_offer(token: Token, slot_id: SlotId):  # noqa: ANN201
     return _offer_response(view_offer(token, slot_id, utcnow()), slot_id)
@@ -88,6 +93,20 @@ def show_offer(token: Token, slot_id: SlotId):  # noqa: ANN201
 def take_offer(token: Token, slot_id: SlotId):  # noqa: ANN201
     offer = accept_offer(token, slot_id, utcnow())
     return _offer_response(offer, slot_id, accepted=offer.refusal is None)
+
+
+# Registered last: the literal routes above (receipt, offer) win over <action>.
+@app.post("/l/<token>/<action>", summary="Confirm or cancel from a patient link")
+def perform(token: Token, action: PatientAction):  # noqa: ANN201
+    try:
+        view = act(token, action, utcnow())
+    except ActionNotAllowedError:
+        return _html(409, appointment_page(open_link(token, utcnow())))
+    notice = "confirmed" if action is PatientAction.CONFIRM else "cancelled"
+    if "application/json" in (app.current_event.headers or {}).get("accept", ""):
+        return Response(status_code=200, content_type=content_types.APPLICATION_JSON,
+                        body={"status": view.appointment.status.value})
+    return _html(200, appointment_page(view, notice))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

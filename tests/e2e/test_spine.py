@@ -12,7 +12,8 @@ def test_r1_confirmation_goes_out_at_once_with_details_and_instructions(scenario
     s = scenario(uses_email=True, after_booking_instructions="Bring your ID card.")
     s.patient("pat", email="jan@example.com")
     booked = control.now()
-    s.book("a1", "pat", booked + timedelta(days=5), practitioner="dr Ewa Zielińska")
+    s.book("a1", "pat", booked + timedelta(days=5), practitioner="dr Ewa Zielińska",
+           source="portal")
     sms = s.messages("a1", kind="confirmation", channel="sms")
     email = s.messages("a1", kind="confirmation", channel="email")
     assert len(sms) == 1 and len(email) == 1
@@ -192,3 +193,15 @@ def test_b4_webhook_retry_with_the_same_event_id_is_applied_once(scenario, contr
     assert first.json()["status"] == "applied"
     assert second.status_code == 202 and second.json()["status"] == "duplicate"
     assert len(s.messages("a1", kind="confirmation")) == 1
+
+
+def test_c1_same_appointment_id_in_two_practices_escalates_in_both(scenario, control):
+    """Ids are unique per practice only: schedules and executions must not collide."""
+    practices = [scenario(), scenario()]
+    start = practices[0].local(4)
+    for s in practices:
+        s.patient("pat", **APP_PATIENT)
+        s.book("a1", "pat", start, source="app")
+    control.advance_to(start - timedelta(hours=45))
+    for s in practices:
+        assert len(s.messages("a1", kind="reminder", channel="sms")) == 1

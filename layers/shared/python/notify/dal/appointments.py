@@ -101,6 +101,16 @@ def record_event(practice_id: str, event_id: str, event_type: str, now: datetime
         raise
 
 
+def has_future_appointment(practice_id: str, patient_id: str, after: datetime) -> bool:
+    """R8: does the patient already have an active appointment after `after`? (gsi2)"""
+    key = f"PATIENT#{practice_id}#{patient_id}"
+    floor = "APPT#" + after.strftime("%Y-%m-%dT%H:%M:%SZ")
+    for item in AppointmentItem.patient_index.query(key, NotifyItem.gsi2sk > floor):
+        if isinstance(item, AppointmentItem) and item.status in ("booked", "confirmed"):
+            return True
+    return False
+
+
 def resolve_link(token: str, now: datetime) -> tuple[str, str, str]:
     """Return (practice_id, appointment_id, patient_id); NotFoundError if unknown or expired.
 

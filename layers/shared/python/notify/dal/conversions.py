@@ -26,6 +26,7 @@ def settings_to_json(settings: PracticeSettings) -> dict[str, Any]:
     out["quiet_end"] = settings.quiet_end.strftime("%H:%M")
     out["no_fallback_types"] = list(settings.no_fallback_types)
     out["reminder_policy"] = settings.reminder_policy.value
+    out["templates"] = dict(settings.templates)
     return out
 
 
@@ -37,6 +38,8 @@ def settings_from_json(raw: dict[str, Any], overrides: dict[str, Any] | None = N
             merged[key] = time.fromisoformat(merged[key])
     if "no_fallback_types" in merged:
         merged["no_fallback_types"] = tuple(merged["no_fallback_types"])
+    if isinstance(merged.get("templates"), dict):
+        merged["templates"] = tuple(sorted(merged["templates"].items()))
     if "reminder_policy" in merged:
         merged["reminder_policy"] = ReminderPolicy(merged["reminder_policy"])
     return PracticeSettings(**merged)
@@ -83,6 +86,8 @@ def appointment_to_item(appointment: Appointment, revision: int | None = None) -
         link_token=appointment.link_token,
         gsi1pk=AppointmentItem.calendar_key(appointment.practice_id, appointment.calendar_id),
         gsi1sk=appointment.start.strftime("%Y-%m-%dT%H:%M:%SZ") + "#" + appointment.appointment_id,
+        gsi2pk=f"PATIENT#{appointment.practice_id}#{appointment.patient_id}",
+        gsi2sk="APPT#" + appointment.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
     if revision is not None:
         item.revision = revision

@@ -14,7 +14,7 @@ from .model import (
 )
 
 # R6: practice-created / practice-rescheduled notices go by email AND push.
-_BOTH_KINDS = frozenset({MessageKind.RESCHEDULE})
+NOTICE_KINDS = frozenset({MessageKind.CONFIRMATION, MessageKind.RESCHEDULE})
 
 
 def push_ineligibility(patient: Patient, appointment: Appointment | None) -> str | None:
@@ -67,14 +67,17 @@ def choose_channels(kind: MessageKind, patient: Patient, appointment: Appointmen
     push_reason = push_ineligibility(patient, appointment)
     sms_reason = sms_ineligibility(patient, settings)
     email_reason = email_ineligibility(patient, settings)
-    if kind in _BOTH_KINDS and appointment is not None \
+    if kind in NOTICE_KINDS and appointment is not None \
             and appointment.source is BookingSource.PRACTICE:
         chosen = [c for c, r in ((Channel.EMAIL, email_reason), (Channel.PUSH, push_reason))
                   if r is None]
         skipped += [(c, r) for c, r in ((Channel.EMAIL, email_reason),
                                         (Channel.PUSH, push_reason)) if r is not None]
-        if not chosen and sms_reason is None:
-            chosen = [Channel.SMS]
+        if not chosen:
+            if sms_reason is None:
+                chosen = [Channel.SMS]
+            else:
+                skipped.append((Channel.SMS, sms_reason))
         return ChannelDecision(tuple(chosen), tuple(skipped))
     if push_reason is None:
         return ChannelDecision((Channel.PUSH,), ())

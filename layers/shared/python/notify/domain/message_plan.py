@@ -42,7 +42,7 @@ def transition_messages(old: Appointment | None, new: Appointment | None) -> lis
 
 
 def timed_messages(appointment: Appointment | None, settings: PracticeSettings,
-                   review_enabled_for_practice_bookings: bool = False) -> list[PlannedMessage]:
+                   review_enabled_for_practice_bookings: bool | None = None) -> list[PlannedMessage]:
     """Every message of this appointment state that is due at a later time."""
     if appointment is None or not appointment.notifications_enabled:
         return []
@@ -56,8 +56,10 @@ def timed_messages(appointment: Appointment | None, settings: PracticeSettings,
             if due < appointment.start:
                 planned.append(PlannedMessage(MessageKind.REMINDER, due))
     elif appointment.status is AppointmentStatus.ATTENDED:
-        wants_review = (appointment.source is not BookingSource.PRACTICE
-                        or review_enabled_for_practice_bookings)
+        practice_opted_in = (settings.review_for_practice_bookings
+                             if review_enabled_for_practice_bookings is None
+                             else review_enabled_for_practice_bookings)
+        wants_review = appointment.source is not BookingSource.PRACTICE or practice_opted_in
         if wants_review and settings.review_url:
             planned.append(PlannedMessage(MessageKind.REVIEW_REQUEST, _quiet(
                 appointment.end.astimezone(UTC) + REVIEW_DELAY, settings)))

@@ -77,8 +77,11 @@ class PracticeSettings:
     quiet_end: time = time(8, 0)
     uses_email: bool = True
     sms_quota: int = 50
+    sms_quota_warning: float = 0.8
     sms_default_on: bool = True
     sms_transliterate: bool = False
+    review_for_practice_bookings: bool = False
+    templates: tuple[tuple[str, str], ...] = ()
     offers_enabled: bool = True
     offer_min_notice_hours: int = 48
     offer_min_gap_hours: int = 48

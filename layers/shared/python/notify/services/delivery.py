@@ -14,11 +14,17 @@ from ..adapters.channels import ChannelError, PushMessage
 from ..contracts import SendRequest, iso_z
 from ..dal import appointments as appointment_store
 from ..dal import ledger, quota
+from ..dal.callbacks import callback_item
 from ..dal import slots as slot_store
 from ..dal import practices as practice_store
 from ..dal.ledger import MessageRef
 from ..dal.practices import PracticeRecord
-from ..domain.channel_choice import choose_channels, email_ineligibility, sms_ineligibility
+from ..domain.channel_choice import (
+    NOTICE_KINDS,
+    choose_channels,
+    email_ineligibility,
+    sms_ineligibility,
+)
 from ..domain.contact_validation import normalise_mobile
 from ..domain.escalation import escalation_at
 from ..domain.message_plan import staleness_reason
@@ -73,6 +79,10 @@ def _load(req: SendRequest, now: datetime, base_url: str,
     if reason is None and appointment is not None:
         patient = practice_store.find_patient(req.practice_id, appointment.patient_id)
         reason = None if patient is not None else "unknown patient"
+    if reason is None and req.kind is MessageKind.REBOOKING_PROMPT and appointment is not None \
+            and appointment_store.has_future_appointment(req.practice_id,
+                                                         appointment.patient_id, now):
+        reason = "next appointment already booked"
     if reason is not None:
         ledger.record_skip(ref, Channel.PUSH, reason, now)
         outcome.skipped.append((MESSAGE_LEVEL, reason))
@@ -82,7 +92,8 @@ def _load(req: SendRequest, now: datetime, base_url: str,
     settings = practice.settings_for(appointment.calendar_id)
     locale = pick_locale(patient.locale, settings.locale)
     context = template_context(appointment, patient, settings, locale, base_url, slot)
-    rendered = render(req.kind, locale, context, transliterate_sms=settings.sms_transliterate)
+    rendered = render(req.kind, locale, context, overrides=dict(settings.templates),
+                      transliterate_sms=settings.sms_transliterate)
     link = context["offer_link"] if slot is not None else context["link"]
     return _Job(ref, appointment, patient, practice, settings, rendered, link)
 
@@ -99,12 +110,15 @@ def deliver(req: SendRequest, now: datetime, base_url: str) -> DeliveryOutcome:
         outcome.skipped.append((channel.value, reason))
     for channel in decision.channels:
         _send_on(job, channel, now, outcome, fallback_to_email=Channel.EMAIL not in decision.channels)
-    if Channel.PUSH.value in outcome.sent:
+    sent = set(outcome.sent)
+    escalates = Channel.PUSH.value in sent or (req.kind in NOTICE_KINDS
+                                               and Channel.EMAIL.value in sent)
+    if escalates and Channel.SMS.value not in sent:
         at = escalation_at(req.kind, job.appointment, job.settings, now)
         if at is not None:
             payload = {**req.model_dump(mode="json"), "escalate_at": iso_z(at)}
-            outcome.escalation_started = escalation_machine.start_escalation(req.message_id,
-                                                                             payload)
+            outcome.escalation_started = escalation_machine.start_escalation(
+                req.practice_id, req.message_id, payload)
     return outcome
 
 
@@ -114,19 +128,21 @@ def escalate(req: SendRequest, now: datetime, base_url: str) -> DeliveryOutcome:
     job = _load(req, now, base_url, outcome)
     if job is None:
         return outcome
-    push = ledger.get_entry(job.ref, Channel.PUSH)
+    entries = [e for e in (ledger.get_entry(job.ref, Channel.PUSH),
+                           ledger.get_entry(job.ref, Channel.EMAIL)) if e is not None]
     answered = job.appointment.status is not AppointmentStatus.BOOKED
-    opened = push is not None and push.status in (DeliveryStatus.OPENED.value,
-                                                  DeliveryStatus.ACTED.value)
-    if answered or (req.kind is MessageKind.RESCHEDULE and opened):
+    opened = any(e.status in (DeliveryStatus.OPENED.value, DeliveryStatus.ACTED.value)
+                 for e in entries)
+    if answered or (req.kind in NOTICE_KINDS and opened):
         reason = "patient answered" if answered else "notice opened"
         outcome.skipped.append((Channel.SMS.value, reason))
         logger.info("escalation not needed", message_id=req.message_id, reason=reason)
         return outcome
     _send_on(job, Channel.SMS, now, outcome, fallback_to_email=False)
-    if push is not None and Channel.SMS.value in outcome.sent:
-        ledger.transition(job.ref, Channel.PUSH, DeliveryStatus.ESCALATED, now,
-                          reason="no answer: SMS sent")
+    if Channel.SMS.value in outcome.sent:
+        for entry in entries:
+            ledger.transition(job.ref, Channel(entry.channel), DeliveryStatus.ESCALATED, now,
+                              reason="no answer: SMS sent")
     return outcome
 
 
@@ -199,9 +215,23 @@ def _send_sms(job: _Job, now: datetime) -> dict[str, object]:
     if used is None:
         metrics.add_metric(name="SmsQuotaReached", unit="Count", value=1)
         raise _Skip("monthly SMS quota reached", try_email=True)
+    _warn_on_quota(job, used, segments, now)
     provider_id = channels.send_sms(phone, job.rendered.sms)
     return {"provider_message_id": provider_id, "text": job.rendered.sms,
             "segments": segments, "recipient": _mask(phone)}
+
+
+def _warn_on_quota(job: _Job, used: int, parts: int, now: datetime) -> None:
+    """C7: tell the practice when this send crossed 80% of the quota, and when it hit it."""
+    quota_size = job.settings.sms_quota
+    crossed = [label for label, level in (("sms.quota_warning", job.settings.sms_quota_warning * quota_size),
+                                          ("sms.quota_reached", quota_size))
+               if used - parts < level <= used]
+    for label in crossed:
+        metrics.add_metric(name="SmsQuotaWarning", unit="Count", value=1)
+        callback_item(job.ref.practice_id, label, {
+            "month": now.strftime("%Y-%m"), "sms_used": used, "sms_quota": quota_size},
+            now).save()
 
 
 def _send_email(job: _Job, now: datetime) -> dict[str, object]:

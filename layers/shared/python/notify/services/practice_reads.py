@@ -12,7 +12,6 @@ from ..dal.callbacks import list_callbacks
 from ..dal.errors import NotFoundError
 from ..dal.models import LedgerItem
 
-QUOTA_WARNING = 0.8
 
 
 class NotFoundForPracticeError(Exception):
@@ -57,5 +56,5 @@ def sms_usage(practice_id: str, now: datetime) -> dict[str, Any]:
     month = now.strftime("%Y-%m")
     used = quota.sms_used(practice_id, month)
     return {"month": month, "sms_used": used, "sms_quota": settings.sms_quota,
-            "warning": used >= QUOTA_WARNING * settings.sms_quota,
+            "warning": used >= settings.sms_quota_warning * settings.sms_quota,
             "exhausted": used >= settings.sms_quota}
