@@ -23,6 +23,7 @@ PRACTICES = {
     "par-lumiere": dict(name="Cabinet Lumière", timezone="Europe/Paris", country="FR",
                         locale="fr", reminder_policy="fixed", fixed_offset_hours=24,
                         booking_url="https://lumiere.example.fr/rdv",
+                        review_url="https://avis.example.fr/lumiere",
                         after_booking_instructions="Merci d'arriver 10 minutes en avance."),
 }
 
@@ -172,6 +173,10 @@ def run_demo() -> None:
             "appointment_id": "p-202", "internal_reason": "not excused: unpaid invoice"}))
         notes.append(Note(control.now(), "par-lumiere", "reception",
                           "cancels Lucas's appointment (internal reason 'not excused')"))
+        control.advance_to(local("par-lumiere", 26, 10, 5).astimezone(UTC))
+        _ok(pms["par-lumiere"].send("appointment.attended", {"appointment_id": "p-201"}))
+        notes.append(Note(control.now(), "par-lumiere", "reception",
+                          "marks Claire's visit attended (review request, rebooking prompt)"))
         control.advance_to(local("par-lumiere", 27, 18).astimezone(UTC))
         tap("par-lumiere", "louis", "p-206", "cancel")
         control.advance_to(END)
@@ -205,7 +210,7 @@ def _print_timeline(rows: list[dict], skipped: list[dict], notes: list[Note],
         label = f"{row['channel']:5} {row['kind']}"
         print(f"{_fmt(at, row['practice_id']):23} {PRACTICES[row['practice_id']]['name']:20} "
               f"{who:22} {label}")
-        text = row["text"] if row["channel"] != "email" else f"[{row['subject']}]"
+        text = (row["text"] or "") if row["channel"] != "email" else f"[{row['subject']}]"
         extra = f" ({row['segments']} SMS part{'s' if row['segments'] != 1 else ''})" \
             if row["channel"] == "sms" else ""
         for line in textwrap.wrap(text + extra, 74):

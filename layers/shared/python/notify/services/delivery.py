@@ -128,8 +128,11 @@ def escalate(req: SendRequest, now: datetime, base_url: str) -> DeliveryOutcome:
     job = _load(req, now, base_url, outcome)
     if job is None:
         return outcome
+    delivered = (DeliveryStatus.SENT.value, DeliveryStatus.OPENED.value,
+                 DeliveryStatus.ACTED.value)
     entries = [e for e in (ledger.get_entry(job.ref, Channel.PUSH),
-                           ledger.get_entry(job.ref, Channel.EMAIL)) if e is not None]
+                           ledger.get_entry(job.ref, Channel.EMAIL))
+               if e is not None and e.status in delivered]
     answered = job.appointment.status is not AppointmentStatus.BOOKED
     opened = any(e.status in (DeliveryStatus.OPENED.value, DeliveryStatus.ACTED.value)
                  for e in entries)
