@@ -86,7 +86,9 @@ class LocalStack:
         notify.clock.use_clock(self.clock.now)
         self._redirect_logs(logger)
         self.router = EventRouter(self.deployment, self.runtime, self.clock)
-        patch_lambda(self.runtime.invoke, self.router.enqueue_async)
+        # Late-bound, so that instrumentation wrapped around runtime.invoke sees every call.
+        patch_lambda(lambda name, event: self.runtime.invoke(name, event),
+                     self.router.enqueue_async)
         patch_waits(self.clock)
         patch_transactions()
         late.app = LocalApi(self.deployment.routes, self.runtime, self.router, self.clock)

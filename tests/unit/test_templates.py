@@ -9,7 +9,8 @@ from notify.domain.sms_segments import is_gsm7, segment_count, transliterate
 from notify.rendering import LOCALES, local_times, render
 
 KINDS = [MessageKind.CONFIRMATION, MessageKind.REMINDER, MessageKind.CANCELLATION,
-         MessageKind.RESCHEDULE, MessageKind.REVIEW_REQUEST, MessageKind.REBOOKING_PROMPT]
+         MessageKind.RESCHEDULE, MessageKind.REVIEW_REQUEST, MessageKind.REBOOKING_PROMPT,
+         MessageKind.SLOT_OFFER]
 PRACTICE = {"en": "Harbour Dental", "pl": "Przychodnia Zdrowie", "fr": "Cabinet Lumière"}
 
 
@@ -20,6 +21,8 @@ def context(locale: str) -> dict:
             "cancel_link": link + "?a=cancel", "reschedule_link": link + "?a=reschedule",
             "booking_link": "https://book.example.com/harbour",
             "review_link": "https://reviews.example.com/harbour", "instructions": "Bring ID.",
+            "slot_when": "Monday 23 November 2026, 09:15", "slot_when_short": "23.11 09:15",
+            "offer_link": link + "/offer/a1234.v1",
             **local_times(datetime(2026, 11, 25, 13, 30, tzinfo=UTC), "Europe/Warsaw", locale)}
 
 

@@ -1,0 +1,78 @@
+"""python -m bench [--quick] [--practices N --appointments N]: figures, printed, never asserted."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path[:0] = [str(Path(__file__).resolve().parent.parent / "layers" / "shared" / "python")]
+
+# The minimum AWS requests the design needs per appointment, and why (see README / notes).
+MINIMUM = {
+    "book, confirm push, remind push, escalate SMS, confirm": 16,
+    "book, cancel (practice), offer, accept, move": 20,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
+    parser.add_argument("--practices", type=int, default=10)
+    parser.add_argument("--appointments", type=int, default=300)
+    parser.add_argument("--cancel-ratio", type=float, default=0.1)
+    args = parser.parse_args()
+    from . import cold_start, costs, lifecycle, segments
+
+    print("1. Cold start: handler import in a fresh interpreter (median)")
+    for row in cold_start.measure(runs=3 if args.quick else 7):
+        cached = f"{row['bytecode_ms']:7.0f} ms" if row["bytecode_ms"] else "         "
+        print(f"   {row['function']:20} {row['source_ms']:7.0f} ms from source, {cached} "
+              f"precompiled, x{row['ratio_to_boto3']:.2f} of import boto3")
+
+    print("\n3. SMS segments per kind and language (GSM-7 unless noted)")
+    for row in segments.measure():
+        extra = (f", {row['segments_transliterated']} with transliteration"
+                 if "segments_transliterated" in row else "")
+        print(f"   {row['kind']:17} {row['locale']}  {row['chars']:4} chars  "
+              f"{row['segments']} part(s){extra}")
+
+    from local.stack import LocalStack
+
+    stack = LocalStack(datetime(2026, 3, 2, 7, 0, tzinfo=UTC)).start()
+    try:
+        print("\n2. AWS requests per appointment lifecycle (handlers only), and cost")
+        for name, result in lifecycle.lifecycles(stack).items():
+            calls = result["calls"]
+            total = sum(calls.values())
+            print(f"   {name}: {total} requests (design minimum {MINIMUM[name]}), "
+                  f"{sum(result['invocations'].values())} invocations")
+            for op, n in sorted(calls.items(), key=lambda kv: -kv[1]):
+                print(f"      {n:3}  {op}")
+            sms = 1 if "escalate" in name else 0
+            pushes = calls.get("sns.Publish", 0) - sms
+            lines = costs.cost_per_1000(calls, sum(result["invocations"].values()),
+                                        result["handler_seconds"] * 0.5, 4 if sms else 0,
+                                        sms, pushes, calls.get("sesv2.SendEmail", 0), 1)
+            no_sms = sum(v for k, v in lines.items() if k != "sms")
+            print(f"      per 1,000 appointments: ${no_sms:.3f} AWS without SMS "
+                  f"({', '.join(f'{k} ${v:.3f}' for k, v in lines.items() if k != 'sms')}),"
+                  f" plus SMS ${lines['sms']:.2f}")
+        print("   Polling design (scan every minute), per month, for comparison:")
+        for size in (10_000, 100_000, 1_000_000):
+            print(f"      {size:>9,} items: ${costs.polling_cost_per_month(size):,.2f}/month")
+
+        print("\n4. Local throughput")
+        scale = (2, 20) if args.quick else (args.practices, args.appointments)
+        week = lifecycle.busy_week(stack, scale[0], scale[1], args.cancel_ratio)
+        print(f"   {week['appointments']} appointments / {week['practices']} practices: "
+              f"{week['appointments_per_s']:.1f} appointments/s through webhook -> stream -> "
+              f"schedules; a simulated week in {week['week_s']:.1f}s; {week['messages']} "
+              f"messages; peak RSS {week['peak_rss_mb']:.0f} MB")
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""Cold start: the import of each handler module (with the layer) in a fresh interpreter,
+median of repeated runs, against `import boto3` in the same run."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS = ("booking_webhook", "patient_links", "schedule_reminder", "send_push",
+             "sms_fallback", "slot_released", "practice_callback")
+LAMBDA_ENV = {
+    "TABLE_NAME": "bench", "AWS_DEFAULT_REGION": "eu-central-1", "AWS_REGION": "eu-central-1",
+    "SCHEDULE_GROUP": "g", "SEND_FUNCTION_ARN": "arn:aws:lambda:eu-central-1:1:function:s",
+    "SCHEDULER_ROLE_ARN": "arn:aws:iam::1:role/r", "PUBLIC_BASE_URL": "https://n.example",
+    "EMAIL_FROM": "a@b.c", "PUSH_FCM_ARN": "arn:f", "PUSH_APNS_ARN": "arn:a",
+    "ESCALATION_STATE_MACHINE_ARN": "arn:aws:states:eu-central-1:1:stateMachine:m",
+    "POWERTOOLS_SERVICE_NAME": "patient-notify",
+}
+
+
+def _time_import(statement: str, env: dict[str, str]) -> float:
+    code = ("import time, sys; t = time.perf_counter(); " + statement
+            + "; print(time.perf_counter() - t)")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         cwd=ROOT, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def measure(runs: int = 7) -> list[dict[str, object]]:
+    """Median import seconds per handler, from source and with precompiled bytecode."""
+    base = {**os.environ, **LAMBDA_ENV,
+            "PYTHONPATH": f"{ROOT / 'layers/shared/python'}{os.pathsep}{ROOT}"}
+    cold = {**base, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": tempfile.mkdtemp()}
+    warm_cache = tempfile.mkdtemp()
+    compiled = {**base, "PYTHONPYCACHEPREFIX": warm_cache}
+    compiled.pop("PYTHONDONTWRITEBYTECODE", None)
+    rows = []
+    boto = statistics.median(_time_import("import boto3", cold) for _ in range(runs))
+    for name in FUNCTIONS:
+        statement = f"import functions.{name}.handler"
+        _time_import(statement, compiled)  # fills the bytecode cache, like a build step would
+        source = statistics.median(_time_import(statement, cold) for _ in range(runs))
+        cached = statistics.median(_time_import(statement, compiled) for _ in range(runs))
+        rows.append({"function": name, "source_ms": source * 1000, "bytecode_ms": cached * 1000,
+                     "ratio_to_boto3": source / boto})
+    rows.append({"function": "(import boto3)", "source_ms": boto * 1000, "bytecode_ms": None,
+                 "ratio_to_boto3": 1.0})
+    return rows

@@ -1,0 +1,152 @@
+"""AWS requests per appointment lifecycle, counted on the local stack, and local throughput.
+
+Every botocore call a handler makes is counted (BaseClient._make_api_call while a handler
+runs); the router's own polling is not AWS work and is not counted.
+"""
+
+from __future__ import annotations
+
+import random
+import resource
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+_in_handler = threading.local()
+CALLS: Counter[str] = Counter()
+DURATIONS: list[float] = []
+INVOCATIONS: Counter[str] = Counter()
+
+
+def _instrument(stack: Any) -> None:
+    import botocore.client
+
+    original_call = botocore.client.BaseClient._make_api_call
+    if not getattr(original_call, "_bench", False):
+        def counting(self: Any, operation: str, params: dict) -> Any:
+            if getattr(_in_handler, "active", False):
+                CALLS[f"{self.meta.service_model.service_name}.{operation}"] += 1
+            return original_call(self, operation, params)
+
+        counting._bench = True  # type: ignore[attr-defined]
+        botocore.client.BaseClient._make_api_call = counting  # type: ignore[method-assign]
+    runtime = stack.runtime
+    invoke = runtime.invoke
+
+    def timed(name: str, event: dict) -> Any:
+        _in_handler.active = True
+        started = time.perf_counter()
+        try:
+            return invoke(name, event)
+        finally:
+            DURATIONS.append(time.perf_counter() - started)
+            INVOCATIONS[name] += 1
+            _in_handler.active = False
+
+    runtime.invoke = timed
+
+
+def _reset() -> None:
+    CALLS.clear()
+    DURATIONS.clear()
+    INVOCATIONS.clear()
+
+
+def lifecycles(stack: Any) -> dict[str, dict[str, Any]]:
+    """Two lifecycles: remind-escalate-confirm, and cancel-refill-move."""
+    from local.client import LocalControl, PatientBrowser, PracticeClient
+    from ops.practice import onboard
+
+    _instrument(stack)
+    control, browser = LocalControl(stack.url), PatientBrowser(stack.url)
+    app = {"has_app": True, "push_enabled": True, "device_token": "d", "platform": "android",
+           "phone": "601 234 567"}
+    results = {}
+
+    def practice(pid: str) -> PracticeClient:
+        secret = onboard(pid, name="Bench", timezone="Europe/Warsaw", country="PL",
+                         booking_url="https://b.example")
+        return PracticeClient(stack.url, pid, secret, control)
+
+    def noon(days: int) -> datetime:
+        now = control.now()
+        return datetime(now.year, now.month, now.day, 11, 0, tzinfo=UTC) + timedelta(days=days)
+
+    pms = practice("bench-remind")
+    pms.send("patient.upserted", {"patient_id": "p", **app})
+    _reset()
+    start = noon(5)
+    pms.send("appointment.created", {"appointment_id": "a", "patient_id": "p", "source": "app",
+                                     "start": start.isoformat(),
+                                     "end": (start + timedelta(minutes=30)).isoformat()})
+    control.advance_to(start - timedelta(hours=45))
+    token = browser.token_in(control.outbox("bench-remind")[0]["link"])
+    browser.act(token, "confirm")
+    control.advance(0)
+    results["book, confirm push, remind push, escalate SMS, confirm"] = _snapshot(control, 1)
+
+    pms = practice("bench-refill")
+    for pid in ("a", "b"):
+        pms.send("patient.upserted", {"patient_id": pid, **app})
+    pms.send("appointment.created", {"appointment_id": "a", "patient_id": "a", "source": "app",
+                                     "start": noon(4).isoformat(),
+                                     "end": (noon(4) + timedelta(minutes=30)).isoformat()})
+    _reset()
+    pms.send("appointment.created", {"appointment_id": "b", "patient_id": "b", "source": "app",
+                                     "start": noon(9).isoformat(),
+                                     "end": (noon(9) + timedelta(minutes=30)).isoformat()})
+    pms.send("appointment.cancelled", {"appointment_id": "a"})
+    offer = [r for r in control.outbox("bench-refill") if r["kind"] == "slot_offer"][0]
+    browser.http.post(offer["link"], timeout=60)
+    control.advance(0)
+    results["book, cancel (practice), offer, accept, move"] = _snapshot(control, 1)
+    return results
+
+
+def _snapshot(control: Any, appointments: int) -> dict[str, Any]:
+    return {"calls": dict(CALLS), "invocations": dict(INVOCATIONS),
+            "handler_seconds": sum(DURATIONS), "appointments": appointments}
+
+
+def busy_week(stack: Any, practices: int, appointments: int, cancel_ratio: float,
+              seed: int = 7) -> dict[str, Any]:
+    """Webhook -> stream -> schedules for many appointments, then a simulated week."""
+    from local.client import LocalControl, PracticeClient
+    from ops.practice import onboard
+
+    rng = random.Random(seed)
+    control = LocalControl(stack.url)
+    clients = []
+    for i in range(practices):
+        pid = f"busy-{i}"
+        secret = onboard(pid, name=f"Practice {i}", timezone="Europe/Warsaw", country="PL")
+        clients.append(PracticeClient(stack.url, pid, secret, control))
+    patients = 0
+    for client in clients:
+        for j in range(max(1, appointments // practices // 2)):
+            client.send("patient.upserted", {"patient_id": f"p{j}", "phone": "601 234 567"})
+            patients += 1
+    started = time.perf_counter()
+    booked = []
+    now = control.now()
+    for n in range(appointments):
+        client = clients[n % practices]
+        start = now + timedelta(hours=rng.randint(40, 7 * 24))
+        client.send("appointment.created", {
+            "appointment_id": f"a{n}", "patient_id": f"p{rng.randrange(max(1, patients // practices))}",
+            "start": start.isoformat(), "end": (start + timedelta(minutes=20)).isoformat(),
+            "source": "portal"})
+        booked.append((client, f"a{n}"))
+    intake = time.perf_counter() - started
+    for client, appointment in rng.sample(booked, int(len(booked) * cancel_ratio)):
+        client.send("appointment.cancelled", {"appointment_id": appointment})
+    week_started = time.perf_counter()
+    control.advance(7 * 24 * 3600)
+    week = time.perf_counter() - week_started
+    sent = len(control.outbox())
+    return {"appointments": appointments, "practices": practices, "intake_s": intake,
+            "appointments_per_s": appointments / intake, "week_s": week,
+            "total_s": time.perf_counter() - started, "messages": sent,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
