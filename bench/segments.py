@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from notify.domain.model import FreedSlot, MessageKind
+from notify.domain.model import MessageKind
 from notify.rendering import LOCALES, local_times, render
 
 PRACTICE = {"en": "Harbour Dental Care", "pl": "Przychodnia Zdrowie Łódź",

@@ -30,7 +30,6 @@ from werkzeug.serving import make_server
 
 from .clock import VirtualClock
 
-
 # Held while moto handles a DynamoDB request; the router takes it to trim streams.
 DYNAMODB_LOCK = threading.Lock()
 

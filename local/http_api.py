@@ -38,10 +38,8 @@ class LocalApi:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
-        if request.path.startswith("/_local/"):
-            response = self._control(request)
-        else:
-            response = self._proxy(request)
+        local = request.path.startswith("/_local/")
+        response = self._control(request) if local else self._proxy(request)
         return response(environ, start_response)
 
     # -- API Gateway -------------------------------------------------------------------------

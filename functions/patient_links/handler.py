@@ -4,14 +4,15 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
-from pydantic import BaseModel, Field
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, Field
 
 from notify.clock import utcnow
 from notify.link_page import appointment_page, gone_page, offer_page
-from notify.rendering import local_times
 from notify.observability import logger, metrics, tracer
+from notify.rendering import local_times
+from notify.services.app_receipts import UnknownMessageError, record_opened
 from notify.services.patient_actions import (
     ActionNotAllowedError,
     LinkNotFoundError,
@@ -19,7 +20,6 @@ from notify.services.patient_actions import (
     act,
     open_link,
 )
-from notify.services.app_receipts import UnknownMessageError, record_opened
 from notify.services.slot_offers import OfferView, accept_offer, view_offer
 from notify.settings import ApiSettings
 

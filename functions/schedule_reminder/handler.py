@@ -1,25 +1,17 @@
 """DynamoDB stream -> the appointment's message plan (one-shot schedules, immediate sends)."""
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from notify.adapters.scheduler import SchedulerTarget
 from notify.clock import utcnow
 from notify.dal.practices import get_practice
 from notify.observability import logger, metrics, tracer
 from notify.services.planning import plan_change
 from notify.services.stream_records import appointment_images
 from notify.settings import PlannerSettings
+from notify.stream_batches import process_stream_batch, scheduler_target
 
-settings = PlannerSettings.from_env()
-target = SchedulerTarget(settings.schedule_group, settings.send_function_arn,
-                         settings.scheduler_role_arn, settings.scheduler_dlq_arn)
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+target = scheduler_target(PlannerSettings.from_env())
 
 
 def record_handler(record: DynamoDBRecord) -> None:
@@ -36,5 +28,4 @@ def record_handler(record: DynamoDBRecord) -> None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return process_partial_response(event=event, record_handler=record_handler,
-                                    processor=processor, context=context)
+    return process_stream_batch(event, context, record_handler)

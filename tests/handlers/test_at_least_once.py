@@ -15,15 +15,20 @@ def _context(name: str) -> LambdaContext:
                          "test")
 
 
-def test_b4_a_schedule_firing_twice_sends_the_reminder_once(new_practice, control, local_stack):
-    from functions.send_push.handler import lambda_handler
-
+def _book_one(new_practice, control):
     pms = new_practice()
     pms.send("patient.upserted", {"patient_id": "pat", "phone": "601 234 567"})
     start = control.now() + timedelta(days=5)
     pms.send("appointment.created", {"appointment_id": "a1", "patient_id": "pat",
                                      "start": start.isoformat(),
                                      "end": (start + timedelta(hours=1)).isoformat()})
+    return pms
+
+
+def test_b4_a_schedule_firing_twice_sends_the_reminder_once(new_practice, control, local_stack):
+    from functions.send_push.handler import lambda_handler
+
+    pms = _book_one(new_practice, control)
     firing = {"practice_id": pms.practice_id, "appointment_id": "a1", "kind": "reminder",
               "version": 1}
     first = lambda_handler(dict(firing), _context("send_push"))
@@ -48,12 +53,7 @@ def test_b4_a_stream_batch_delivered_twice_plans_once(new_practice, control, loc
 
     runtime.invoke = spy
     try:
-        pms = new_practice()
-        pms.send("patient.upserted", {"patient_id": "pat", "phone": "601 234 567"})
-        start = control.now() + timedelta(days=5)
-        pms.send("appointment.created", {"appointment_id": "a1", "patient_id": "pat",
-                                         "start": start.isoformat(),
-                                         "end": (start + timedelta(hours=1)).isoformat()})
+        pms = _book_one(new_practice, control)
     finally:
         runtime.invoke = original
     mine = [r for batch in delivered for r in batch["Records"]

@@ -16,7 +16,8 @@ def escalation_at(kind: MessageKind, appointment: Appointment, settings: Practic
 
     C1: a reminder push unanswered for `push_fallback_minutes` (2h) escalates. C2: never
     for appointment types on the practice's no-fallback list. R6: practice-made notices
-    escalate after 4h unopened (confirmation of a practice booking, reschedule notice). The time is deferred out of quiet hours (B2).
+    escalate after 4h unopened (confirmation of a practice booking, reschedule notice).
+    The time is deferred out of quiet hours (B2).
     """
     if appointment.appointment_type.casefold() in {t.casefold() for t in settings.no_fallback_types}:
         return None

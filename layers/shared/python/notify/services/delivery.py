@@ -14,9 +14,9 @@ from ..adapters.channels import ChannelError, PushMessage
 from ..contracts import SendRequest, iso_z
 from ..dal import appointments as appointment_store
 from ..dal import ledger, quota
-from ..dal.callbacks import callback_item
-from ..dal import slots as slot_store
 from ..dal import practices as practice_store
+from ..dal import slots as slot_store
+from ..dal.callbacks import callback_item
 from ..dal.ledger import MessageRef
 from ..dal.practices import PracticeRecord
 from ..domain.channel_choice import (
@@ -28,7 +28,6 @@ from ..domain.channel_choice import (
 from ..domain.contact_validation import normalise_mobile
 from ..domain.escalation import escalation_at
 from ..domain.message_plan import staleness_reason
-from ..domain.slot_offers import refusal
 from ..domain.model import (
     Appointment,
     AppointmentStatus,
@@ -38,6 +37,7 @@ from ..domain.model import (
     Patient,
     PracticeSettings,
 )
+from ..domain.slot_offers import refusal
 from ..observability import logger, metrics
 from ..rendering import Rendered, pick_locale, render
 from .message_context import template_context

@@ -13,7 +13,6 @@ from ..dal.errors import NotFoundError
 from ..dal.models import LedgerItem
 
 
-
 class NotFoundForPracticeError(Exception):
     """Nothing with that id in this practice (never reveals other practices' data)."""
 
