@@ -51,6 +51,7 @@ class ApiConstruct(Construct):
         link.add_resource("reschedule").add_method("GET", links_integration)
         link.add_resource("{action}").add_method("POST", links_integration)
         link.add_resource("receipt").add_method("POST", links_integration)
+        link.add_resource("device").add_method("POST", links_integration)
         offer = link.add_resource("offer").add_resource("{slot_id}")
         offer.add_method("GET", links_integration)
         offer.add_method("POST", links_integration)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -39,7 +40,6 @@ def _aws_environment(moto_port: int) -> None:
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
         "MOTO_PORT": str(moto_port),
         "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_DISABLED": "true",
     })
     time.tzset()
 
@@ -78,13 +78,13 @@ class LocalStack:
 
         # Only now may the shared package be imported: it reads TABLE_NAME once.
         import notify.clock
-        from notify.observability import logger
+        from notify.observability import logger, metrics
 
         from .http_api import LocalApi
         from .router import EventRouter
 
         notify.clock.use_clock(self.clock.now)
-        self._redirect_logs(logger)
+        self._redirect_logs(logger, metrics)
         self.router = EventRouter(self.deployment, self.runtime, self.clock)
         # Late-bound, so that instrumentation wrapped around runtime.invoke sees every call.
         patch_lambda(lambda name, event: self.runtime.invoke(name, event),
@@ -100,13 +100,32 @@ class LocalStack:
         thread.start()
         self._threads.append(thread)
 
-    def _redirect_logs(self, logger: Any) -> None:
-        """Handler logs go to a file (the demo prints a timeline, not JSON lines)."""
+    def _redirect_logs(self, logger: Any, metrics: Any) -> None:
+        """Handler logs and EMF metrics go to a file (the demo prints a timeline, not JSON).
+
+        On Lambda each invocation flushes its metrics to stdout, where CloudWatch turns
+        them into metrics; here they land in the same file as the logs, one JSON line per
+        flush, so an operator can read what the dashboard would show.
+        """
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         stream = self.log_file.open("a", encoding="utf-8")
         for handler in logging.getLogger(logger.name).handlers:
             if isinstance(handler, logging.StreamHandler):
                 handler.setStream(stream)
+        lock = threading.Lock()
+
+        def flush_to_file(raise_on_empty_metrics: bool = False) -> None:
+            with lock:
+                try:
+                    line = json.dumps(metrics.serialize_metric_set())
+                except Exception:  # nothing recorded since the last flush
+                    return
+                finally:
+                    metrics.clear_metrics()
+                stream.write(line + "\n")
+                stream.flush()
+
+        metrics.provider.flush_metrics = flush_to_file
 
     def stop(self) -> None:
         self.api_server.shutdown()

@@ -1,6 +1,6 @@
 """Patient links: the appointment page and its actions (R4), no login."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
@@ -12,7 +12,7 @@ from notify.clock import utcnow
 from notify.link_page import appointment_page, gone_page, offer_page
 from notify.observability import logger, metrics, tracer
 from notify.rendering import local_times
-from notify.services.app_receipts import UnknownMessageError, record_opened
+from notify.services.app_receipts import UnknownMessageError, record_opened, register_device
 from notify.services.patient_actions import (
     ActionNotAllowedError,
     LinkNotFoundError,
@@ -82,6 +82,18 @@ def unknown_message(exc: UnknownMessageError) -> Response:
 @app.post("/l/<token>/receipt", summary="The app reports a push as opened (C4, R6)")
 def push_opened(token: Token, receipt: Annotated[Receipt, Body()]) -> dict:
     return {"status": record_opened(token, receipt.message_id, utcnow())}
+
+
+class Device(BaseModel):
+    device_token: str = Field(min_length=8, max_length=400)
+    platform: Literal["ios", "android"]
+    push_enabled: bool = True
+
+
+@app.post("/l/<token>/device", summary="The app registers the patient's device for push")
+def device(token: Token, body: Annotated[Device, Body()]) -> dict:
+    register_device(token, body.device_token, body.platform, body.push_enabled, utcnow())
+    return {"status": "registered"}
 
 
 @app.get("/l/<token>/offer/<slot_id>", summary="A freed-slot offer (F2)")

@@ -199,3 +199,33 @@ def test_b7_opted_out_number_gets_no_sms_and_the_skip_is_recorded(scenario, cont
     assert len(s.messages("a1", channel="email")) == 1
     reasons = [r["reason"] for r in control.skipped() if r["appointment_id"] == "a1"]
     assert "number opted out (STOP)" in reasons
+
+
+def test_c3_the_app_registers_a_device_and_later_messages_go_by_push(scenario, control, browser):
+    s = scenario()
+    s.patient("pat")
+    start = s.local(5)
+    s.book("a1", "pat", start, source="app")
+    (sms,) = s.messages("a1", kind="confirmation")
+    assert sms["channel"] == "sms"
+    token = browser.token_in(sms["link"])
+    bad = browser.http.post(f"{browser.base}/l/{token}/device", json={"platform": "nokia"},
+                            timeout=30)
+    assert bad.status_code == 422
+    ok = browser.http.post(f"{browser.base}/l/{token}/device",
+                           json={"device_token": "fcm-token-123456", "platform": "android"},
+                           timeout=30)
+    assert ok.status_code == 200
+    control.advance_to(start - timedelta(hours=47))
+    assert [r["channel"] for r in s.messages("a1", kind="reminder")] == ["push"]
+
+
+def test_r6_notice_without_app_or_email_goes_by_sms_and_shows_no_phantom_push(scenario,
+                                                                            control):
+    s = scenario(uses_email=True)
+    s.patient("pat", email="jan@example.com")
+    control.advance_to(s.local(1, 9))
+    s.book("a1", "pat", s.local(6))
+    control.advance(5 * 3600)
+    rows = s.messages("a1", kind="confirmation")
+    assert [r["channel"] for r in rows] == ["email", "sms"]

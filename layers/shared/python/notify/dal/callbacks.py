@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +21,9 @@ def callback_item(practice_id: str, event_type: str, payload: dict[str, Any],
                                  "occurred_at": now.isoformat(), "data": payload})
     item.expires_at = now + RETENTION
     item.gsi2pk = notices_key(practice_id)
-    item.gsi2sk = f"{now.isoformat()}#{callback_id}"
+    # Notices raised at the same instant (the local clock stands still while due work
+    # runs) keep the order in which they were raised through the wall-clock tiebreak.
+    item.gsi2sk = f"{now.isoformat()}#{time.time_ns():020d}#{callback_id}"
     return item
 
 

@@ -1,11 +1,12 @@
-"""The app tells us a push was opened (C4, R6): SNS only knows the hand-off to Apple and
-Google, so "opened" is known only from the app."""
+"""What the app tells us: a push was opened (C4, R6; SNS only knows the hand-off to Apple
+and Google, so "opened" is known only from the app), and the device to push to (C3)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from ..dal import ledger
+from ..dal import practices as practice_store
 from ..dal.ledger import MessageRef
 from ..domain.model import Channel, DeliveryStatus, MessageKind
 from .patient_actions import open_link
@@ -35,3 +36,15 @@ def record_opened(token: str, message_id: str, now: datetime) -> str:
         ledger.transition(ref, Channel.PUSH, DeliveryStatus.OPENED, now)
         return DeliveryStatus.OPENED.value
     return entry.status
+
+
+def register_device(token: str, device_token: str, platform: str, push_enabled: bool,
+                    now: datetime) -> None:
+    """The app registers (or re-registers) the patient's device for push (C3)."""
+    view = open_link(token, now)
+    item = practice_store.patient_item(view.appointment.practice_id, view.appointment.patient_id)
+    item.has_app = True
+    item.push_enabled = push_enabled
+    if item.device_token != device_token or item.platform != platform:
+        item.device_token, item.platform, item.push_endpoint = device_token, platform, ""
+    item.save()
