@@ -10,7 +10,7 @@ from notify.rendering import LOCALES, local_times, render
 PRACTICE = {"en": "Harbour Dental Care", "pl": "Przychodnia Zdrowie Łódź",
             "fr": "Cabinet Dentaire Lumière"}
 DOCTOR = {"en": "Dr Sarah O'Connor", "pl": "dr Ewa Zielińska", "fr": "Dr Hélène Girard"}
-KINDS = [k for k in MessageKind if k is not MessageKind.RECALL]
+KINDS = list(MessageKind)
 
 
 def _context(locale: str) -> dict[str, object]:
@@ -23,6 +23,8 @@ def _context(locale: str) -> dict[str, object]:
             "review_link": "https://g.page/r/harbour/review", "instructions": "",
             "slot_when": slot["when"], "slot_when_short": slot["when_short"],
             "offer_link": link + "/offer/a1234.v1",
+            "from_recall": False, "map_url": "", "parking_info": "",
+            "practitioner_photo_url": "", "recall_type": "checkup", "category": "result",
             **local_times(datetime(2026, 11, 25, 13, 30, tzinfo=UTC), "Europe/Warsaw", locale)}
 
 

@@ -44,6 +44,12 @@ class ApiConstruct(Construct):
             .add_resource("messages").add_method("GET", webhook_integration)
         practice.add_resource("notices").add_method("GET", webhook_integration)
         practice.add_resource("usage").add_method("GET", webhook_integration)
+        # Recalls: manual send (K4, K5), blocked numbers (K4), statistics (K6).
+        practice.add_resource("recalls").add_method("POST", webhook_integration)
+        blocked = practice.add_resource("blocked-numbers")
+        blocked.add_method("GET", webhook_integration)
+        blocked.add_resource("{number}").add_method("PUT", webhook_integration)
+        practice.add_resource("statistics").add_method("GET", webhook_integration)
 
         link = self.api.root.add_resource("l").add_resource("{token}")
         link.add_method("GET", links_integration, request_validator=validator,
@@ -55,6 +61,10 @@ class ApiConstruct(Construct):
         offer = link.add_resource("offer").add_resource("{slot_id}")
         offer.add_method("GET", links_integration)
         offer.add_method("POST", links_integration)
+        # A recall's tracked link (K2): viewed, then the practice's booking page.
+        self.api.root.add_resource("r").add_resource("{token}").add_method(
+            "GET", links_integration, request_validator=validator,
+            request_parameters={"method.request.path.token": True})
 
         NagSuppressions.add_resource_suppressions(self.api, [
             {"id": "AwsSolutions-APIG4", "reason": "Webhook requests are authenticated by the "

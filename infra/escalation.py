@@ -1,6 +1,7 @@
-"""The escalation state machine: wait until the escalation time, read the appointment,
-stop if the patient answered, else run sms_fallback (C1). sms_fallback checks again
-(version, R9 switch, opened notice) before it sends; C2 is decided before starting."""
+"""The escalation state machine: wait until the escalation time, read the appointment
+(or recall, K3), stop if the patient answered (or viewed the recall), else run
+sms_fallback (C1). sms_fallback checks again (version, R9 switch, opened notice) before
+it sends; C2 is decided before starting."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from cdk_nag import NagSuppressions
 from constructs import Construct
 
-ANSWERED = ("confirmed", "cancelled", "attended")
+# Appointment statuses that answer a reminder, and recall statuses that end a recall.
+ANSWERED = ("confirmed", "cancelled", "attended", "viewed", "rebooked", "not_needed")
 
 
 class EscalationConstruct(Construct):
@@ -28,20 +30,16 @@ class EscalationConstruct(Construct):
                 "pk": tasks.DynamoAttributeValue.from_string(
                     sfn.JsonPath.format("PRACTICE#{}", sfn.JsonPath.string_at("$.practice_id"))),
                 "sk": tasks.DynamoAttributeValue.from_string(
-                    sfn.JsonPath.format("APPT#{}", sfn.JsonPath.string_at("$.appointment_id"))),
+                    sfn.JsonPath.string_at("$.record_key")),
             },
             result_path="$.current",
         )
         read.add_retry(errors=["States.ALL"], max_attempts=3, interval=Duration.seconds(2))
         send_sms = tasks.LambdaInvoke(
             self, "SendFallbackSms", lambda_function=sms_fallback,
-            payload=sfn.TaskInput.from_object({
-                "practice_id": sfn.JsonPath.string_at("$.practice_id"),
-                "appointment_id": sfn.JsonPath.string_at("$.appointment_id"),
-                "kind": sfn.JsonPath.string_at("$.kind"),
-                "version": sfn.JsonPath.number_at("$.version"),
-                "escalate_at": sfn.JsonPath.string_at("$.escalate_at"),
-            }),
+            # The request send_push started the execution with (appointment or recall);
+            # the state read above stays out of the payload.
+            payload=sfn.TaskInput.from_object({"request": sfn.JsonPath.object_at("$.request")}),
             payload_response_only=True, retry_on_service_exceptions=True,
             result_path="$.fallback",
         )

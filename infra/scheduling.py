@@ -27,15 +27,15 @@ class SchedulingConstruct(Construct):
         """Create / delete schedules of this group only, passing only our role."""
         stack = Stack.of(self)
         planner.add_to_role_policy(iam.PolicyStatement(
-            actions=["scheduler:CreateSchedule", "scheduler:DeleteSchedule",
-                     "scheduler:GetSchedule"],
+            actions=["scheduler:CreateSchedule", "scheduler:UpdateSchedule",
+                     "scheduler:DeleteSchedule", "scheduler:GetSchedule"],
             resources=[stack.format_arn(service="scheduler", resource="schedule",
                                         resource_name=f"{self.group.schedule_group_name}/*")],
         ))
         self.role.grant_pass_role(planner)
         NagSuppressions.add_resource_suppressions(planner, [{
             "id": "AwsSolutions-IAM5",
-            "reason": "Schedule names are per appointment; the wildcard is confined to our "
-                      "schedule group.",
+            "reason": "Schedule names are per appointment (and per practice for recalls); "
+                      "the wildcard is confined to our schedule group.",
             "appliesTo": [{"regex": "/^Resource::arn:<AWS::Partition>:scheduler:.*/g"}],
         }], apply_to_children=True)

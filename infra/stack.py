@@ -1,6 +1,7 @@
-"""The whole product in one stack, composed of one construct per concern.
+r"""The whole product in one stack, composed of one construct per concern.
 
     booking_webhook -> table -(stream)-> schedule_reminder -(schedules)-> send_push
+                        |                       \-(daily schedule)-> recall_sweep -> send_push
     patient_links  ->   |    -(stream)-> slot_released -> offers     send_push -> escalation
                         |    -(stream)-> practice_callback             -> sms_fallback
 """
@@ -24,6 +25,13 @@ from infra.scheduling import SchedulingConstruct
 
 # The stream carries every write; each consumer takes only its own items.
 APPOINTMENT_RECORDS = {"dynamodb": {"Keys": {"sk": {"S": [{"prefix": "APPT#"}]}}}}
+# A manual recall (K4, K5) the practice API wrote: schedule_reminder hands it to send_push
+# (the API cannot call send_push itself: send_push's links point at the API).
+MANUAL_RECALL_RECORDS = {"dynamodb": {"Keys": {"sk": {"S": [{"prefix": "RECALL#"}]}},
+                                      "NewImage": {"source": {"S": ["manual"]}}},
+                         "eventName": ["INSERT", "MODIFY"]}
+PRACTICE_RECORDS = {"dynamodb": {"Keys": {"sk": {"S": ["PROFILE"]}}},
+                    "eventName": ["INSERT", "MODIFY"]}
 CALLBACK_RECORDS = {"dynamodb": {"Keys": {"pk": {"S": [{"prefix": "CALLBACK#"}]}}},
                     "eventName": ["INSERT"]}
 
@@ -62,10 +70,16 @@ class NotificationStack(Stack):
         for sender in (send_push, sms_fallback):
             table.grant_read_write_data(sender)
             messaging.allow_sending(sender)
+        # Recalls (K1): each practice's daily schedule fires recall_sweep.
+        recall_sweep = factory.create("recall_sweep", {
+            **table_env, "SEND_FUNCTION_ARN": send_push.function_arn})
+        table.grant_read_write_data(recall_sweep)
+        send_push.grant_invoke(recall_sweep)
 
         # Planning: stream -> schedules that fire send_push.
         scheduling = SchedulingConstruct(self, "Scheduling", dead_letters=dead_letters.schedules)
         scheduling.allow_target(send_push)
+        scheduling.allow_target(recall_sweep)
         planner_env = {
             **table_env,
             "SCHEDULE_GROUP": scheduling.group.schedule_group_name,
@@ -73,13 +87,19 @@ class NotificationStack(Stack):
             "SCHEDULER_ROLE_ARN": scheduling.role.role_arn,
             "SCHEDULER_DLQ_ARN": dead_letters.schedules.queue_arn,
         }
-        # schedule_reminder plans messages; slot_released offers freed slots (F1-F3).
-        for name in ("schedule_reminder", "slot_released"):
-            planner = factory.create(name, planner_env)
+        # schedule_reminder plans messages, recall periods and each practice's daily
+        # recall schedule; slot_released offers freed slots (F1-F3).
+        planners = {
+            "schedule_reminder": ({"RECALL_FUNCTION_ARN": recall_sweep.function_arn},
+                                  [APPOINTMENT_RECORDS, PRACTICE_RECORDS, MANUAL_RECALL_RECORDS]),
+            "slot_released": ({}, [APPOINTMENT_RECORDS]),
+        }
+        for name, (extra_env, patterns) in planners.items():
+            planner = factory.create(name, {**planner_env, **extra_env})
             table.grant_read_write_data(planner)
             scheduling.allow_planner(planner)
             send_push.grant_invoke(planner)
-            self._consume_stream(planner, table, dead_letters, APPOINTMENT_RECORDS)
+            self._consume_stream(planner, table, dead_letters, *patterns)
 
         # Practice callbacks (B6): written with their cause, delivered from the stream.
         callbacks = factory.create("practice_callback", table_env)
@@ -98,7 +118,7 @@ class NotificationStack(Stack):
 
     @staticmethod
     def _consume_stream(function: lambda_.Function, table, dead_letters: DeadLettersConstruct,
-                        pattern: dict) -> None:
+                        *patterns: dict) -> None:
         """Bounded retries, partial batch responses, bisect, DLQ (B8), filtered records."""
         function.add_event_source(sources.DynamoEventSource(
             table,
@@ -109,7 +129,7 @@ class NotificationStack(Stack):
             max_record_age=Duration.hours(1),
             report_batch_item_failures=True,
             on_failure=sources.SqsDlq(dead_letters.stream),
-            filters=[lambda_.FilterCriteria.filter(pattern)],
+            filters=[lambda_.FilterCriteria.filter(p) for p in patterns],
         ))
 
     def _suppress(self) -> None:

@@ -71,12 +71,21 @@ class PracticeClient:
                               data=body, headers=headers, timeout=60)
 
 
-    def get(self, path: str) -> requests.Response:
+    def get(self, path: str, **params: str) -> requests.Response:
         """A signed read of the practice API (signature over the empty body)."""
+        return self.call("GET", path, params=params or None)
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None,
+             params: dict[str, str] | None = None) -> requests.Response:
+        """A signed call of the practice API (signature over timestamp + body)."""
+        raw = json.dumps(body).encode() if body is not None else b""
         ts = int(self.control.now().timestamp())
-        headers = {TIMESTAMP_HEADER: str(ts), SIGNATURE_HEADER: sign(self.secret, ts, b"")}
-        return self.http.get(f"{self.base}/v1/practices/{self.practice_id}/{path.lstrip('/')}",
-                             headers=headers, timeout=60)
+        headers = {TIMESTAMP_HEADER: str(ts), SIGNATURE_HEADER: sign(self.secret, ts, raw)}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        return self.http.request(
+            method, f"{self.base}/v1/practices/{self.practice_id}/{path.lstrip('/')}",
+            data=raw or None, params=params, headers=headers, timeout=60)
 
 
 class PatientBrowser:
@@ -94,6 +103,19 @@ class PatientBrowser:
         if not match:
             raise ValueError("no patient link in message")
         return match.group(1)
+
+    RECALL_LINK = re.compile(r"https?://[^\s]+/r/([A-Za-z0-9_-]{16})")
+
+    @classmethod
+    def recall_token_in(cls, text: str) -> str:
+        match = cls.RECALL_LINK.search(text or "")
+        if not match:
+            raise ValueError("no recall link in message")
+        return match.group(1)
+
+    def open_recall(self, token: str) -> requests.Response:
+        """Tap a recall link: the booking page comes back as a redirect (not followed)."""
+        return self.http.get(f"{self.base}/r/{token}", allow_redirects=False, timeout=60)
 
     def open(self, token: str) -> requests.Response:
         return self.http.get(f"{self.base}/l/{token}", timeout=60)

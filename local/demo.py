@@ -19,12 +19,14 @@ PRACTICES = {
                         locale="pl", booking_url="https://zdrowie.example.pl/rezerwacja",
                         review_url="https://opinie.example.pl/zdrowie",
                         after_booking_instructions="Prosimy zabrać dowód osobisty.",
-                        uses_email=False, sms_transliterate=True),
+                        uses_email=False, sms_transliterate=True, recalls_enabled=True),
     "par-lumiere": dict(name="Cabinet Lumière", timezone="Europe/Paris", country="FR",
                         locale="fr", reminder_policy="fixed", fixed_offset_hours=24,
                         booking_url="https://lumiere.example.fr/rdv",
                         review_url="https://avis.example.fr/lumiere",
-                        after_booking_instructions="Merci d'arriver 10 minutes en avance."),
+                        after_booking_instructions="Merci d'arriver 10 minutes en avance.",
+                        recalls_enabled=True, map_url="https://maps.example.fr/lumiere",
+                        parking_info="parking gratuit dans la cour"),
 }
 
 APP = {"has_app": True, "push_enabled": True, "platform": "android"}
@@ -123,6 +125,16 @@ def run_demo() -> None:
                 "appointment_type": kind, "practitioner": doctor}))
         notes.append(Note(control.now(), "waw-zdrowie", "both practices",
                           f"{len(BOOKINGS)} appointments booked through the PMS webhook"))
+        # Recalls from the PMS's own lists (K1): a result recall in Warsaw (push, then SMS
+        # when unviewed, K3) and a hygiene recall in Paris that turns into a booking (K2).
+        _ok(pms["waw-zdrowie"].send("recall.due", {
+            "patient_id": "kasia", "recall_type": "wyniki", "category": "result",
+            "due_at": local("waw-zdrowie", 26, 8).isoformat()}))
+        _ok(pms["par-lumiere"].send("recall.due", {
+            "patient_id": "emma", "recall_type": "hygiene", "category": "health",
+            "due_at": local("par-lumiere", 27, 8).isoformat()}))
+        notes.append(Note(control.now(), "par-lumiere", "both practices",
+                          "PMS recall lists sent (recall.due): Katarzyna, Emma"))
 
         def link_of(practice: str, appointment: str) -> str:
             rows = [r for r in control.outbox(practice) if r["appointment_id"] == appointment]
@@ -177,12 +189,32 @@ def run_demo() -> None:
         _ok(pms["par-lumiere"].send("appointment.attended", {"appointment_id": "p-201"}))
         notes.append(Note(control.now(), "par-lumiere", "reception",
                           "marks Claire's visit attended (review request, rebooking prompt)"))
+        control.advance_to(local("par-lumiere", 27, 11).astimezone(UTC))
+        recall = [r for r in control.outbox("par-lumiere") if r["kind"] == "recall"][-1]
+        token = PatientBrowser.recall_token_in(recall["link"])
+        opened = browser.open_recall(token)
+        notes.append(Note(control.now(), "par-lumiere", names[("par-lumiere", "emma")],
+                          f"opens the recall link -> {opened.headers.get('Location')}"))
+        booked = local("par-lumiere", 31, 9)
+        _ok(pms["par-lumiere"].send("appointment.created", {
+            "appointment_id": "p-207", "patient_id": "emma", "start": booked.isoformat(),
+            "end": (booked + timedelta(minutes=45)).isoformat(), "source": "portal",
+            "appointment_type": "Détartrage", "practitioner": "Dr Sophie Laurent",
+            "recall_token": token}))
+        notes.append(Note(control.now(), "par-lumiere", names[("par-lumiere", "emma")],
+                          "books Tue 31 Mar 09:00 on the booking page (carries the recall token)"))
         control.advance_to(local("par-lumiere", 27, 18).astimezone(UTC))
         tap("par-lumiere", "louis", "p-206", "cancel")
         control.advance_to(END)
 
         rows = control.outbox()
         skipped = control.skipped()
+        for practice_id, client in pms.items():
+            totals = client.get("statistics", **{"from": "2026-03-24", "to": "2026-03-30"}
+                                ).json()["totals"]
+            used = ", ".join(f"{k} {v}" for k, v in totals.items() if v)
+            notes.append(Note(control.now(), practice_id, "practice API",
+                              f"statistics 24-30 Mar: {used}"))
     finally:
         stack.stop()
     _print_timeline(rows, skipped, notes, names, started, time.perf_counter() - wall)

@@ -101,6 +101,46 @@ def patch_waits(clock: VirtualClock) -> None:
     WaitFunction._eval_body = eval_body  # type: ignore[method-assign]
 
 
+def _snapshot_items(backend: Any, transact_items: list[dict[str, Any]]) -> list[Any]:
+    """The items a transaction touches, deep-copied (None where absent)."""
+    import copy
+
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    saved = []
+    for entry in transact_items:
+        _, op = next(iter(entry.items()))
+        table = backend.tables.get(op.get("TableName"))
+        if table is None:
+            continue
+        raw = op.get("Key") or op.get("Item") or {}
+        hash_key = DynamoType(raw[table.hash_key_attr])
+        range_key = (DynamoType(raw[table.range_key_attr])
+                     if table.range_key_attr and table.range_key_attr in raw else None)
+        bucket = table.items.get(hash_key, {}) if table.range_key_attr else table.items
+        current = bucket.get(range_key if table.range_key_attr else hash_key)
+        saved.append((table, hash_key, range_key, copy.deepcopy(current)))
+    return saved
+
+def _restore(saved: list[Any], streams: dict[Any, int]) -> None:
+    """Put the touched items and the stream lengths back as they were."""
+    for table, hash_key, range_key, item in reversed(saved):
+        if table.range_key_attr:
+            bucket = table.items[hash_key]
+            if item is None:
+                bucket.pop(range_key, None)
+                if not bucket:
+                    table.items.pop(hash_key, None)
+            else:
+                bucket[range_key] = item
+        elif item is None:
+            table.items.pop(hash_key, None)
+        else:
+            table.items[hash_key] = item
+    for shard, length in streams.items():
+        del shard.items[length:]
+
+
 def patch_transactions() -> None:
     """Make moto's TransactWriteItems cost O(items touched), not O(table).
 
@@ -116,44 +156,10 @@ def patch_transactions() -> None:
 
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models import copy as moto_copy_module
-    from moto.dynamodb.models.dynamo_type import DynamoType
 
     original = DynamoDBBackend.transact_write_items
     if getattr(original, "_local_patch", False):
         return
-
-    def snapshot_items(backend: Any, transact_items: list[dict[str, Any]]) -> list[Any]:
-        saved = []
-        for entry in transact_items:
-            _, op = next(iter(entry.items()))
-            table = backend.tables.get(op.get("TableName"))
-            if table is None:
-                continue
-            raw = op.get("Key") or op.get("Item") or {}
-            hash_key = DynamoType(raw[table.hash_key_attr])
-            range_key = (DynamoType(raw[table.range_key_attr])
-                         if table.range_key_attr and table.range_key_attr in raw else None)
-            bucket = table.items.get(hash_key, {}) if table.range_key_attr else table.items
-            current = bucket.get(range_key if table.range_key_attr else hash_key)
-            saved.append((table, hash_key, range_key, copy.deepcopy(current)))
-        return saved
-
-    def restore(saved: list[Any], streams: dict[Any, int]) -> None:
-        for table, hash_key, range_key, item in reversed(saved):
-            if table.range_key_attr:
-                bucket = table.items[hash_key]
-                if item is None:
-                    bucket.pop(range_key, None)
-                    if not bucket:
-                        table.items.pop(hash_key, None)
-                else:
-                    bucket[range_key] = item
-            elif item is None:
-                table.items.pop(hash_key, None)
-            else:
-                table.items[hash_key] = item
-        for shard, length in streams.items():
-            del shard.items[length:]
 
     from moto.dynamodb.models.table import Table
 
@@ -166,7 +172,7 @@ def patch_transactions() -> None:
             return value if isinstance(value, Table) else copy.deepcopy(value, memo)
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        saved = snapshot_items(self, transact_items)
+        saved = _snapshot_items(self, transact_items)
         streams = {t.stream_shard: len(t.stream_shard.items) for t, *_ in saved
                    if t.stream_shard is not None}
         module = original.__globals__
@@ -174,7 +180,7 @@ def patch_transactions() -> None:
         try:
             original(self, transact_items)
         except Exception:
-            restore(saved, streams)
+            _restore(saved, streams)
             raise
         finally:
             module["copy"] = moto_copy_module

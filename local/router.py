@@ -4,7 +4,8 @@
   the handler with the batch event, retries failed items (partial batch responses) up to
   the mapping's limit, then sends the batch description to its on-failure queue.
 - EventBridge Scheduler: fires one-shot schedules when the clock reaches them (as an
-  async invoke, which is how Scheduler calls Lambda) and deletes them after completion.
+  async invoke, which is how Scheduler calls Lambda) and deletes them after completion;
+  fires daily `cron(M H * * ? *)` schedules at their local time in their time zone.
 - Lambda's async invoke queue: retries (2 by default) then the on-failure destination.
 """
 
@@ -16,7 +17,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,22 @@ from .emulator import DYNAMODB_LOCK
 from .runtime import InvocationError, LambdaRuntime
 
 _AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
+_DAILY = re.compile(r"^cron\((\d{1,2}) (\d{1,2}) \* \* \? \*\)$")
+
+
+def next_daily(expression: str, timezone: str, after: datetime) -> datetime:
+    """The first local `H:M` of a daily cron expression strictly after `after` (UTC)."""
+    match = _DAILY.match(expression)
+    if not match:
+        raise NotImplementedError(f"local scheduler fires daily crons only: {expression}")
+    zone = ZoneInfo(timezone)
+    minute, hour = int(match.group(1)), int(match.group(2))
+    day = after.astimezone(zone).date()
+    while True:
+        local = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
+        if local.astimezone(UTC) > after:
+            return local.astimezone(UTC)
+        day += timedelta(days=1)
 
 
 def matches(pattern: Any, value: Any) -> bool:
@@ -74,6 +91,7 @@ class EventRouter:
         self._async_lock = threading.Lock()
         self._positions: dict[tuple[int, str], str] = {}
         self._shard_ids: dict[str, str] = {}
+        self._cron_fired: dict[tuple[str, str, str, str], datetime] = {}
         self.stats = {"stream_batches": 0, "stream_records": 0, "schedules_fired": 0,
                       "async_invokes": 0, "dead_lettered": 0}
         self._streams = boto3.client("dynamodbstreams")
@@ -206,12 +224,19 @@ class EventRouter:
         return [s for name in self.d.schedule_groups
                 for s in list(backend.schedule_groups[name].schedules.values())]
 
-    @staticmethod
-    def due_time(schedule: Any) -> datetime | None:
-        match = _AT.match(schedule.schedule_expression or "")
+    def due_time(self, schedule: Any) -> datetime | None:
+        expression = schedule.schedule_expression or ""
+        timezone = schedule.schedule_expression_timezone or "UTC"
+        if expression.startswith("cron("):
+            # A recurring schedule is due at its next time after its last firing (or
+            # after the moment the router first saw it).
+            key = (schedule.group_name, schedule.name, expression, timezone)
+            last = self._cron_fired.setdefault(key, self.clock.now())
+            return next_daily(expression, timezone, last)
+        match = _AT.match(expression)
         if not match:
             return None
-        zone = ZoneInfo(schedule.schedule_expression_timezone or "UTC")
+        zone = ZoneInfo(timezone)
         return datetime.fromisoformat(match.group(1)).replace(tzinfo=zone).astimezone(UTC)
 
     def _fire_due_schedules(self) -> int:
@@ -226,7 +251,11 @@ class EventRouter:
             self.enqueue_async(function, json.loads(target.get("Input") or "{}"))
             fired += 1
             self.stats["schedules_fired"] += 1
-            if schedule.action_after_completion == "DELETE":
+            if (schedule.schedule_expression or "").startswith("cron("):
+                key = (schedule.group_name, schedule.name, schedule.schedule_expression,
+                       schedule.schedule_expression_timezone or "UTC")
+                self._cron_fired[key] = due
+            elif schedule.action_after_completion == "DELETE":
                 self._scheduler.delete_schedule(Name=schedule.name, GroupName=schedule.group_name)
             else:
                 schedule.state = "DISABLED"

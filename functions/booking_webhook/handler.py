@@ -4,14 +4,15 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.clock import utcnow
-from notify.contracts import WebhookEvent
+from notify.contracts import BlockedNumber, ManualRecall, WebhookEvent
 from notify.domain.webhook_signature import SignatureError
 from notify.observability import logger, metrics, tracer
+from notify.services import recalls, statistics
 from notify.services.authentication import authenticate_practice
 from notify.services.intake import EventRejectedError, apply_event
 from notify.services.practice_reads import (
@@ -19,6 +20,7 @@ from notify.services.practice_reads import (
     appointment_report,
     notices,
     patient_messages,
+    practice_settings,
     sms_usage,
 )
 from notify.settings import ApiSettings
@@ -27,6 +29,8 @@ settings = ApiSettings.from_env()
 app = APIGatewayRestResolver(enable_validation=True)
 PracticeId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 EntityId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+PhoneNumber = Annotated[str, Path(min_length=3, max_length=20, pattern=r"^\+?[0-9]+$")]
+DAY = r"^\d{4}-\d{2}-\d{2}$"
 MAX_BODY = 64 * 1024
 
 
@@ -105,6 +109,54 @@ def read_notices(practice_id: PracticeId) -> dict:
          summary="SMS used this month against the quota (C7)")
 def read_usage(practice_id: PracticeId) -> dict:
     return sms_usage(practice_id, utcnow())
+
+
+@app.exception_handler(recalls.UnknownPatientError)
+def unknown_patient(exc: recalls.UnknownPatientError) -> Response:
+    return _error(404, "unknown patient", [{"field": "patient_id", "message": "unknown id"}])
+
+
+@app.exception_handler(recalls.NeedsConfirmationError)
+def needs_confirmation(exc: recalls.NeedsConfirmationError) -> Response:
+    return Response(status_code=409, content_type=content_types.APPLICATION_JSON,
+                    body={"status": "needs_confirmation", "error": str(exc),
+                          "fields": [{"field": "confirmed", "message": str(exc)}]})
+
+
+@app.post("/v1/practices/<practice_id>/recalls", middlewares=[require_signature],
+          summary="Send a recall now (K4 blocked numbers get no SMS, K5 confirmation)",
+          responses={202: {"description": "sending"},
+                     409: {"description": "needs confirmation (no-marketing patient)"}})
+def send_recall(practice_id: PracticeId, request: Annotated[ManualRecall, Body()]):  # noqa: ANN201
+    result = recalls.manual_send(practice_id, request, utcnow())
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=result)
+
+
+@app.put("/v1/practices/<practice_id>/blocked-numbers/<number>",
+         middlewares=[require_signature],
+         summary="Tick or untick 'blocked recalls' for a mobile number (K4)")
+def put_blocked_number(practice_id: PracticeId, number: PhoneNumber,
+                       entry: Annotated[BlockedNumber, Body()]):  # noqa: ANN201
+    stored = recalls.block_number(practice_id, number, entry.blocked_recalls, utcnow())
+    if stored is None:
+        return _error(422, "not a mobile number", [{"field": "number",
+                                                     "message": "not a valid mobile number"}])
+    return {"number": stored, "blocked_recalls": entry.blocked_recalls}
+
+
+@app.get("/v1/practices/<practice_id>/blocked-numbers", middlewares=[require_signature],
+         summary="The blocked communication list (K4)")
+def read_blocked_numbers(practice_id: PracticeId) -> dict:
+    return {"numbers": recalls.blocked_numbers(practice_id)}
+
+
+@app.get("/v1/practices/<practice_id>/statistics", middlewares=[require_signature],
+         summary="Usage per feature and practice-local day (K6)")
+def read_statistics(practice_id: PracticeId,
+                    first: Annotated[str | None, Query(alias="from", pattern=DAY)] = None,
+                    last: Annotated[str | None, Query(alias="to", pattern=DAY)] = None) -> dict:
+    today = statistics.local_day(utcnow(), practice_settings(practice_id).timezone)
+    return statistics.usage(practice_id, first or today[:8] + "01", last or today)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

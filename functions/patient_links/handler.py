@@ -1,6 +1,7 @@
 """Patient links: the appointment page and its actions (R4), no login."""
 
 from typing import Annotated, Literal
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
@@ -9,9 +10,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
 from notify.clock import utcnow
-from notify.link_page import appointment_page, gone_page, offer_page
+from notify.link_page import appointment_page, gone_page, offer_page, recall_page
 from notify.observability import logger, metrics, tracer
-from notify.rendering import local_times
+from notify.rendering import local_times, pick_locale
 from notify.services.app_receipts import UnknownMessageError, record_opened, register_device
 from notify.services.patient_actions import (
     ActionNotAllowedError,
@@ -20,6 +21,7 @@ from notify.services.patient_actions import (
     act,
     open_link,
 )
+from notify.services.recalls import RecallLinkNotFoundError, open_recall_link
 from notify.services.slot_offers import OfferView, accept_offer, view_offer
 from notify.settings import ApiSettings
 
@@ -105,6 +107,32 @@ def show_offer(token: Token, slot_id: SlotId):  # noqa: ANN201
 def take_offer(token: Token, slot_id: SlotId):  # noqa: ANN201
     offer = accept_offer(token, slot_id, utcnow())
     return _offer_response(offer, slot_id, accepted=offer.refusal is None)
+
+
+@app.exception_handler(RecallLinkNotFoundError)
+def recall_not_found(exc: RecallLinkNotFoundError) -> Response:
+    return _html(404, gone_page())
+
+
+def _with_token(url: str, token: str) -> str:
+    parts = urlsplit(url)
+    query = "&".join(q for q in (parts.query, urlencode({"recall": token})) if q)
+    return urlunsplit(parts._replace(query=query))
+
+
+@app.get("/r/<token>", summary="A recall's tracked link: viewed, then the booking page (K2)")
+def open_recall(token: Token):  # noqa: ANN201
+    recall, practice = open_recall_link(token, utcnow())
+    if "application/json" in (app.current_event.headers or {}).get("accept", ""):
+        return Response(status_code=200, content_type=content_types.APPLICATION_JSON,
+                        body={"status": recall.status.value, "recall_type": recall.recall_type,
+                              "booking_url": _with_token(practice.booking_url, token)
+                              if practice.booking_url else None})
+    if not practice.booking_url:
+        return _html(200, recall_page(practice.name, pick_locale(practice.locale)))
+    return Response(status_code=302, content_type=HTML, body="",
+                    headers={"Location": _with_token(practice.booking_url, token),
+                             "Cache-Control": "no-store"})
 
 
 # Registered last: the literal routes above (receipt, offer) win over <action>.

@@ -12,10 +12,10 @@ from notify.settings import FallbackSettings
 settings = FallbackSettings.from_env()
 
 
-@logger.inject_lambda_context(correlation_id_path="appointment_id")
+@logger.inject_lambda_context(correlation_id_path="request.appointment_id")
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    request = parse(event=event, model=EscalationRequest)
+    request = parse(event=event["request"], model=EscalationRequest)
     outcome = escalate(request, utcnow(), settings.public_base_url)
     return {"sent": outcome.sent, "skipped": outcome.skipped}

@@ -57,7 +57,8 @@ def test_b4_a_stream_batch_delivered_twice_plans_once(new_practice, control, loc
     finally:
         runtime.invoke = original
     mine = [r for batch in delivered for r in batch["Records"]
-            if r["dynamodb"]["Keys"]["pk"]["S"] == f"PRACTICE#{pms.practice_id}"]
+            if r["dynamodb"]["Keys"]["pk"]["S"] == f"PRACTICE#{pms.practice_id}"
+            and r["dynamodb"]["Keys"]["sk"]["S"].startswith("APPT#")]
     assert len(mine) == 1
     pending = control.schedules(pms.practice_id)
     assert pending == [f"{pms.practice_id}.a1.reminder.v1"]

@@ -5,7 +5,7 @@ import json
 from aws_cdk.assertions import Annotations, Match
 
 FUNCTIONS = ("booking_webhook", "patient_links", "schedule_reminder", "send_push", "sms_fallback",
-             "slot_released", "practice_callback")
+             "slot_released", "practice_callback", "recall_sweep")
 
 
 def _resources(template, kind):
@@ -35,17 +35,25 @@ def test_every_function_is_arm64_with_the_shared_layer_and_its_handler_path(temp
 
 
 def test_functions_get_exactly_the_variables_their_settings_validate(template):
-    from notify.settings import ApiSettings, FallbackSettings, PlannerSettings, SenderSettings
+    from notify.settings import (
+        ApiSettings,
+        FallbackSettings,
+        PlannerSettings,
+        RecallSettings,
+        SenderSettings,
+    )
 
     expected = {"booking_webhook": ApiSettings, "patient_links": ApiSettings,
                 "schedule_reminder": PlannerSettings, "send_push": SenderSettings,
                 "sms_fallback": FallbackSettings, "slot_released": PlannerSettings,
-                "practice_callback": ApiSettings}
+                "practice_callback": ApiSettings, "recall_sweep": RecallSettings}
     for function in _resources(template, "AWS::Lambda::Function").values():
         name = function["Properties"]["Handler"].split(".")[1]
         variables = set(function["Properties"]["Environment"]["Variables"])
-        wanted = {f.alias for f in expected[name].model_fields.values()}
-        assert wanted <= variables, (name, wanted - variables)
+        fields = expected[name].model_fields.values()
+        wanted = {f.alias for f in fields}
+        required = {f.alias for f in fields if f.is_required()}
+        assert required <= variables, (name, required - variables)
         assert not {v for v in variables - wanted if not v.startswith("POWERTOOLS_")}, name
 
 
@@ -75,9 +83,19 @@ def test_c1_escalation_machine_waits_reads_the_appointment_then_sends_sms(templa
     (machine,) = machines.values()
     definition = "".join(str(part) for part in machine["Properties"]["DefinitionString"]["Fn::Join"][1])
     for fragment in ('"TimestampPath":"$.escalate_at"', ":states:::dynamodb:getItem",
-                     "Functionssmsfallback", '"Variable":"$.current.Item.status.S"'):
+                     '"sk":{"S.$":"$.record_key"}', "Functionssmsfallback",
+                     '"Variable":"$.current.Item.status.S"', '"StringEquals":"viewed"'):
         assert fragment in definition, fragment
     assert machine["Properties"]["TracingConfiguration"] == {"Enabled": True}
+
+
+def test_k1_schedule_reminder_also_reads_practice_profiles_and_manual_recalls(template):
+    mappings = _resources(template, "AWS::Lambda::EventSourceMapping").values()
+    patterns = sorted(json.dumps(m["Properties"]["FilterCriteria"]) for m in mappings)
+    joined = " ".join(patterns)
+    assert "PROFILE" in joined and "RECALL#" in joined and "manual" in joined
+    policies = json.dumps(_resources(template, "AWS::IAM::Policy"))
+    assert "scheduler:UpdateSchedule" in policies
 
 
 def test_scheduler_group_and_role_exist_and_planner_is_scoped_to_the_group(template):

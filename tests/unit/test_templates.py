@@ -8,9 +8,7 @@ from notify.domain.model import MessageKind
 from notify.domain.sms_segments import is_gsm7, segment_count, transliterate
 from notify.rendering import LOCALES, local_times, render
 
-KINDS = [MessageKind.CONFIRMATION, MessageKind.REMINDER, MessageKind.CANCELLATION,
-         MessageKind.RESCHEDULE, MessageKind.REVIEW_REQUEST, MessageKind.REBOOKING_PROMPT,
-         MessageKind.SLOT_OFFER]
+KINDS = list(MessageKind)
 PRACTICE = {"en": "Harbour Dental", "pl": "Przychodnia Zdrowie", "fr": "Cabinet Lumière"}
 
 
@@ -22,7 +20,9 @@ def context(locale: str) -> dict:
             "booking_link": "https://book.example.com/harbour",
             "review_link": "https://reviews.example.com/harbour", "instructions": "Bring ID.",
             "slot_when": "Monday 23 November 2026, 09:15", "slot_when_short": "23.11 09:15",
-            "offer_link": link + "/offer/a1234.v1",
+            "offer_link": link + "/offer/a1234.v1", "from_recall": False, "map_url": "",
+            "parking_info": "", "practitioner_photo_url": "", "recall_type": "checkup",
+            "category": "result",
             **local_times(datetime(2026, 11, 25, 13, 30, tzinfo=UTC), "Europe/Warsaw", locale)}
 
 
@@ -70,3 +70,15 @@ def test_b1_times_are_shown_in_the_practice_zone_and_language():
     times = local_times(datetime(2026, 11, 25, 13, 30, tzinfo=UTC), "Europe/Warsaw", "pl")
     assert times["when_short"] == "25.11 14:30"
     assert "listopada" in times["when"]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_k2_confirmation_of_a_recall_booking_carries_the_practice_content(locale):
+    content = {"map_url": "https://maps.example.com/h", "parking_info": "P2, level -1",
+               "practitioner_photo_url": "https://cdn.example.com/nowak.jpg"}
+    from_recall = render(MessageKind.CONFIRMATION, locale,
+                         {**context(locale), **content, "from_recall": True})
+    usual = render(MessageKind.CONFIRMATION, locale, {**context(locale), **content})
+    for value in content.values():
+        assert value in from_recall.email_text and value not in usual.email_text
+    assert from_recall.sms == usual.sms  # the SMS stays one segment

@@ -8,9 +8,11 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from .domain.model import Actor, BookingSource, MessageKind
+from .domain.model import Actor, BookingSource, MessageKind, RecallCategory
 
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+RecallType = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
+Token = Annotated[str, Field(min_length=16, max_length=16, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 class SendRequest(BaseModel):
@@ -19,14 +21,35 @@ class SendRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     practice_id: Identifier
-    appointment_id: Identifier
+    appointment_id: Identifier | None = None
+    # A recall (K1) instead of an appointment; `version` is then its period (YYYYMMDDhhmm).
+    recall_id: str | None = Field(default=None, max_length=110,
+                                  pattern=r"^[A-Za-z0-9_.:-]+$")
     kind: MessageKind
     version: int = Field(ge=1)
     slot_id: str | None = Field(default=None, max_length=100)
 
+    @model_validator(mode="after")
+    def _one_subject(self) -> SendRequest:
+        if (self.appointment_id is None) == (self.recall_id is None):
+            raise ValueError("exactly one of appointment_id and recall_id")
+        if self.recall_id is not None and self.kind is not MessageKind.RECALL:
+            raise ValueError("a recall_id goes with kind 'recall'")
+        return self
+
+    @property
+    def subject_id(self) -> str:
+        """What the ledger files the message under: the appointment, or the recall."""
+        return self.appointment_id or f"recall.{self.recall_id}"
+
+    @property
+    def record_key(self) -> str:
+        """Sort key of the item the escalation state machine reads before its SMS."""
+        return f"APPT#{self.appointment_id}" if self.appointment_id else f"RECALL#{self.recall_id}"
+
     @property
     def message_id(self) -> str:
-        base = f"{self.appointment_id}#{self.kind.value}#v{self.version}"
+        base = f"{self.subject_id}#{self.kind.value}#v{self.version}"
         return f"{base}#{self.slot_id}" if self.slot_id else base
 
 
@@ -48,6 +71,8 @@ class AppointmentData(_Strict):
     practitioner: str = Field(default="", max_length=120)
     source: BookingSource = BookingSource.PRACTICE
     notifications_enabled: bool = True
+    # K2: the tracking token of the recall link the patient booked from.
+    recall_token: Token | None = None
 
     @model_validator(mode="after")
     def _end_after_start(self) -> AppointmentData:
@@ -104,6 +129,37 @@ class PatientData(_Strict):
     no_marketing: bool = False
 
 
+class RecallDueData(_Strict):
+    """K1: a recall record from the PMS (the practice's own recall list)."""
+
+    patient_id: Identifier
+    recall_type: RecallType
+    due_at: AwareDatetime
+    category: RecallCategory = RecallCategory.HEALTH
+
+    @model_validator(mode="after")
+    def _sane_date(self) -> RecallDueData:
+        if not 2000 <= self.due_at.year <= 2100:
+            raise ValueError("due_at must be between the years 2000 and 2100")
+        return self
+
+
+class ManualRecall(_Strict):
+    """K4/K5: a recall sent by hand from the practice; `confirmed` answers the
+    no-marketing question."""
+
+    patient_id: Identifier
+    recall_type: RecallType
+    category: RecallCategory = RecallCategory.HEALTH
+    confirmed: bool = False
+
+
+class BlockedNumber(_Strict):
+    """K4: the blocked communication list entry of one mobile number."""
+
+    blocked_recalls: bool
+
+
 class _Event(_Strict):
     event_id: Identifier
     occurred_at: AwareDatetime
@@ -139,9 +195,14 @@ class PatientUpserted(_Event):
     data: PatientData
 
 
+class RecallDue(_Event):
+    type: Literal["recall.due"]
+    data: RecallDueData
+
+
 WebhookEvent = Annotated[
     AppointmentCreated | AppointmentRescheduled | AppointmentCancelled | AppointmentAttended
-    | AppointmentNotifications | PatientUpserted,
+    | AppointmentNotifications | PatientUpserted | RecallDue,
     Field(discriminator="type"),
 ]
 

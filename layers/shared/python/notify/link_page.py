@@ -90,3 +90,14 @@ def offer_page(view: AppointmentView, slot_id: str, slot_when: str | None,
 def gone_page(locale: str = "en") -> str:
     labels = _LABELS.get(locale, _LABELS["en"])
     return _page(labels["title"], f"<p>{escape(labels['gone'])}</p>")
+
+
+_BOOK = {"en": ("Book your visit", "Please call {practice} to book your visit."),
+         "pl": ("Umów wizytę", "Zadzwoń do {practice}, aby umówić wizytę."),
+         "fr": ("Prenez rendez-vous", "Appelez {practice} pour prendre rendez-vous.")}
+
+
+def recall_page(practice: str, locale: str) -> str:
+    """A recall link of a practice without an online booking page (K2)."""
+    title, text = _BOOK.get(locale, _BOOK["en"])
+    return _page(title, f"<p>{escape(text.format(practice=practice))}</p>")

@@ -29,6 +29,13 @@ class PlannerSettings(_EnvSettings):
     send_function_arn: str = Field(alias="SEND_FUNCTION_ARN", min_length=1)
     scheduler_role_arn: str = Field(alias="SCHEDULER_ROLE_ARN", min_length=1)
     scheduler_dlq_arn: str | None = Field(default=None, alias="SCHEDULER_DLQ_ARN")
+    recall_function_arn: str | None = Field(default=None, alias="RECALL_FUNCTION_ARN")
+
+
+class RecallSettings(_EnvSettings):
+    """recall_sweep (it hands each due recall to send_push)."""
+
+    send_function_arn: str = Field(alias="SEND_FUNCTION_ARN", min_length=1)
 
 
 class FallbackSettings(_EnvSettings):

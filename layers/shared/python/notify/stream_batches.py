@@ -28,3 +28,11 @@ def process_stream_batch(event: dict, context: Any,
 def scheduler_target(settings: PlannerSettings) -> SchedulerTarget:
     return SchedulerTarget(settings.schedule_group, settings.send_function_arn,
                            settings.scheduler_role_arn, settings.scheduler_dlq_arn)
+
+
+def recall_target(settings: PlannerSettings) -> SchedulerTarget | None:
+    """The daily recall sweep's target (K1), where the planner has one."""
+    if not settings.recall_function_arn:
+        return None
+    return SchedulerTarget(settings.schedule_group, settings.recall_function_arn,
+                           settings.scheduler_role_arn, settings.scheduler_dlq_arn)

@@ -30,10 +30,7 @@ def at_expression(moment: datetime) -> str:
     return f"at({utc.strftime('%Y-%m-%dT%H:%M:%S')})"
 
 
-def plan_schedule(target: SchedulerTarget, name: str, at: datetime,
-                  payload: dict[str, Any]) -> bool:
-    """Create the one-shot schedule; False if it exists already (idempotent replay)."""
-    scheduler = client("scheduler")
+def _target_spec(target: SchedulerTarget, payload: dict[str, Any]) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "Arn": target.target_arn,
         "RoleArn": target.role_arn,
@@ -43,6 +40,14 @@ def plan_schedule(target: SchedulerTarget, name: str, at: datetime,
     }
     if target.dead_letter_arn:
         spec["DeadLetterConfig"] = {"Arn": target.dead_letter_arn}
+    return spec
+
+
+def plan_schedule(target: SchedulerTarget, name: str, at: datetime,
+                  payload: dict[str, Any]) -> bool:
+    """Create the one-shot schedule; False if it exists already (idempotent replay)."""
+    scheduler = client("scheduler")
+    spec = _target_spec(target, payload)
     try:
         scheduler.create_schedule(
             Name=name, GroupName=target.group, ScheduleExpression=at_expression(at),
@@ -52,6 +57,21 @@ def plan_schedule(target: SchedulerTarget, name: str, at: datetime,
     except scheduler.exceptions.ConflictException:
         return False
     return True
+
+
+def plan_daily(target: SchedulerTarget, name: str, hour: int, minute: int, timezone: str,
+               payload: dict[str, Any]) -> None:
+    """Create or replace a recurring schedule at a local time every day (DST-aware:
+    Scheduler evaluates the cron in `timezone`)."""
+    scheduler = client("scheduler")
+    spec = {"Name": name, "GroupName": target.group,
+            "ScheduleExpression": f"cron({minute} {hour} * * ? *)",
+            "ScheduleExpressionTimezone": timezone, "FlexibleTimeWindow": {"Mode": "OFF"},
+            "State": "ENABLED", "Target": _target_spec(target, payload)}
+    try:
+        scheduler.create_schedule(**spec)
+    except scheduler.exceptions.ConflictException:
+        scheduler.update_schedule(**spec)
 
 
 def cancel_schedule(target: SchedulerTarget, name: str) -> bool:

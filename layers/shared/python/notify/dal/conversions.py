@@ -13,6 +13,8 @@ from ..domain.model import (
     BookingSource,
     Patient,
     PracticeSettings,
+    RecallCategory,
+    RecallRule,
     ReminderPolicy,
 )
 from .models import AppointmentItem, PatientItem
@@ -27,6 +29,9 @@ def settings_to_json(settings: PracticeSettings) -> dict[str, Any]:
     out["no_fallback_types"] = list(settings.no_fallback_types)
     out["reminder_policy"] = settings.reminder_policy.value
     out["templates"] = dict(settings.templates)
+    out["recall_rules"] = [{**dataclasses.asdict(r), "category": r.category.value,
+                            "appointment_types": list(r.appointment_types)}
+                           for r in settings.recall_rules]
     return out
 
 
@@ -40,6 +45,12 @@ def settings_from_json(raw: dict[str, Any], overrides: dict[str, Any] | None = N
         merged["no_fallback_types"] = tuple(merged["no_fallback_types"])
     if isinstance(merged.get("templates"), dict):
         merged["templates"] = tuple(sorted(merged["templates"].items()))
+    if "recall_rules" in merged:
+        merged["recall_rules"] = tuple(
+            RecallRule(recall_type=r["recall_type"], interval_days=int(r["interval_days"]),
+                       appointment_types=tuple(r.get("appointment_types", ())),
+                       category=RecallCategory(r.get("category", "health")))
+            for r in merged["recall_rules"])
     if "reminder_policy" in merged:
         merged["reminder_policy"] = ReminderPolicy(merged["reminder_policy"])
     return PracticeSettings(**merged)
@@ -62,6 +73,7 @@ def appointment_from_item(item: AppointmentItem) -> Appointment:
         notifications_enabled=item.notifications_enabled,
         cancelled_by=Actor(item.cancelled_by) if item.cancelled_by else None,
         link_token=item.link_token,
+        recall_id=item.recall_id or "",
     )
 
 
@@ -84,6 +96,7 @@ def appointment_to_item(appointment: Appointment, revision: int | None = None) -
         notifications_enabled=appointment.notifications_enabled,
         cancelled_by=appointment.cancelled_by.value if appointment.cancelled_by else None,
         link_token=appointment.link_token,
+        recall_id=appointment.recall_id or None,
         gsi1pk=AppointmentItem.calendar_key(appointment.practice_id, appointment.calendar_id),
         gsi1sk=appointment.start.strftime("%Y-%m-%dT%H:%M:%SZ") + "#" + appointment.appointment_id,
         gsi2pk=f"PATIENT#{appointment.practice_id}#{appointment.patient_id}",
@@ -110,6 +123,7 @@ def patient_from_item(item: PatientItem) -> Patient:
         sms_enabled=item.sms_enabled,
         email_enabled=item.email_enabled,
         attended_platform_booking=item.attended_platform_booking,
+        no_marketing=item.no_marketing,
     )
 
 

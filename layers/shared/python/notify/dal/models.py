@@ -90,6 +90,7 @@ class PatientItem(NotifyItem, discriminator="patient"):
     sms_enabled = BooleanAttribute(null=True)
     email_enabled = BooleanAttribute(default=True)
     attended_platform_booking = BooleanAttribute(default=False)
+    no_marketing = BooleanAttribute(default=False)
 
     @staticmethod
     def key(practice_id: str, patient_id: str) -> tuple[str, str]:
@@ -112,6 +113,7 @@ class AppointmentItem(NotifyItem, discriminator="appointment"):
     notifications_enabled = BooleanAttribute(default=True)
     cancelled_by = UnicodeAttribute(null=True)
     link_token = UnicodeAttribute(default="")
+    recall_id = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
     revision = VersionAttribute()
 
@@ -224,6 +226,67 @@ class QuotaItem(NotifyItem, discriminator="quota"):
     @staticmethod
     def key(practice_id: str, month: str) -> tuple[str, str]:
         return f"QUOTA#{practice_id}", month
+
+
+class RecallItem(NotifyItem, discriminator="recall"):
+    """A patient's current recall of one type (K1). While due it sits in the practice's
+    due queue (gsi1, sparse: removed once handled), so the daily sweep reads only who is
+    due, never the whole table; its token (gsi2) attributes bookings to it (K2)."""
+
+    practice_id = UnicodeAttribute()
+    patient_id = UnicodeAttribute()
+    recall_type = UnicodeAttribute()
+    category = UnicodeAttribute()
+    due_at = UTCDateTimeAttribute()
+    status = UnicodeAttribute()
+    token = UnicodeAttribute()
+    source = UnicodeAttribute(default="criteria")
+    booked_appointment_id = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute()
+
+    @staticmethod
+    def key(practice_id: str, recall_id: str) -> tuple[str, str]:
+        return f"PRACTICE#{practice_id}", f"RECALL#{recall_id}"
+
+    @staticmethod
+    def due_key(practice_id: str) -> str:
+        return f"RECALLDUE#{practice_id}"
+
+    @staticmethod
+    def token_key(token: str) -> str:
+        return f"RECALLTOKEN#{token}"
+
+
+class BlockedNumberItem(NotifyItem, discriminator="blocked_number"):
+    """K4: a mobile number on the practice's blocked communication list (our data, never
+    the provider's opt-out list, B7)."""
+
+    practice_id = UnicodeAttribute()
+    number = UnicodeAttribute()
+    blocked_recalls = BooleanAttribute(default=True)
+    updated_at = UTCDateTimeAttribute()
+
+    @staticmethod
+    def key(practice_id: str, number: str) -> tuple[str, str]:
+        return f"BLOCKED#{practice_id}", number
+
+
+class StatsItem(NotifyItem, discriminator="stats"):
+    """K6: one practice's counters for one day, incremented atomically (ADD)."""
+
+    recalls_sent_push = NumberAttribute(default=0)
+    recalls_sent_sms = NumberAttribute(default=0)
+    recalls_sent_email = NumberAttribute(default=0)
+    recall_bookings = NumberAttribute(default=0)
+    offers_sent = NumberAttribute(default=0)
+    offers_claimed = NumberAttribute(default=0)
+    confirmations = NumberAttribute(default=0)
+    cancellations = NumberAttribute(default=0)
+    sms_parts = NumberAttribute(default=0)
+
+    @staticmethod
+    def key(practice_id: str, day: str) -> tuple[str, str]:
+        return f"STATS#{practice_id}", day
 
 
 def epoch(moment: datetime) -> datetime:

@@ -1,4 +1,4 @@
-"""Which channels a message goes on (C1, C3, C5, C6, R6)."""
+"""Which channels a message goes on (C1, C3, C5, C6, R6, K2)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ def push_ineligibility(patient: Patient, appointment: Appointment | None) -> str
         return "no registered device"
     if not patient.push_enabled:
         return "push disabled by patient"
-    booked_in_app = appointment is not None and appointment.source is BookingSource.APP
+    if appointment is None:
+        return None  # a recall (K2): there is no booking whose source would matter
+    booked_in_app = appointment.source is BookingSource.APP
     if not booked_in_app and not patient.attended_platform_booking:
         return "no earlier attended platform booking at this practice"
     return None
@@ -82,6 +84,12 @@ def choose_channels(kind: MessageKind, patient: Patient, appointment: Appointmen
     if push_reason is None:
         return ChannelDecision((Channel.PUSH,), ())
     skipped.append((Channel.PUSH, push_reason))
+    if kind is MessageKind.RECALL:
+        # K2: "SMS and / or email", as the practice chose for recalls.
+        if not settings.recall_sms and sms_reason is None:
+            sms_reason = "practice does not send recalls by SMS"
+        if not settings.recall_email and email_reason is None:
+            email_reason = "practice does not send recalls by email"
     chosen = []
     for channel, reason in ((Channel.SMS, sms_reason), (Channel.EMAIL, email_reason)):
         if reason is None:

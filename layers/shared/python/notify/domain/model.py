@@ -58,7 +58,37 @@ class Actor(StrEnum):
     PRACTICE = "practice"
 
 
+class RecallCategory(StrEnum):
+    """K3: a result recall escalates to SMS after 2h unviewed, a health recall after 24h."""
+
+    HEALTH = "health"
+    RESULT = "result"
+
+
+class RecallStatus(StrEnum):
+    DUE = "due"
+    SENT = "sent"
+    VIEWED = "viewed"
+    BOOKED = "rebooked"
+    NOT_NEEDED = "not_needed"
+
+
 ACTIVE_STATUSES = frozenset({AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED})
+
+
+@dataclass(frozen=True)
+class RecallRule:
+    """K1: a practice's recall criterion: who is due `interval_days` after their last
+    attended visit of one of `appointment_types` (any type when empty)."""
+
+    recall_type: str
+    interval_days: int
+    appointment_types: tuple[str, ...] = ()
+    category: RecallCategory = RecallCategory.HEALTH
+
+    def applies_to(self, appointment_type: str) -> bool:
+        return not self.appointment_types or appointment_type.casefold() in {
+            t.casefold() for t in self.appointment_types}
 
 
 @dataclass(frozen=True)
@@ -90,6 +120,22 @@ class PracticeSettings:
     review_url: str = ""
     after_booking_instructions: str = ""
     link_base_url: str = ""
+    recalls_enabled: bool = False  # on as well whenever recall_rules are set
+    recall_rules: tuple[RecallRule, ...] = ()
+    recall_hour: int = 10
+    recall_result_escalation_hours: int = 2
+    recall_health_escalation_hours: int = 24
+    recall_sms: bool = True
+    recall_email: bool = True
+    # K2: the practice's own content in the confirmation of a booking made from a recall.
+    map_url: str = ""
+    parking_info: str = ""
+    practitioner_photo_url: str = ""
+
+
+def recalls_on(settings: PracticeSettings) -> bool:
+    """K1: does this practice recall patients (its own criteria or the PMS's records)?"""
+    return settings.recalls_enabled or bool(settings.recall_rules)
 
 
 @dataclass(frozen=True)
@@ -109,6 +155,7 @@ class Appointment:
     notifications_enabled: bool = True
     cancelled_by: Actor | None = None
     link_token: str = ""
+    recall_id: str = ""
 
     @property
     def is_active(self) -> bool:
@@ -131,6 +178,34 @@ class Patient:
     sms_enabled: bool | None = None
     email_enabled: bool = True
     attended_platform_booking: bool = False
+    no_marketing: bool = False
+
+
+@dataclass(frozen=True)
+class Recall:
+    """One recall of a patient for one recall type; `period` (its due time) makes each
+    recall period send once (K1)."""
+
+    practice_id: str
+    patient_id: str
+    recall_type: str
+    category: RecallCategory
+    due_at: datetime
+    status: RecallStatus = RecallStatus.DUE
+    token: str = ""
+    source: str = "criteria"
+    booked_appointment_id: str = ""
+
+    @property
+    def recall_id(self) -> str:
+        # A manual recall never replaces the patient's automated one of the same type.
+        suffix = ".manual" if self.source == "manual" else ""
+        return f"{self.patient_id}.{self.recall_type}{suffix}"
+
+    @property
+    def period(self) -> str:
+        """The due minute: a new visit, PMS record or manual send starts a new period."""
+        return self.due_at.strftime("%Y%m%d%H%M")
 
 
 class SlotStatus(StrEnum):

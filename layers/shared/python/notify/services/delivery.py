@@ -15,6 +15,7 @@ from ..contracts import SendRequest, iso_z
 from ..dal import appointments as appointment_store
 from ..dal import ledger, quota
 from ..dal import practices as practice_store
+from ..dal import recalls as recall_store
 from ..dal import slots as slot_store
 from ..dal.callbacks import callback_item
 from ..dal.ledger import MessageRef
@@ -36,11 +37,14 @@ from ..domain.model import (
     MessageKind,
     Patient,
     PracticeSettings,
+    Recall,
+    RecallStatus,
 )
 from ..domain.slot_offers import refusal
 from ..observability import logger, metrics
 from ..rendering import Rendered, pick_locale, render
-from .message_context import template_context
+from . import recalls, statistics
+from .message_context import recall_context, template_context
 
 MESSAGE_LEVEL = "message"
 
@@ -55,16 +59,27 @@ class DeliveryOutcome:
 @dataclass(frozen=True)
 class _Job:
     ref: MessageRef
-    appointment: Appointment
+    appointment: Appointment | None
     patient: Patient
     practice: PracticeRecord
     settings: PracticeSettings
     rendered: Rendered
     deep_link: str
+    app_link: str
+    recall: Recall | None = None
+
+
+def _not_sent(ref: MessageRef, reason: str, now: datetime, outcome: DeliveryOutcome) -> None:
+    ledger.record_skip(ref, Channel.PUSH, reason, now)
+    outcome.skipped.append((MESSAGE_LEVEL, reason))
+    logger.info("message not sent", message_id=ref.message_id, reason=reason)
 
 
 def _load(req: SendRequest, now: datetime, base_url: str,
           outcome: DeliveryOutcome) -> _Job | None:
+    if req.recall_id is not None:
+        return _load_recall(req, now, base_url, outcome)
+    assert req.appointment_id is not None
     practice = practice_store.get_practice(req.practice_id)
     appointment = appointment_store.find_appointment(req.practice_id, req.appointment_id)
     patient_id = appointment.patient_id if appointment else "unknown"
@@ -84,9 +99,7 @@ def _load(req: SendRequest, now: datetime, base_url: str,
                                                          appointment.patient_id, now):
         reason = "next appointment already booked"
     if reason is not None:
-        ledger.record_skip(ref, Channel.PUSH, reason, now)
-        outcome.skipped.append((MESSAGE_LEVEL, reason))
-        logger.info("message not sent", message_id=req.message_id, reason=reason)
+        _not_sent(ref, reason, now, outcome)
         return None
     assert appointment is not None and patient is not None
     settings = practice.settings_for(appointment.calendar_id)
@@ -95,7 +108,41 @@ def _load(req: SendRequest, now: datetime, base_url: str,
     rendered = render(req.kind, locale, context, overrides=dict(settings.templates),
                       transliterate_sms=settings.sms_transliterate)
     link = context["offer_link"] if slot is not None else context["link"]
-    return _Job(ref, appointment, patient, practice, settings, rendered, link)
+    return _Job(ref, appointment, patient, practice, settings, rendered, link,
+                f"app://appointments/{appointment.appointment_id}")
+
+
+def _load_recall(req: SendRequest, now: datetime, base_url: str,
+                 outcome: DeliveryOutcome) -> _Job | None:
+    """K1/K2: a recall of this period, unless booked, replaced or no longer needed."""
+    assert req.recall_id is not None
+    practice = practice_store.get_practice(req.practice_id)
+    recall = recall_store.get_recall(req.practice_id, req.recall_id)
+    patient_id = recall.patient_id if recall else req.recall_id.split(".")[0]
+    ref = MessageRef(req.practice_id, req.subject_id, patient_id, req.message_id, req.kind)
+    patient = practice_store.find_patient(req.practice_id, patient_id)
+    reason = None
+    if recall is None or recall.period != str(req.version):
+        reason = "recall replaced by a newer one"
+    elif recall.status not in recalls.PENDING:
+        reason = f"recall {recall.status.value}"
+    elif patient is None:
+        reason = "unknown patient"
+    elif recall.source != "manual" and appointment_store.has_future_appointment(
+            req.practice_id, patient_id, now):
+        reason = "next appointment already booked"
+    if reason is not None:
+        _not_sent(ref, reason, now, outcome)
+        return None
+    assert recall is not None and patient is not None
+    settings = practice.settings
+    locale = pick_locale(patient.locale, settings.locale)
+    link = recalls.recall_link(settings.link_base_url or base_url, recall.token)
+    context = recall_context(recall, patient, settings, link)
+    rendered = render(req.kind, locale, context, overrides=dict(settings.templates),
+                      transliterate_sms=settings.sms_transliterate)
+    return _Job(ref, None, patient, practice, settings, rendered, link,
+                f"app://recalls/{recall.recall_id}", recall)
 
 
 def deliver(req: SendRequest, now: datetime, base_url: str) -> DeliveryOutcome:
@@ -113,10 +160,19 @@ def deliver(req: SendRequest, now: datetime, base_url: str) -> DeliveryOutcome:
     sent = set(outcome.sent)
     escalates = Channel.PUSH.value in sent or (req.kind in NOTICE_KINDS
                                                and Channel.EMAIL.value in sent)
+    if req.kind is MessageKind.SLOT_OFFER and sent:
+        statistics.record(req.practice_id, job.settings.timezone, now, offers_sent=1)
     if escalates and Channel.SMS.value not in sent:
-        at = escalation_at(req.kind, job.appointment, job.settings, now)
+        if job.recall is not None:
+            at: datetime | None = recalls.escalation_at(job.recall, job.settings, now)
+        else:
+            assert job.appointment is not None
+            at = escalation_at(req.kind, job.appointment, job.settings, now)
         if at is not None:
-            payload = {**req.model_dump(mode="json"), "escalate_at": iso_z(at)}
+            request = {**req.model_dump(mode="json", exclude_none=True),
+                       "escalate_at": iso_z(at)}
+            payload = {"practice_id": req.practice_id, "record_key": req.record_key,
+                       "escalate_at": request["escalate_at"], "request": request}
             outcome.escalation_started = escalation_machine.start_escalation(
                 req.practice_id, req.message_id, payload)
     return outcome
@@ -133,15 +189,21 @@ def escalate(req: SendRequest, now: datetime, base_url: str) -> DeliveryOutcome:
     entries = [e for e in (ledger.get_entry(job.ref, Channel.PUSH),
                            ledger.get_entry(job.ref, Channel.EMAIL))
                if e is not None and e.status in delivered]
-    answered = job.appointment.status is not AppointmentStatus.BOOKED
+    if job.recall is not None:
+        answered = job.recall.status is not RecallStatus.SENT
+    else:
+        assert job.appointment is not None
+        answered = job.appointment.status is not AppointmentStatus.BOOKED
     opened = any(e.status in (DeliveryStatus.OPENED.value, DeliveryStatus.ACTED.value)
                  for e in entries)
-    if answered or (req.kind in NOTICE_KINDS and opened):
+    if answered or ((req.kind in NOTICE_KINDS or job.recall is not None) and opened):
         reason = "patient answered" if answered else "notice opened"
         outcome.skipped.append((Channel.SMS.value, reason))
         logger.info("escalation not needed", message_id=req.message_id, reason=reason)
         return outcome
-    _send_on(job, Channel.SMS, now, outcome, fallback_to_email=False)
+    # K3: an unviewed recall goes by SMS, or by email when SMS is not possible.
+    _send_on(job, Channel.SMS, now, outcome, fallback_to_email=job.recall is not None
+             and job.settings.recall_email)
     if Channel.SMS.value in outcome.sent:
         for entry in entries:
             ledger.transition(job.ref, Channel(entry.channel), DeliveryStatus.ESCALATED, now,
@@ -156,6 +218,8 @@ def _send_on(job: _Job, channel: Channel, now: datetime, outcome: DeliveryOutcom
         if reason is not None:
             ledger.record_skip(job.ref, channel, reason, now)
             outcome.skipped.append((channel.value, reason))
+            if fallback_to_email and email_ineligibility(job.patient, job.settings) is None:
+                _send_on(job, Channel.EMAIL, now, outcome, fallback_to_email=False)
             return
     if not ledger.claim(job.ref, channel, now):
         outcome.skipped.append((channel.value, "already sent"))
@@ -180,6 +244,9 @@ def _send_on(job: _Job, channel: Channel, now: datetime, outcome: DeliveryOutcom
         raise
     ledger.transition(job.ref, channel, DeliveryStatus.SENT, now, link=job.deep_link, **fields)
     outcome.sent.append(channel.value)
+    if job.recall is not None:
+        statistics.record(job.ref.practice_id, job.settings.timezone, now,
+                          **{f"recalls_sent_{channel.value}": 1})
     metrics.add_metric(name=f"Sent_{channel.value}", unit="Count", value=1)
     logger.info("message sent", message_id=job.ref.message_id, channel=channel.value,
                 kind=job.ref.kind.value)
@@ -196,12 +263,12 @@ def _send_push(job: _Job, now: datetime) -> dict[str, object]:
     if not endpoint:
         endpoint = channels.register_device(job.patient.device_token, job.patient.platform)
         practice_store.set_push_endpoint(job.ref.practice_id, job.patient.patient_id, endpoint)
+    subject = ({"recall_id": job.recall.recall_id, "actions": "book"} if job.recall is not None
+               else {"appointment_id": job.ref.appointment_id, "actions": "confirm,cancel"})
     message = PushMessage(job.rendered.push_title, job.rendered.push_body,
-                          deep_link=f"app://appointments/{job.ref.appointment_id}",
-                          data={"appointment_id": job.ref.appointment_id,
-                                "practice_id": job.ref.practice_id,
-                                "message_id": job.ref.message_id,
-                                "actions": "confirm,cancel", "link": job.deep_link})
+                          deep_link=job.app_link,
+                          data={**subject, "practice_id": job.ref.practice_id,
+                                "message_id": job.ref.message_id, "link": job.deep_link})
     provider_id = channels.send_push(endpoint, message)
     return {"provider_message_id": provider_id, "text": job.rendered.push_body,
             "subject": job.rendered.push_title, "recipient": "device"}
@@ -210,6 +277,8 @@ def _send_push(job: _Job, now: datetime) -> dict[str, object]:
 def _send_sms(job: _Job, now: datetime) -> dict[str, object]:
     phone = normalise_mobile(job.patient.phone, job.settings.country)
     assert phone is not None
+    if job.recall is not None and recall_store.is_blocked_for_recalls(job.ref.practice_id, phone):
+        raise _Skip(recalls.BLOCKED_REASON, try_email=True)
     if channels.is_opted_out(phone):
         raise _Skip("number opted out (STOP)", try_email=True)
     segments = job.rendered.sms_segments
@@ -219,6 +288,7 @@ def _send_sms(job: _Job, now: datetime) -> dict[str, object]:
         metrics.add_metric(name="SmsQuotaReached", unit="Count", value=1)
         raise _Skip("monthly SMS quota reached", try_email=True)
     _warn_on_quota(job, used, segments, now)
+    statistics.record(job.ref.practice_id, job.settings.timezone, now, sms_parts=segments)
     provider_id = channels.send_sms(phone, job.rendered.sms)
     return {"provider_message_id": provider_id, "text": job.rendered.sms,
             "segments": segments, "recipient": _mask(phone)}

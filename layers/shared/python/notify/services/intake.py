@@ -16,13 +16,16 @@ from ..contracts import (
     AppointmentNotifications,
     AppointmentRescheduled,
     PatientUpserted,
+    RecallDue,
 )
 from ..dal import appointments as appointment_store
 from ..dal import practices as practice_store
 from ..dal.errors import ConflictError, DuplicateEventError, NotFoundError
+from ..dal.recalls import recall_item
 from ..domain.model import Appointment, AppointmentStatus, BookingSource
 from ..domain.patient_link import new_token
 from ..observability import logger
+from . import recalls
 
 MAX_ATTEMPTS = 3
 
@@ -50,6 +53,14 @@ def apply_event(practice_id: str, event: object, now: datetime) -> IntakeResult:
             _create(practice_id, event, now)
         elif isinstance(event, PatientUpserted):
             _upsert_patient(practice_id, event, now)
+        elif isinstance(event, RecallDue):
+            try:
+                recall = recalls.due_from_pms(practice_id, event.data, now)
+            except recalls.RecallsOffError as exc:
+                raise EventRejectedError("type", "recalls are not enabled for this practice",
+                                         409) from exc
+            appointment_store.record_event(practice_id, event.event_id, event.type, now,
+                                           recall_item(recall, now))
         else:
             _change_with_retry(practice_id, event, now)
     except DuplicateEventError:
@@ -69,6 +80,7 @@ def _create(practice_id: str, event: AppointmentCreated, now: datetime) -> None:
         appointment_type=data.appointment_type, practitioner=data.practitioner,
         source=data.source, notifications_enabled=data.notifications_enabled,
         link_token=new_token(),
+        recall_id=recalls.resolve_token(practice_id, data.patient_id, data.recall_token),
     )
     try:
         appointment_store.write_appointment(appointment, None, now,
@@ -128,7 +140,7 @@ def _upsert_patient(practice_id: str, event: PatientUpserted, now: datetime) -> 
     item = practice_store.patient_item(practice_id, data.patient_id)
     token_changed = data.device_token != item.device_token
     for field in ("name", "phone", "email", "locale", "has_app", "push_enabled",
-                  "device_token", "platform", "sms_enabled", "email_enabled"):
+                  "device_token", "platform", "sms_enabled", "email_enabled", "no_marketing"):
         setattr(item, field, getattr(data, field))
     if token_changed:
         item.push_endpoint = ""

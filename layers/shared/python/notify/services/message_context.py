@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..domain.model import Appointment, FreedSlot, Patient, PracticeSettings
+from ..domain.model import Appointment, FreedSlot, Patient, PracticeSettings, Recall
 from ..domain.patient_link import link_url
 from ..rendering import local_times
 
@@ -32,5 +32,23 @@ def template_context(appointment: Appointment, patient: Patient, settings: Pract
         "booking_link": settings.booking_url,
         "review_link": settings.review_url,
         "instructions": settings.after_booking_instructions,
+        # K2: the practice's own content in the confirmation of a recall booking.
+        "from_recall": bool(appointment.recall_id),
+        "map_url": settings.map_url,
+        "parking_info": settings.parking_info,
+        "practitioner_photo_url": settings.practitioner_photo_url,
         **local_times(appointment.start, settings.timezone, locale),
+    }
+
+
+def recall_context(recall: Recall, patient: Patient, settings: PracticeSettings,
+                   link: str) -> dict[str, Any]:
+    """A recall's variables: its tracked link stands in for the booking page (K2)."""
+    return {
+        "practice": settings.name,
+        "first_name": (patient.name.split() or [""])[0],
+        "recall_type": recall.recall_type.replace("_", " ").replace("-", " "),
+        "category": recall.category.value,
+        "booking_link": link,
+        "link": link,
     }

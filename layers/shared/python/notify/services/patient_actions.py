@@ -13,6 +13,7 @@ from ..dal.errors import ConflictError, NotFoundError
 from ..domain.model import Actor, Appointment, AppointmentStatus, PracticeSettings
 from ..observability import logger, metrics
 from ..rendering import local_times, pick_locale
+from . import statistics
 
 
 class PatientAction(StrEnum):
@@ -85,5 +86,8 @@ def act(token: str, action: PatientAction, now: datetime) -> AppointmentView:
     else:
         raise ActionNotAllowedError("appointment is being changed, try again")
     metrics.add_metric(name=f"PatientAction_{action.value}", unit="Count", value=1)
+    statistics.record(appointment.practice_id, view.settings.timezone, now,
+                      **{"confirmations" if action is PatientAction.CONFIRM
+                         else "cancellations": 1})
     logger.info("patient action", appointment_id=appointment.appointment_id, action=action.value)
     return replace(view, appointment=changed)

@@ -11,6 +11,7 @@ from ..dal import practices as practice_store
 from ..dal.callbacks import list_callbacks
 from ..dal.errors import NotFoundError
 from ..dal.models import LedgerItem
+from ..domain.model import PracticeSettings
 
 
 class NotFoundForPracticeError(Exception):
@@ -43,6 +44,10 @@ def appointment_report(practice_id: str, appointment_id: str) -> dict[str, Any]:
 def patient_messages(practice_id: str, patient_id: str) -> dict[str, Any]:
     return {"patient_id": patient_id,
             "messages": [_entry(i) for i in ledger.for_patient(practice_id, patient_id)]}
+
+
+def practice_settings(practice_id: str) -> PracticeSettings:
+    return practice_store.get_practice(practice_id).settings
 
 
 def notices(practice_id: str) -> dict[str, Any]:

@@ -16,3 +16,12 @@ def appointment_images(raw_record: dict[str, Any]) -> tuple[Appointment | None, 
         return None
     return (appointment_from_image(stream.get("OldImage")),
             appointment_from_image(stream.get("NewImage")))
+
+
+def practice_id_of_profile(raw_record: dict[str, Any]) -> str | None:
+    """The practice whose profile (settings) this record created or changed, else None."""
+    stream = raw_record.get("dynamodb", {})
+    keys = stream.get("Keys", {})
+    if keys.get("sk", {}).get("S") != "PROFILE" or "NewImage" not in stream:
+        return None
+    return stream["NewImage"].get("practice_id", {}).get("S")

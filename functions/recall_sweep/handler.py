@@ -1,0 +1,29 @@
+"""A practice's daily recall schedule fired (K1): recall everyone due, once per period."""
+
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict
+
+from notify.clock import utcnow
+from notify.contracts import Identifier
+from notify.observability import logger, metrics, tracer
+from notify.services.recalls import sweep
+from notify.settings import RecallSettings
+
+settings = RecallSettings.from_env()
+
+
+class SweepRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    practice_id: Identifier
+
+
+@logger.inject_lambda_context(correlation_id_path="practice_id")
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    request = parse(event=event, model=SweepRequest)
+    outcome = sweep(request.practice_id, utcnow())
+    metrics.add_metric(name="RecallsDue", unit="Count", value=len(outcome.sent))
+    return {"sent": len(outcome.sent), "not_needed": len(outcome.not_needed)}

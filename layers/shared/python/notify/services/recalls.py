@@ -1,0 +1,279 @@
+"""Recalls (K1-K5): who is due, the daily sweep, the tracked booking link, manual sends.
+
+A recall period starts when a visit matching one of the practice's recall rules is
+attended (due `interval_days` after it) or when the PMS sends `recall.due`. The daily
+schedule of the practice (practice-local hour) sweeps the due queue: patients with a
+future appointment are not recalled, the others get one recall message per period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..adapters import invoker, scheduler
+from ..adapters.scheduler import SchedulerTarget
+from ..contracts import ManualRecall, RecallDueData
+from ..dal import appointments as appointment_store
+from ..dal import ledger
+from ..dal import practices as practice_store
+from ..dal import recalls as store
+from ..dal.callbacks import callback_item
+from ..dal.ledger import MessageRef
+from ..dal.practices import PracticeRecord
+from ..domain.contact_validation import normalise_mobile
+from ..domain.model import (
+    Appointment,
+    AppointmentStatus,
+    Channel,
+    DeliveryStatus,
+    MessageKind,
+    PracticeSettings,
+    Recall,
+    RecallCategory,
+    RecallStatus,
+    recalls_on,
+)
+from ..domain.patient_link import new_token
+from ..domain.quiet_hours import defer_out_of_quiet_hours
+from ..observability import logger
+from . import statistics
+
+# K4: the reason the practice sees, word for word from the spec.
+BLOCKED_REASON = "Mobile number blocked in your blocked communication list"
+NEEDS_CONFIRMATION = ("the patient declined marketing; recalls are transactional, "
+                      "confirm to send")
+PENDING = (RecallStatus.DUE, RecallStatus.SENT)
+
+
+class NeedsConfirmationError(Exception):
+    """K5: a manual recall to a no-marketing patient needs the sender's confirmation."""
+
+
+class UnknownPatientError(Exception):
+    pass
+
+
+class RecallLinkNotFoundError(Exception):
+    pass
+
+
+def subject_id(recall: Recall) -> str:
+    return f"recall.{recall.recall_id}"
+
+
+def message_id(recall: Recall) -> str:
+    return f"{subject_id(recall)}#{MessageKind.RECALL.value}#v{recall.period}"
+
+
+def message_ref(recall: Recall) -> MessageRef:
+    return MessageRef(recall.practice_id, subject_id(recall), recall.patient_id,
+                      message_id(recall), MessageKind.RECALL)
+
+
+def send_payload(recall: Recall) -> dict[str, object]:
+    return {"practice_id": recall.practice_id, "recall_id": recall.recall_id,
+            "kind": MessageKind.RECALL.value, "version": int(recall.period)}
+
+
+def recall_link(base_url: str, token: str) -> str:
+    """The tracked link of a recall: opening it counts as viewed, then the booking page."""
+    return f"{base_url.rstrip('/')}/r/{token}"
+
+
+def escalation_at(recall: Recall, settings: PracticeSettings, sent_at: datetime) -> datetime:
+    """K3: a result recall goes to SMS 2h after an unviewed push, a health recall 24h."""
+    hours = (settings.recall_result_escalation_hours
+             if recall.category is RecallCategory.RESULT
+             else settings.recall_health_escalation_hours)
+    return defer_out_of_quiet_hours(sent_at.astimezone(UTC) + timedelta(hours=hours),
+                                    settings.timezone, settings.quiet_start, settings.quiet_end)
+
+
+# -- periods ---------------------------------------------------------------------------------
+def due_day_start(visit_end: datetime, interval_days: int, timezone: str) -> datetime:
+    """K1: due on the practice-local calendar day `interval_days` after the visit (from
+    its first minute), so the sweep of that day sends it whatever DST did meanwhile."""
+    zone = ZoneInfo(timezone)
+    day = visit_end.astimezone(zone).date() + timedelta(days=interval_days)
+    return datetime.combine(day, time(0, 0), tzinfo=zone).astimezone(UTC)
+
+
+def on_appointment_change(old: Appointment | None, new: Appointment | None,
+                          practice: PracticeRecord, now: datetime) -> None:
+    """Stream side of recalls: an attended visit starts a period (K1); a booking made
+    from a recall link closes it and is counted (K2, K6). Both are idempotent."""
+    if new is None:
+        return
+    if new.status is AppointmentStatus.ATTENDED and (old is None or old.status is not
+                                                     AppointmentStatus.ATTENDED):
+        _start_periods_after_visit(new, practice, now)
+    if old is None and new.recall_id:
+        _attribute_booking(new, practice, now)
+
+
+def _start_periods_after_visit(visit: Appointment, practice: PracticeRecord,
+                               now: datetime) -> None:
+    settings = practice.settings_for(visit.calendar_id)
+    for rule in settings.recall_rules:
+        if not rule.applies_to(visit.appointment_type):
+            continue
+        recall = Recall(practice_id=visit.practice_id, patient_id=visit.patient_id,
+                        recall_type=rule.recall_type, category=rule.category,
+                        due_at=due_day_start(visit.end, rule.interval_days, settings.timezone),
+                        token=new_token(), source="criteria")
+        if store.start_period(recall, now):
+            logger.info("recall period started", recall_type=rule.recall_type,
+                        due_at=recall.due_at.isoformat())
+
+
+def _attribute_booking(booking: Appointment, practice: PracticeRecord, now: datetime) -> None:
+    recall = store.get_recall(booking.practice_id, booking.recall_id)
+    if recall is None or not store.move_status(
+            recall, RecallStatus.BOOKED, (*PENDING, RecallStatus.VIEWED), now,
+            booked_appointment_id=booking.appointment_id):
+        return
+    statistics.record(booking.practice_id, practice.settings.timezone, now, recall_bookings=1)
+    callback_item(booking.practice_id, "recall.booked", {
+        "patient_id": booking.patient_id, "recall_type": recall.recall_type,
+        "appointment_id": booking.appointment_id, "via": "recall link"}, now).save()
+    logger.info("booking from recall", recall_type=recall.recall_type)
+
+
+class RecallsOffError(Exception):
+    """The practice does not use recalls: a PMS recall record would never be sent."""
+
+
+def due_from_pms(practice_id: str, data: RecallDueData, now: datetime) -> Recall:
+    """K1: a `recall.due` record from the PMS; the PMS's list is authoritative."""
+    if not recalls_on(practice_store.get_practice(practice_id).settings):
+        raise RecallsOffError(practice_id)
+    return Recall(practice_id=practice_id, patient_id=data.patient_id,
+                  recall_type=data.recall_type, category=data.category, due_at=data.due_at,
+                  token=new_token(), source="pms")
+
+
+def resolve_token(practice_id: str, patient_id: str, token: str | None) -> str:
+    """K2: the recall a booking came from, if its token belongs to this patient."""
+    if not token:
+        return ""
+    recall = store.find_by_token(token)
+    if recall is None or (recall.practice_id, recall.patient_id) != (practice_id, patient_id):
+        logger.info("booking carried an unknown recall token")
+        return ""
+    return recall.recall_id
+
+
+# -- the daily sweep -------------------------------------------------------------------------
+@dataclass
+class SweepOutcome:
+    sent: list[str] = field(default_factory=list)
+    not_needed: list[str] = field(default_factory=list)
+
+
+def sweep(practice_id: str, now: datetime) -> SweepOutcome:
+    """K1: recall everyone due with no future appointment, once per period.
+
+    The send is requested before the recall leaves the queue: a crash in between makes
+    the next firing ask again, and the ledger claim of the message makes that harmless.
+    """
+    outcome = SweepOutcome()
+    for recall in store.due_recalls(practice_id, now):
+        if appointment_store.has_future_appointment(practice_id, recall.patient_id, now):
+            if store.move_status(recall, RecallStatus.NOT_NEEDED, (RecallStatus.DUE,), now):
+                ledger.record_skip(message_ref(recall), Channel.PUSH,
+                                   "next appointment already booked", now)
+            outcome.not_needed.append(recall.recall_id)
+            continue
+        invoker.send_now(send_payload(recall))
+        store.move_status(recall, RecallStatus.SENT, (RecallStatus.DUE,), now)
+        outcome.sent.append(recall.recall_id)
+    logger.info("recall sweep", sent=len(outcome.sent), not_needed=len(outcome.not_needed))
+    return outcome
+
+
+def sweep_name(practice_id: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in practice_id)
+    return f"recalls.{safe}"[:64]
+
+
+def plan_daily_sweep(practice: PracticeRecord, target: SchedulerTarget) -> bool:
+    """The practice's recurring schedule at its local recall hour (created or updated),
+    or none when the practice does not use recalls. True if it exists afterwards."""
+    settings = practice.settings
+    name = sweep_name(practice.practice_id)
+    if not recalls_on(settings):
+        scheduler.cancel_schedule(target, name)
+        return False
+    scheduler.plan_daily(target, name, settings.recall_hour, 0, settings.timezone,
+                         {"practice_id": practice.practice_id})
+    return True
+
+
+# -- manual sends (K4, K5) -------------------------------------------------------------------
+def manual_send(practice_id: str, request: ManualRecall, now: datetime) -> dict[str, object]:
+    """Send a recall now from the practice; no-marketing patients need `confirmed` (K5).
+
+    A blocked number still gets the recall on its other channels, never by SMS (K4).
+    """
+    practice = practice_store.get_practice(practice_id)
+    patient = practice_store.find_patient(practice_id, request.patient_id)
+    if patient is None:
+        raise UnknownPatientError(request.patient_id)
+    if patient.no_marketing and not request.confirmed:
+        raise NeedsConfirmationError(NEEDS_CONFIRMATION)
+    recall = Recall(practice_id=practice_id, patient_id=patient.patient_id,
+                    recall_type=request.recall_type, category=request.category,
+                    due_at=now.replace(second=0, microsecond=0), token=new_token(),
+                    source="manual", status=RecallStatus.SENT)
+    # Its stream record hands it to send_push (see on_recall_record).
+    store.recall_item(recall, now).save()
+    number = normalise_mobile(patient.phone, practice.settings.country)
+    warnings = [BLOCKED_REASON] if number and store.is_blocked_for_recalls(practice_id,
+                                                                           number) else []
+    return {"status": "sending", "message_id": message_id(recall), "warnings": warnings}
+
+
+def on_recall_record(raw_record: dict[str, Any]) -> bool:
+    """Stream side of a manual recall: send it (a replay is stopped by the ledger claim)."""
+    recall = store.from_image(raw_record.get("dynamodb", {}).get("NewImage") or {})
+    if recall is None or recall.source != "manual" or recall.status is not RecallStatus.SENT:
+        return False
+    invoker.send_now(send_payload(recall))
+    return True
+
+
+def block_number(practice_id: str, raw_number: str, blocked_recalls: bool,
+                 now: datetime) -> str | None:
+    """K4: tick or untick "blocked recalls" on a number; None if it is not a mobile."""
+    country = practice_store.get_practice(practice_id).settings.country
+    number = normalise_mobile(raw_number, country)
+    if number is None:
+        return None
+    store.set_blocked(practice_id, number, blocked_recalls, now)
+    return number
+
+
+def blocked_numbers(practice_id: str) -> list[dict[str, object]]:
+    return store.blocked_numbers(practice_id)
+
+
+# -- the patient's side ----------------------------------------------------------------------
+def open_recall_link(token: str, now: datetime) -> tuple[Recall, PracticeSettings]:
+    """The patient opened the recall (link or app): viewed, so no escalation (K3)."""
+    recall = store.find_by_token(token)
+    if recall is None:
+        raise RecallLinkNotFoundError(token)
+    recall = store.get_recall(recall.practice_id, recall.recall_id)
+    if recall is None or recall.token != token:
+        raise RecallLinkNotFoundError(token)
+    if store.move_status(recall, RecallStatus.VIEWED, PENDING, now):
+        ref = message_ref(recall)
+        for channel in Channel:
+            entry = ledger.get_entry(ref, channel)
+            if entry is not None and entry.status == DeliveryStatus.SENT.value:
+                ledger.transition(ref, channel, DeliveryStatus.OPENED, now)
+        recall = replace(recall, status=RecallStatus.VIEWED)
+    return recall, practice_store.get_practice(recall.practice_id).settings
