@@ -213,8 +213,8 @@ def run_demo() -> None:
             totals = client.get("statistics", **{"from": "2026-03-24", "to": "2026-03-30"}
                                 ).json()["totals"]
             used = ", ".join(f"{k} {v}" for k, v in totals.items() if v)
-            notes.append(Note(control.now(), practice_id, "practice API",
-                              f"statistics 24-30 Mar: {used}"))
+            notes.append(Note(control.now(), practice_id, PRACTICES[practice_id]["name"],
+                              f"statistics API, 24-30 Mar: {used}"))
     finally:
         stack.stop()
     _print_timeline(rows, skipped, notes, names, started, time.perf_counter() - wall)
