@@ -43,6 +43,13 @@ class LocalControl:
         return self.http.get(f"{self.base}/_local/schedules", params={"prefix": prefix},
                              timeout=30).json()
 
+    def duplicate_deliveries(self, on: bool) -> dict[str, Any]:
+        """B4 drill: deliver every stream batch, firing, invoke and task twice."""
+        response = self.http.post(f"{self.base}/_local/faults",
+                                  json={"duplicate_deliveries": on}, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
     def skipped(self) -> list[dict[str, Any]]:
         return self.http.get(f"{self.base}/_local/skipped", timeout=30).json()
 

@@ -108,6 +108,11 @@ class LocalApi:
                                "wall_ms": round((time.perf_counter() - started) * 1000, 1),
                                "pending_schedules": self.router.pending_schedules(),
                                "stats": self.router.stats})
+        if path == "/faults" and request.method == "POST":
+            spec = request.get_json(force=True, silent=True) or {}
+            self.router.duplicate_deliveries = bool(spec.get("duplicate_deliveries", False))
+            return self._json({"duplicate_deliveries": self.router.duplicate_deliveries,
+                               "stats": self.router.stats})
         if path == "/schedules":
             return self._json(self.router.pending_schedule_names(request.args.get("prefix", "")))
         if path == "/outbox":

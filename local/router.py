@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -92,8 +93,11 @@ class EventRouter:
         self._positions: dict[tuple[int, str], str] = {}
         self._shard_ids: dict[str, str] = {}
         self._cron_fired: dict[tuple[str, str, str, str], datetime] = {}
+        # B4 drill: deliver every stream batch, schedule firing, async invoke and state
+        # machine task twice, as AWS may (at-least-once everywhere).
+        self.duplicate_deliveries = False
         self.stats = {"stream_batches": 0, "stream_records": 0, "schedules_fired": 0,
-                      "async_invokes": 0, "dead_lettered": 0}
+                      "async_invokes": 0, "dead_lettered": 0, "duplicates_injected": 0}
         self._streams = boto3.client("dynamodbstreams")
         self._sqs = boto3.client("sqs")
         self._scheduler = boto3.client("scheduler")
@@ -103,6 +107,18 @@ class EventRouter:
     def enqueue_async(self, function: str, event: dict[str, Any]) -> None:
         with self._async_lock:
             self._async.append(_AsyncInvoke(function, event))
+            if self.duplicate_deliveries:
+                # The copy jumps the queue: it arrives out of order, before work that
+                # was queued earlier.
+                self._async.appendleft(_AsyncInvoke(function, json.loads(json.dumps(event))))
+                self.stats["duplicates_injected"] += 1
+
+    def invoke_task(self, function: str, event: dict[str, Any]) -> Any:
+        """A synchronous invoke from a state machine task (retried by Step Functions)."""
+        if self.duplicate_deliveries:
+            self.runtime.invoke(function, json.loads(json.dumps(event)))
+            self.stats["duplicates_injected"] += 1
+        return self.runtime.invoke(function, event)
 
     def _drain_async(self) -> int:
         done = 0
@@ -194,6 +210,11 @@ class EventRouter:
         while records:
             self.stats["stream_batches"] += 1
             self.stats["stream_records"] += len(records)
+            if self.duplicate_deliveries:
+                self.stats["duplicates_injected"] += 1
+                # The real delivery below decides retries.
+                with contextlib.suppress(InvocationError):
+                    self.runtime.invoke(mapping.function, {"Records": list(records)})
             try:
                 result = self.runtime.invoke(mapping.function, {"Records": records}) or {}
                 failures = [f["itemIdentifier"] for f in result.get("batchItemFailures", [])]

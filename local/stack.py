@@ -87,7 +87,7 @@ class LocalStack:
         self._redirect_logs(logger, metrics)
         self.router = EventRouter(self.deployment, self.runtime, self.clock)
         # Late-bound, so that instrumentation wrapped around runtime.invoke sees every call.
-        patch_lambda(lambda name, event: self.runtime.invoke(name, event),
+        patch_lambda(lambda name, event: self.router.invoke_task(name, event),
                      self.router.enqueue_async)
         patch_waits(self.clock)
         patch_transactions()

@@ -1,5 +1,10 @@
-"""Practice API: signed webhook events in (and the practice's reads of what happened)."""
+"""Practice API: signed webhook events in (and the practice's reads of what happened).
 
+Every route is signed: the signature, size, content type and JSON sanity are checked
+before the resolver parses anything (see `_refusal`)."""
+
+import base64
+import json
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -39,31 +44,45 @@ def _error(status: int, message: str, fields: list[dict] | None = None) -> Respo
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
-def _authenticate() -> Response | None:
-    event = app.current_event
-    body = (event.body or "").encode()
+def _proxy_error(status: int, message: str, fields: list[dict] | None = None) -> dict:
+    body = {"error": message, **({"fields": fields} if fields else {})}
+    return {"statusCode": status, "headers": {"Content-Type": content_types.APPLICATION_JSON},
+            "body": json.dumps(body), "isBase64Encoded": False}
+
+
+def _refusal(event: dict) -> dict | None:
+    """What every request must pass before anything parses its body: size, signature
+    (an unsigned caller learns nothing about the API), content type, sane JSON."""
+    raw = event.get("body") or ""
+    body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode()
     if len(body) > MAX_BODY:
-        return _error(413, "body too large", [{"field": "body", "message": f"max {MAX_BODY} bytes"}])
+        return _proxy_error(413, "body too large",
+                            [{"field": "body", "message": f"max {MAX_BODY} bytes"}])
     try:
-        authenticate_practice((event.path_parameters or {}).get("practice_id"),
-                              dict(event.headers or {}), body, utcnow())
+        authenticate_practice((event.get("pathParameters") or {}).get("practice_id"),
+                              dict(event.get("headers") or {}), body, utcnow())
     except SignatureError as exc:
         logger.warning("webhook rejected", reason=str(exc))
-        return _error(401, "invalid signature")
+        return _proxy_error(401, "invalid signature")
+    if event.get("httpMethod", "GET") in ("GET", "HEAD", "DELETE") and not body:
+        return None
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    media_type = (headers.get("content-type") or "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        return _proxy_error(415, "unsupported content type", [{
+            "field": "headers.content-type", "message": "send application/json"}])
+    try:
+        json.loads(body)
+    except RecursionError:
+        return _proxy_error(400, "invalid JSON",
+                            [{"field": "body", "message": "nested too deeply"}])
+    except ValueError as exc:
+        return _proxy_error(400, "invalid JSON", [{"field": "body", "message": str(exc)[:120]}])
     return None
-
-
-def require_signature(app: APIGatewayRestResolver, next_middleware) -> Response:
-    return _authenticate() or next_middleware(app)
 
 
 @app.exception_handler(RequestValidationError)
 def invalid_request(exc: RequestValidationError) -> Response:
-    # Validation runs before route middlewares: authenticate first, so that an unsigned
-    # caller learns nothing about the payload format.
-    denied = _authenticate()
-    if denied is not None:
-        return denied
     fields = [{"field": ".".join(str(p) for p in err.get("loc", ())),
                "message": err.get("msg", err.get("type", "invalid"))} for err in exc.errors()]
     return _error(422, "invalid event", fields)
@@ -74,7 +93,7 @@ def rejected(exc: EventRejectedError) -> Response:
     return _error(exc.status, str(exc), [{"field": exc.field, "message": str(exc)}])
 
 
-@app.post("/v1/practices/<practice_id>/events", middlewares=[require_signature],
+@app.post("/v1/practices/<practice_id>/events",
           summary="Receive one PMS event", responses={202: {"description": "applied or duplicate"}})
 def receive_event(practice_id: PracticeId, event: Annotated[WebhookEvent, Body()]):  # noqa: ANN201
     result = apply_event(practice_id, event, utcnow())
@@ -88,24 +107,23 @@ def not_found(exc: NotFoundForPracticeError) -> Response:
 
 
 @app.get("/v1/practices/<practice_id>/appointments/<appointment_id>",
-         middlewares=[require_signature], summary="An appointment and every message of it (B5)")
+         summary="An appointment and every message of it (B5)")
 def read_appointment(practice_id: PracticeId, appointment_id: EntityId) -> dict:
     return appointment_report(practice_id, appointment_id)
 
 
-@app.get("/v1/practices/<practice_id>/patients/<patient_id>/messages",
-         middlewares=[require_signature], summary="Every message of a patient (B5)")
+@app.get("/v1/practices/<practice_id>/patients/<patient_id>/messages", summary="Every message of a patient (B5)")
 def read_patient_messages(practice_id: PracticeId, patient_id: EntityId) -> dict:
     return patient_messages(practice_id, patient_id)
 
 
-@app.get("/v1/practices/<practice_id>/notices", middlewares=[require_signature],
+@app.get("/v1/practices/<practice_id>/notices",
          summary="Patient actions and moves told to the practice (B6)")
 def read_notices(practice_id: PracticeId) -> dict:
     return notices(practice_id)
 
 
-@app.get("/v1/practices/<practice_id>/usage", middlewares=[require_signature],
+@app.get("/v1/practices/<practice_id>/usage",
          summary="SMS used this month against the quota (C7)")
 def read_usage(practice_id: PracticeId) -> dict:
     return sms_usage(practice_id, utcnow())
@@ -123,7 +141,7 @@ def needs_confirmation(exc: recalls.NeedsConfirmationError) -> Response:
                           "fields": [{"field": "confirmed", "message": str(exc)}]})
 
 
-@app.post("/v1/practices/<practice_id>/recalls", middlewares=[require_signature],
+@app.post("/v1/practices/<practice_id>/recalls",
           summary="Send a recall now (K4 blocked numbers get no SMS, K5 confirmation)",
           responses={202: {"description": "sending"},
                      409: {"description": "needs confirmation (no-marketing patient)"}})
@@ -133,7 +151,6 @@ def send_recall(practice_id: PracticeId, request: Annotated[ManualRecall, Body()
 
 
 @app.put("/v1/practices/<practice_id>/blocked-numbers/<number>",
-         middlewares=[require_signature],
          summary="Tick or untick 'blocked recalls' for a mobile number (K4)")
 def put_blocked_number(practice_id: PracticeId, number: PhoneNumber,
                        entry: Annotated[BlockedNumber, Body()]):  # noqa: ANN201
@@ -144,13 +161,13 @@ def put_blocked_number(practice_id: PracticeId, number: PhoneNumber,
     return {"number": stored, "blocked_recalls": entry.blocked_recalls}
 
 
-@app.get("/v1/practices/<practice_id>/blocked-numbers", middlewares=[require_signature],
+@app.get("/v1/practices/<practice_id>/blocked-numbers",
          summary="The blocked communication list (K4)")
 def read_blocked_numbers(practice_id: PracticeId) -> dict:
     return {"numbers": recalls.blocked_numbers(practice_id)}
 
 
-@app.get("/v1/practices/<practice_id>/statistics", middlewares=[require_signature],
+@app.get("/v1/practices/<practice_id>/statistics",
          summary="Usage per feature and practice-local day (K6)")
 def read_statistics(practice_id: PracticeId,
                     first: Annotated[str | None, Query(alias="from", pattern=DAY)] = None,
@@ -163,4 +180,7 @@ def read_statistics(practice_id: PracticeId,
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    refusal = _refusal(event)
+    if refusal is not None:
+        return refusal
     return app.resolve(event, context)
