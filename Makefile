@@ -7,7 +7,7 @@ export PYTHONPATH := layers/shared/python:.
 LAYER_SOURCES := requirements.txt infra/build_layer.py $(shell find layers/shared -name '*.py' -o -name '*.j2' 2>/dev/null)
 SYNTH_SOURCES := $(shell find infra functions -name '*.py' 2>/dev/null)
 
-.PHONY: setup demo serve test test-fast synth layer lint bench cdk-synth clean
+.PHONY: setup demo serve test test-fast synth layer lint bench cdk-synth clean redrive
 
 setup: .venv/.installed  ## virtual environment with everything pinned
 
@@ -39,6 +39,9 @@ test: synth  ## the whole test suite (what CI runs)
 
 lint: setup
 	$(PY) -m ruff check .
+
+redrive: setup  ## put dead-lettered work back: make redrive QUEUE=SendFailures (AWS creds or AWS_ENDPOINT_URL)
+	$(PY) -m ops.redrive $(QUEUE)
 
 bench: synth  ## figures: cold start, AWS calls and cost per appointment, SMS segments, throughput
 	$(PY) -m bench

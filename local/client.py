@@ -45,8 +45,14 @@ class LocalControl:
 
     def duplicate_deliveries(self, on: bool) -> dict[str, Any]:
         """B4 drill: deliver every stream batch, firing, invoke and task twice."""
-        response = self.http.post(f"{self.base}/_local/faults",
-                                  json={"duplicate_deliveries": on}, timeout=30)
+        return self.faults(duplicate_deliveries=on)
+
+    def faults(self, duplicate_deliveries: bool = False, rates: dict[str, float] | None = None,
+               down: list[str] | None = None) -> dict[str, Any]:
+        """B4 / B8 drills; called with no argument, turns every fault off."""
+        response = self.http.post(f"{self.base}/_local/faults", json={
+            "duplicate_deliveries": duplicate_deliveries, "rates": rates or {},
+            "down": down or []}, timeout=30)
         response.raise_for_status()
         return response.json()
 

@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import json
+import random
+import re
 import threading
 from collections.abc import Callable
 from datetime import UTC, timedelta
@@ -49,9 +51,62 @@ class SerialisedDynamoDB:
         return self.app(environ, start_response)
 
 
+class FaultInjector:
+    """WSGI middleware for the B8 drills: a share of the calls to a service fail with a
+    throttling error (HTTP 400 ThrottlingException for JSON services, 503 otherwise),
+    or every call fails while the service is `down`.
+
+    Only what the handlers call is affected: DynamoDB tables (not streams, which the
+    router reads), Scheduler, SNS, SES. Botocore retries these like on AWS.
+    """
+
+    SERVICES = ("dynamodb", "scheduler", "sns", "ses")
+
+    def __init__(self, app: Any, seed: int = 7) -> None:
+        self.app = app
+        self.rates: dict[str, float] = {}
+        self.down: set[str] = set()
+        self.injected: dict[str, int] = {}
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def service_of(environ: dict[str, Any]) -> str | None:
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target.startswith("DynamoDBStreams"):
+            return None
+        match = re.search(r"Credential=[^/]+/\d+/[^/]+/([a-z0-9-]+)/aws4_request",
+                          environ.get("HTTP_AUTHORIZATION", ""))
+        return match.group(1) if match else None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        service = self.service_of(environ)
+        if service in self.SERVICES:
+            with self._lock:
+                fail = service in self.down or self._random.random() < self.rates.get(service, 0)
+                if fail:
+                    self.injected[service] = self.injected.get(service, 0) + 1
+            if fail:
+                environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+                if environ.get("HTTP_X_AMZ_TARGET") or service == "scheduler":
+                    body = json.dumps({"__type": "ThrottlingException",
+                                       "message": "Rate exceeded (injected)"}).encode()
+                    start_response("400 Bad Request", [
+                        ("Content-Type", "application/x-amz-json-1.0"),
+                        ("x-amzn-ErrorType", "ThrottlingException"),
+                        ("Content-Length", str(len(body)))])
+                    return [body]
+                start_response("503 Service Unavailable", [("Content-Length", "0")])
+                return [b""]
+        return self.app(environ, start_response)
+
+
 class MotoServer(ThreadedMotoServer):
+    faults: FaultInjector | None = None
+
     def _server_entry(self) -> None:
         app = SerialisedDynamoDB(DomainDispatcherApplication(create_backend_app))
+        self.faults = app = FaultInjector(app)
         self._server = make_server(self._ip_address, self._port, app, True,
                                    request_handler=MotoRequestHandler)
         self._server_ready_event.set()

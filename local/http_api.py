@@ -109,9 +109,16 @@ class LocalApi:
                                "pending_schedules": self.router.pending_schedules(),
                                "stats": self.router.stats})
         if path == "/faults" and request.method == "POST":
+            # B4/B8 drills: {"duplicate_deliveries": bool, "rates": {"sns": 0.1},
+            # "down": ["ses"]}; an empty body turns every fault off.
             spec = request.get_json(force=True, silent=True) or {}
             self.router.duplicate_deliveries = bool(spec.get("duplicate_deliveries", False))
+            faults = self.router.faults
+            if faults is not None:
+                faults.rates = {k: float(v) for k, v in (spec.get("rates") or {}).items()}
+                faults.down = set(spec.get("down") or ())
             return self._json({"duplicate_deliveries": self.router.duplicate_deliveries,
+                               "injected": dict(faults.injected) if faults else {},
                                "stats": self.router.stats})
         if path == "/schedules":
             return self._json(self.router.pending_schedule_names(request.args.get("prefix", "")))

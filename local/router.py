@@ -96,6 +96,7 @@ class EventRouter:
         # B4 drill: deliver every stream batch, schedule firing, async invoke and state
         # machine task twice, as AWS may (at-least-once everywhere).
         self.duplicate_deliveries = False
+        self.faults: Any = None  # the emulator's FaultInjector (B8 drills), set by the stack
         self.stats = {"stream_batches": 0, "stream_records": 0, "schedules_fired": 0,
                       "async_invokes": 0, "dead_lettered": 0, "duplicates_injected": 0}
         self._streams = boto3.client("dynamodbstreams")
@@ -231,6 +232,7 @@ class EventRouter:
                 if mapping.on_failure_arn:
                     self._dead_letter(mapping.on_failure_arn, {
                         "requestContext": {"condition": "RetryAttemptsExhausted",
+                                           "functionArn": self.d.functions[mapping.function].arn,
                                            "approximateInvokeCount": attempts},
                         "DDBStreamBatchInfo": {
                             "shardId": shard, "streamArn": mapping.stream_arn,

@@ -86,6 +86,7 @@ class LocalStack:
         notify.clock.use_clock(self.clock.now)
         self._redirect_logs(logger, metrics)
         self.router = EventRouter(self.deployment, self.runtime, self.clock)
+        self.router.faults = self.moto.faults
         # Late-bound, so that instrumentation wrapped around runtime.invoke sees every call.
         patch_lambda(lambda name, event: self.router.invoke_task(name, event),
                      self.router.enqueue_async)

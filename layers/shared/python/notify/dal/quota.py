@@ -33,3 +33,8 @@ def sms_used(practice_id: str, month: str) -> int:
         return int(QuotaItem.get(*QuotaItem.key(practice_id, month)).used)
     except QuotaItem.DoesNotExist:
         return 0
+
+
+def refund_sms(practice_id: str, month: str, parts: int) -> None:
+    """Give back parts counted for an SMS the provider never took (a retry counts again)."""
+    QuotaItem(*QuotaItem.key(practice_id, month)).update(actions=[QuotaItem.used.add(-parts)])

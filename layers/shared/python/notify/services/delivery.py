@@ -287,9 +287,13 @@ def _send_sms(job: _Job, now: datetime) -> dict[str, object]:
     if used is None:
         metrics.add_metric(name="SmsQuotaReached", unit="Count", value=1)
         raise _Skip("monthly SMS quota reached", try_email=True)
+    try:
+        provider_id = channels.send_sms(phone, job.rendered.sms)
+    except Exception:
+        quota.refund_sms(job.ref.practice_id, now.strftime("%Y-%m"), segments)
+        raise
     _warn_on_quota(job, used, segments, now)
     statistics.record(job.ref.practice_id, job.settings.timezone, now, sms_parts=segments)
-    provider_id = channels.send_sms(phone, job.rendered.sms)
     return {"provider_message_id": provider_id, "text": job.rendered.sms,
             "segments": segments, "recipient": _mask(phone)}
 

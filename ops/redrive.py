@@ -1,0 +1,107 @@
+"""Put dead-lettered work back (B8), the same command on AWS and on the local stack.
+
+    python -m ops.redrive SendFailures                  # failed async sends -> send_push
+    python -m ops.redrive ScheduleFailures --function <send_push ARN>
+    python -m ops.redrive StreamFailures
+
+What each dead-letter queue holds, and how it goes back:
+- SendFailures: Lambda's on-failure record of an async invoke (`requestPayload`,
+  `requestContext.functionArn`): the payload is invoked again on that function.
+- ScheduleFailures: the schedule's target input, as Scheduler dead-letters it: invoked on
+  `--function` (send_push).
+- StreamFailures: the stream batch's shard and sequence range and its function: the
+  records are read back from the stream (24h retention) and handed to it as a batch.
+
+Every handler is idempotent (ledger claims, conditional writes), so redriving something
+that did get through in the end sends nothing twice. A message is deleted from its queue
+only after its work was handed over.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+import boto3
+
+
+def queue_url(sqs: Any, name: str) -> str:
+    """The URL of the queue whose name contains `name` (CDK adds a prefix and a suffix)."""
+    if name.startswith("https://") or name.startswith("http://"):
+        return name
+    urls = [u for u in sqs.list_queues().get("QueueUrls", []) if name in u.rsplit("/", 1)[-1]]
+    if len(urls) != 1:
+        raise SystemExit(f"expected one queue matching {name!r}, found {urls}")
+    return urls[0]
+
+
+def _stream_records(info: dict[str, Any]) -> list[dict[str, Any]]:
+    streams = boto3.client("dynamodbstreams")
+    iterator = streams.get_shard_iterator(
+        StreamArn=info["streamArn"], ShardId=info["shardId"],
+        ShardIteratorType="AT_SEQUENCE_NUMBER",
+        SequenceNumber=info["startSequenceNumber"])["ShardIterator"]
+    end = int(info["endSequenceNumber"])
+    records: list[dict[str, Any]] = []
+    while iterator:
+        response = streams.get_records(ShardIterator=iterator, Limit=100)
+        for record in response["Records"]:
+            if int(record["dynamodb"]["SequenceNumber"]) > end:
+                return records
+            records.append({**record, "eventSourceARN": info["streamArn"]})
+        if not response["Records"]:
+            break
+        iterator = response.get("NextShardIterator")
+    return records
+
+
+def work_of(body: dict[str, Any], function: str | None) -> tuple[str, dict[str, Any]]:
+    """(function, payload) that redoes the dead-lettered work described by `body`."""
+    context = body.get("requestContext") or {}
+    if "requestPayload" in body:
+        return context["functionArn"], body["requestPayload"]
+    target = context.get("functionArn") or function
+    if target is None:
+        raise SystemExit("--function is needed for this queue")
+    if "DDBStreamBatchInfo" in body:
+        return target, {"Records": _stream_records(body["DDBStreamBatchInfo"])}
+    return target, body
+
+
+def redrive(queue: str, function: str | None = None, limit: int = 10_000) -> int:
+    """Hand every message of `queue` back to its function; returns how many."""
+    sqs, lambda_ = boto3.client("sqs"), boto3.client("lambda")
+    url = queue_url(sqs, queue)
+    done = 0
+    while done < limit:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                       VisibilityTimeout=60).get("Messages", [])
+        if not messages:
+            break
+        for message in messages:
+            target, payload = work_of(json.loads(message["Body"]), function)
+            lambda_.invoke(FunctionName=target, InvocationType="Event",
+                           Payload=json.dumps(payload, default=str).encode())
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            done += 1
+    return done
+
+
+def depth(queue: str) -> int:
+    sqs = boto3.client("sqs")
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url(sqs, queue),
+                                          AttributeNames=["ApproximateNumberOfMessages"])
+    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("queue", help="queue URL or a part of its name, e.g. SendFailures")
+    parser.add_argument("--function", help="target for schedule / stream failures")
+    args = parser.parse_args(argv)
+    print(f"redriven: {redrive(args.queue, args.function)}")
+
+
+if __name__ == "__main__":
+    main()

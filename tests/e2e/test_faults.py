@@ -1,0 +1,92 @@
+"""B8 drills on the local stack: throttling on every service the handlers call, a full
+outage of one, and the redrive command. Nothing planned is lost: it is sent after
+recovery (retries, or a redrive of its dead-letter queue), never twice."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from ops.redrive import depth, redrive
+
+from .conftest import APP_PATIENT
+
+RATES = {"dynamodb": 0.1, "scheduler": 0.1, "sns": 0.1, "ses": 0.1}
+
+
+def _send(s, event_type: str, data: dict, event_id: str) -> None:
+    """The PMS side: a 5xx (a throttled dependency) is retried with the same event_id."""
+    for _ in range(8):
+        response = s.pms.send(event_type, data, event_id=event_id)
+        if response.status_code < 500:
+            assert response.status_code == 202, response.text
+            return
+    raise AssertionError(f"{event_type} kept failing")
+
+
+def _redrive_all() -> int:
+    return sum(redrive(queue) for queue in ("SendFailures", "StreamFailures"))
+
+
+def _expected_once(s, expected: set[tuple[str, str]]) -> list[dict]:
+    rows = s.messages()
+    keys = [(r["message_id"], r["channel"]) for r in rows]
+    assert len(keys) == len(set(keys)), "a message went out twice"
+    sent = {(r["appointment_id"], r["kind"]) for r in rows}
+    assert expected <= sent, f"lost: {sorted(expected - sent)}"
+    return rows
+
+
+def test_b8_ten_percent_throttling_everywhere_loses_no_message(scenario, control):
+    s = scenario(uses_email=True)
+    people = {"a0": APP_PATIENT, "a1": APP_PATIENT, "s0": {}, "s1": {},
+              "e0": {"email": "e0@example.com", "phone": ""}}
+    start = {pid: s.local(5, 9 + i) for i, pid in enumerate(people)}
+    end = s.local(7)
+    started = time.perf_counter()
+    control.faults(rates=RATES)
+    try:
+        for pid, extra in people.items():
+            _send(s, "patient.upserted", {"patient_id": pid, "phone": "601 234 567",
+                                          "name": "Jan Kowalski", **extra}, f"up-{pid}")
+            _send(s, "appointment.created", {
+                "appointment_id": pid, "patient_id": pid, "start": start[pid].isoformat(),
+                "end": (start[pid] + timedelta(minutes=30)).isoformat(),
+                "source": "app" if pid.startswith("a") else "practice"}, f"book-{pid}")
+        control.advance_to(end)
+    finally:
+        injected = control.faults()["injected"]
+    redriven = _redrive_all()
+    control.advance(0)
+    rows = _expected_once(s, {(pid, kind) for pid in people
+                              for kind in ("confirmation", "reminder")})
+    print(f"B8 10% drill: {sum(injected.values())} faults injected {injected}, "
+          f"{redriven} redriven, {len(rows)} messages sent, 0 lost, "
+          f"{time.perf_counter() - started:.1f}s")
+    assert sum(injected.values()) > 0
+
+
+def test_b8_sns_outage_dead_letters_sends_and_redrive_delivers_them_once(scenario, control):
+    s = scenario()
+    for i in range(3):
+        s.patient(f"p{i}")
+    starts = [s.local(6, 10 + i) for i in range(3)]
+    before = depth("SendFailures")
+    control.faults(down=["sns"])
+    try:
+        for i, start in enumerate(starts):
+            s.book(f"a{i}", f"p{i}", start)
+        control.advance(60)
+        assert s.messages(kind="confirmation") == []
+        assert depth("SendFailures") >= before + 3  # retried twice, then dead-lettered
+        ledger = s.pms.get("appointments/a0").json()["messages"]
+        assert {(m["channel"], m["status"]) for m in ledger} >= {("sms", "failed")}
+    finally:
+        control.faults()
+    assert redrive("SendFailures") >= 3
+    control.advance(0)
+    assert depth("SendFailures") == 0
+    sent = _expected_once(s, {(f"a{i}", "confirmation") for i in range(3)})
+    assert len(sent) == 3
+    assert s.pms.get("usage").json()["sms_used"] == sum(r["segments"] for r in sent)
+    assert redrive("SendFailures") == 0  # nothing left, and a second redrive sends nothing
