@@ -1,5 +1,11 @@
 """Data-layer outcomes the services turn into answers."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pynamodb.exceptions import PutError, UpdateError
+
 
 class DuplicateEventError(Exception):
     """This webhook event_id was applied before."""
@@ -11,3 +17,15 @@ class ConflictError(Exception):
 
 class NotFoundError(Exception):
     """No such item."""
+
+
+def condition_held(write: Callable[[], object]) -> bool:
+    """Run one conditional write; False when its condition failed (someone got there
+    first, or the state moved on), True when it was written. Other errors propagate."""
+    try:
+        write()
+    except (PutError, UpdateError) as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True

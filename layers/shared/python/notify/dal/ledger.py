@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import PutError
-
 from ..domain.model import Channel, DeliveryStatus, MessageKind
+from .errors import condition_held
 from .models import LedgerHistory, LedgerItem
 
 
@@ -53,26 +52,16 @@ def claim(ref: MessageRef, channel: Channel, now: datetime) -> bool:
     """
     item = _new(ref, channel, DeliveryStatus.PLANNED, now)
     item.lease_until = now + CLAIM_LEASE
-    try:
-        item.save(condition=LedgerItem.pk.does_not_exist()
-                  | (LedgerItem.status == DeliveryStatus.FAILED.value)
-                  | ((LedgerItem.status == DeliveryStatus.PLANNED.value)
-                     & (LedgerItem.lease_until < now)))
-    except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return condition_held(lambda: item.save(
+        condition=LedgerItem.pk.does_not_exist()
+        | (LedgerItem.status == DeliveryStatus.FAILED.value)
+        | ((LedgerItem.status == DeliveryStatus.PLANNED.value) & (LedgerItem.lease_until < now))))
 
 
 def record_skip(ref: MessageRef, channel: Channel, reason: str, now: datetime) -> None:
     """Record a skipped channel with its reason (C5, C7, R3...). First record wins."""
-    try:
-        _new(ref, channel, DeliveryStatus.SKIPPED, now, reason).save(
-            condition=LedgerItem.pk.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    item = _new(ref, channel, DeliveryStatus.SKIPPED, now, reason)
+    condition_held(lambda: item.save(condition=LedgerItem.pk.does_not_exist()))
 
 
 def transition(ref: MessageRef, channel: Channel, status: DeliveryStatus, now: datetime,

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.exceptions import UpdateError
-
+from .errors import condition_held
 from .models import QuotaItem
 
 
@@ -16,16 +15,10 @@ def consume_sms(practice_id: str, month: str, quota: int, parts: int = 1) -> int
     if parts > quota:
         return None
     item = QuotaItem(*QuotaItem.key(practice_id, month))
-    try:
-        item.update(
-            actions=[QuotaItem.used.add(parts), QuotaItem.entity.set(QuotaItem)],
-            condition=QuotaItem.used.does_not_exist() | (QuotaItem.used <= quota - parts),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return None
-        raise
-    return int(item.used)
+    counted = condition_held(lambda: item.update(
+        actions=[QuotaItem.used.add(parts), QuotaItem.entity.set(QuotaItem)],
+        condition=QuotaItem.used.does_not_exist() | (QuotaItem.used <= quota - parts)))
+    return int(item.used) if counted else None
 
 
 def sms_used(practice_id: str, month: str) -> int:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import PutError, UpdateError
-
 from ..domain.model import Recall, RecallCategory, RecallStatus
+from .errors import condition_held
 from .models import BlockedNumberItem, NotifyItem, RecallItem, StatsItem
 
 STAT_FEATURES = ("recalls_sent_push", "recalls_sent_sms", "recalls_sent_email",
@@ -49,14 +48,9 @@ def from_image(image: dict[str, Any]) -> Recall | None:
 def start_period(recall: Recall, now: datetime) -> bool:
     """Make `recall` the patient's current recall of its type unless one with the same
     or a later due date exists (a replayed visit changes nothing). True if written."""
-    try:
-        recall_item(recall, now).save(condition=RecallItem.pk.does_not_exist()
-                                      | (RecallItem.due_at < recall.due_at))
-    except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    item = recall_item(recall, now)
+    return condition_held(lambda: item.save(
+        condition=RecallItem.pk.does_not_exist() | (RecallItem.due_at < recall.due_at)))
 
 
 def due_recalls(practice_id: str, now: datetime, limit: int = 500) -> list[Recall]:
@@ -91,14 +85,9 @@ def move_status(recall: Recall, to: RecallStatus, from_statuses: tuple[RecallSta
         actions += [NotifyItem.gsi1pk.remove(), NotifyItem.gsi1sk.remove()]
     if booked_appointment_id:
         actions.append(RecallItem.booked_appointment_id.set(booked_appointment_id))
-    try:
-        item.update(actions=actions, condition=(RecallItem.due_at == recall.due_at)
-                    & RecallItem.status.is_in(*(s.value for s in from_statuses)))
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return condition_held(lambda: item.update(
+        actions=actions, condition=(RecallItem.due_at == recall.due_at)
+        & RecallItem.status.is_in(*(s.value for s in from_statuses))))
 
 
 def set_blocked(practice_id: str, number: str, blocked_recalls: bool, now: datetime) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from ..domain.model import Appointment, FreedSlot, SlotStatus
 from .appointments import _connection
 from .conversions import appointment_from_item, appointment_to_item
+from .errors import condition_held
 from .models import AppointmentItem, NotifyItem, SlotItem
 
 
@@ -30,13 +31,7 @@ def open_slot(slot: FreedSlot, offered_to: list[str], now: datetime) -> bool:
                     appointment_type=slot.appointment_type, offered_to=offered_to,
                     created_at=now)
     item.expires_at = slot.end
-    try:
-        item.save(condition=SlotItem.pk.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return condition_held(lambda: item.save(condition=SlotItem.pk.does_not_exist()))
 
 
 def get_slot(practice_id: str, slot_id: str) -> tuple[FreedSlot, list[str]] | None:
