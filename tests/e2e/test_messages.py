@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from .conftest import APP_PATIENT
 
@@ -181,13 +181,52 @@ def test_b5_ledger_per_appointment_and_per_patient(scenario, control):
     control.advance_to(start - timedelta(hours=45))
     report = s.pms.get("appointments/a1").json()
     statuses = {(m["kind"], m["channel"]): m["status"] for m in report["messages"]}
-    assert statuses == {("confirmation", "push"): "sent", ("reminder", "push"): "escalated",
-                        ("reminder", "sms"): "sent"}
+    assert statuses == {("confirmation", "push"): "sent", ("reminder", "schedule"): "fired",
+                        ("reminder", "push"): "escalated", ("reminder", "sms"): "sent"}
     escalated = next(m for m in report["messages"] if m["status"] == "escalated")
     assert [h["status"] for h in escalated["history"]] == ["planned", "sent", "escalated"]
     by_patient = s.pms.get("patients/pat/messages").json()["messages"]
-    assert len(by_patient) == 3
+    assert len(by_patient) == 4
     assert s.pms.get("appointments/nope").status_code == 404
+
+
+def test_b5_ledger_shows_planned_messages_until_fired_or_withdrawn(scenario, control):
+    s = scenario()
+    s.patient("pat")
+    start = s.local(5)
+    s.book("a1", "pat", start)
+
+    def plan_rows() -> list[dict]:
+        messages = s.pms.get("appointments/a1").json()["messages"]
+        return [m for m in messages if m["channel"] == "schedule"]
+
+    (planned,) = plan_rows()
+    assert (planned["kind"], planned["status"]) == ("reminder", "planned")
+    assert datetime.fromisoformat(planned["due_at"]) == start - timedelta(hours=48)
+
+    moved = start + timedelta(days=2)
+    s.pms.send("appointment.rescheduled", {"appointment_id": "a1", "start": moved.isoformat(),
+                                           "end": (moved + timedelta(minutes=30)).isoformat()})
+    rows = {m["message_id"]: m for m in plan_rows()}
+    assert {(m["status"], m["reason"]) for m in rows.values()} == {
+        ("cancelled", "appointment rescheduled"), ("planned", None)}
+
+    control.advance_to(moved - timedelta(hours=47))
+    rows = {m["message_id"]: m for m in plan_rows()}
+    assert rows["a1#reminder#v2"]["status"] == "fired"
+    assert [h["status"] for h in rows["a1#reminder#v2"]["history"]] == ["planned", "fired"]
+    assert [h["status"] for h in rows["a1#reminder#v1"]["history"]] == ["planned", "cancelled"]
+    by_patient = s.pms.get("patients/pat/messages").json()["messages"]
+    assert {m["message_id"] for m in by_patient if m["channel"] == "schedule"} == set(rows)
+
+    s.pms.send("appointment.cancelled", {"appointment_id": "a1"})
+    assert rows["a1#reminder#v2"] == {m["message_id"]: m for m in plan_rows()}["a1#reminder#v2"]
+
+    s.book("a2", "pat", s.local(9))
+    s.pms.send("appointment.cancelled", {"appointment_id": "a2"})
+    (withdrawn,) = [m for m in s.pms.get("appointments/a2").json()["messages"]
+                    if m["channel"] == "schedule"]
+    assert (withdrawn["status"], withdrawn["reason"]) == ("cancelled", "appointment cancelled")
 
 
 def test_b7_opted_out_number_gets_no_sms_and_the_skip_is_recorded(scenario, control):

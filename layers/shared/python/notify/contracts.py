@@ -28,6 +28,8 @@ class SendRequest(BaseModel):
     kind: MessageKind
     version: int = Field(ge=1)
     slot_id: str | None = Field(default=None, max_length=100)
+    # Fired by its one-shot schedule: closes the message's `planned` ledger row (B5).
+    scheduled: bool = False
 
     @model_validator(mode="after")
     def _one_subject(self) -> SendRequest:

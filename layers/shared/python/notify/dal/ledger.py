@@ -1,7 +1,9 @@
 """The delivery ledger (B5) and the send claim that makes every send happen once (B4).
 
 A message on a channel is claimed by a conditional put before anything is sent; a
-second delivery of the same firing finds the claim and sends nothing.
+second delivery of the same firing finds the claim and sends nothing. A message due
+later also has a row on the pseudo-channel `schedule` from the moment it is planned:
+planned (with its due time), then fired or cancelled, whichever happens first.
 """
 
 from __future__ import annotations
@@ -23,20 +25,23 @@ class MessageRef:
     kind: MessageKind
 
 
-def _key(ref: MessageRef, channel: Channel) -> tuple[str, str]:
-    return LedgerItem.key(ref.practice_id, ref.appointment_id, ref.message_id, channel.value)
+SCHEDULE = "schedule"
 
 
-def _new(ref: MessageRef, channel: Channel, status: DeliveryStatus, now: datetime,
+def _key(ref: MessageRef, channel: Channel | str) -> tuple[str, str]:
+    return LedgerItem.key(ref.practice_id, ref.appointment_id, ref.message_id, str(channel))
+
+
+def _new(ref: MessageRef, channel: Channel | str, status: DeliveryStatus, now: datetime,
          reason: str | None = None) -> LedgerItem:
     return LedgerItem(
         *_key(ref, channel),
         practice_id=ref.practice_id, appointment_id=ref.appointment_id,
         patient_id=ref.patient_id, message_id=ref.message_id, kind=ref.kind.value,
-        channel=channel.value, status=status.value, reason=reason,
+        channel=str(channel), status=status.value, reason=reason,
         created_at=now, updated_at=now,
         gsi2pk=LedgerItem.patient_key(ref.practice_id, ref.patient_id),
-        gsi2sk=f"{now.isoformat()}#{ref.message_id}#{channel.value}",
+        gsi2sk=f"{now.isoformat()}#{ref.message_id}#{channel}",
         history=[LedgerHistory(at=now, status=status.value, reason=reason)],
     )
 
@@ -64,7 +69,27 @@ def record_skip(ref: MessageRef, channel: Channel, reason: str, now: datetime) -
     condition_held(lambda: item.save(condition=LedgerItem.pk.does_not_exist()))
 
 
-def transition(ref: MessageRef, channel: Channel, status: DeliveryStatus, now: datetime,
+def record_planned(ref: MessageRef, due_at: datetime, now: datetime) -> None:
+    """A message is due later (its schedule exists). A replayed plan changes nothing."""
+    item = _new(ref, SCHEDULE, DeliveryStatus.PLANNED, now)
+    item.due_at = due_at
+    condition_held(lambda: item.save(condition=LedgerItem.pk.does_not_exist()))
+
+
+def close_planned(ref: MessageRef, status: DeliveryStatus, now: datetime,
+                  reason: str | None = None) -> bool:
+    """planned -> fired / cancelled, once: a second firing or cancel finds it closed."""
+    item = LedgerItem(*_key(ref, SCHEDULE))
+    actions = [LedgerItem.status.set(status.value), LedgerItem.updated_at.set(now),
+               LedgerItem.history.set(LedgerItem.history.append(
+                   [LedgerHistory(at=now, status=status.value, reason=reason)]))]
+    if reason is not None:
+        actions.append(LedgerItem.reason.set(reason))
+    return condition_held(lambda: item.update(
+        actions=actions, condition=LedgerItem.status == DeliveryStatus.PLANNED.value))
+
+
+def transition(ref: MessageRef, channel: Channel | str, status: DeliveryStatus, now: datetime,
                reason: str | None = None, **fields: object) -> None:
     """Move a claimed entry to `status`, appending to its history."""
     item = LedgerItem(*_key(ref, channel))

@@ -170,6 +170,7 @@ class LedgerItem(NotifyItem, discriminator="ledger"):
     provider_message_id = UnicodeAttribute(null=True)
     link = UnicodeAttribute(null=True)
     segments = NumberAttribute(null=True)
+    due_at = UTCDateTimeAttribute(null=True)
     lease_until = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()

@@ -74,6 +74,19 @@ def _quiet(moment: datetime, settings: PracticeSettings) -> datetime:
                                     settings.quiet_start, settings.quiet_end)
 
 
+def withdrawal_reason(old: Appointment, new: Appointment | None) -> str:
+    """Why the messages planned for `old` are withdrawn when it becomes `new` (R3, R9)."""
+    if new is None:
+        return "appointment deleted"
+    if not new.notifications_enabled:
+        return "notifications switched off for this appointment"
+    if new.status is AppointmentStatus.CANCELLED:
+        return "appointment cancelled"
+    if new.version != old.version:
+        return "appointment rescheduled"
+    return f"appointment {new.status.value}"
+
+
 def staleness_reason(kind: MessageKind, version: int, appointment: Appointment | None) -> str | None:
     """Why a message planned for `version` must not go out any more, or None (R3, R9).
 

@@ -33,6 +33,10 @@ class DeliveryStatus(StrEnum):
     ACTED = "acted"
     ESCALATED = "escalated"
     FAILED = "failed"
+    # A timed message's schedule row: planned -> fired (handed to its channels) or
+    # cancelled (the appointment moved, was cancelled or switched off).
+    FIRED = "fired"
+    CANCELLED = "cancelled"
 
 
 class AppointmentStatus(StrEnum):

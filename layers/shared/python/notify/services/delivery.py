@@ -148,6 +148,9 @@ def _load_recall(req: SendRequest, now: datetime, base_url: str,
 def deliver(req: SendRequest, now: datetime, base_url: str) -> DeliveryOutcome:
     """Send `req` on the channels the rules choose and start its escalation if due."""
     outcome = DeliveryOutcome()
+    if req.scheduled and req.appointment_id is not None:
+        ledger.close_planned(MessageRef(req.practice_id, req.appointment_id, "", req.message_id,
+                                        req.kind), DeliveryStatus.FIRED, now)
     job = _load(req, now, base_url, outcome)
     if job is None:
         return outcome
@@ -169,7 +172,7 @@ def deliver(req: SendRequest, now: datetime, base_url: str) -> DeliveryOutcome:
             assert job.appointment is not None
             at = escalation_at(req.kind, job.appointment, job.settings, now)
         if at is not None:
-            request = {**req.model_dump(mode="json", exclude_none=True),
+            request = {**req.model_dump(mode="json", exclude_none=True, exclude={"scheduled"}),
                        "escalate_at": iso_z(at)}
             payload = {"practice_id": req.practice_id, "record_key": req.record_key,
                        "escalate_at": request["escalate_at"], "request": request}

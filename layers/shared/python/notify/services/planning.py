@@ -19,8 +19,9 @@ from ..domain.message_plan import (
     schedule_name,
     timed_messages,
     transition_messages,
+    withdrawal_reason,
 )
-from ..domain.model import Appointment, Channel, MessageKind
+from ..domain.model import Appointment, Channel, DeliveryStatus, MessageKind
 from ..observability import logger
 
 # A schedule whose time passed while we were planning (stream lag) is sent at once if
@@ -41,6 +42,12 @@ def _payload(appointment: Appointment, kind: MessageKind) -> dict[str, object]:
             "kind": kind.value, "version": appointment.version}
 
 
+def _ref(appointment: Appointment, kind: MessageKind) -> ledger.MessageRef:
+    return ledger.MessageRef(appointment.practice_id, appointment.appointment_id,
+                             appointment.patient_id,
+                             message_id(appointment, kind, appointment.version), kind)
+
+
 def plan_change(old: Appointment | None, new: Appointment | None, practice: PracticeRecord,
                 target: SchedulerTarget, now: datetime) -> PlanOutcome:
     """Bring the schedules and immediate sends in line with the change old -> new."""
@@ -55,14 +62,18 @@ def plan_change(old: Appointment | None, new: Appointment | None, practice: Prac
         settings = practice.settings_for(new.calendar_id)
         new_plan = {schedule_name(new.practice_id, new.appointment_id, p.kind, new.version): p
                     for p in timed_messages(new, settings)}
-    old_names = set()
+    old_plan = {}
     if old is not None:
         old_settings = practice.settings_for(old.calendar_id)
-        old_names = {schedule_name(old.practice_id, old.appointment_id, p.kind, old.version)
-                     for p in timed_messages(old, old_settings)}
+        old_plan = {schedule_name(old.practice_id, old.appointment_id, p.kind, old.version): p
+                    for p in timed_messages(old, old_settings)}
+    old_names = old_plan.keys()
 
     for name in sorted(old_names - new_plan.keys()):
+        assert old is not None
         scheduler.cancel_schedule(target, name)
+        ledger.close_planned(_ref(old, old_plan[name].kind), DeliveryStatus.CANCELLED, now,
+                             withdrawal_reason(old, new))
         outcome.cancelled.append(name)
 
     for name, planned in new_plan.items():
@@ -74,12 +85,13 @@ def plan_change(old: Appointment | None, new: Appointment | None, practice: Prac
                 invoker.send_now(_payload(new, planned.kind))
                 outcome.sent_now.append(planned.kind.value)
             else:
-                ref = ledger.MessageRef(new.practice_id, new.appointment_id, new.patient_id,
-                                        message_id(new, planned.kind, new.version), planned.kind)
-                ledger.record_skip(ref, Channel.PUSH, "due time passed before planning", now)
+                ledger.record_skip(_ref(new, planned.kind), Channel.PUSH,
+                                   "due time passed before planning", now)
                 outcome.skipped.append(name)
             continue
-        scheduler.plan_schedule(target, name, planned.due_at, _payload(new, planned.kind))
+        scheduler.plan_schedule(target, name, planned.due_at,
+                                {**_payload(new, planned.kind), "scheduled": True})
+        ledger.record_planned(_ref(new, planned.kind), planned.due_at, now)
         outcome.scheduled.append(name)
     logger.info("appointment planned", appointment_id=(new or old).appointment_id,  # type: ignore[union-attr]
                 sent_now=outcome.sent_now, scheduled=outcome.scheduled,

@@ -23,6 +23,7 @@ def _entry(item: LedgerItem) -> dict[str, Any]:
             "patient_id": item.patient_id, "kind": item.kind, "channel": item.channel,
             "status": item.status, "reason": item.reason, "recipient": item.recipient,
             "text": item.text, "segments": item.segments,
+            "due_at": item.due_at.isoformat() if item.due_at else None,
             "history": [{"at": h.at.isoformat(), "status": h.status, "reason": h.reason}
                         for h in item.history or []]}
 
