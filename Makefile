@@ -40,7 +40,7 @@ test: synth  ## the whole test suite (what CI runs)
 lint: setup
 	$(PY) -m ruff check .
 
-redrive: setup  ## put dead-lettered work back: make redrive QUEUE=SendFailures (AWS creds or AWS_ENDPOINT_URL)
+redrive: setup  ## put dead-lettered work back: make redrive QUEUE=SendFailures (or StreamFailures, ScheduleFailures, Escalations; AWS creds or AWS_ENDPOINT_URL)
 	$(PY) -m ops.redrive $(QUEUE)
 
 bench: synth  ## figures: cold start, AWS calls and cost per appointment, SMS segments, throughput

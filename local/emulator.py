@@ -4,7 +4,8 @@
   writes per item, moto does not, and "first acceptance wins" must be provable locally.
 - Lambda invokes run the real handler in-process (moto would need Docker); async
   invokes are queued for the router, which retries them like Lambda does.
-- Step Functions Wait states wait on the virtual clock instead of sleeping real time.
+- Step Functions Wait states and retry intervals wait on the virtual clock instead of
+  sleeping real time.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 import threading
 from collections.abc import Callable
 from datetime import UTC, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
@@ -24,6 +26,7 @@ from moto.moto_server.werkzeug_app import (
     MotoRequestHandler,
     create_backend_app,
 )
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl as retrier_module
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
     WaitFunction,
@@ -136,7 +139,8 @@ def patch_lambda(invoke_sync: Callable[[str, dict], Any],
 
 
 def patch_waits(clock: VirtualClock) -> None:
-    """Wait states block on the virtual clock (moto would sleep real seconds)."""
+    """Wait states, and the pause between a task's retries, block on the virtual clock
+    (moto would sleep real seconds)."""
 
     def eval_body(self: WaitFunction, env: Any) -> None:
         if isinstance(self, Timestamp):
@@ -154,6 +158,12 @@ def patch_waits(clock: VirtualClock) -> None:
         clock.wait_until(target, still_running=env.is_running)
 
     WaitFunction._eval_body = eval_body  # type: ignore[method-assign]
+
+    def sleep_on_clock(seconds: float) -> None:
+        clock.wait_until(clock.now() + timedelta(seconds=seconds))
+
+    # The retrier's module calls time.sleep(interval); give it a `time` of its own.
+    retrier_module.time = SimpleNamespace(sleep=sleep_on_clock)  # type: ignore[attr-defined]
 
 
 def _snapshot_items(backend: Any, transact_items: list[dict[str, Any]]) -> list[Any]:

@@ -3,6 +3,7 @@
     python -m ops.redrive SendFailures                  # failed async sends -> send_push
     python -m ops.redrive ScheduleFailures --function <send_push ARN>
     python -m ops.redrive StreamFailures
+    python -m ops.redrive Escalations                   # failed escalation executions
 
 What each dead-letter queue holds, and how it goes back:
 - SendFailures: Lambda's on-failure record of an async invoke (`requestPayload`,
@@ -11,6 +12,11 @@ What each dead-letter queue holds, and how it goes back:
   `--function` (send_push).
 - StreamFailures: the stream batch's shard and sequence range and its function: the
   records are read back from the stream (24h retention) and handed to it as a batch.
+- Escalations: not a queue. An escalation execution that failed after its task's
+  retries (alarm EscalationsFailed) is started again with the same input, named
+  `<name>-r<n>`; a failed execution with a successor is not started twice. A fresh
+  start (rather than Step Functions' RedriveExecution, which resumes at the failed
+  task) reads the appointment again, so a patient who answered meanwhile gets no SMS.
 
 Every handler is idempotent (ledger claims, conditional writes), so redriving something
 that did get through in the end sends nothing twice. A message is deleted from its queue
@@ -88,6 +94,48 @@ def redrive(queue: str, function: str | None = None, limit: int = 10_000) -> int
     return done
 
 
+ESCALATIONS = "Escalations"
+_ENDED_BADLY = ("FAILED", "TIMED_OUT", "ABORTED")
+
+
+def _state_machine_arn(sfn: Any, name: str) -> str:
+    arns = [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]
+            if name in m["name"]]
+    if len(arns) != 1:
+        raise SystemExit(f"expected one state machine matching {name!r}, found {arns}")
+    return arns[0]
+
+
+def successor_name(name: str) -> str:
+    """`abc` -> `abc-r1`, `abc-r1` -> `abc-r2` (execution names are unique for 90 days)."""
+    base, _, attempt = name.rpartition("-r")
+    if base and attempt.isdigit():
+        return f"{base}-r{int(attempt) + 1}"
+    return f"{name}-r1"
+
+
+def redrive_escalations(state_machine: str = "Escalation") -> int:
+    """Start again every failed escalation that has not been started again; returns how many."""
+    sfn = boto3.client("stepfunctions")
+    arn = _state_machine_arn(sfn, state_machine)
+    executions = [e for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn)
+                  for e in page["executions"]]
+    names = {e["name"] for e in executions}
+    done = 0
+    for execution in executions:
+        successor = successor_name(execution["name"])
+        if execution["status"] not in _ENDED_BADLY or successor in names:
+            continue
+        described = sfn.describe_execution(executionArn=execution["executionArn"])
+        try:
+            sfn.start_execution(stateMachineArn=arn, name=successor, input=described["input"])
+        except sfn.exceptions.ExecutionAlreadyExists:
+            continue
+        names.add(successor)
+        done += 1
+    return done
+
+
 def depth(queue: str) -> int:
     sqs = boto3.client("sqs")
     attributes = sqs.get_queue_attributes(QueueUrl=queue_url(sqs, queue),
@@ -97,9 +145,13 @@ def depth(queue: str) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("queue", help="queue URL or a part of its name, e.g. SendFailures")
+    parser.add_argument("queue", help="queue URL or a part of its name, e.g. SendFailures; "
+                                      f"or {ESCALATIONS} for failed escalation executions")
     parser.add_argument("--function", help="target for schedule / stream failures")
     args = parser.parse_args(argv)
+    if args.queue == ESCALATIONS:
+        print(f"escalations started again: {redrive_escalations()}")
+        return
     print(f"redriven: {redrive(args.queue, args.function)}")
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from ops.redrive import depth, redrive
+from ops.redrive import depth, redrive, redrive_escalations, successor_name
 
 from .conftest import APP_PATIENT
 
@@ -90,3 +90,51 @@ def test_b8_sns_outage_dead_letters_sends_and_redrive_delivers_them_once(scenari
     assert len(sent) == 3
     assert s.pms.get("usage").json()["sms_used"] == sum(r["segments"] for r in sent)
     assert redrive("SendFailures") == 0  # nothing left, and a second redrive sends nothing
+
+
+def test_b8_failed_escalation_is_started_again_and_sends_its_sms_once(scenario, control):
+    s = scenario()
+    s.patient("pat", **APP_PATIENT)
+    start = s.local(4)
+    s.book("a1", "pat", start, source="app")
+    control.advance_to(start - timedelta(hours=47))
+    assert [m["channel"] for m in s.messages("a1", kind="reminder")] == ["push"]
+    control.faults(down=["sns"])
+    try:
+        # The SMS task fails, is retried three times (5, 10, 20 s), and the execution fails.
+        control.advance_to(start - timedelta(hours=45))
+        assert s.messages("a1", kind="reminder", channel="sms") == []
+        ledger = s.pms.get("appointments/a1").json()["messages"]
+        assert {(m["kind"], m["channel"], m["status"]) for m in ledger} \
+            >= {("reminder", "sms", "failed")}
+    finally:
+        control.faults()
+    assert redrive_escalations() == 1
+    control.advance(0)
+    (sms,) = s.messages("a1", kind="reminder", channel="sms")
+    assert sms["appointment_id"] == "a1"
+    assert redrive_escalations() == 0  # the failed one has its successor now
+
+
+def test_b8_redriven_escalation_sends_nothing_when_the_patient_answered_meanwhile(
+        scenario, control):
+    s = scenario()
+    s.patient("pat", **APP_PATIENT)
+    start = s.local(4)
+    s.book("a1", "pat", start, source="app")
+    control.advance_to(start - timedelta(hours=47))
+    control.faults(down=["sns"])
+    try:
+        control.advance_to(start - timedelta(hours=45))
+    finally:
+        control.faults()
+    assert s.browser.act(s.token("a1"), "confirm").status_code == 200
+    assert redrive_escalations() == 1
+    control.advance(0)
+    assert s.messages("a1", kind="reminder", channel="sms") == []
+
+
+def test_b8_successor_names_count_up():
+    assert successor_name("abc") == "abc-r1"
+    assert successor_name("abc-r1") == "abc-r2"
+    assert successor_name("ab-rc") == "ab-rc-r1"
