@@ -14,6 +14,7 @@ import json
 import random
 import re
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import UTC, timedelta
 from types import SimpleNamespace
@@ -91,17 +92,32 @@ class FaultInjector:
                     self.injected[service] = self.injected.get(service, 0) + 1
             if fail:
                 environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-                if environ.get("HTTP_X_AMZ_TARGET") or service == "scheduler":
-                    body = json.dumps({"__type": "ThrottlingException",
-                                       "message": "Rate exceeded (injected)"}).encode()
-                    start_response("400 Bad Request", [
-                        ("Content-Type", "application/x-amz-json-1.0"),
-                        ("x-amzn-ErrorType", "ThrottlingException"),
-                        ("Content-Length", str(len(body)))])
-                    return [body]
-                start_response("503 Service Unavailable", [("Content-Length", "0")])
-                return [b""]
+                return self._refuse(environ, service, start_response)
         return self.app(environ, start_response)
+
+    @staticmethod
+    def _refuse(environ: dict[str, Any], service: str, start_response: Any) -> list[bytes]:
+        """The error AWS would answer, request id included (Step Functions' service
+        integrations read it; without one moto fails the state with States.Runtime)."""
+        request_id = str(uuid.uuid4())
+        if environ.get("HTTP_X_AMZ_TARGET") or service == "scheduler":
+            status, content_type = "400 Bad Request", "application/x-amz-json-1.0"
+            body = json.dumps({"__type": "ThrottlingException",
+                               "message": "Rate exceeded (injected)"}).encode()
+        elif service == "sns":  # the query protocol: an XML error document
+            status, content_type = "503 Service Unavailable", "text/xml"
+            body = ("<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceUnavailable</Code>"
+                    "<Message>Service Unavailable (injected)</Message></Error>"
+                    f"<RequestId>{request_id}</RequestId></ErrorResponse>").encode()
+        else:
+            status, content_type = "503 Service Unavailable", "application/json"
+            body = json.dumps({"message": "Service Unavailable (injected)"}).encode()
+        start_response(status, [("Content-Type", content_type),
+                                ("x-amzn-RequestId", request_id),
+                                ("x-amzn-ErrorType", "ThrottlingException" if status.startswith("400")
+                                 else "ServiceUnavailable"),
+                                ("Content-Length", str(len(body)))])
+        return [body]
 
 
 class MotoServer(ThreadedMotoServer):

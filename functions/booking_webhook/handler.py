@@ -3,8 +3,6 @@
 Every route is signed: the signature, size, content type and JSON sanity are checked
 before the resolver parses anything (see `_refusal`)."""
 
-import base64
-import json
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -17,6 +15,7 @@ from notify.clock import utcnow
 from notify.contracts import BlockedNumber, ManualRecall, WebhookEvent
 from notify.domain.webhook_signature import SignatureError
 from notify.observability import logger, metrics, tracer
+from notify.request_guard import body_refusal, proxy_error, raw_body, too_large
 from notify.services import recalls, statistics
 from notify.services.authentication import authenticate_practice
 from notify.services.intake import EventRejectedError, apply_event
@@ -36,7 +35,6 @@ PracticeId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z
 EntityId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 PhoneNumber = Annotated[str, Path(min_length=3, max_length=20, pattern=r"^\+?[0-9]+$")]
 DAY = r"^\d{4}-\d{2}-\d{2}$"
-MAX_BODY = 64 * 1024
 
 
 def _error(status: int, message: str, fields: list[dict] | None = None) -> Response:
@@ -44,41 +42,27 @@ def _error(status: int, message: str, fields: list[dict] | None = None) -> Respo
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
-def _proxy_error(status: int, message: str, fields: list[dict] | None = None) -> dict:
-    body = {"error": message, **({"fields": fields} if fields else {})}
-    return {"statusCode": status, "headers": {"Content-Type": content_types.APPLICATION_JSON},
-            "body": json.dumps(body), "isBase64Encoded": False}
-
-
 def _refusal(event: dict) -> dict | None:
     """What every request must pass before anything parses its body: size, signature
     (an unsigned caller learns nothing about the API), content type, sane JSON."""
-    raw = event.get("body") or ""
-    body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode()
-    if len(body) > MAX_BODY:
-        return _proxy_error(413, "body too large",
-                            [{"field": "body", "message": f"max {MAX_BODY} bytes"}])
+    body = raw_body(event)
+    refusal = too_large(body)
+    if refusal is not None:
+        return refusal
     try:
         authenticate_practice((event.get("pathParameters") or {}).get("practice_id"),
                               dict(event.get("headers") or {}), body, utcnow())
     except SignatureError as exc:
         logger.warning("webhook rejected", reason=str(exc))
-        return _proxy_error(401, "invalid signature")
+        return proxy_error(401, "invalid signature")
     if event.get("httpMethod", "GET") in ("GET", "HEAD", "DELETE") and not body:
         return None
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     media_type = (headers.get("content-type") or "").split(";")[0].strip().lower()
     if media_type != "application/json":
-        return _proxy_error(415, "unsupported content type", [{
+        return proxy_error(415, "unsupported content type", [{
             "field": "headers.content-type", "message": "send application/json"}])
-    try:
-        json.loads(body)
-    except RecursionError:
-        return _proxy_error(400, "invalid JSON",
-                            [{"field": "body", "message": "nested too deeply"}])
-    except ValueError as exc:
-        return _proxy_error(400, "invalid JSON", [{"field": "body", "message": str(exc)[:120]}])
-    return None
+    return body_refusal(body, json_required=True)
 
 
 @app.exception_handler(RequestValidationError)

@@ -13,6 +13,7 @@ from notify.clock import utcnow
 from notify.link_page import appointment_page, gone_page, offer_page, recall_page
 from notify.observability import logger, metrics, tracer
 from notify.rendering import local_times, pick_locale
+from notify.request_guard import body_refusal, raw_body, too_large
 from notify.services.app_receipts import UnknownMessageError, record_opened, register_device
 from notify.services.patient_actions import (
     ActionNotAllowedError,
@@ -153,4 +154,8 @@ def perform(token: Token, action: PatientAction):  # noqa: ANN201
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    body = raw_body(event)
+    refusal = too_large(body) or body_refusal(body, json_required=False)
+    if refusal is not None:
+        return refusal
     return app.resolve(event, context)
