@@ -7,7 +7,7 @@ export PYTHONPATH := layers/shared/python:.
 LAYER_SOURCES := requirements.txt infra/build_layer.py $(shell find layers/shared -name '*.py' -o -name '*.j2' 2>/dev/null)
 SYNTH_SOURCES := $(shell find infra functions -name '*.py' 2>/dev/null)
 
-.PHONY: setup demo serve test test-fast synth layer lint bench cdk-synth clean redrive
+.PHONY: setup demo serve test synth layer lint bench cdk-synth clean redrive
 
 setup: .venv/.installed  ## virtual environment with everything pinned
 
@@ -34,8 +34,11 @@ demo: synth  ## the local stack plays two practices and a dozen patients over a 
 serve: synth  ## the local stack on http://127.0.0.1:4566 until Ctrl-C
 	$(PY) -m local serve --port 4566
 
+# Test files are shared out to up to 4 workers (one local stack each); WORKERS=0 runs serially.
+WORKERS ?= $(shell python3 -c "import os; print(min(4, os.cpu_count() or 1))")
+
 test: synth  ## the whole test suite (what CI runs)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(WORKERS) --dist loadfile
 
 lint: setup
 	$(PY) -m ruff check .
