@@ -7,7 +7,7 @@ export PYTHONPATH := layers/shared/python:.
 LAYER_SOURCES := requirements.txt infra/build_layer.py $(shell find layers/shared -name '*.py' -o -name '*.j2' 2>/dev/null)
 SYNTH_SOURCES := $(shell find infra functions -name '*.py' 2>/dev/null)
 
-.PHONY: setup demo serve test synth layer lint bench cdk-synth clean redrive
+.PHONY: setup demo serve test soak synth layer lint bench cdk-synth clean redrive
 
 setup: .venv/.installed  ## virtual environment with everything pinned
 
@@ -39,6 +39,10 @@ WORKERS ?= $(shell python3 -c "import os; print(min(4, os.cpu_count() or 1))")
 
 test: synth  ## the whole test suite (what CI runs)
 	$(PY) -m pytest -n $(WORKERS) --dist loadfile
+
+SOAK := FUZZ_EXAMPLES=5000 F2_TRIALS=50 B4_ROUNDS=10 B8_ROUNDS=20
+soak: synth  ## the long drills, serially, figures printed: $(SOAK)
+	$(SOAK) $(PY) -m pytest -s tests/e2e/test_robustness.py tests/e2e/test_faults.py tests/e2e/test_freed_slots.py
 
 lint: setup
 	$(PY) -m ruff check .

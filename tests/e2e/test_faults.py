@@ -4,13 +4,17 @@ recovery (retries, or a redrive of its dead-letter queue), never twice."""
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import timedelta
+
+import pytest
 
 from ops.redrive import depth, redrive, redrive_escalations, successor_name
 
 from .conftest import APP_PATIENT
 
+B8_ROUNDS = int(os.environ.get("B8_ROUNDS", "1"))  # `make soak` runs more
 RATES = {"dynamodb": 0.1, "scheduler": 0.1, "sns": 0.1, "ses": 0.1}
 
 
@@ -43,7 +47,8 @@ def _expected_once(s, expected: set[tuple[str, str]],
     return rows
 
 
-def test_b8_ten_percent_throttling_everywhere_loses_no_message(scenario, control):
+@pytest.mark.parametrize("round_", range(B8_ROUNDS))  # each round draws other faults
+def test_b8_ten_percent_throttling_everywhere_loses_no_message(scenario, control, round_):
     s = scenario(uses_email=True)
     people = {"a0": APP_PATIENT, "a1": APP_PATIENT, "s0": {}, "s1": {},
               "e0": {"email": "e0@example.com", "phone": ""}}

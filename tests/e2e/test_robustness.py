@@ -9,6 +9,7 @@ import os
 import re
 from datetime import timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,10 +18,12 @@ from notify.domain.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, 
 from .conftest import APP_PATIENT
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "500"))
+B4_ROUNDS = int(os.environ.get("B4_ROUNDS", "1"))  # `make soak` runs more
 
 
+@pytest.mark.parametrize("round_", range(B4_ROUNDS))
 def test_b4_every_delivery_made_twice_sends_each_message_once_and_counts_once(
-        scenario, control, browser):
+        scenario, control, browser, round_):
     s = scenario(recalls_enabled=True, sms_quota=200)
     for patient in ("app", "sms", "freed", "c0", "c1", "rec"):
         s.patient(patient, **(APP_PATIENT if patient == "app" else {}))
