@@ -9,11 +9,34 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent / "layers" / "shared" / "python")]
 
-# The minimum AWS requests the design needs per appointment, and why (see README / notes).
-MINIMUM = {
-    "book, confirm push, remind push, escalate SMS, confirm": 16,
-    "book, cancel (practice), offer, accept, move": 20,
+# The fewest handler requests the design needs per lifecycle, step by step. A send is at
+# least: one read (appointment, patient and practice share a partition), the ledger claim
+# (B4), the provider call, the ledger result (B5). A webhook: the practice's secret and one
+# transaction (appointment + event marker). A timed message: its schedule and its planned
+# ledger row (B5), closed when it fires or is withdrawn.
+_WEBHOOK, _SEND, _PLAN_ONE = 2, 4, 4  # _PLAN_ONE: settings, schedule, planned row, invoke
+MINIMUM_STEPS = {
+    "book, confirm push, remind push, escalate SMS, confirm": {
+        "webhook": _WEBHOOK, "plan (reminder + confirmation invoke)": _PLAN_ONE,
+        "confirmation push": _SEND,
+        "reminder push + fired row + StartExecution": _SEND + 2,
+        "SMS + opt-out check + quota + escalated row": _SEND + 3,
+        "link confirm: token read + appointment update": 2,
+    },
+    "book, cancel (practice), offer, accept, move": {
+        "book: webhook + plan + confirmation push": _WEBHOOK + _PLAN_ONE + _SEND,
+        "cancel: webhook": _WEBHOOK,
+        "cancel plan: settings, delete schedule, withdraw row, notice invoke": 4,
+        "cancellation notice push": _SEND,
+        "freed slot: candidates query, slot item, offer invoke": 3,
+        "offer push": _SEND,
+        "accept: token read + one transaction (slot taken, appointment moved)": 2,
+        "move plan: settings, delete + withdraw, schedule + row, notice invoke": 6,
+        "reschedule notice push": _SEND,
+        "practice callback: delivery recorded": 1,
+    },
 }
+MINIMUM = {name: sum(steps.values()) for name, steps in MINIMUM_STEPS.items()}
 
 
 def main() -> None:
@@ -50,6 +73,8 @@ def main() -> None:
                   f"{sum(result['invocations'].values())} invocations")
             for op, n in sorted(calls.items(), key=lambda kv: -kv[1]):
                 print(f"      {n:3}  {op}")
+            print("      the minimum: " + ", ".join(
+                f"{step} {n}" for step, n in MINIMUM_STEPS[name].items()))
             sms = 1 if "escalate" in name else 0
             pushes = calls.get("sns.Publish", 0) - sms
             lines = costs.cost_per_1000(calls, sum(result["invocations"].values()),
