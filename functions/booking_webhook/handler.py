@@ -35,6 +35,7 @@ PracticeId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z
 EntityId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 PhoneNumber = Annotated[str, Path(min_length=3, max_length=20, pattern=r"^\+?[0-9]+$")]
 DAY = r"^\d{4}-\d{2}-\d{2}$"
+MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
 def _error(status: int, message: str, fields: list[dict] | None = None) -> Response:
@@ -108,9 +109,10 @@ def read_notices(practice_id: PracticeId) -> dict:
 
 
 @app.get("/v1/practices/<practice_id>/usage",
-         summary="SMS used this month against the quota (C7)")
-def read_usage(practice_id: PracticeId) -> dict:
-    return sms_usage(practice_id, utcnow())
+         summary="SMS used in a month (UTC, this one by default) against the quota (C7)")
+def read_usage(practice_id: PracticeId,
+               month: Annotated[str | None, Query(pattern=MONTH)] = None) -> dict:
+    return sms_usage(practice_id, utcnow(), month)
 
 
 @app.exception_handler(recalls.UnknownPatientError)

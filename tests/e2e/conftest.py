@@ -46,6 +46,11 @@ class Scenario:
     def at(self, row: dict) -> datetime:
         return datetime.fromisoformat(row["at"].replace("Z", "+00:00"))
 
+    def sms_used(self, rows: list[dict]) -> int:
+        """SMS parts the practice API counted in the (UTC) months these rows went out."""
+        months = {self.at(r).strftime("%Y-%m") for r in rows if r["channel"] == "sms"}
+        return sum(self.pms.get("usage", month=m).json()["sms_used"] for m in months)
+
     def token(self, appointment_id: str) -> str:
         rows = self.messages(appointment_id)
         return self.browser.token_in(rows[0]["link"])

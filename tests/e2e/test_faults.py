@@ -100,7 +100,7 @@ def test_b8_sns_outage_dead_letters_sends_and_redrive_delivers_them_once(scenari
     assert depth("SendFailures") == 0
     sent = _expected_once(s, {(f"a{i}", "confirmation") for i in range(3)})
     assert len(sent) == 3
-    assert s.pms.get("usage").json()["sms_used"] == sum(r["segments"] for r in sent)
+    assert s.sms_used(sent) == sum(r["segments"] for r in sent)
     assert redrive("SendFailures") == 0  # nothing left, and a second redrive sends nothing
 
 

@@ -130,6 +130,12 @@ def test_c7_at_the_quota_sms_stop_fall_back_to_email_and_the_practice_sees_it(sc
     assert len(sms) == 5
     usage = s.pms.get("usage").json()
     assert usage["sms_used"] == 5 and usage["warning"] and usage["exhausted"]
+    month = s.at(sms[0]).strftime("%Y-%m")
+    assert s.pms.get("usage", month=month).json() == usage
+    last_year = s.pms.get("usage", month=f"{int(month[:4]) - 1}{month[4:]}").json()
+    assert (last_year["sms_used"], last_year["exhausted"]) == (0, False)
+    bad = s.pms.get("usage", month="2026-13")
+    assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "query.month"
     types = [n["type"] for n in s.pms.get("notices").json()["notices"]]
     assert types == ["sms.quota_warning", "sms.quota_reached"]
     reasons = [r["reason"] for r in control.skipped() if r["appointment_id"] == "a5"]

@@ -223,8 +223,9 @@ def test_k6_statistics_count_each_feature_once_per_practice_day(scenario, contro
     totals = report["totals"]
     assert totals["confirmations"] == 1 and totals["cancellations"] == 1
     assert totals["recalls_sent_sms"] == 1 and totals["recalls_sent_push"] == 0
-    sms_parts = sum(r["segments"] for r in s.messages(channel="sms"))
-    assert totals["sms_parts"] == sms_parts == s.pms.get("usage").json()["sms_used"]
+    sms_rows = s.messages(channel="sms")
+    sms_parts = sum(r["segments"] for r in sms_rows)
+    assert totals["sms_parts"] == sms_parts == s.sms_used(sms_rows)
     assert [d["day"] for d in report["days"]] == [(day - timedelta(days=1)).isoformat(),
                                                  day.isoformat()]
     assert report["days"][1]["recalls_sent_sms"] == 1

@@ -55,10 +55,11 @@ def notices(practice_id: str) -> dict[str, Any]:
     return {"notices": list_callbacks(practice_id)}
 
 
-def sms_usage(practice_id: str, now: datetime) -> dict[str, Any]:
-    """C7: the month's SMS parts against the quota, with the warning threshold."""
+def sms_usage(practice_id: str, now: datetime, month: str | None = None) -> dict[str, Any]:
+    """C7: a month's SMS parts (this month by default) against the quota, with the
+    warning threshold."""
     settings = practice_store.get_practice(practice_id).settings
-    month = now.strftime("%Y-%m")
+    month = month or now.strftime("%Y-%m")
     used = quota.sms_used(practice_id, month)
     return {"month": month, "sms_used": used, "sms_quota": settings.sms_quota,
             "warning": used >= settings.sms_quota_warning * settings.sms_quota,
