@@ -54,6 +54,14 @@ def main() -> None:
         print(f"   {row['function']:20} {row['source_ms']:7.0f} ms from source, {cached} "
               f"precompiled, x{row['ratio_to_boto3']:.2f} of import boto3")
 
+    layer = cold_start.layer_bytecode(runs=3 if args.quick else 5)
+    if layer is None:
+        print("   built layer: no bytecode to measure (no Python for the runtime here)")
+    else:
+        print(f"   built layer on Python {layer['python']} (its pure-Python imports): "
+              f"{layer['bytecode_ms']:.0f} ms with the .pyc it ships, "
+              f"{layer['source_ms']:.0f} ms from source as Lambda would without them")
+
     print("\n3. SMS segments per kind and language (GSM-7 unless noted)")
     for row in segments.measure():
         extra = (f", {row['segments_transliterated']} with transliteration"

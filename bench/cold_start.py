@@ -4,6 +4,7 @@ median of repeated runs, against `import boto3` in the same run."""
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -51,3 +52,41 @@ def measure(runs: int = 7) -> list[dict[str, object]]:
     rows.append({"function": "(import boto3)", "source_ms": boto * 1000, "bytecode_ms": None,
                  "ratio_to_boto3": 1.0})
     return rows
+
+
+# The layer's own pure-Python imports (its compiled extensions are aarch64, so a handler
+# cannot be imported from the built layer on this machine).
+LAYER_IMPORTS = ("import jinja2, babel.dates, phonenumbers, aws_lambda_powertools.logging, "
+                 "aws_lambda_powertools.event_handler")
+
+
+def layer_bytecode(runs: int = 5) -> dict[str, object] | None:
+    """The built layer's imports on the runtime's Python, with the .pyc it ships and from
+    source only; None when no such interpreter is here or the layer has no bytecode."""
+    sys.path.insert(0, str(ROOT))
+    from infra.build_layer import OUT, _interpreter
+    from infra.lambda_python import VERSION
+
+    python = _interpreter(VERSION)
+    if python is None or not any(OUT.rglob("*.pyc")):
+        return None
+    source_only = Path(tempfile.mkdtemp()) / "python"
+    shutil.copytree(OUT, source_only, ignore=shutil.ignore_patterns("*.pyc", "__pycache__"))
+    runtime = Path(tempfile.mkdtemp())  # what the Lambda runtime provides (boto3 & co)
+    import botocore
+
+    site = Path(botocore.__file__).parent.parent
+    for name in ("boto3", "botocore", "jmespath", "dateutil", "urllib3", "six.py", "s3transfer"):
+        if (site / name).exists():
+            (runtime / name).symlink_to(site / name)
+
+    def timed(layer: Path) -> float:
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1",
+               "PYTHONPATH": f"{layer}{os.pathsep}{runtime}"}
+        code = f"import time; t = time.perf_counter(); {LAYER_IMPORTS}; print(time.perf_counter() - t)"
+        return statistics.median(
+            float(subprocess.run([python, "-c", code], env=env, capture_output=True, text=True,
+                                 check=True).stdout.strip()) for _ in range(runs))
+
+    return {"python": VERSION, "bytecode_ms": timed(OUT) * 1000,
+            "source_ms": timed(source_only) * 1000}

@@ -5,11 +5,13 @@ from __future__ import annotations
 from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from cdk_nag import NagSuppressions
 from constructs import Construct
 
+from infra.lambda_python import VERSION
 from infra.packaging import layer_dir, stage_function
 
-RUNTIME = lambda_.Runtime.PYTHON_3_14
+RUNTIME = lambda_.Runtime(f"python{VERSION}", lambda_.RuntimeFamily.PYTHON)
 
 
 class FunctionFactoryConstruct(Construct):
@@ -46,5 +48,11 @@ class FunctionFactoryConstruct(Construct):
                 **environment,
             },
         )
+        NagSuppressions.add_resource_suppressions(function, [{
+            "id": "AwsSolutions-L1",
+            "reason": f"python{VERSION} (supported, not deprecated) so that the layer ships "
+                      "bytecode compiled by the same Python: a cold start then skips compiling "
+                      "the layer's modules (see infra/lambda_python.py).",
+        }])
         self.functions[name] = function
         return function
