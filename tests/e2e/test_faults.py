@@ -130,6 +130,25 @@ def test_b8_failed_escalation_is_started_again_and_sends_its_sms_once(scenario, 
     assert redrive_escalations() == 0  # the failed one has its successor now
 
 
+def test_b8_escalation_read_retries_a_throttled_table_and_the_sms_still_goes(scenario,
+                                                                             control):
+    s = scenario()
+    s.patient("pat", **APP_PATIENT)
+    start = s.local(4)
+    s.book("a1", "pat", start, source="app")
+    control.advance_to(start - timedelta(hours=47))
+    control.faults(down=["dynamodb"])
+    try:
+        # The state machine's read fails at the escalation time and waits 2 s to retry.
+        control.advance_to(start - timedelta(hours=46))
+    finally:
+        control.faults()
+    assert s.messages("a1", kind="reminder", channel="sms") == []
+    control.advance(60)
+    (sms,) = s.messages("a1", kind="reminder", channel="sms")
+    assert s.at(sms) == start - timedelta(hours=46) + timedelta(seconds=2)
+
+
 def test_b8_redriven_escalation_sends_nothing_when_the_patient_answered_meanwhile(
         scenario, control):
     s = scenario()
