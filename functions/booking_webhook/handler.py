@@ -15,7 +15,7 @@ from notify.clock import utcnow
 from notify.contracts import BlockedNumber, ManualRecall, WebhookEvent
 from notify.domain.webhook_signature import SignatureError
 from notify.observability import logger, metrics, tracer
-from notify.request_guard import body_refusal, proxy_error, raw_body, too_large
+from notify.request_guard import body_refusal, error_body, proxy_error, raw_body, too_large
 from notify.services import recalls, statistics
 from notify.services.authentication import authenticate_practice
 from notify.services.intake import EventRejectedError, apply_event
@@ -39,8 +39,8 @@ MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
 def _error(status: int, message: str, fields: list[dict] | None = None) -> Response:
-    body = {"error": message, **({"fields": fields} if fields else {})}
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON,
+                    body=error_body(message, fields))
 
 
 def _refusal(event: dict) -> dict | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -105,24 +105,30 @@ def test_b8_sns_outage_dead_letters_sends_and_redrive_delivers_them_once(scenari
     assert redrive("SendFailures") == 0  # nothing left, and a second redrive sends nothing
 
 
-def test_b8_failed_escalation_is_started_again_and_sends_its_sms_once(scenario, control):
-    s = scenario()
+def _reminder_pushed_then_down(s, control, service: str, until_hours_before: int) -> datetime:
+    """An app patient's reminder push goes out unanswered; from its escalation time (46 h
+    before the start) `service` is down until `until_hours_before`. Returns the start."""
     s.patient("pat", **APP_PATIENT)
     start = s.local(4)
     s.book("a1", "pat", start, source="app")
     control.advance_to(start - timedelta(hours=47))
     assert [m["channel"] for m in s.messages("a1", kind="reminder")] == ["push"]
-    redrive_escalations()  # whatever earlier tests left failed, so the count below is ours
-    control.faults(down=["sns"])
+    redrive_escalations()  # whatever earlier tests left failed, so the counts below are ours
+    control.faults(down=[service])
     try:
-        # The SMS task fails, is retried three times (5, 10, 20 s), and the execution fails.
-        control.advance_to(start - timedelta(hours=45))
-        assert s.messages("a1", kind="reminder", channel="sms") == []
-        ledger = s.pms.get("appointments/a1").json()["messages"]
-        assert {(m["kind"], m["channel"], m["status"]) for m in ledger} \
-            >= {("reminder", "sms", "failed")}
+        control.advance_to(start - timedelta(hours=until_hours_before))
     finally:
         control.faults()
+    return start
+
+
+def test_b8_failed_escalation_is_started_again_and_sends_its_sms_once(scenario, control):
+    s = scenario()
+    # The SMS task fails, is retried three times (5, 10, 20 s), and the execution fails.
+    _reminder_pushed_then_down(s, control, "sns", until_hours_before=45)
+    assert s.messages("a1", kind="reminder", channel="sms") == []
+    ledger = s.pms.get("appointments/a1").json()["messages"]
+    assert ("reminder", "sms", "failed") in {(m["kind"], m["channel"], m["status"]) for m in ledger}
     assert redrive_escalations() == 1
     control.advance(0)
     (sms,) = s.messages("a1", kind="reminder", channel="sms")
@@ -133,16 +139,8 @@ def test_b8_failed_escalation_is_started_again_and_sends_its_sms_once(scenario, 
 def test_b8_escalation_read_retries_a_throttled_table_and_the_sms_still_goes(scenario,
                                                                              control):
     s = scenario()
-    s.patient("pat", **APP_PATIENT)
-    start = s.local(4)
-    s.book("a1", "pat", start, source="app")
-    control.advance_to(start - timedelta(hours=47))
-    control.faults(down=["dynamodb"])
-    try:
-        # The state machine's read fails at the escalation time and waits 2 s to retry.
-        control.advance_to(start - timedelta(hours=46))
-    finally:
-        control.faults()
+    # The state machine's read fails at the escalation time and waits 2 s to retry.
+    start = _reminder_pushed_then_down(s, control, "dynamodb", until_hours_before=46)
     assert s.messages("a1", kind="reminder", channel="sms") == []
     control.advance(60)
     (sms,) = s.messages("a1", kind="reminder", channel="sms")
@@ -152,15 +150,7 @@ def test_b8_escalation_read_retries_a_throttled_table_and_the_sms_still_goes(sce
 def test_b8_redriven_escalation_sends_nothing_when_the_patient_answered_meanwhile(
         scenario, control):
     s = scenario()
-    s.patient("pat", **APP_PATIENT)
-    start = s.local(4)
-    s.book("a1", "pat", start, source="app")
-    control.advance_to(start - timedelta(hours=47))
-    control.faults(down=["sns"])
-    try:
-        control.advance_to(start - timedelta(hours=45))
-    finally:
-        control.faults()
+    _reminder_pushed_then_down(s, control, "sns", until_hours_before=45)
     assert s.browser.act(s.token("a1"), "confirm").status_code == 200
     assert redrive_escalations() == 1
     control.advance(0)

@@ -15,11 +15,15 @@ from typing import Any
 MAX_BODY = 64 * 1024
 
 
+def error_body(message: str, fields: list[dict] | None = None) -> dict[str, Any]:
+    """The shape of every API error: what went wrong, and the fields it concerns."""
+    return {"error": message, **({"fields": fields} if fields else {})}
+
+
 def proxy_error(status: int, message: str, fields: list[dict] | None = None) -> dict[str, Any]:
     """An API Gateway proxy response carrying our error shape."""
-    body = {"error": message, **({"fields": fields} if fields else {})}
     return {"statusCode": status, "headers": {"Content-Type": "application/json"},
-            "body": json.dumps(body), "isBase64Encoded": False}
+            "body": json.dumps(error_body(message, fields)), "isBase64Encoded": False}
 
 
 def raw_body(event: dict[str, Any]) -> bytes:
