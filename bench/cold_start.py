@@ -63,8 +63,7 @@ LAYER_IMPORTS = ("import jinja2, babel.dates, phonenumbers, aws_lambda_powertool
 def layer_bytecode(runs: int = 5) -> dict[str, object] | None:
     """The built layer's imports on the runtime's Python, with the .pyc it ships and from
     source only; None when no such interpreter is here or the layer has no bytecode."""
-    sys.path.insert(0, str(ROOT))
-    from infra.build_layer import OUT, _interpreter
+    from infra.build_layer import OUT, RUNTIME_PROVIDED, _interpreter
     from infra.lambda_python import VERSION
 
     python = _interpreter(VERSION)
@@ -76,7 +75,7 @@ def layer_bytecode(runs: int = 5) -> dict[str, object] | None:
     import botocore
 
     site = Path(botocore.__file__).parent.parent
-    for name in ("boto3", "botocore", "jmespath", "dateutil", "urllib3", "six.py", "s3transfer"):
+    for name in RUNTIME_PROVIDED:
         if (site / name).exists():
             (runtime / name).symlink_to(site / name)
 

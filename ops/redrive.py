@@ -32,14 +32,19 @@ from typing import Any
 import boto3
 
 
+def _the_one(what: str, name: str, found: list[str]) -> str:
+    """CDK names resources with a prefix and a suffix: exactly one must contain `name`."""
+    if len(found) != 1:
+        raise SystemExit(f"expected one {what} matching {name!r}, found {found}")
+    return found[0]
+
+
 def queue_url(sqs: Any, name: str) -> str:
-    """The URL of the queue whose name contains `name` (CDK adds a prefix and a suffix)."""
+    """The URL of the queue whose name contains `name`."""
     if name.startswith("https://") or name.startswith("http://"):
         return name
-    urls = [u for u in sqs.list_queues().get("QueueUrls", []) if name in u.rsplit("/", 1)[-1]]
-    if len(urls) != 1:
-        raise SystemExit(f"expected one queue matching {name!r}, found {urls}")
-    return urls[0]
+    return _the_one("queue", name, [u for u in sqs.list_queues().get("QueueUrls", [])
+                                    if name in u.rsplit("/", 1)[-1]])
 
 
 def _stream_records(info: dict[str, Any]) -> list[dict[str, Any]]:
@@ -99,11 +104,9 @@ _ENDED_BADLY = ("FAILED", "TIMED_OUT", "ABORTED")
 
 
 def _state_machine_arn(sfn: Any, name: str) -> str:
-    arns = [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]
-            if name in m["name"]]
-    if len(arns) != 1:
-        raise SystemExit(f"expected one state machine matching {name!r}, found {arns}")
-    return arns[0]
+    return _the_one("state machine", name, [m["stateMachineArn"] for m in
+                                            sfn.list_state_machines()["stateMachines"]
+                                            if name in m["name"]])
 
 
 def successor_name(name: str) -> str:
