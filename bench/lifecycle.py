@@ -60,7 +60,7 @@ def lifecycles(stack: Any) -> dict[str, dict[str, Any]]:
     from ops.practice import onboard
 
     _instrument(stack)
-    control, browser = LocalControl(stack.url), PatientBrowser(stack.url)
+    control, browser = LocalControl(stack.url), PatientBrowser(stack.api_url)
     app = {"has_app": True, "push_enabled": True, "device_token": "d", "platform": "android",
            "phone": "601 234 567"}
     results = {}
@@ -68,7 +68,7 @@ def lifecycles(stack: Any) -> dict[str, dict[str, Any]]:
     def practice(pid: str) -> PracticeClient:
         secret = onboard(pid, name="Bench", timezone="Europe/Warsaw", country="PL",
                          booking_url="https://b.example")
-        return PracticeClient(stack.url, pid, secret, control)
+        return PracticeClient(stack.api_url, pid, secret, control)
 
     def noon(days: int) -> datetime:
         now = control.now()
@@ -82,8 +82,7 @@ def lifecycles(stack: Any) -> dict[str, dict[str, Any]]:
                                      "start": start.isoformat(),
                                      "end": (start + timedelta(minutes=30)).isoformat()})
     control.advance_to(start - timedelta(hours=45))
-    token = browser.token_in(control.outbox("bench-remind")[0]["link"])
-    browser.act(token, "confirm")
+    browser.follow(control.outbox("bench-remind")[0]["link"], "confirm")
     control.advance(0)
     results["book, confirm push, remind push, escalate SMS, confirm"] = _snapshot(control, 1)
 
@@ -122,7 +121,7 @@ def busy_week(stack: Any, practices: int, appointments: int, cancel_ratio: float
     for i in range(practices):
         pid = f"busy-{i}"
         secret = onboard(pid, name=f"Practice {i}", timezone="Europe/Warsaw", country="PL")
-        clients.append(PracticeClient(stack.url, pid, secret, control))
+        clients.append(PracticeClient(stack.api_url, pid, secret, control))
     patients = 0
     for client in clients:
         for j in range(max(1, appointments // practices // 2)):

@@ -6,7 +6,9 @@ import json
 import re
 import uuid
 from datetime import datetime
+from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import urljoin
 
 import requests
 
@@ -56,12 +58,14 @@ class LocalControl:
         response.raise_for_status()
         return response.json()
 
-    def skipped(self) -> list[dict[str, Any]]:
-        return self.http.get(f"{self.base}/_local/skipped", timeout=30).json()
+    def skipped(self, practice_id: str | None = None) -> list[dict[str, Any]]:
+        params = {"practice_id": practice_id} if practice_id else None
+        return self.http.get(f"{self.base}/_local/skipped", params=params, timeout=30).json()
 
 
 class PracticeClient:
-    """A PMS: sends signed events with the practice's secret."""
+    """A PMS: sends signed events with the practice's secret. `base_url` is the API's URL
+    (the stage's, as the deploy outputs it)."""
 
     def __init__(self, base_url: str, practice_id: str, secret: str, control: LocalControl) -> None:
         self.base = base_url.rstrip("/")
@@ -80,7 +84,7 @@ class PracticeClient:
         ts = timestamp if timestamp is not None else int(now.timestamp())
         headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: str(ts),
                    SIGNATURE_HEADER: sign(secret or self.secret, ts, body)}
-        return self.http.post(f"{self.base}/v1/practices/{self.practice_id}/events",
+        return self.http.post(f"{self.base}/practices/{self.practice_id}/events",
                               data=body, headers=headers, timeout=60)
 
 
@@ -97,12 +101,28 @@ class PracticeClient:
         if body is not None:
             headers["Content-Type"] = "application/json"
         return self.http.request(
-            method, f"{self.base}/v1/practices/{self.practice_id}/{path.lstrip('/')}",
+            method, f"{self.base}/practices/{self.practice_id}/{path.lstrip('/')}",
             data=raw or None, params=params, headers=headers, timeout=60)
 
 
+class _Forms(HTMLParser):
+    """The forms of a page: (method, action, {field: value}) with their buttons' values."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[tuple[str, str, dict[str, str]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.forms.append((values.get("method", "get").upper(), values.get("action", ""), {}))
+        elif tag in ("button", "input") and self.forms and values.get("name"):
+            self.forms[-1][2][values["name"]] = values.get("value", "")
+
+
 class PatientBrowser:
-    """A patient tapping a link from a message."""
+    """A patient tapping a link from a message. `base_url` is the API's URL (the stage's,
+    as in the links we send)."""
 
     LINK = re.compile(r"https?://[^\s]+/l/([A-Za-z0-9_-]{16})")
 
@@ -134,5 +154,33 @@ class PatientBrowser:
         return self.http.get(f"{self.base}/l/{token}", timeout=60)
 
     def act(self, token: str, action: str) -> requests.Response:
+        """Open the page of `token` and press the button of `action`."""
+        return self.follow(f"{self.base}/l/{token}", action)
+
+    def follow(self, link: str, action: str) -> requests.Response:
+        """Open a link exactly as a message carries it and press the button of `action`,
+        as a browser submits a form: to the form's action resolved against the page's
+        own URL (a link or form that loses the stage fails here as it would on AWS)."""
+        page = self.http.get(link, timeout=60)
+        if page.status_code != 200:
+            return page
+        return self.submit(page, f"/{action}")
+
+    def post(self, token: str, action: str) -> requests.Response:
+        """POST an action straight to its URL, as a page left open in another tab would
+        (the page now might not offer it any more)."""
         return self.http.post(f"{self.base}/l/{token}/{action}", data={"action": action},
                               timeout=60)
+
+    def submit(self, page: requests.Response, action_suffix: str) -> requests.Response:
+        """Submit the page's form whose action ends with `action_suffix`."""
+        parser = _Forms()
+        parser.feed(page.text)
+        for method, action, fields in parser.forms:
+            if action.split("?")[0].endswith(action_suffix):
+                target = urljoin(page.url, action)
+                if method == "POST":
+                    return self.http.post(target, data=fields, timeout=60,
+                                          allow_redirects=False)
+                return self.http.get(target, params=fields, timeout=60, allow_redirects=False)
+        raise LookupError(f"no form for {action_suffix} on the page ({page.url})")

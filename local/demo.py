@@ -108,14 +108,14 @@ def run_demo() -> None:
     stack = LocalStack(START).start()
     started = time.perf_counter() - wall
     control = LocalControl(stack.url)
-    browser = PatientBrowser(stack.url)
+    browser = PatientBrowser(stack.api_url)
     notes: list[Note] = []
     names = {(p, pid): data["name"] for p, pats in PATIENTS.items() for pid, data in pats.items()}
     try:
         pms = {}
         for practice_id, settings in PRACTICES.items():
             secret = onboard(practice_id, **settings)  # the operator CLI's code path
-            pms[practice_id] = PracticeClient(stack.url, practice_id, secret, control)
+            pms[practice_id] = PracticeClient(stack.api_url, practice_id, secret, control)
             for patient_id, data in PATIENTS[practice_id].items():
                 _ok(pms[practice_id].send("patient.upserted", {"patient_id": patient_id, **data}))
         for practice_id, appt, patient, start, source, kind, doctor in BOOKINGS:
@@ -137,11 +137,12 @@ def run_demo() -> None:
                           "PMS recall lists sent (recall.due): Katarzyna, Emma"))
 
         def link_of(practice: str, appointment: str) -> str:
-            rows = [r for r in control.outbox(practice) if r["appointment_id"] == appointment]
-            return PatientBrowser.token_in(rows[-1]["link"])
+            rows = [r for r in control.outbox(practice)
+                    if r["appointment_id"] == appointment and r["kind"] != "slot_offer"]
+            return rows[-1]["link"]
 
         def tap(practice: str, patient: str, appointment: str, action: str) -> None:
-            response = browser.act(link_of(practice, appointment), action)
+            response = browser.follow(link_of(practice, appointment), action)
             _ok(response)
             notes.append(Note(control.now(), practice, names[(practice, patient)],
                               f"taps '{action}' on the appointment page (HTTP {response.status_code})"))

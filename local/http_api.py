@@ -1,5 +1,10 @@
 """The API Gateway routes of the template, served over HTTP as REST proxy events, and the
-local control API (/_local/...): clock, outbox, settle."""
+local control API (/_local/...): clock, outbox, settle.
+
+Routes are served where API Gateway serves them: under the stage (`/v1/l/{token}`, as on
+the default URL), and optionally under custom-domain base paths (`/notify/l/{token}`),
+with the event's `path` and `requestContext.path` shaped as API Gateway shapes them for
+each. A link or form that forgets the stage gets API Gateway's 403, here as there."""
 
 from __future__ import annotations
 
@@ -26,15 +31,23 @@ def _compile(path: str) -> re.Pattern[str]:
     return re.compile(f"^{pattern}$")
 
 
+FORBIDDEN = json.dumps({"message": "Missing Authentication Token"})
+
+
 class LocalApi:
     def __init__(self, routes: list[Route], runtime: LambdaRuntime, router: EventRouter,
-                 clock: VirtualClock) -> None:
+                 clock: VirtualClock, stage: str,
+                 base_paths: dict[str, str] | None = None) -> None:
         # Literal segments win over parameters, as in API Gateway.
         self.routes = sorted(((r, _compile(r.path)) for r in routes),
                              key=lambda pair: pair[0].path.count("{"))
         self.runtime = runtime
         self.router = router
         self.clock = clock
+        self.stage = stage
+        # Custom domain emulation: base path -> stage (API Gateway strips the base path
+        # for routing but leaves it in the event's `path`).
+        self.base_paths = base_paths or {}
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -43,14 +56,26 @@ class LocalApi:
         return response(environ, start_response)
 
     # -- API Gateway -------------------------------------------------------------------------
+    def _split(self, path: str) -> tuple[str, str, str] | None:
+        """(stage, path within the API, the event's `path`) of a request, or None."""
+        first, _, rest = path.lstrip("/").partition("/")
+        if first == self.stage:
+            return self.stage, f"/{rest}", f"/{rest}"
+        if first in self.base_paths:
+            return self.base_paths[first], f"/{rest}", path
+        return None
+
     def _proxy(self, request: Request) -> Response:
+        split = self._split(request.path)
+        if split is None:
+            return Response(FORBIDDEN, 403, content_type="application/json")
+        stage, api_path, event_path = split
         for route, pattern in self.routes:
-            match = pattern.match(request.path)
+            match = pattern.match(api_path)
             if match and route.method == request.method:
                 break
         else:
-            return Response(json.dumps({"message": "Missing Authentication Token"}), 403,
-                            content_type="application/json")
+            return Response(FORBIDDEN, 403, content_type="application/json")
         body = request.get_data()
         try:
             text = body.decode("utf-8")
@@ -60,7 +85,7 @@ class LocalApi:
         headers = {k: v for k, v in request.headers.items()}
         query = {k: v for k, v in request.args.items()} or None
         event = {
-            "resource": route.path, "path": request.path, "httpMethod": request.method,
+            "resource": route.path, "path": event_path, "httpMethod": request.method,
             "headers": headers, "multiValueHeaders": {k: [v] for k, v in headers.items()},
             "queryStringParameters": query,
             "multiValueQueryStringParameters": {k: request.args.getlist(k)
@@ -68,7 +93,7 @@ class LocalApi:
             "pathParameters": match.groupdict() or None, "stageVariables": None,
             "requestContext": {
                 "resourcePath": route.path, "httpMethod": request.method,
-                "path": f"/prod{request.path}", "stage": "prod", "accountId": ACCOUNT,
+                "path": request.path, "stage": stage, "accountId": ACCOUNT,
                 "apiId": "local", "requestId": str(uuid.uuid4()),
                 "requestTimeEpoch": int(self.clock.now().timestamp() * 1000),
                 "identity": {"sourceIp": request.remote_addr or "127.0.0.1"},

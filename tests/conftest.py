@@ -42,7 +42,7 @@ def control(local_stack):
 def browser(local_stack):
     from local.client import PatientBrowser
 
-    return PatientBrowser(local_stack.url)
+    return PatientBrowser(local_stack.api_url)
 
 
 @pytest.fixture
@@ -56,6 +56,6 @@ def new_practice(local_stack, control):
         defaults = dict(name="Harbour Dental", timezone="Europe/Warsaw", country="PL",
                         locale="en", booking_url="https://book.example.com/harbour")
         secret = onboard(practice_id, **{**defaults, **settings})
-        return PracticeClient(local_stack.url, practice_id, secret, control)
+        return PracticeClient(local_stack.api_url, practice_id, secret, control)
 
     return make

@@ -16,6 +16,7 @@ from notify.contracts import BlockedNumber, ManualRecall, WebhookEvent
 from notify.domain.webhook_signature import SignatureError
 from notify.observability import logger, metrics, tracer
 from notify.request_guard import body_refusal, error_body, proxy_error, raw_body, too_large
+from notify.request_paths import normalise
 from notify.services import recalls, statistics
 from notify.services.authentication import authenticate_practice
 from notify.services.intake import EventRejectedError, apply_event
@@ -78,7 +79,7 @@ def rejected(exc: EventRejectedError) -> Response:
     return _error(exc.status, str(exc), [{"field": exc.field, "message": str(exc)}])
 
 
-@app.post("/v1/practices/<practice_id>/events",
+@app.post("/practices/<practice_id>/events",
           summary="Receive one PMS event", responses={202: {"description": "applied or duplicate"}})
 def receive_event(practice_id: PracticeId, event: Annotated[WebhookEvent, Body()]):  # noqa: ANN201
     result = apply_event(practice_id, event, utcnow())
@@ -91,24 +92,24 @@ def not_found(exc: NotFoundForPracticeError) -> Response:
     return _error(404, "not found", [{"field": "path", "message": "unknown id"}])
 
 
-@app.get("/v1/practices/<practice_id>/appointments/<appointment_id>",
+@app.get("/practices/<practice_id>/appointments/<appointment_id>",
          summary="An appointment and every message of it (B5)")
 def read_appointment(practice_id: PracticeId, appointment_id: EntityId) -> dict:
     return appointment_report(practice_id, appointment_id)
 
 
-@app.get("/v1/practices/<practice_id>/patients/<patient_id>/messages", summary="Every message of a patient (B5)")
+@app.get("/practices/<practice_id>/patients/<patient_id>/messages", summary="Every message of a patient (B5)")
 def read_patient_messages(practice_id: PracticeId, patient_id: EntityId) -> dict:
     return patient_messages(practice_id, patient_id)
 
 
-@app.get("/v1/practices/<practice_id>/notices",
+@app.get("/practices/<practice_id>/notices",
          summary="Patient actions and moves told to the practice (B6)")
 def read_notices(practice_id: PracticeId) -> dict:
     return notices(practice_id)
 
 
-@app.get("/v1/practices/<practice_id>/usage",
+@app.get("/practices/<practice_id>/usage",
          summary="SMS used in a month (UTC, this one by default) against the quota (C7)")
 def read_usage(practice_id: PracticeId,
                month: Annotated[str | None, Query(pattern=MONTH)] = None) -> dict:
@@ -127,7 +128,7 @@ def needs_confirmation(exc: recalls.NeedsConfirmationError) -> Response:
                           "fields": [{"field": "confirmed", "message": str(exc)}]})
 
 
-@app.post("/v1/practices/<practice_id>/recalls",
+@app.post("/practices/<practice_id>/recalls",
           summary="Send a recall now (K4 blocked numbers get no SMS, K5 confirmation)",
           responses={202: {"description": "sending"},
                      409: {"description": "needs confirmation (no-marketing patient)"}})
@@ -136,7 +137,7 @@ def send_recall(practice_id: PracticeId, request: Annotated[ManualRecall, Body()
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=result)
 
 
-@app.put("/v1/practices/<practice_id>/blocked-numbers/<number>",
+@app.put("/practices/<practice_id>/blocked-numbers/<number>",
          summary="Tick or untick 'blocked recalls' for a mobile number (K4)")
 def put_blocked_number(practice_id: PracticeId, number: PhoneNumber,
                        entry: Annotated[BlockedNumber, Body()]):  # noqa: ANN201
@@ -147,13 +148,13 @@ def put_blocked_number(practice_id: PracticeId, number: PhoneNumber,
     return {"number": stored, "blocked_recalls": entry.blocked_recalls}
 
 
-@app.get("/v1/practices/<practice_id>/blocked-numbers",
+@app.get("/practices/<practice_id>/blocked-numbers",
          summary="The blocked communication list (K4)")
 def read_blocked_numbers(practice_id: PracticeId) -> dict:
     return {"numbers": recalls.blocked_numbers(practice_id)}
 
 
-@app.get("/v1/practices/<practice_id>/statistics",
+@app.get("/practices/<practice_id>/statistics",
          summary="Usage per feature and practice-local day (K6)")
 def read_statistics(practice_id: PracticeId,
                     first: Annotated[str | None, Query(alias="from", pattern=DAY)] = None,
@@ -169,4 +170,4 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     refusal = _refusal(event)
     if refusal is not None:
         return refusal
-    return app.resolve(event, context)
+    return app.resolve(normalise(event), context)

@@ -14,6 +14,7 @@ from notify.link_page import appointment_page, gone_page, offer_page, recall_pag
 from notify.observability import logger, metrics, tracer
 from notify.rendering import local_times, pick_locale
 from notify.request_guard import body_refusal, raw_body, too_large
+from notify.request_paths import normalise, public_prefix
 from notify.services.app_receipts import UnknownMessageError, record_opened, register_device
 from notify.services.patient_actions import (
     ActionNotAllowedError,
@@ -33,6 +34,11 @@ SlotId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9
 HTML = "text/html; charset=utf-8"
 
 
+def _root() -> str:
+    """The prefix of the caller's URL (stage or base path): page links start with it."""
+    return public_prefix(app.current_event.raw_event)
+
+
 def _html(status: int, body: str) -> Response:
     return Response(status_code=status, content_type=HTML, body=body,
                     headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"})
@@ -45,14 +51,14 @@ def not_found(exc: LinkNotFoundError) -> Response:
 
 @app.get("/l/<token>", summary="The appointment page of a patient link")
 def show(token: Token):  # noqa: ANN201
-    return _html(200, appointment_page(open_link(token, utcnow())))
+    return _html(200, appointment_page(open_link(token, utcnow()), _root()))
 
 
 @app.get("/l/<token>/reschedule", summary="Go to the practice's booking page")
 def reschedule(token: Token):  # noqa: ANN201
     view = open_link(token, utcnow())
     if not view.settings.booking_url or not view.can_act:
-        return _html(409, appointment_page(view))
+        return _html(409, appointment_page(view, _root()))
     return Response(status_code=302, content_type=HTML, body="",
                     headers={"Location": view.settings.booking_url})
 
@@ -68,7 +74,8 @@ def _offer_response(offer: OfferView, slot_id: str, accepted: bool = False) -> R
         return Response(status_code=status, content_type=content_types.APPLICATION_JSON,
                         body={"accepted": accepted, "refusal": offer.refusal,
                               "start": offer.view.appointment.start.isoformat()})
-    return _html(status, offer_page(offer.view, slot_id, slot_when, offer.refusal, accepted))
+    return _html(status, offer_page(offer.view, _root(), slot_id, slot_when, offer.refusal,
+                                    accepted))
 
 
 class Receipt(BaseModel):
@@ -142,12 +149,12 @@ def perform(token: Token, action: PatientAction):  # noqa: ANN201
     try:
         view = act(token, action, utcnow())
     except ActionNotAllowedError:
-        return _html(409, appointment_page(open_link(token, utcnow())))
+        return _html(409, appointment_page(open_link(token, utcnow()), _root()))
     notice = "confirmed" if action is PatientAction.CONFIRM else "cancelled"
     if "application/json" in (app.current_event.headers or {}).get("accept", ""):
         return Response(status_code=200, content_type=content_types.APPLICATION_JSON,
                         body={"status": view.appointment.status.value})
-    return _html(200, appointment_page(view, notice))
+    return _html(200, appointment_page(view, _root(), notice))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
@@ -158,4 +165,4 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     refusal = too_large(body) or body_refusal(body, json_required=False)
     if refusal is not None:
         return refusal
-    return app.resolve(event, context)
+    return app.resolve(normalise(event), context)

@@ -52,8 +52,15 @@ class Scenario:
         return sum(self.pms.get("usage", month=m).json()["sms_used"] for m in months)
 
     def token(self, appointment_id: str) -> str:
-        rows = self.messages(appointment_id)
-        return self.browser.token_in(rows[0]["link"])
+        return self.browser.token_in(self.link(appointment_id))
+
+    def link(self, appointment_id: str) -> str:
+        """The patient link of the appointment, as its first message carries it."""
+        return self.messages(appointment_id)[0]["link"]
+
+    def tap(self, appointment_id: str, action: str):
+        """The patient opens the link from the message and presses a button."""
+        return self.browser.follow(self.link(appointment_id), action)
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ def test_webhook_replayed_with_a_stale_timestamp_is_401(scenario, control):
 
 def test_webhook_unsigned_garbage_is_401_not_422(scenario):
     s = scenario()
-    response = s.pms.http.post(f"{s.pms.base}/v1/practices/{s.pms.practice_id}/events",
+    response = s.pms.http.post(f"{s.pms.base}/practices/{s.pms.practice_id}/events",
                                data=b"{not json", timeout=30)
     assert response.status_code == 401
 
@@ -37,7 +37,7 @@ def test_webhook_unsigned_garbage_is_401_not_422(scenario):
 def test_webhook_one_practice_secret_cannot_write_to_another(scenario, control):
     mine, theirs = scenario(), scenario()
     response = mine.pms.http.post(
-        f"{mine.pms.base}/v1/practices/{theirs.pms.practice_id}/events",
+        f"{mine.pms.base}/practices/{theirs.pms.practice_id}/events",
         data=b"{}", headers={"X-Notify-Timestamp": str(int(control.now().timestamp())),
                              "X-Notify-Signature": "v1=" + "0" * 64}, timeout=30)
     assert response.status_code == 401

@@ -32,7 +32,9 @@ def _page(title: str, body: str) -> str:
             f"<body><h1>{escape(title)}</h1>{body}</body></html>")
 
 
-def appointment_page(view: AppointmentView, notice: str | None = None) -> str:
+def appointment_page(view: AppointmentView, root: str, notice: str | None = None) -> str:
+    """`root` is the prefix of the caller's own URL (stage or base path, see request_paths):
+    form actions built on it keep working under /v1/... and behind a custom domain."""
     labels = _LABELS[view.locale]
     appointment = view.appointment
     lines = [f"<p><b>{escape(view.settings.name)}</b></p>", f"<p>{escape(view.when)}</p>"]
@@ -45,10 +47,10 @@ def appointment_page(view: AppointmentView, notice: str | None = None) -> str:
         if status == "confirmed" and not notice:
             lines.append(f"<p>{escape(labels['confirmed'])}</p>")
         for action in ("confirm", "cancel"):
-            lines.append(f"<form method=post action='/l/{escape(view.token)}/{action}'>"
+            lines.append(f"<form method=post action='{escape(root)}/l/{escape(view.token)}/{action}'>"
                          f"<button name=action value={action}>{escape(labels[action])}</button></form>")
         if view.settings.booking_url:
-            lines.append(f"<form method=get action='/l/{escape(view.token)}/reschedule'>"
+            lines.append(f"<form method=get action='{escape(root)}/l/{escape(view.token)}/reschedule'>"
                          f"<button>{escape(labels['reschedule'])}</button></form>")
     elif status in ("cancelled", "attended") and notice is None:
         lines.append(f"<p>{escape(labels[status])}</p>")
@@ -68,7 +70,7 @@ _REFUSALS = {"no longer available": {"pl": "Ten termin jest już zajęty.",
                                      "en": "This slot is no longer available."}}
 
 
-def offer_page(view: AppointmentView, slot_id: str, slot_when: str | None,
+def offer_page(view: AppointmentView, root: str, slot_id: str, slot_when: str | None,
                refusal: str | None, accepted: bool = False) -> str:
     """The freed-slot offer (F2): accept while open, "no longer available" afterwards."""
     labels = _OFFER[view.locale]
@@ -82,7 +84,7 @@ def offer_page(view: AppointmentView, slot_id: str, slot_when: str | None,
     else:
         lines.append(f"<p>{escape(slot_when or '')}</p>")
         lines.append(f"<p>{escape(labels['instead'])}: {escape(view.when)}</p>")
-        lines.append(f"<form method=post action='/l/{escape(view.token)}/offer/{escape(slot_id)}'>"
+        lines.append(f"<form method=post action='{escape(root)}/l/{escape(view.token)}/offer/{escape(slot_id)}'>"
                      f"<button>{escape(labels['accept'])}</button></form>")
     return _page(labels["title"], "".join(lines))
 
