@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .deploy import FunctionSpec
+from .iam import ACTING
 
 
 @dataclass
@@ -68,6 +69,7 @@ class LambdaRuntime:
         handler = self._handler(name)
         context = LambdaContext(name, 512, spec.arn, str(uuid.uuid4()))
         self.invocations[name] = self.invocations.get(name, 0) + 1
+        acting, ACTING.function = getattr(ACTING, "function", None), name
         try:
             return handler(event, context)
         except Exception as exc:
@@ -77,3 +79,5 @@ class LambdaRuntime:
                 "errorType": type(exc).__name__, "errorMessage": str(exc),
                 "stackTrace": traceback.format_exception(exc)[-3:],
             }) from exc
+        finally:
+            ACTING.function = acting
