@@ -1,6 +1,7 @@
-"""DynamoDB stream -> the appointment's message plan (one-shot schedules, immediate sends),
-recall periods of attended visits and recall bookings (K1, K2), each practice's daily
-recall schedule (K1) and the practice's manual recalls (K4, K5)."""
+"""DynamoDB stream -> what a change causes later: the appointment's message plan (one-shot
+schedules, immediate sends), its freed slot offered to later patients (F1, F3), recall
+periods of attended visits and recall bookings (K1, K2), each practice's daily recall
+schedule (K1) and the practice's manual recalls (K4, K5)."""
 
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -10,6 +11,7 @@ from notify.dal.practices import get_practice
 from notify.observability import logger, metrics, tracer
 from notify.services import recalls
 from notify.services.planning import plan_change
+from notify.services.slot_offers import release_slot
 from notify.services.stream_records import appointment_images, practice_id_of_profile
 from notify.settings import PlannerSettings
 from notify.stream_batches import process_stream_batch, recall_target, scheduler_target
@@ -36,6 +38,7 @@ def record_handler(record: DynamoDBRecord) -> None:
     practice = get_practice(current.practice_id)
     now = utcnow()
     plan_change(old, new, practice, target, now)
+    release_slot(old, new, practice, target, now)
     recalls.on_appointment_change(old, new, practice, now)
 
 
