@@ -44,8 +44,14 @@ SOAK := FUZZ_EXAMPLES=5000 F2_TRIALS=50 B4_ROUNDS=10 B8_ROUNDS=20
 soak: synth  ## the long drills, serially, figures printed: $(SOAK)
 	$(SOAK) $(PY) -m pytest -s tests/e2e/test_robustness.py tests/e2e/test_faults.py tests/e2e/test_freed_slots.py
 
-lint: setup
+.venv-lint/.installed: requirements-lint.txt
+	python3 -m venv .venv-lint
+	.venv-lint/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-lint.txt
+	touch $@
+
+lint: synth .venv-lint/.installed  ## ruff, and cfn-lint + checkov on the template (accepted checks: infra/accepted_checks.yaml)
 	$(PY) -m ruff check .
+	.venv-lint/bin/python infra/lint_template.py
 
 redrive: setup  ## put dead-lettered work back: make redrive QUEUE=SendFailures (or StreamFailures, ScheduleFailures, Escalations; AWS creds or AWS_ENDPOINT_URL)
 	$(PY) -m ops.redrive $(QUEUE)

@@ -13,12 +13,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = ("booking_webhook", "patient_links", "schedule_reminder", "send_push",
-             "sms_fallback", "slot_released", "practice_callback")
+             "sms_fallback", "practice_callback", "recall_sweep", "delivery_events")
 LAMBDA_ENV = {
     "TABLE_NAME": "bench", "AWS_DEFAULT_REGION": "eu-central-1", "AWS_REGION": "eu-central-1",
     "SCHEDULE_GROUP": "g", "SEND_FUNCTION_ARN": "arn:aws:lambda:eu-central-1:1:function:s",
     "SCHEDULER_ROLE_ARN": "arn:aws:iam::1:role/r", "PUBLIC_BASE_URL": "https://n.example",
-    "EMAIL_FROM": "a@b.c", "PUSH_FCM_ARN": "arn:f", "PUSH_APNS_ARN": "arn:a",
+    "EMAIL_FROM": "a@b.example", "PUSH_FCM_ARN": "arn:f", "PUSH_APNS_ARN": "arn:a",
+    "EMAIL_CONFIGURATION_SET": "c", "SMS_ORIGINATIONS": "{}",
     "ESCALATION_STATE_MACHINE_ARN": "arn:aws:states:eu-central-1:1:stateMachine:m",
     "POWERTOOLS_SERVICE_NAME": "patient-notify",
 }

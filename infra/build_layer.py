@@ -65,7 +65,7 @@ def main() -> None:
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
          "--target", str(OUT), "--platform", "manylinux2014_aarch64", "--implementation", "cp",
-         "--only-binary=:all:", "--python-version", args.python_version,
+         "--only-binary=:all:", "--python-version", args.python_version, "--no-compile",
          "-r", str(ROOT / "requirements.txt")],
         check=True,
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
@@ -20,7 +21,7 @@ ANSWERED = ("confirmed", "cancelled", "attended", "viewed", "rebooked", "not_nee
 
 class EscalationConstruct(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, table: dynamodb.ITable,
-                 sms_fallback: lambda_.IFunction) -> None:
+                 sms_fallback: lambda_.IFunction, logs_key: kms.IKey) -> None:
         super().__init__(scope, construct_id)
         wait = sfn.Wait(self, "WaitUntilEscalation",
                         time=sfn.WaitTime.timestamp_path("$.escalate_at"))
@@ -53,6 +54,7 @@ class EscalationConstruct(Construct):
                   .when(answered, sfn.Succeed(self, "NoSmsNeeded"))
                   .otherwise(send_sms))
         log_group = logs.LogGroup(self, "Logs", retention=logs.RetentionDays.ONE_MONTH,
+                                  encryption_key=logs_key,
                                   removal_policy=RemovalPolicy.DESTROY)
         self.state_machine = sfn.StateMachine(
             self, "StateMachine",
@@ -65,6 +67,8 @@ class EscalationConstruct(Construct):
         )
         NagSuppressions.add_resource_suppressions(self.state_machine, [{
             "id": "AwsSolutions-IAM5",
-            "reason": "CDK's LambdaInvoke grant covers the function's versions (':*') and "
-                      "X-Ray / log delivery need '*' by AWS design.",
+            "reason": "CDK's LambdaInvoke grant covers the function's versions (':*'); X-Ray "
+                      "segments and Step Functions' vended log delivery have no resource ARN.",
+            "appliesTo": ["Resource::*",
+                          {"regex": "/^Resource::<Functionssmsfallback[0-9A-F]{8}\\.Arn>:\\*$/g"}],
         }], apply_to_children=True)

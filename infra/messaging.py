@@ -1,53 +1,129 @@
-"""Push (SNS platform applications, as parameters), SMS (SNS) and email (SES) permissions."""
+"""Push (SNS platform applications), SMS (SNS) and email (SES): the deploy settings, the
+SES configuration set that reports bounces and complaints, and sending permissions.
+
+Every channel setting is a required parameter without a dummy default: a deploy either
+names a real resource or says `none`, an explicit "no push" / "no email" mode that the
+code honours (the channel is skipped with its reason). A deploy can therefore not
+succeed while every send would fail.
+"""
 
 from __future__ import annotations
 
-from aws_cdk import CfnParameter, Stack
+from aws_cdk import CfnCondition, CfnParameter, Fn, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_ses as ses
+from aws_cdk import aws_sns as sns
 from cdk_nag import NagSuppressions
 from constructs import Construct
 
+NONE = "none"
+PLATFORM_ARN = r"arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:app/(GCM|APNS|APNS_SANDBOX)/[A-Za-z0-9_.-]+"
+EMAIL = r"[^@\s]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
+DOMAIN = r"([A-Za-z0-9-]+\.)+[A-Za-z]{2,}"
+# {"PL": {"origination": "+48...", "sender_id": "ZDROWIE"}, ...}: see notify/settings.py.
+ORIGINATIONS = r"\{.*\}"
+
 
 class MessagingConstruct(Construct):
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, topic_key: kms.IKey) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        self.fcm_arn = CfnParameter(
-            stack, "FcmPlatformApplicationArn", type="String",
-            default="arn:aws:sns:eu-central-1:000000000000:app/GCM/patient-notify",
-            description="SNS platform application for Android (FCM)").value_as_string
-        self.apns_arn = CfnParameter(
-            stack, "ApnsPlatformApplicationArn", type="String",
-            default="arn:aws:sns:eu-central-1:000000000000:app/APNS/patient-notify",
-            description="SNS platform application for iOS (APNs)").value_as_string
-        self.email_from = CfnParameter(
-            stack, "EmailFrom", type="String", default="no-reply@notify.example.com",
-            description="Verified SES sender address").value_as_string
-        self.email_domain = CfnParameter(
-            stack, "EmailDomain", type="String", default="notify.example.com",
-            description="Verified SES identity (domain)").value_as_string
+
+        def parameter(name: str, pattern: str, description: str) -> str:
+            return CfnParameter(stack, name, type="String", allowed_pattern=f"^({pattern})$",
+                                constraint_description=f"{description} (or '{NONE}')",
+                                description=description).value_as_string
+
+        self.fcm_arn = parameter("FcmPlatformApplicationArn", f"{PLATFORM_ARN}|{NONE}",
+                                 "SNS platform application for Android (FCM); 'none': no "
+                                 "Android push")
+        self.apns_arn = parameter("ApnsPlatformApplicationArn", f"{PLATFORM_ARN}|{NONE}",
+                                  "SNS platform application for iOS (APNs); 'none': no iOS push")
+        self.email_from = parameter("EmailFrom", f"{EMAIL}|{NONE}",
+                                    "Sender address of a verified SES identity; 'none': no email")
+        self.email_identity = parameter("EmailIdentity", f"{DOMAIN}|{EMAIL}|{NONE}",
+                                        "The verified SES identity (domain or address) that "
+                                        "EmailFrom belongs to; 'none': no email")
+        self.sms_originations = CfnParameter(
+            stack, "SmsOriginations", type="String", allowed_pattern=f"^{ORIGINATIONS}$",
+            description="JSON: per destination country (ISO 3166 alpha-2) the origination "
+                        "number (E.164, or an End User Messaging phone-number/pool ARN) and "
+                        "sender id to send SMS from, e.g. {\"PL\": {\"origination\": "
+                        "\"+48...\", \"sender_id\": \"ZDROWIE\"}}; {} lets SNS choose."
+        ).value_as_string
+
+        def configured(name: str, value: str) -> CfnCondition:
+            return CfnCondition(self, name, expression=Fn.condition_not(
+                Fn.condition_equals(value, NONE)))
+
+        self._push = {"fcm": configured("FcmConfigured", self.fcm_arn),
+                      "apns": configured("ApnsConfigured", self.apns_arn)}
+        self._email = configured("EmailConfigured", self.email_identity)
+
+        # Bounces and complaints arrive only through a configuration set's event
+        # destination: they go to this topic, whose subscriber marks the address (C5).
+        self.email_events = sns.Topic(self, "EmailEvents", enforce_ssl=True,
+                                      master_key=topic_key)
+        self.configuration_set = ses.CfnConfigurationSet(
+            self, "ConfigurationSet",
+            reputation_options=ses.CfnConfigurationSet.ReputationOptionsProperty(
+                reputation_metrics_enabled=True),
+            sending_options=ses.CfnConfigurationSet.SendingOptionsProperty(sending_enabled=True))
+        ses.CfnConfigurationSetEventDestination(
+            self, "BouncesAndComplaints",
+            configuration_set_name=self.configuration_set.ref,
+            event_destination=ses.CfnConfigurationSetEventDestination.EventDestinationProperty(
+                enabled=True, matching_event_types=["bounce", "complaint", "reject"],
+                sns_destination=ses.CfnConfigurationSetEventDestination.SnsDestinationProperty(
+                    topic_arn=self.email_events.topic_arn)))
+        self.email_events.add_to_resource_policy(iam.PolicyStatement(
+            actions=["sns:Publish"], resources=[self.email_events.topic_arn],
+            principals=[iam.ServicePrincipal("ses.amazonaws.com")],
+            conditions={"StringEquals": {"AWS:SourceAccount": stack.account}}))
+
+    def _or_placeholder(self, condition: CfnCondition, value: str, kind: str) -> str:
+        """`value`, or a well-formed ARN that matches nothing when the channel is off (an
+        IAM statement cannot name 'none')."""
+        stack = Stack.of(self)
+        placeholder = stack.format_arn(service=kind.split(":")[0], resource=kind.split(":")[1],
+                                       resource_name="not-configured")
+        return Fn.condition_if(condition.logical_id, value, placeholder).to_string()
 
     def environment(self) -> dict[str, str]:
         return {"PUSH_FCM_ARN": self.fcm_arn, "PUSH_APNS_ARN": self.apns_arn,
-                "EMAIL_FROM": self.email_from}
+                "EMAIL_FROM": self.email_from,
+                "EMAIL_CONFIGURATION_SET": self.configuration_set.ref,
+                "SMS_ORIGINATIONS": self.sms_originations}
 
     def allow_sending(self, sender: lambda_.Function) -> None:
         stack = Stack.of(self)
         sender.add_to_role_policy(iam.PolicyStatement(
-            actions=["sns:CreatePlatformEndpoint"], resources=[self.fcm_arn, self.apns_arn]))
+            actions=["sns:CreatePlatformEndpoint"],
+            resources=[self._or_placeholder(self._push["fcm"], self.fcm_arn, "sns:app/GCM"),
+                       self._or_placeholder(self._push["apns"], self.apns_arn, "sns:app/APNS")]))
         sender.add_to_role_policy(iam.PolicyStatement(
             actions=["sns:Publish"],
-            resources=[stack.format_arn(service="sns", resource="endpoint/*")]))
+            resources=[stack.format_arn(service="sns", resource="endpoint/GCM/*"),
+                       stack.format_arn(service="sns", resource="endpoint/APNS/*")]))
         # SMS to a phone number has no resource ARN: AWS requires "*" for these two.
         sender.add_to_role_policy(iam.PolicyStatement(
             actions=["sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"], resources=["*"]))
+        identity = Fn.condition_if(self._email.logical_id, self.email_identity,
+                                   "not-configured").to_string()
         sender.add_to_role_policy(iam.PolicyStatement(
             actions=["ses:SendEmail"],
-            resources=[stack.format_arn(service="ses", resource="identity",
-                                        resource_name=self.email_domain)]))
+            resources=[stack.format_arn(service="ses", resource="identity", resource_name=identity),
+                       stack.format_arn(service="ses", resource="configuration-set",
+                                        resource_name=self.configuration_set.ref)]))
         NagSuppressions.add_resource_suppressions(sender, [{
             "id": "AwsSolutions-IAM5",
             "reason": "SMS publish and opt-out checks have no resource ARN (AWS requires '*'); "
                       "push endpoints are created per device under our platform applications.",
+            "appliesTo": ["Resource::*",
+                          "Resource::arn:<AWS::Partition>:sns:<AWS::Region>:<AWS::AccountId>:"
+                          "endpoint/GCM/*",
+                          "Resource::arn:<AWS::Partition>:sns:<AWS::Region>:<AWS::AccountId>:"
+                          "endpoint/APNS/*"],
         }], apply_to_children=True)

@@ -1,17 +1,25 @@
 r"""The whole product in one stack, composed of one construct per concern.
 
     booking_webhook -> table -(stream)-> schedule_reminder -(schedules)-> send_push
-                        |                       \-(daily schedule)-> recall_sweep -> send_push
-    patient_links  ->   |    -(stream)-> slot_released -> offers     send_push -> escalation
-                        |    -(stream)-> practice_callback             -> sms_fallback
+    patient_links  ->   |      (plans messages, recall periods   \-(daily)-> recall_sweep
+                        |       and freed-slot offers)              send_push -> escalation
+                        |    -(stream)-> practice_callback                -> sms_fallback
+    SES bounces / complaints -(SNS)-> delivery_events
+
+The table stream has two readers: DynamoDB Streams throttles more than two processes
+reading one shard. Planning and freed-slot offers share the first (both are idempotent
+plans of the same appointment change); practice callbacks have the second to
+themselves, so a practice endpoint that is down never holds up anybody's reminders.
 """
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from cdk_nag import NagSuppressions
 from constructs import Construct
 
@@ -19,11 +27,12 @@ from infra.api import ApiConstruct
 from infra.data import DataConstruct
 from infra.escalation import EscalationConstruct
 from infra.function_factory import FunctionFactoryConstruct
+from infra.keys import KeysConstruct
 from infra.messaging import MessagingConstruct
-from infra.observability import DeadLettersConstruct, ObservabilityConstruct
+from infra.observability import DeadLettersConstruct, ObservabilityConstruct, Watched
 from infra.scheduling import SchedulingConstruct
 
-# The stream carries every write; each consumer takes only its own items.
+# The stream carries every write; each reader takes only its own items.
 APPOINTMENT_RECORDS = {"dynamodb": {"Keys": {"sk": {"S": [{"prefix": "APPT#"}]}}}}
 # A manual recall (K4, K5) the practice API wrote: schedule_reminder hands it to send_push
 # (the API cannot call send_push itself: send_push's links point at the API).
@@ -35,86 +44,111 @@ PRACTICE_RECORDS = {"dynamodb": {"Keys": {"sk": {"S": ["PROFILE"]}}},
 CALLBACK_RECORDS = {"dynamodb": {"Keys": {"pk": {"S": [{"prefix": "CALLBACK#"}]}}},
                     "eventName": ["INSERT"]}
 
+# The item operations each function's code calls (infra/data.py): nothing scans, deletes
+# or batch-writes.
+READ_WRITE = ("GetItem", "PutItem", "UpdateItem", "Query")
+TABLE_ACCESS = {
+    "booking_webhook": READ_WRITE,
+    "patient_links": READ_WRITE,
+    "schedule_reminder": READ_WRITE,
+    "send_push": READ_WRITE,
+    "sms_fallback": READ_WRITE,
+    "recall_sweep": ("PutItem", "UpdateItem", "Query"),
+    "practice_callback": ("GetItem",),
+    "delivery_events": ("UpdateItem",),
+}
+# Functions invoked asynchronously (async invoke, Scheduler, SNS): each has bounded
+# retries and an on-failure destination.
+ASYNC_RETRIES = 2
+
 
 class NotificationStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
         data = DataConstruct(self, "Data")
         table = data.table
+        keys = KeysConstruct(self, "Keys")
         dead_letters = DeadLettersConstruct(self, "DeadLetters")
-        factory = FunctionFactoryConstruct(self, "Functions")
-        messaging = MessagingConstruct(self, "Messaging")
+        factory = FunctionFactoryConstruct(self, "Functions", logs_key=keys.logs)
+        messaging = MessagingConstruct(self, "Messaging", topic_key=keys.topics)
         table_env = {"TABLE_NAME": table.table_name}
 
+        def function(name: str, environment: dict[str, str]) -> lambda_.Function:
+            created = factory.create(name, environment)
+            data.grant(created, *TABLE_ACCESS[name])
+            return created
+
+        def asynchronous(target: lambda_.Function, queue: sqs.IQueue) -> None:
+            target.configure_async_invoke(
+                retry_attempts=ASYNC_RETRIES, max_event_age=Duration.hours(1),
+                on_failure=destinations.SqsDestination(queue))
+
         # API: practice webhook and patient links.
-        webhook = factory.create("booking_webhook", table_env)
-        links = factory.create("patient_links", table_env)
-        table.grant_read_write_data(webhook)
-        table.grant_read_write_data(links)
-        api = ApiConstruct(self, "Api", webhook=webhook, links=links)
-        public_url = api.api.url
+        webhook = function("booking_webhook", table_env)
+        links = function("patient_links", table_env)
+        api = ApiConstruct(self, "Api", webhook=webhook, links=links, logs_key=keys.logs)
+        public_url = api.url
 
         # Sending: escalation SMS, then send_push which starts escalations.
         sender_env = {**table_env, **messaging.environment(), "PUBLIC_BASE_URL": public_url}
-        sms_fallback = factory.create("sms_fallback", sender_env)
+        sms_fallback = function("sms_fallback", sender_env)
         escalation = EscalationConstruct(self, "Escalation", table=table,
-                                         sms_fallback=sms_fallback)
-        send_push = factory.create("send_push", {
+                                         sms_fallback=sms_fallback, logs_key=keys.logs)
+        send_push = function("send_push", {
             **sender_env,
             "ESCALATION_STATE_MACHINE_ARN": escalation.state_machine.state_machine_arn,
         })
-        send_push.configure_async_invoke(
-            retry_attempts=2, max_event_age=Duration.hours(1),
-            on_failure=destinations.SqsDestination(dead_letters.sends))
+        asynchronous(send_push, dead_letters.sends)
         escalation.state_machine.grant_start_execution(send_push)
         for sender in (send_push, sms_fallback):
-            table.grant_read_write_data(sender)
             messaging.allow_sending(sender)
         # Recalls (K1): each practice's daily schedule fires recall_sweep.
-        recall_sweep = factory.create("recall_sweep", {
+        recall_sweep = function("recall_sweep", {
             **table_env, "SEND_FUNCTION_ARN": send_push.function_arn})
-        table.grant_read_write_data(recall_sweep)
-        send_push.grant_invoke(recall_sweep)
+        asynchronous(recall_sweep, dead_letters.sends)
+        factory.allow_invoke(send_push, recall_sweep)
 
-        # Planning: stream -> schedules that fire send_push.
+        # Planning: stream -> schedules that fire send_push, and freed-slot offers.
         scheduling = SchedulingConstruct(self, "Scheduling", dead_letters=dead_letters.schedules)
         scheduling.allow_target(send_push)
         scheduling.allow_target(recall_sweep)
-        planner_env = {
+        planner = function("schedule_reminder", {
             **table_env,
-            "SCHEDULE_GROUP": scheduling.group.schedule_group_name,
+            "SCHEDULE_GROUP": scheduling.group_name,
             "SEND_FUNCTION_ARN": send_push.function_arn,
             "SCHEDULER_ROLE_ARN": scheduling.role.role_arn,
             "SCHEDULER_DLQ_ARN": dead_letters.schedules.queue_arn,
-        }
-        # schedule_reminder plans messages, recall periods and each practice's daily
-        # recall schedule; slot_released offers freed slots (F1-F3).
-        planners = {
-            "schedule_reminder": ({"RECALL_FUNCTION_ARN": recall_sweep.function_arn},
-                                  [APPOINTMENT_RECORDS, PRACTICE_RECORDS, MANUAL_RECALL_RECORDS]),
-            "slot_released": ({}, [APPOINTMENT_RECORDS]),
-        }
-        for name, (extra_env, patterns) in planners.items():
-            planner = factory.create(name, {**planner_env, **extra_env})
-            table.grant_read_write_data(planner)
-            scheduling.allow_planner(planner)
-            send_push.grant_invoke(planner)
-            self._consume_stream(planner, table, dead_letters, *patterns)
+            "RECALL_FUNCTION_ARN": recall_sweep.function_arn,
+        })
+        scheduling.allow_planner(planner)
+        factory.allow_invoke(send_push, planner)
+        self._consume_stream(planner, table, dead_letters, APPOINTMENT_RECORDS,
+                             PRACTICE_RECORDS, MANUAL_RECALL_RECORDS)
 
         # Practice callbacks (B6): written with their cause, delivered from the stream.
-        callbacks = factory.create("practice_callback", table_env)
-        table.grant_read_data(callbacks)
+        callbacks = function("practice_callback", table_env)
         self._consume_stream(callbacks, table, dead_letters, CALLBACK_RECORDS)
+
+        # SES bounces and complaints mark the address invalid (C5).
+        delivery_events = function("delivery_events", table_env)
+        asynchronous(delivery_events, dead_letters.sends)
+        messaging.email_events.add_subscription(subscriptions.LambdaSubscription(delivery_events))
 
         self.table = table
         self.functions = factory.functions
         self.state_machine = escalation.state_machine
         self.api = api.api
         self.observability = ObservabilityConstruct(
-            self, "Observability", dead_letters=dead_letters, functions=factory.functions,
-            state_machine=escalation.state_machine)
+            self, "Observability", topic_key=keys.topics, logs_key=keys.logs, watched=Watched(
+                dead_letters=dead_letters, functions=factory.functions,
+                stream_consumers=("schedule_reminder", "practice_callback"),
+                state_machine=escalation.state_machine, table=table,
+                api_name=api.api.rest_api_name, api_stage=api.stage.stage_name,
+                schedule_group=scheduling.group_name))
 
-        self._suppress()
+        CfnOutput(self, "ApiUrl", value=public_url,
+                  description="Base URL: practices POST to <ApiUrl>practices/<id>/events")
+        self._suppress_managed_policies()
 
     @staticmethod
     def _consume_stream(function: lambda_.Function, table, dead_letters: DeadLettersConstruct,
@@ -132,13 +166,11 @@ class NotificationStack(Stack):
             filters=[lambda_.FilterCriteria.filter(p) for p in patterns],
         ))
 
-    def _suppress(self) -> None:
+    def _suppress_managed_policies(self) -> None:
         NagSuppressions.add_stack_suppressions(self, [
             {"id": "AwsSolutions-IAM4", "reason": "Lambda's AWSLambdaBasicExecutionRole is "
              "the AWS-managed minimum for writing its own logs.",
              "appliesTo": ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
                            "AWSLambdaBasicExecutionRole"]},
-            {"id": "AwsSolutions-IAM5", "reason": "Generated by grant_* helpers: X-Ray "
-             "segments have no resource ARN, table grants include the table's own indexes "
-             "(index/*), and Lambda invoke grants include the function's versions (':*')."},
         ])
+

@@ -12,6 +12,7 @@ import io
 import json
 import re
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,15 @@ from .template import Resolver, Template
 ACCOUNT = "123456789012"
 REGION = "eu-central-1"
 STACK = "PatientNotify"
+# What `cdk deploy --parameters ...` gives on AWS (the template has no dummy defaults).
+# The platform applications are created here and filled in by the deploy.
+LOCAL_PARAMETERS = {
+    "EmailFrom": "no-reply@notify.example.com",
+    "EmailIdentity": "notify.example.com",
+    "OperatorEmail": "operator@notify.example.com",
+    "SmsOriginations": json.dumps({"PL": {"origination": "+48732000000"},
+                                   "FR": {"sender_id": "NOTIFY"}}),
+}
 
 
 @dataclass
@@ -63,6 +73,9 @@ class Deployment:
     schedule_groups: list[str] = field(default_factory=list)
     state_machines: dict[str, str] = field(default_factory=dict)  # logical id -> arn
     email_from: str = ""
+    stage: str = ""  # the API stage every route is served under (API Gateway's URL)
+    # SES configuration set -> the SNS topic its bounce / complaint events go to.
+    ses_event_topics: dict[str, str] = field(default_factory=dict)
 
     def function_by_arn(self, arn: str) -> FunctionSpec:
         name = arn.split(":function:")[-1].split(":")[0]
@@ -76,6 +89,11 @@ def _short(logical_id: str, limit: int = 64) -> str:
 def _function_name(properties: dict[str, Any]) -> str:
     # functions.<name>.handler.lambda_handler -> <name>
     return str(properties["Handler"]).split(".")[1]
+
+
+def _ours(function_properties: dict[str, Any]) -> bool:
+    """Our handlers (not CDK's own deploy-time helpers, e.g. custom resources)."""
+    return str(function_properties.get("Handler", "")).startswith("functions.")
 
 
 def table_name(logical_id: str) -> str:
@@ -95,53 +113,57 @@ class LocalDeployer:
         self.arns: dict[str, str] = {}
         self.stream_arns: dict[str, str] = {}
         self.queue_urls: dict[str, str] = {}
-        self.parameters = {k: str(v.get("Default", "")) for k, v in template.parameters.items()}
+        self.parameters = {k: str(v["Default"]) for k, v in template.parameters.items()
+                           if "Default" in v}
+        self.parameters.update({k: v for k, v in LOCAL_PARAMETERS.items()
+                                if k in template.parameters})
         self.resolve = Resolver(self._ref, self._attr,
                                 {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
                                  "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com",
                                  "AWS::StackName": STACK, "AWS::NoValue": ""},
-                                self.parameters)
+                                self.parameters, template.conditions)
 
     # -- names -------------------------------------------------------------------------
+    # Per resource type: its local physical name (from the logical id and properties)
+    # and its ARN pattern ({n} = the name), as AWS would form them.
+    _NAMING: dict[str, tuple[Callable[[str, dict[str, Any]], str], str | None]] = {
+        "AWS::Lambda::Function": (lambda logical, p: _function_name(p),
+                                  f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{{n}}"),
+        "AWS::IAM::Role": (lambda logical, p: _short(logical), f"arn:aws:iam::{ACCOUNT}:role/{{n}}"),
+        "AWS::DynamoDB::Table": (lambda logical, p: table_name(logical),
+                                 f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{{n}}"),
+        "AWS::SQS::Queue": (lambda logical, p: _short(logical, 80),
+                            f"arn:aws:sqs:{REGION}:{ACCOUNT}:{{n}}"),
+        "AWS::SNS::Topic": (lambda logical, p: _short(logical), f"arn:aws:sns:{REGION}:{ACCOUNT}:{{n}}"),
+        "AWS::Scheduler::ScheduleGroup": (lambda logical, p: p.get("Name") or _short(logical),
+                                          f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule-group/{{n}}"),
+        "AWS::StepFunctions::StateMachine": (lambda logical, p: _short(logical, 80),
+                                             f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{{n}}"),
+        "AWS::ApiGateway::RestApi": (lambda logical, p: "local", None),
+        # Ref of a stage is its name.
+        "AWS::ApiGateway::Stage": (lambda logical, p: p["StageName"], None),
+        "AWS::SES::ConfigurationSet": (lambda logical, p: p.get("Name") or _short(logical), None),
+        "AWS::KMS::Key": (lambda logical, p: f"local-{_short(logical, 30)}",
+                          f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{{n}}"),
+        "AWS::Logs::LogGroup": (lambda logical, p: f"/local/{logical}",
+                                f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{{n}}"),
+    }
+
     def _plan_names(self) -> None:
         for logical, res in self.t.resources.items():
             props = res.get("Properties", {})
-            kind = res["Type"]
-            if kind == "AWS::Lambda::Function":
-                name = _function_name(props)
-                self.names[logical] = name
-                self.arns[logical] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
-            elif kind == "AWS::IAM::Role":
-                self.names[logical] = _short(logical)
-                self.arns[logical] = f"arn:aws:iam::{ACCOUNT}:role/{_short(logical)}"
-            elif kind == "AWS::DynamoDB::Table":
-                self.names[logical] = table_name(logical)
-                self.arns[logical] = (f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/"
-                                      f"{self.names[logical]}")
-            elif kind == "AWS::SQS::Queue":
-                self.names[logical] = _short(logical, 80)
-                self.arns[logical] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.names[logical]}"
-            elif kind == "AWS::SNS::Topic":
-                self.names[logical] = _short(logical)
-                self.arns[logical] = f"arn:aws:sns:{REGION}:{ACCOUNT}:{self.names[logical]}"
-            elif kind == "AWS::Scheduler::ScheduleGroup":
-                self.names[logical] = props.get("Name") or _short(logical)
-                self.arns[logical] = (f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule-group/"
-                                      f"{self.names[logical]}")
-            elif kind == "AWS::StepFunctions::StateMachine":
-                self.names[logical] = _short(logical, 80)
-                self.arns[logical] = (f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:"
-                                      f"{self.names[logical]}")
-            elif kind == "AWS::ApiGateway::RestApi":
-                self.names[logical] = "local"
-            elif kind == "AWS::Logs::LogGroup":
-                self.names[logical] = f"/local/{logical}"
-                self.arns[logical] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/local/{logical}"
+            naming = self._NAMING.get(res["Type"])
+            if naming is None or (res["Type"] == "AWS::Lambda::Function" and not _ours(props)):
+                continue
+            name_of, arn = naming
+            self.names[logical] = name_of(logical, props)
+            if arn is not None:
+                self.arns[logical] = arn.format(n=self.names[logical])
 
     def _ref(self, logical: str) -> str:
         kind = self.t.resources[logical]["Type"]
         if kind in ("AWS::SNS::Topic", "AWS::StepFunctions::StateMachine",
-                    "AWS::Lambda::LayerVersion"):
+                    "AWS::Lambda::LayerVersion", "AWS::KMS::Key"):
             return self.arns.get(logical, logical)
         if kind == "AWS::SQS::Queue":
             return self.queue_urls.get(logical, self.names[logical])
@@ -162,9 +184,26 @@ class LocalDeployer:
 
     # -- creation ------------------------------------------------------------------------
     def deploy(self) -> Deployment:
+        missing = sorted(set(self.t.parameters) - set(self.parameters)
+                         - {"FcmPlatformApplicationArn", "ApnsPlatformApplicationArn"})
+        if missing:
+            raise ValueError(f"no value for the template's required parameters {missing}")
         self._plan_names()
         out = Deployment()
         self._messaging_identities(out)
+        self._storage(out)
+        self._messaging(out)
+        for logical in self.t.of_type("AWS::Scheduler::ScheduleGroup"):
+            boto3.client("scheduler").create_schedule_group(Name=self.names[logical])
+            out.schedule_groups.append(self.names[logical])
+        self._compute(out)
+        (stage,) = self.t.of_type("AWS::ApiGateway::Stage").values()
+        out.stage = stage["Properties"]["StageName"]
+        out.routes = self._routes()
+        return out
+
+    def _storage(self, out: Deployment) -> None:
+        """Roles, tables and queues."""
         for logical, res in self.t.of_type("AWS::IAM::Role").items():
             doc = self.resolve(res["Properties"]["AssumeRolePolicyDocument"])
             boto3.client("iam").create_role(RoleName=self.names[logical],
@@ -175,14 +214,25 @@ class LocalDeployer:
             url = boto3.client("sqs").create_queue(QueueName=self.names[logical])["QueueUrl"]
             self.queue_urls[logical] = url
             out.queues[logical] = url
+
+    def _messaging(self, out: Deployment) -> None:
+        """SNS topics, SES configuration sets and where their events go."""
         for logical in self.t.of_type("AWS::SNS::Topic"):
             boto3.client("sns").create_topic(Name=self.names[logical])
-        for logical in self.t.of_type("AWS::Scheduler::ScheduleGroup"):
-            boto3.client("scheduler").create_schedule_group(Name=self.names[logical])
-            out.schedule_groups.append(self.names[logical])
+        for logical in self.t.of_type("AWS::SES::ConfigurationSet"):
+            boto3.client("sesv2").create_configuration_set(ConfigurationSetName=self.names[logical])
+        for res in self.t.of_type("AWS::SES::ConfigurationSetEventDestination").values():
+            props = self.resolve(res["Properties"])
+            destination = props["EventDestination"].get("SnsDestination")
+            if destination:
+                out.ses_event_topics[props["ConfigurationSetName"]] = destination["TopicARN"]
+
+    def _compute(self, out: Deployment) -> None:
+        """Functions, the state machine, async-invoke settings and event sources."""
         for logical, res in self.t.of_type("AWS::Lambda::Function").items():
-            spec = self._function(logical, res["Properties"])
-            out.functions[spec.name] = spec
+            if _ours(res["Properties"]):  # not CDK's deploy-time helpers
+                spec = self._function(logical, res["Properties"])
+                out.functions[spec.name] = spec
         for logical, res in self.t.of_type("AWS::StepFunctions::StateMachine").items():
             props = self.resolve(res["Properties"])
             boto3.client("stepfunctions").create_state_machine(
@@ -197,22 +247,25 @@ class LocalDeployer:
                                    .get("Destination"))
         for res in self.t.of_type("AWS::Lambda::EventSourceMapping").values():
             out.stream_mappings.append(self._mapping(self.resolve(res["Properties"])))
-        out.routes = self._routes()
-        return out
+        for res in self.t.of_type("AWS::SNS::Subscription").values():
+            props = self.resolve(res["Properties"])
+            if props["Protocol"] == "lambda":  # SNS invokes Lambda asynchronously
+                boto3.client("sns").subscribe(TopicArn=props["TopicArn"], Protocol="lambda",
+                                              Endpoint=props["Endpoint"])
 
     def _messaging_identities(self, out: Deployment) -> None:
         sns = boto3.client("sns")
         for param, platform in (("FcmPlatformApplicationArn", "GCM"),
                                 ("ApnsPlatformApplicationArn", "APNS")):
-            if param in self.parameters:
+            if param in self.t.parameters:
                 arn = sns.create_platform_application(
                     Name="patient-notify", Platform=platform,
                     Attributes={"PlatformCredential": "local"})["PlatformApplicationArn"]
                 self.parameters[param] = arn
         out.email_from = self.parameters.get("EmailFrom", "")
         ses = boto3.client("ses")
-        if self.parameters.get("EmailDomain"):
-            ses.verify_domain_identity(Domain=self.parameters["EmailDomain"])
+        if self.parameters.get("EmailIdentity"):
+            ses.verify_domain_identity(Domain=self.parameters["EmailIdentity"])
         if out.email_from:
             ses.verify_email_identity(EmailAddress=out.email_from)
 
@@ -241,9 +294,9 @@ class LocalDeployer:
         props = self.resolve(raw)
         env = dict(props.get("Environment", {}).get("Variables", {}))
         for key, value in env.items():
-            # The API's public URL is the local server's.
+            # The API's public URL is the local server's, with the stage path kept.
             if isinstance(value, str) and ".execute-api." in value:
-                env[key] = self.public_base_url
+                env[key] = re.sub(r"^https://[^/]+", self.public_base_url, value)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as archive:
             archive.writestr("README", "code runs in-process from the working tree")

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import re
@@ -120,11 +121,67 @@ class FaultInjector:
         return [body]
 
 
+class SesMailboxSimulator:
+    """WSGI middleware: SES's mailbox simulator, which moto lacks. An email sent through
+    a configuration set to `bounce@simulator.amazonses.com` or
+    `complaint@simulator.amazonses.com` yields the bounce / complaint event AWS would
+    publish to the configuration set's event destination (queued here; the router
+    publishes it to the destination topic)."""
+
+    ADDRESSES = {"bounce@simulator.amazonses.com": "Bounce",
+                 "complaint@simulator.amazonses.com": "Complaint"}
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.events: list[tuple[str, dict[str, Any]]] = []  # (configuration set, event)
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") != "/v2/email/outbound-emails" \
+                or environ.get("REQUEST_METHOD") != "POST":
+            return self.app(environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)
+        response = b"".join(self.app(environ, start_response))
+        try:
+            request, message_id = json.loads(body), json.loads(response)["MessageId"]
+        except (ValueError, KeyError):
+            return [response]
+        recipients = request.get("Destination", {}).get("ToAddresses", [])
+        tags = {t["Name"]: [t["Value"]] for t in request.get("EmailTags", [])}
+        for address in recipients:
+            kind = self.ADDRESSES.get(address.lower())
+            if kind and request.get("ConfigurationSetName"):
+                with self._lock:
+                    self.events.append((request["ConfigurationSetName"],
+                                        self._event(kind, address, message_id, tags)))
+        return [response]
+
+    @staticmethod
+    def _event(kind: str, address: str, message_id: str,
+               tags: dict[str, list[str]]) -> dict[str, Any]:
+        mail = {"messageId": message_id, "destination": [address], "tags": tags}
+        if kind == "Bounce":
+            return {"eventType": kind, "mail": mail, "bounce": {
+                "bounceType": "Permanent", "bounceSubType": "General",
+                "bouncedRecipients": [{"emailAddress": address}]}}
+        return {"eventType": kind, "mail": mail, "complaint": {
+            "complainedRecipients": [{"emailAddress": address}]}}
+
+    def take(self) -> list[tuple[str, dict[str, Any]]]:
+        with self._lock:
+            events, self.events = self.events, []
+        return events
+
+
 class MotoServer(ThreadedMotoServer):
     faults: FaultInjector | None = None
+    mailbox_simulator: SesMailboxSimulator | None = None
 
     def _server_entry(self) -> None:
         app = SerialisedDynamoDB(DomainDispatcherApplication(create_backend_app))
+        self.mailbox_simulator = app = SesMailboxSimulator(app)
         self.faults = app = FaultInjector(app)
         self._server = make_server(self._ip_address, self._port, app, True,
                                    request_handler=MotoRequestHandler)
@@ -139,7 +196,9 @@ def patch_lambda(invoke_sync: Callable[[str, dict], Any],
     def invoke(self: LambdaFunction, body: Any, request_headers: Any,
                response_headers: Any) -> bytes:
         event = json.loads(body) if body else {}
-        if request_headers.get("X-Amz-Invocation-Type") == "Event":
+        # An API Invoke carries its HTTP headers; SNS's delivery to a subscribed function
+        # comes without any, and SNS invokes Lambda asynchronously.
+        if not request_headers or request_headers.get("X-Amz-Invocation-Type") == "Event":
             enqueue_async(self.function_name, event)
             return b""
         try:

@@ -97,12 +97,14 @@ class EventRouter:
         # machine task twice, as AWS may (at-least-once everywhere).
         self.duplicate_deliveries = False
         self.faults: Any = None  # the emulator's FaultInjector (B8 drills), set by the stack
+        self.mailbox: Any = None  # the emulator's SES mailbox simulator, set by the stack
         self.stats = {"stream_batches": 0, "stream_records": 0, "schedules_fired": 0,
                       "async_invokes": 0, "dead_lettered": 0, "duplicates_injected": 0}
         self._streams = boto3.client("dynamodbstreams")
         self._sqs = boto3.client("sqs")
         self._scheduler = boto3.client("scheduler")
         self._sfn = boto3.client("stepfunctions")
+        self._sns = boto3.client("sns")
 
     # -- async invokes ---------------------------------------------------------------------
     def enqueue_async(self, function: str, event: dict[str, Any]) -> None:
@@ -291,6 +293,20 @@ class EventRouter:
         return sorted(s.name for s in self._schedules()
                       if s.state == "ENABLED" and s.name.startswith(prefix))
 
+    # -- SES event destinations ------------------------------------------------------------
+    def _publish_email_events(self) -> int:
+        """What SES publishes to a configuration set's SNS destination (bounces and
+        complaints of the mailbox simulator's addresses)."""
+        if self.mailbox is None:
+            return 0
+        published = 0
+        for configuration_set, event in self.mailbox.take():
+            topic = self.d.ses_event_topics.get(configuration_set)
+            if topic:
+                self._sns.publish(TopicArn=topic, Message=json.dumps(event))
+                published += 1
+        return published
+
     # -- step functions ------------------------------------------------------------------------
     def running_executions(self) -> int:
         return sum(len(self._sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")
@@ -307,7 +323,8 @@ class EventRouter:
             while True:
                 if time.monotonic() > deadline:
                     raise TimeoutError("local stack did not settle")
-                progressed = self._drain_async() + self._pump_streams() + self._fire_due_schedules()
+                progressed = (self._drain_async() + self._pump_streams()
+                              + self._fire_due_schedules() + self._publish_email_events())
                 if progressed:
                     continue
                 self._trim_streams()

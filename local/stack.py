@@ -19,6 +19,9 @@ from .clock import VirtualClock
 from .template import ROOT, Template
 
 LOG_DIR = ROOT / ".local"
+# The local server also answers as a custom domain would with this base-path mapping
+# (https://<domain>/notify/... -> the stage), so both URL shapes are tested.
+CUSTOM_DOMAIN_BASE_PATH = "notify"
 
 
 class _LateApp:
@@ -70,10 +73,18 @@ class LocalStack:
         self.url = f"http://127.0.0.1:{self.api_server.server_port}"
         self._serve(self.api_server)
 
-        from .deploy import LocalDeployer
+        from .deploy import ACCOUNT, REGION, LocalDeployer
+        from .iam import PolicyBook, enforce
         from .runtime import LambdaRuntime
 
-        self.deployment = LocalDeployer(Template(), self.url).deploy()
+        template = Template()
+        deployer = LocalDeployer(template, self.url)
+        self.deployment = deployer.deploy()
+        # IAM, mirrored: each handler's AWS calls are checked against its role's policies.
+        self.iam = PolicyBook(template, deployer.resolve,
+                              {f.logical_id: f.name for f in self.deployment.functions.values()},
+                              REGION, ACCOUNT)
+        enforce(self.iam)
         self.runtime = LambdaRuntime(self.deployment.functions)  # installs the env vars
 
         # Only now may the shared package be imported: it reads TABLE_NAME once.
@@ -87,12 +98,17 @@ class LocalStack:
         self._redirect_logs(logger, metrics)
         self.router = EventRouter(self.deployment, self.runtime, self.clock)
         self.router.faults = self.moto.faults
+        self.router.mailbox = self.moto.mailbox_simulator
         # Late-bound, so that instrumentation wrapped around runtime.invoke sees every call.
         patch_lambda(lambda name, event: self.router.invoke_task(name, event),
                      self.router.enqueue_async)
         patch_waits(self.clock)
         patch_transactions()
-        late.app = LocalApi(self.deployment.routes, self.runtime, self.router, self.clock)
+        late.app = LocalApi(self.deployment.routes, self.runtime, self.router, self.clock,
+                            stage=self.deployment.stage,
+                            base_paths={CUSTOM_DOMAIN_BASE_PATH: self.deployment.stage})
+        # What the deploy outputs as ApiUrl: the stage's URL (patient links live under it).
+        self.api_url = f"{self.url}/{self.deployment.stage}"
         self.table_name = next(iter(self.deployment.tables.values()))
         return self
 

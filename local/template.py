@@ -19,24 +19,45 @@ class Template:
         self.body: dict[str, Any] = json.loads(path.read_text())
         self.resources: dict[str, dict[str, Any]] = self.body["Resources"]
         self.parameters: dict[str, dict[str, Any]] = self.body.get("Parameters", {})
+        self.conditions: dict[str, Any] = self.body.get("Conditions", {})
 
     def of_type(self, cfn_type: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.resources.items() if v["Type"] == cfn_type}
 
 
 class Resolver:
-    """Resolves Ref, Fn::GetAtt, Fn::Join, Fn::Select, Fn::Split and Fn::Sub.
+    """Resolves Ref, Fn::GetAtt, Fn::Join, Fn::Select, Fn::Split, Fn::Sub and Fn::If (with
+    the template's conditions: Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition).
 
     `ref(logical_id)` and `attr(logical_id, name)` come from the deploy, which knows
     the physical names it chose.
     """
 
     def __init__(self, ref: Callable[[str], str], attr: Callable[[str, str], str],
-                 pseudo: dict[str, str], parameters: dict[str, str]) -> None:
+                 pseudo: dict[str, str], parameters: dict[str, str],
+                 conditions: dict[str, Any] | None = None) -> None:
         self._ref = ref
         self._attr = attr
         self._pseudo = pseudo
         self._parameters = parameters
+        self._conditions = conditions or {}
+
+    def condition(self, name: str) -> bool:
+        return self._truth(self._conditions[name])
+
+    def _truth(self, expression: Any) -> bool:
+        (key, arg), = expression.items()
+        if key == "Fn::Equals":
+            return str(self(arg[0])) == str(self(arg[1]))
+        if key == "Fn::Not":
+            return not self._truth(arg[0])
+        if key == "Fn::And":
+            return all(self._truth(a) for a in arg)
+        if key == "Fn::Or":
+            return any(self._truth(a) for a in arg)
+        if key == "Condition":
+            return self.condition(arg)
+        raise NotImplementedError(f"condition {key}")
 
     def __call__(self, value: Any) -> Any:
         if isinstance(value, list):
@@ -61,6 +82,9 @@ class Resolver:
                 return str(self(text)).split(sep)
             if key == "Fn::Sub":
                 return self._sub(arg)
+            if key == "Fn::If":
+                name, if_true, if_false = arg
+                return self(if_true if self.condition(name) else if_false)
         return {k: self(v) for k, v in value.items()}
 
     def _lookup(self, name: str) -> str:

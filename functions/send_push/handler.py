@@ -3,6 +3,7 @@
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from notify.adapters.channels import ChannelConfig
 from notify.clock import utcnow
 from notify.contracts import SendRequest
 from notify.observability import logger, metrics, tracer
@@ -10,6 +11,7 @@ from notify.services.delivery import deliver
 from notify.settings import SenderSettings
 
 settings = SenderSettings.from_env()
+channels = ChannelConfig.from_settings(settings)
 
 
 @logger.inject_lambda_context(correlation_id_path="appointment_id")
@@ -17,6 +19,6 @@ settings = SenderSettings.from_env()
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     request = parse(event=event, model=SendRequest)
-    outcome = deliver(request, utcnow(), settings.public_base_url)
+    outcome = deliver(request, utcnow(), settings.public_base_url, channels)
     return {"sent": outcome.sent, "skipped": outcome.skipped,
             "escalation_started": outcome.escalation_started}

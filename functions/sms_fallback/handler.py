@@ -3,6 +3,7 @@
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from notify.adapters.channels import ChannelConfig
 from notify.clock import utcnow
 from notify.contracts import EscalationRequest
 from notify.observability import logger, metrics, tracer
@@ -10,6 +11,7 @@ from notify.services.delivery import escalate
 from notify.settings import FallbackSettings
 
 settings = FallbackSettings.from_env()
+channels = ChannelConfig.from_settings(settings)
 
 
 @logger.inject_lambda_context(correlation_id_path="request.appointment_id")
@@ -17,5 +19,5 @@ settings = FallbackSettings.from_env()
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     request = parse(event=event["request"], model=EscalationRequest)
-    outcome = escalate(request, utcnow(), settings.public_base_url)
+    outcome = escalate(request, utcnow(), settings.public_base_url, channels)
     return {"sent": outcome.sent, "skipped": outcome.skipped}

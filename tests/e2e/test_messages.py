@@ -103,7 +103,7 @@ def test_r8_rebooking_prompt_unless_a_next_appointment_is_booked(scenario, contr
     assert "https://book.example.com/harbour" in prompt["text"]
     assert s.at(prompt) - s.local(1, 10, 30) <= timedelta(hours=24)
     assert s.messages("rebooked-1", kind="rebooking_prompt") == []
-    reasons = [r["reason"] for r in control.skipped() if r["appointment_id"] == "rebooked-1"]
+    reasons = [r["reason"] for r in control.skipped(s.pms.practice_id) if r["appointment_id"] == "rebooked-1"]
     assert "next appointment already booked" in reasons
 
 
@@ -138,7 +138,8 @@ def test_c7_at_the_quota_sms_stop_fall_back_to_email_and_the_practice_sees_it(sc
     assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "query.month"
     types = [n["type"] for n in s.pms.get("notices").json()["notices"]]
     assert types == ["sms.quota_warning", "sms.quota_reached"]
-    reasons = [r["reason"] for r in control.skipped() if r["appointment_id"] == "a5"]
+    reasons = [r["reason"] for r in control.skipped(s.pms.practice_id)
+               if r["appointment_id"] == "a5"]
     assert "monthly SMS quota reached" in reasons
 
 
@@ -242,7 +243,8 @@ def test_b7_opted_out_number_gets_no_sms_and_the_skip_is_recorded(scenario, cont
     s.book("a1", "pat", s.local(5), source="portal")
     assert s.messages("a1", channel="sms") == []
     assert len(s.messages("a1", channel="email")) == 1
-    reasons = [r["reason"] for r in control.skipped() if r["appointment_id"] == "a1"]
+    reasons = [r["reason"] for r in control.skipped(s.pms.practice_id)
+               if r["appointment_id"] == "a1"]
     assert "number opted out (STOP)" in reasons
 
 
@@ -274,3 +276,34 @@ def test_r6_notice_without_app_or_email_goes_by_sms_and_shows_no_phantom_push(sc
     control.advance(5 * 3600)
     rows = s.messages("a1", kind="confirmation")
     assert [r["channel"] for r in rows] == ["email", "sms"]
+
+
+def test_c5_a_bounced_address_is_marked_and_not_used_again(scenario, control):
+    """SES reports bounces only through the configuration set's event destination; the
+    local stack's mailbox simulator produces them as AWS's does."""
+    s = scenario(uses_email=True)
+    s.patient("pat", email="bounce@simulator.amazonses.com")
+    start = s.local(5)
+    s.book("a1", "pat", start, source="portal")
+    assert sorted(r["channel"] for r in s.messages("a1", kind="confirmation")) == ["email", "sms"]
+    control.advance_to(start - timedelta(hours=47))
+    reminders = s.messages("a1", kind="reminder")
+    assert [r["channel"] for r in reminders] == ["sms"]
+    reasons = [r["reason"] for r in control.skipped(s.pms.practice_id)
+               if (r["appointment_id"], r["kind"], r["channel"]) == ("a1", "reminder", "email")]
+    assert reasons == ["email address bounced"]
+    # A new address from the PMS gets its chance again.
+    s.patient("pat", email="jan@example.com")
+    s.book("a2", "pat", s.local(9), source="portal")
+    assert sorted(r["channel"] for r in s.messages("a2", kind="confirmation")) == ["email", "sms"]
+
+
+def test_c5_a_spam_complaint_stops_email_to_that_address(scenario, control):
+    s = scenario(uses_email=True)
+    s.patient("pat", email="complaint@simulator.amazonses.com", phone="")
+    s.book("a1", "pat", s.local(5), source="portal")
+    s.book("a2", "pat", s.local(6), source="portal")
+    assert len(s.messages("a1", kind="confirmation", channel="email")) == 1
+    assert s.messages("a2", channel="email") == []
+    assert "email address bounced" in [r["reason"] for r in control.skipped(s.pms.practice_id)
+                                       if r["appointment_id"] == "a2"]

@@ -5,7 +5,7 @@ import json
 from aws_cdk.assertions import Annotations, Match
 
 FUNCTIONS = ("booking_webhook", "patient_links", "schedule_reminder", "send_push", "sms_fallback",
-             "slot_released", "practice_callback", "recall_sweep")
+             "practice_callback", "recall_sweep", "delivery_events")
 
 
 def _resources(template, kind):
@@ -22,8 +22,14 @@ def test_table_has_stream_pitr_encryption_and_ttl(template):
     })
 
 
+def _ours(template) -> dict:
+    """Our functions (CDK's own deploy-time helper for the custom resource aside)."""
+    return {k: f for k, f in _resources(template, "AWS::Lambda::Function").items()
+            if f["Properties"]["Handler"].startswith("functions.")}
+
+
 def test_every_function_is_arm64_with_the_shared_layer_and_its_handler_path(template):
-    functions = _resources(template, "AWS::Lambda::Function")
+    functions = _ours(template)
     handlers = {f["Properties"]["Handler"] for f in functions.values()}
     assert handlers == {f"functions.{name}.handler.lambda_handler" for name in FUNCTIONS}
     for function in functions.values():
@@ -45,9 +51,9 @@ def test_functions_get_exactly_the_variables_their_settings_validate(template):
 
     expected = {"booking_webhook": ApiSettings, "patient_links": ApiSettings,
                 "schedule_reminder": PlannerSettings, "send_push": SenderSettings,
-                "sms_fallback": FallbackSettings, "slot_released": PlannerSettings,
+                "sms_fallback": FallbackSettings, "delivery_events": ApiSettings,
                 "practice_callback": ApiSettings, "recall_sweep": RecallSettings}
-    for function in _resources(template, "AWS::Lambda::Function").values():
+    for function in _ours(template).values():
         name = function["Properties"]["Handler"].split(".")[1]
         variables = set(function["Properties"]["Environment"]["Variables"])
         fields = expected[name].model_fields.values()
@@ -58,16 +64,16 @@ def test_functions_get_exactly_the_variables_their_settings_validate(template):
 
 
 def test_b8_stream_mappings_are_bounded_partial_and_dead_lettered(template):
-    template.resource_count_is("AWS::Lambda::EventSourceMapping", 3)
+    template.resource_count_is("AWS::Lambda::EventSourceMapping", 2)
     template.has_resource_properties("AWS::Lambda::EventSourceMapping", {
         "BisectBatchOnFunctionError": True,
         "MaximumRetryAttempts": 3,
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
         "StartingPosition": "TRIM_HORIZON",
         "DestinationConfig": {"OnFailure": {"Destination": Match.any_value()}},
-        "FilterCriteria": {"Filters": [{"Pattern": json.dumps(
+        "FilterCriteria": {"Filters": Match.array_with([{"Pattern": json.dumps(
             {"dynamodb": {"Keys": {"sk": {"S": [{"prefix": "APPT#"}]}}}},
-            separators=(",", ":"))}]},
+            separators=(",", ":"))}])},
     })
 
 
@@ -76,6 +82,39 @@ def test_b8_async_sends_retry_twice_then_dead_letter(template):
         "MaximumRetryAttempts": 2,
         "DestinationConfig": {"OnFailure": {"Destination": Match.any_value()}},
     })
+
+
+def _logical_of(template, handler_name: str) -> str:
+    (logical,) = [k for k, f in _ours(template).items()
+                  if f["Properties"]["Handler"] == f"functions.{handler_name}.handler.lambda_handler"]
+    return logical
+
+
+def test_b8_every_asynchronously_invoked_function_has_a_failure_destination(template):
+    """Async invokes, Scheduler targets and SNS subscribers: Lambda's async queue retries
+    and then drops the event unless the function has an on-failure destination."""
+    body = template.to_json()["Resources"]
+    async_targets = set()
+    for resource in body.values():
+        text = json.dumps(resource)
+        if resource["Type"] == "AWS::SNS::Subscription" and resource["Properties"]["Protocol"] == "lambda":
+            async_targets.add(resource["Properties"]["Endpoint"]["Fn::GetAtt"][0])
+        if resource["Type"] == "AWS::IAM::Policy" and "lambda:InvokeFunction" in text:
+            for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+                if "lambda:InvokeFunction" not in json.dumps(statement["Action"]):
+                    continue
+                for target in statement["Resource"] if isinstance(statement["Resource"], list) \
+                        else [statement["Resource"]]:
+                    if isinstance(target, dict) and "Fn::GetAtt" in target:
+                        async_targets.add(target["Fn::GetAtt"][0])
+    # sms_fallback is invoked synchronously by the state machine (Step Functions retries).
+    async_targets.discard(_logical_of(template, "sms_fallback"))
+    assert {_logical_of(template, n) for n in ("send_push", "recall_sweep", "delivery_events")} \
+        <= async_targets
+    configured = {c["Properties"]["FunctionName"]["Ref"] for c in
+                  _resources(template, "AWS::Lambda::EventInvokeConfig").values()
+                  if c["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]}
+    assert async_targets <= configured, async_targets - configured
 
 
 def test_c1_escalation_machine_waits_reads_the_appointment_then_sends_sms(template):
@@ -124,7 +163,9 @@ def test_security_no_iam_statement_grants_every_action(template):
                            "logs:CreateLogDelivery", "logs:GetLogDelivery",
                            "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
                            "logs:ListLogDeliveries", "logs:PutResourcePolicy",
-                           "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"}
+                           "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+                           # the account's SMS delivery-status logging role (O1)
+                           "sns:SetSMSAttributes"}
                 assert set(actions) <= allowed, actions
 
 
@@ -133,7 +174,9 @@ def test_b8_alarms_on_dead_letters_errors_throttles_and_failed_escalations(templ
     metrics = {a["Properties"].get("MetricName") for a in alarms}
     assert {"ApproximateNumberOfMessagesVisible", "Errors", "Throttles",
             "ExecutionsFailed"} <= metrics
-    assert len(alarms) == 3 + 2 * len(FUNCTIONS) + 1
+    per_function = [json.dumps(a["Properties"]["Dimensions"]) for a in alarms
+                    if a["Properties"].get("MetricName") in ("Errors", "Throttles")]
+    assert len(per_function) == 2 * len(FUNCTIONS)
     for alarm in alarms:
         assert alarm["Properties"]["AlarmActions"], "every alarm notifies the operators"
 
@@ -146,7 +189,10 @@ def test_queues_are_encrypted_and_ssl_only(template):
 
 def test_api_serves_the_webhook_and_patient_links(template):
     paths = {r["Properties"]["PathPart"] for r in _resources(template, "AWS::ApiGateway::Resource").values()}
-    assert {"v1", "practices", "{practice_id}", "events", "l", "{token}", "{action}"} <= paths
+    assert {"practices", "{practice_id}", "events", "l", "{token}", "{action}"} <= paths
+    # The stage carries the version: .../v1/practices/{id}/events, .../v1/l/{token}.
+    (stage,) = _resources(template, "AWS::ApiGateway::Stage").values()
+    assert stage["Properties"]["StageName"] == "v1"
 
 
 def test_cdk_nag_aws_solutions_reports_no_unsuppressed_errors(synthesised):

@@ -122,3 +122,28 @@ def test_c3_push_is_chosen_exactly_when_eligible(has_app, push, token, attended,
         assert decision.channels == (Channel.PUSH,)
     chosen_or_skipped = set(decision.channels) | {c for c, _ in decision.skipped}
     assert Channel.PUSH in chosen_or_skipped
+
+
+def test_c3_a_deploy_without_push_for_a_platform_sends_that_patient_by_sms():
+    from notify.domain.model import ChannelsOffered
+
+    no_android = ChannelsOffered(push_platforms=frozenset({"ios"}), email=True)
+    decision = choose_channels(MessageKind.REMINDER, APP_PATIENT, appt(BookingSource.APP),
+                               SETTINGS, no_android)
+    assert decision.channels == (Channel.SMS, Channel.EMAIL)
+    assert (Channel.PUSH, "push is not set up for this device's platform") in decision.skipped
+
+
+def test_c5_a_deploy_without_email_and_a_bounced_address_skip_email_with_their_reason():
+    from dataclasses import replace
+
+    from notify.domain.model import ChannelsOffered
+
+    patient = Patient("p1", "pat1", phone="601234567", email="a@example.com")
+    no_email = choose_channels(MessageKind.REMINDER, patient, appt(BookingSource.APP), SETTINGS,
+                               ChannelsOffered(email=False))
+    assert (Channel.EMAIL, "email is not set up for this service") in no_email.skipped
+    bounced = choose_channels(MessageKind.REMINDER, replace(patient, email_bounced=True),
+                              appt(BookingSource.APP), SETTINGS)
+    assert bounced.channels == (Channel.SMS,)
+    assert (Channel.EMAIL, "email address bounced") in bounced.skipped

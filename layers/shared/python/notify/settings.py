@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import Self
+import re
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Json, field_validator
+
+NOT_CONFIGURED = "none"  # a deploy parameter's explicit "this channel is off"
 
 
 class _EnvSettings(BaseModel):
@@ -19,11 +22,11 @@ class _EnvSettings(BaseModel):
 
 
 class ApiSettings(_EnvSettings):
-    """booking_webhook and patient_links."""
+    """booking_webhook, patient_links, practice_callback, delivery_events."""
 
 
 class PlannerSettings(_EnvSettings):
-    """schedule_reminder (and slot_released)."""
+    """schedule_reminder: message plans, recall periods and freed-slot offers."""
 
     schedule_group: str = Field(alias="SCHEDULE_GROUP", min_length=1)
     send_function_arn: str = Field(alias="SEND_FUNCTION_ARN", min_length=1)
@@ -38,13 +41,38 @@ class RecallSettings(_EnvSettings):
     send_function_arn: str = Field(alias="SEND_FUNCTION_ARN", min_length=1)
 
 
+class SmsOrigination(BaseModel):
+    """Where SMS to one destination country come from (an AWS account has no single
+    sender: identities, registration and sender-id rules differ per country)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # An E.164 origination number, or an End User Messaging phone-number / pool ARN.
+    origination: str = Field(default="", max_length=256)
+    # Alphanumeric sender id where the country allows one (it cannot receive replies).
+    sender_id: str = Field(default="", max_length=11, pattern=r"^[A-Za-z0-9]*$")
+
+
+CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+
+
 class FallbackSettings(_EnvSettings):
     """sms_fallback (the state machine invokes it, so it cannot know the machine's ARN)."""
 
     public_base_url: str = Field(alias="PUBLIC_BASE_URL", min_length=1)
     email_from: str = Field(alias="EMAIL_FROM", min_length=3)
+    email_configuration_set: str = Field(alias="EMAIL_CONFIGURATION_SET", min_length=1)
     push_fcm_arn: str = Field(alias="PUSH_FCM_ARN", min_length=1)
     push_apns_arn: str = Field(alias="PUSH_APNS_ARN", min_length=1)
+    sms_originations: Json[dict[CountryCode, SmsOrigination]] = Field(
+        default_factory=dict, alias="SMS_ORIGINATIONS")
+
+    @field_validator("email_from")
+    @classmethod
+    def _address_or_none(cls, value: str) -> str:
+        if value != NOT_CONFIGURED and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}", value):
+            raise ValueError("an email address, or 'none'")
+        return value
 
 
 class SenderSettings(FallbackSettings):

@@ -3,14 +3,42 @@
 from __future__ import annotations
 
 import json
-import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
+from ..settings import NOT_CONFIGURED, FallbackSettings, SmsOrigination
 from .aws_clients import client
 
 
 class ChannelError(Exception):
     """The provider refused the message (bad endpoint, opted-out number...)."""
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """What the deployment sends with (from the function's validated settings)."""
+
+    push_apps: dict[str, str] = field(default_factory=dict)  # platform -> application ARN
+    email_from: str = ""
+    configuration_set: str = ""
+    sms_originations: dict[str, SmsOrigination] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: FallbackSettings) -> ChannelConfig:
+        apps = {platform: arn for platform, arn in (("android", settings.push_fcm_arn),
+                                                    ("ios", settings.push_apns_arn))
+                if arn != NOT_CONFIGURED}
+        email = "" if settings.email_from == NOT_CONFIGURED else settings.email_from
+        return cls(apps, email, settings.email_configuration_set,
+                   dict(settings.sms_originations))
+
+    @property
+    def push_platforms(self) -> frozenset[str]:
+        return frozenset(self.push_apps)
+
+    @property
+    def email(self) -> bool:
+        return bool(self.email_from)
 
 
 @dataclass(frozen=True)
@@ -21,11 +49,10 @@ class PushMessage:
     data: dict[str, str]
 
 
-def register_device(token: str, platform: str = "android") -> str:
+def register_device(config: ChannelConfig, token: str, platform: str = "android") -> str:
     """Return the SNS endpoint ARN for a device token (idempotent on SNS's side)."""
-    app_arn = os.environ["PUSH_APNS_ARN" if platform == "ios" else "PUSH_FCM_ARN"]
-    response = client("sns").create_platform_endpoint(PlatformApplicationArn=app_arn,
-                                                      Token=token)
+    response = client("sns").create_platform_endpoint(
+        PlatformApplicationArn=config.push_apps[platform], Token=token)
     return str(response["EndpointArn"])
 
 
@@ -53,21 +80,62 @@ def is_opted_out(phone_e164: str) -> bool:
     return bool(response["isOptedOut"])
 
 
-def send_sms(phone_e164: str, text: str, sender_id: str | None = None) -> str:
+def sms_attributes(origination: SmsOrigination | None) -> dict[str, dict[str, str]]:
+    """SNS message attributes of one SMS: transactional, from the country's identity."""
     attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
-    if sender_id:
-        attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": sender_id}
-    response = client("sns").publish(PhoneNumber=phone_e164, Message=text,
-                                     MessageAttributes=attributes)
+    if origination is not None and origination.origination:
+        attributes["AWS.MM.SMS.OriginationNumber"] = {"DataType": "String",
+                                                      "StringValue": origination.origination}
+    if origination is not None and origination.sender_id:
+        attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String",
+                                              "StringValue": origination.sender_id}
+    return attributes
+
+
+def send_sms(config: ChannelConfig, phone_e164: str, country: str, text: str) -> str:
+    """Send one SMS from the origination identity configured for `country`."""
+    response = client("sns").publish(
+        PhoneNumber=phone_e164, Message=text,
+        MessageAttributes=sms_attributes(config.sms_originations.get(country)))
     return str(response["MessageId"])
 
 
-def send_email(to: str, subject: str, text: str, html: str) -> str:
-    response = client("sesv2").send_email(
-        FromEmailAddress=os.environ["EMAIL_FROM"],
-        Destination={"ToAddresses": [to]},
-        Content={"Simple": {"Subject": {"Data": subject, "Charset": "UTF-8"},
-                            "Body": {"Text": {"Data": text, "Charset": "UTF-8"},
-                                     "Html": {"Data": html, "Charset": "UTF-8"}}}},
-    )
+_TAG_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+
+
+def tag_value(value: str) -> str:
+    """SES tag values allow only letters, digits, '_' and '-': everything else (and '_'
+    itself) is written `_hh` (its UTF-8 bytes in hex), so the value can be read back."""
+    return "".join(c if c in _TAG_SAFE else "".join(f"_{b:02x}" for b in c.encode())
+                   for c in value)
+
+
+def from_tag_value(value: str) -> str:
+    """The value `tag_value` encoded."""
+    out = bytearray()
+    index = 0
+    while index < len(value):
+        if value[index] == "_":
+            out.append(int(value[index + 1:index + 3], 16))
+            index += 3
+        else:
+            out += value[index].encode()
+            index += 1
+    return out.decode()
+
+
+def send_email(config: ChannelConfig, to: str, subject: str, text: str, html: str,
+               tags: dict[str, str]) -> str:
+    """Send through the configuration set, tagged so a bounce finds its patient (C5)."""
+    request: dict[str, Any] = {
+        "FromEmailAddress": config.email_from,
+        "Destination": {"ToAddresses": [to]},
+        "Content": {"Simple": {"Subject": {"Data": subject, "Charset": "UTF-8"},
+                               "Body": {"Text": {"Data": text, "Charset": "UTF-8"},
+                                        "Html": {"Data": html, "Charset": "UTF-8"}}}},
+        "EmailTags": [{"Name": k, "Value": tag_value(v)} for k, v in tags.items()],
+    }
+    if config.configuration_set:
+        request["ConfigurationSetName"] = config.configuration_set
+    response = client("sesv2").send_email(**request)
     return str(response["MessageId"])

@@ -124,6 +124,7 @@ def patient_from_item(item: PatientItem) -> Patient:
         email_enabled=item.email_enabled,
         attended_platform_booking=item.attended_platform_booking,
         no_marketing=item.no_marketing,
+        email_bounced=bool(item.email_bounced),
     )
 
 

@@ -91,6 +91,7 @@ class PatientItem(NotifyItem, discriminator="patient"):
     email_enabled = BooleanAttribute(default=True)
     attended_platform_booking = BooleanAttribute(default=False)
     no_marketing = BooleanAttribute(default=False)
+    email_bounced = BooleanAttribute(default=False)
 
     @staticmethod
     def key(practice_id: str, patient_id: str) -> tuple[str, str]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..domain.model import Patient, PracticeSettings
 from .conversions import patient_from_item, settings_from_json, settings_to_json
-from .errors import NotFoundError
+from .errors import NotFoundError, condition_held
 from .models import PatientItem, PracticeItem
 
 
@@ -66,6 +66,15 @@ def patient_item(practice_id: str, patient_id: str) -> PatientItem:
 def set_push_endpoint(practice_id: str, patient_id: str, endpoint_arn: str) -> None:
     pk, sk = PatientItem.key(practice_id, patient_id)
     PatientItem(pk, sk).update(actions=[PatientItem.push_endpoint.set(endpoint_arn)])
+
+
+def mark_email_bounced(practice_id: str, patient_id: str, address: str) -> bool:
+    """C5: SES reported `address` as undeliverable (hard bounce) or spam: stop using it,
+    unless the patient's address changed since. True if the patient was marked."""
+    pk, sk = PatientItem.key(practice_id, patient_id)
+    return condition_held(lambda: PatientItem(pk, sk).update(
+        actions=[PatientItem.email_bounced.set(True)],
+        condition=PatientItem.email == address))
 
 
 def mark_attended_platform_booking(practice_id: str, patient_id: str) -> None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from .contact_validation import is_valid_email, normalise_mobile
 from .model import (
+    ALL_CHANNELS,
     Appointment,
     BookingSource,
     Channel,
     ChannelDecision,
+    ChannelsOffered,
     MessageKind,
     Patient,
     PracticeSettings,
@@ -17,7 +19,8 @@ from .model import (
 NOTICE_KINDS = frozenset({MessageKind.CONFIRMATION, MessageKind.RESCHEDULE})
 
 
-def push_ineligibility(patient: Patient, appointment: Appointment | None) -> str | None:
+def push_ineligibility(patient: Patient, appointment: Appointment | None,
+                       offered: ChannelsOffered = ALL_CHANNELS) -> str | None:
     """Why push cannot be used for this patient (C3), or None when it can.
 
     The patient needs the app, a registered device and push enabled; for a booking not
@@ -29,6 +32,8 @@ def push_ineligibility(patient: Patient, appointment: Appointment | None) -> str
         return "no registered device"
     if not patient.push_enabled:
         return "push disabled by patient"
+    if (patient.platform or "android") not in offered.push_platforms:
+        return "push is not set up for this device's platform"
     if appointment is None:
         return None  # a recall (K2): there is no booking whose source would matter
     booked_in_app = appointment.source is BookingSource.APP
@@ -47,28 +52,34 @@ def sms_ineligibility(patient: Patient, settings: PracticeSettings) -> str | Non
     return None
 
 
-def email_ineligibility(patient: Patient, settings: PracticeSettings) -> str | None:
-    """Why email cannot be used (practice setting, C6 switch, C5 address), or None."""
+def email_ineligibility(patient: Patient, settings: PracticeSettings,
+                        offered: ChannelsOffered = ALL_CHANNELS) -> str | None:
+    """Why email cannot be used (deployment, practice setting, C6 switch, C5 address)."""
+    if not offered.email:
+        return "email is not set up for this service"
     if not settings.uses_email:
         return "practice does not use email"
     if not patient.email_enabled:
         return "email switched off for this patient"
     if not is_valid_email(patient.email):
         return "no valid email address"
+    if patient.email_bounced:
+        return "email address bounced"
     return None
 
 
 def choose_channels(kind: MessageKind, patient: Patient, appointment: Appointment | None,
-                    settings: PracticeSettings) -> ChannelDecision:
+                    settings: PracticeSettings,
+                    offered: ChannelsOffered = ALL_CHANNELS) -> ChannelDecision:
     """Return the channels to send `kind` on, with the skipped ones and why.
 
     Push first (C1). Without push: SMS, plus email where the practice uses email (C3).
     R6 notices go by email and push together (SMS comes later, by escalation).
     """
     skipped: list[tuple[Channel, str]] = []
-    push_reason = push_ineligibility(patient, appointment)
+    push_reason = push_ineligibility(patient, appointment, offered)
     sms_reason = sms_ineligibility(patient, settings)
-    email_reason = email_ineligibility(patient, settings)
+    email_reason = email_ineligibility(patient, settings, offered)
     if kind in NOTICE_KINDS and appointment is not None \
             and appointment.source is BookingSource.PRACTICE:
         chosen = [c for c, r in ((Channel.EMAIL, email_reason), (Channel.PUSH, push_reason))

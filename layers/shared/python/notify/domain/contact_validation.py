@@ -32,3 +32,11 @@ def normalise_mobile(raw: str, country: str) -> str | None:
 def is_valid_email(raw: str) -> bool:
     """True for an address that can be handed to the mail provider."""
     return bool(raw) and len(raw) <= 254 and ".." not in raw and bool(_EMAIL.match(raw))
+
+
+def number_country(e164: str) -> str:
+    """The ISO country (region) of a valid E.164 number, e.g. "PL"; "" if unknown."""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or ""
+    except phonenumbers.NumberParseException:
+        return ""

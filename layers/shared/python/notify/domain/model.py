@@ -183,6 +183,8 @@ class Patient:
     email_enabled: bool = True
     attended_platform_booking: bool = False
     no_marketing: bool = False
+    # C5: SES reported a hard bounce or a complaint for `email`.
+    email_bounced: bool = False
 
 
 @dataclass(frozen=True)
@@ -238,6 +240,18 @@ class PlannedMessage:
 
     kind: MessageKind
     due_at: datetime
+
+
+@dataclass(frozen=True)
+class ChannelsOffered:
+    """What the deployment can send with: push per device platform, email at all (a
+    deploy may say "no push" or "no email")."""
+
+    push_platforms: frozenset[str] = frozenset({"android", "ios"})
+    email: bool = True
+
+
+ALL_CHANNELS = ChannelsOffered()
 
 
 @dataclass(frozen=True)

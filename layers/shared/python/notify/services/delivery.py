@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..adapters import channels, escalation_machine
-from ..adapters.channels import ChannelError, PushMessage
+from ..adapters.channels import ChannelConfig, ChannelError, PushMessage
 from ..contracts import SendRequest, iso_z
 from ..dal import appointments as appointment_store
 from ..dal import ledger, quota
@@ -26,13 +26,14 @@ from ..domain.channel_choice import (
     email_ineligibility,
     sms_ineligibility,
 )
-from ..domain.contact_validation import normalise_mobile
+from ..domain.contact_validation import normalise_mobile, number_country
 from ..domain.escalation import escalation_at
 from ..domain.message_plan import staleness_reason
 from ..domain.model import (
     Appointment,
     AppointmentStatus,
     Channel,
+    ChannelsOffered,
     DeliveryStatus,
     MessageKind,
     Patient,
@@ -66,7 +67,12 @@ class _Job:
     rendered: Rendered
     deep_link: str
     app_link: str
+    config: ChannelConfig
     recall: Recall | None = None
+
+    @property
+    def offered(self) -> ChannelsOffered:
+        return ChannelsOffered(self.config.push_platforms, self.config.email)
 
 
 def _not_sent(ref: MessageRef, reason: str, now: datetime, outcome: DeliveryOutcome) -> None:
@@ -75,10 +81,10 @@ def _not_sent(ref: MessageRef, reason: str, now: datetime, outcome: DeliveryOutc
     logger.info("message not sent", message_id=ref.message_id, reason=reason)
 
 
-def _load(req: SendRequest, now: datetime, base_url: str,
+def _load(req: SendRequest, now: datetime, base_url: str, config: ChannelConfig,
           outcome: DeliveryOutcome) -> _Job | None:
     if req.recall_id is not None:
-        return _load_recall(req, now, base_url, outcome)
+        return _load_recall(req, now, base_url, config, outcome)
     assert req.appointment_id is not None
     practice = practice_store.get_practice(req.practice_id)
     appointment = appointment_store.find_appointment(req.practice_id, req.appointment_id)
@@ -109,10 +115,10 @@ def _load(req: SendRequest, now: datetime, base_url: str,
                       transliterate_sms=settings.sms_transliterate)
     link = context["offer_link"] if slot is not None else context["link"]
     return _Job(ref, appointment, patient, practice, settings, rendered, link,
-                f"app://appointments/{appointment.appointment_id}")
+                f"app://appointments/{appointment.appointment_id}", config)
 
 
-def _load_recall(req: SendRequest, now: datetime, base_url: str,
+def _load_recall(req: SendRequest, now: datetime, base_url: str, config: ChannelConfig,
                  outcome: DeliveryOutcome) -> _Job | None:
     """K1/K2: a recall of this period, unless booked, replaced or no longer needed."""
     assert req.recall_id is not None
@@ -142,19 +148,20 @@ def _load_recall(req: SendRequest, now: datetime, base_url: str,
     rendered = render(req.kind, locale, context, overrides=dict(settings.templates),
                       transliterate_sms=settings.sms_transliterate)
     return _Job(ref, None, patient, practice, settings, rendered, link,
-                f"app://recalls/{recall.recall_id}", recall)
+                f"app://recalls/{recall.recall_id}", config, recall)
 
 
-def deliver(req: SendRequest, now: datetime, base_url: str) -> DeliveryOutcome:
+def deliver(req: SendRequest, now: datetime, base_url: str,
+            config: ChannelConfig) -> DeliveryOutcome:
     """Send `req` on the channels the rules choose and start its escalation if due."""
     outcome = DeliveryOutcome()
     if req.scheduled and req.appointment_id is not None:
         ledger.close_planned(MessageRef(req.practice_id, req.appointment_id, "", req.message_id,
                                         req.kind), DeliveryStatus.FIRED, now)
-    job = _load(req, now, base_url, outcome)
+    job = _load(req, now, base_url, config, outcome)
     if job is None:
         return outcome
-    decision = choose_channels(req.kind, job.patient, job.appointment, job.settings)
+    decision = choose_channels(req.kind, job.patient, job.appointment, job.settings, job.offered)
     for channel, reason in decision.skipped:
         ledger.record_skip(job.ref, channel, reason, now)
         outcome.skipped.append((channel.value, reason))
@@ -181,10 +188,11 @@ def deliver(req: SendRequest, now: datetime, base_url: str) -> DeliveryOutcome:
     return outcome
 
 
-def escalate(req: SendRequest, now: datetime, base_url: str) -> DeliveryOutcome:
+def escalate(req: SendRequest, now: datetime, base_url: str,
+             config: ChannelConfig) -> DeliveryOutcome:
     """The push went unanswered (C1) or the notice unopened (R6): send the SMS, once."""
     outcome = DeliveryOutcome()
-    job = _load(req, now, base_url, outcome)
+    job = _load(req, now, base_url, config, outcome)
     if job is None:
         return outcome
     delivered = (DeliveryStatus.SENT.value, DeliveryStatus.OPENED.value,
@@ -221,7 +229,7 @@ def _send_on(job: _Job, channel: Channel, now: datetime, outcome: DeliveryOutcom
         if reason is not None:
             ledger.record_skip(job.ref, channel, reason, now)
             outcome.skipped.append((channel.value, reason))
-            if fallback_to_email and email_ineligibility(job.patient, job.settings) is None:
+            if fallback_to_email and email_ineligibility(job.patient, job.settings, job.offered) is None:
                 _send_on(job, Channel.EMAIL, now, outcome, fallback_to_email=False)
             return
     if not ledger.claim(job.ref, channel, now):
@@ -235,15 +243,17 @@ def _send_on(job: _Job, channel: Channel, now: datetime, outcome: DeliveryOutcom
         ledger.transition(job.ref, channel, DeliveryStatus.SKIPPED, now, reason=str(skip))
         outcome.skipped.append((channel.value, str(skip)))
         if skip.try_email and fallback_to_email \
-                and email_ineligibility(job.patient, job.settings) is None:
+                and email_ineligibility(job.patient, job.settings, job.offered) is None:
             _send_on(job, Channel.EMAIL, now, outcome, fallback_to_email=False)
         return
     except ChannelError as exc:
         ledger.transition(job.ref, channel, DeliveryStatus.FAILED, now, reason=str(exc)[:200])
         outcome.skipped.append((channel.value, "provider refused"))
+        metrics.add_metric(name=f"SendFailed_{channel.value}", unit="Count", value=1)
         return
     except Exception:
         ledger.transition(job.ref, channel, DeliveryStatus.FAILED, now, reason="send error")
+        metrics.add_metric(name=f"SendFailed_{channel.value}", unit="Count", value=1)
         raise
     ledger.transition(job.ref, channel, DeliveryStatus.SENT, now, link=job.deep_link, **fields)
     outcome.sent.append(channel.value)
@@ -264,7 +274,8 @@ class _Skip(Exception):
 def _send_push(job: _Job, now: datetime) -> dict[str, object]:
     endpoint = job.patient.push_endpoint
     if not endpoint:
-        endpoint = channels.register_device(job.patient.device_token, job.patient.platform)
+        endpoint = channels.register_device(job.config, job.patient.device_token,
+                                            job.patient.platform or "android")
         practice_store.set_push_endpoint(job.ref.practice_id, job.patient.patient_id, endpoint)
     subject = ({"recall_id": job.recall.recall_id, "actions": "book"} if job.recall is not None
                else {"appointment_id": job.ref.appointment_id, "actions": "confirm,cancel"})
@@ -291,7 +302,7 @@ def _send_sms(job: _Job, now: datetime) -> dict[str, object]:
         metrics.add_metric(name="SmsQuotaReached", unit="Count", value=1)
         raise _Skip("monthly SMS quota reached", try_email=True)
     try:
-        provider_id = channels.send_sms(phone, job.rendered.sms)
+        provider_id = channels.send_sms(job.config, phone, number_country(phone), job.rendered.sms)
     except Exception:
         quota.refund_sms(job.ref.practice_id, now.strftime("%Y-%m"), segments)
         raise
@@ -315,8 +326,10 @@ def _warn_on_quota(job: _Job, used: int, parts: int, now: datetime) -> None:
 
 
 def _send_email(job: _Job, now: datetime) -> dict[str, object]:
-    provider_id = channels.send_email(job.patient.email, job.rendered.email_subject,
-                                      job.rendered.email_text, job.rendered.email_html)
+    provider_id = channels.send_email(
+        job.config, job.patient.email, job.rendered.email_subject, job.rendered.email_text,
+        job.rendered.email_html, {"practice_id": job.ref.practice_id,
+                                  "patient_id": job.patient.patient_id})
     return {"provider_message_id": provider_id, "text": job.rendered.email_text,
             "subject": job.rendered.email_subject, "recipient": _mask(job.patient.email)}
 

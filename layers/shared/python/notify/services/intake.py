@@ -139,6 +139,8 @@ def _upsert_patient(practice_id: str, event: PatientUpserted, now: datetime) -> 
     data = event.data
     item = practice_store.patient_item(practice_id, data.patient_id)
     token_changed = data.device_token != item.device_token
+    if data.email != item.email:
+        item.email_bounced = False  # a new address gets its own chance (C5)
     for field in ("name", "phone", "email", "locale", "has_app", "push_enabled",
                   "device_token", "platform", "sms_enabled", "email_enabled", "no_marketing"):
         setattr(item, field, getattr(data, field))

@@ -1,0 +1,287 @@
+"""What AWS enforces and the local stack cannot show, asserted on the synthesised template:
+stream readers, alarms that reach a person (O1), least privilege, throttling, deploys
+that fail early or work, and sending on a new account. Each test names the AWS fact it
+guards (docs/local-stack.md, "What the emulator hides")."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from pathlib import Path
+
+from infra.stack import TABLE_ACCESS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _resources(template, kind: str) -> dict:
+    return template.find_resources(kind)
+
+
+def _body(template) -> dict:
+    return template.to_json()
+
+
+def _function_logicals(template) -> dict[str, str]:
+    """handler name -> logical id of our functions."""
+    return {f["Properties"]["Handler"].split(".")[1]: k
+            for k, f in _resources(template, "AWS::Lambda::Function").items()
+            if f["Properties"]["Handler"].startswith("functions.")}
+
+
+def _role_of(template, function_logical: str) -> str:
+    function = _resources(template, "AWS::Lambda::Function")[function_logical]
+    return function["Properties"]["Role"]["Fn::GetAtt"][0]
+
+
+def _statements_of_role(template, role_logical: str) -> list[dict]:
+    statements = []
+    for policy in _resources(template, "AWS::IAM::Policy").values():
+        if {"Ref": role_logical} in policy["Properties"]["Roles"]:
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def _actions(statement: dict) -> list[str]:
+    action = statement["Action"]
+    return action if isinstance(action, list) else [action]
+
+
+# -- streams ------------------------------------------------------------------------------
+def test_a_table_stream_has_at_most_two_readers_per_shard(template):
+    """DynamoDB Streams throttles more than two processes reading one shard
+    (LimitExceededException); each event source mapping is one reader."""
+    readers: dict[str, list[str]] = defaultdict(list)
+    for logical, mapping in _resources(template, "AWS::Lambda::EventSourceMapping").items():
+        readers[json.dumps(mapping["Properties"]["EventSourceArn"], sort_keys=True)].append(logical)
+    assert readers and all(len(r) <= 2 for r in readers.values()), dict(readers)
+
+
+def test_planning_and_freed_slots_share_a_reader_and_callbacks_have_their_own(template):
+    functions = _function_logicals(template)
+    mappings = {m["Properties"]["FunctionName"]["Ref"]: json.dumps(m["Properties"]["FilterCriteria"])
+                for m in _resources(template, "AWS::Lambda::EventSourceMapping").values()}
+    assert set(mappings) == {functions["schedule_reminder"], functions["practice_callback"]}
+    assert "APPT#" in mappings[functions["schedule_reminder"]]
+    assert "CALLBACK#" in mappings[functions["practice_callback"]]
+    assert "APPT#" not in mappings[functions["practice_callback"]]
+
+
+# -- O1: alarms reach a person ----------------------------------------------------------
+def test_o1_alarm_topic_uses_a_customer_key_that_cloudwatch_may_use(template):
+    """With the AWS-managed alias/aws/sns key CloudWatch cannot publish: the alarm fires
+    and nothing arrives."""
+    alarm_actions = {json.dumps(a) for alarm in _resources(template, "AWS::CloudWatch::Alarm").values()
+                     for a in alarm["Properties"]["AlarmActions"]}
+    (topic_ref,) = alarm_actions
+    topic = _resources(template, "AWS::SNS::Topic")[json.loads(topic_ref)["Ref"]]
+    key_ref = topic["Properties"]["KmsMasterKeyId"]
+    assert "alias/aws/sns" not in json.dumps(key_ref)
+    key = _resources(template, "AWS::KMS::Key")[key_ref["Fn::GetAtt"][0]]
+    assert key["Properties"]["EnableKeyRotation"] is True
+    allowed = [s for s in key["Properties"]["KeyPolicy"]["Statement"]
+               if "cloudwatch.amazonaws.com" in json.dumps(s.get("Principal", {}))]
+    assert allowed, "the key policy must let CloudWatch use the key"
+    assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= {a for s in allowed for a in _actions(s)}
+
+
+def test_o1_alarm_topic_reaches_the_operator_given_at_deploy_time(template):
+    body = _body(template)
+    operator = body["Parameters"]["OperatorEmail"]
+    assert "Default" not in operator, "the operator's address is a required deploy setting"
+    subscriptions = [s["Properties"] for s in _resources(template, "AWS::SNS::Subscription").values()
+                     if s["Properties"]["Protocol"] == "email"]
+    assert subscriptions == [{"Protocol": "email", "Endpoint": {"Ref": "OperatorEmail"},
+                              "TopicArn": subscriptions[0]["TopicArn"]}]
+    assert "AlarmTopicArn" in body["Outputs"]
+
+
+def _runbook_anchors() -> set[str]:
+    text = (ROOT / "docs" / "runbook.md").read_text()
+    headings = re.findall(r"^#{2,3} (.+)$", text, flags=re.M)
+    return {re.sub(r"[^a-z0-9 -]", "", h.lower()).strip().replace(" ", "-") for h in headings}
+
+
+def test_o1_every_alarm_says_what_broke_and_links_its_runbook_entry(template):
+    anchors = _runbook_anchors()
+    alarms = _resources(template, "AWS::CloudWatch::Alarm")
+    for logical, alarm in alarms.items():
+        description = json.dumps(alarm["Properties"].get("AlarmDescription", ""))
+        match = re.search(r"Runbook: docs/runbook\.md#([a-z0-9-]+)", description)
+        assert match, (logical, description)
+        assert match.group(1) in anchors, (logical, match.group(1))
+        assert len(description.split("Runbook:")[0]) > 20, (logical, "say what broke")
+
+
+def _alarm_metrics(template) -> set[str]:
+    names = set()
+    for alarm in _resources(template, "AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        if "MetricName" in props:
+            names.add(props["MetricName"])
+        for metric in props.get("Metrics", []):
+            stat = metric.get("MetricStat")
+            if stat:
+                names.add(stat["Metric"]["MetricName"])
+    return names
+
+
+def test_o1_alarms_cover_what_the_spec_lists(template):
+    assert {
+        "5XXError",                                   # API 5xx
+        "RequestsRejected",                           # bursts of 401
+        "SmsDeliveryFailures",                        # failed SMS deliveries
+        "EmailBounced", "EmailComplained",            # bounces and complaints
+        "ReadThrottleEvents", "WriteThrottleEvents",  # DynamoDB throttling
+        "InvocationThrottleCount", "TargetErrorThrottledCount",  # Scheduler throttling
+        "IteratorAge",                                # stream iterator age
+        "ApproximateNumberOfMessagesVisible",         # dead letters
+        "ExecutionsFailed",                           # failed escalations
+        "SmsQuotaReached",                            # practices at their SMS quota
+        "SMSMonthToDateSpentUSD",                     # the account's SMS spend limit
+    } <= _alarm_metrics(template)
+
+
+def test_o1_failed_sms_deliveries_are_logged_and_counted(template):
+    """SNS logs SMS delivery status only once the account has a delivery-status role."""
+    (log_group,) = [g for g in _resources(template, "AWS::Logs::LogGroup").values()
+                    if "DirectPublishToPhoneNumber/Failure" in json.dumps(g["Properties"])]
+    assert log_group["Properties"]["RetentionInDays"] > 0
+    (custom,) = _resources(template, "Custom::AWS").values()
+    create = json.dumps(custom["Properties"])
+    assert "setSMSAttributes" in create and "DeliveryStatusIAMRole" in create
+    (metric_filter,) = _resources(template, "AWS::Logs::MetricFilter").values()
+    assert metric_filter["Properties"]["MetricTransformations"][0]["MetricName"] == \
+        "SmsDeliveryFailures"
+
+
+def test_o1_dashboard_shows_every_alarm(template):
+    (dashboard,) = _resources(template, "AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for logical in _resources(template, "AWS::CloudWatch::Alarm"):
+        assert logical in body, logical
+
+
+# -- least privilege ----------------------------------------------------------------------
+def test_security_each_function_may_call_only_the_table_operations_its_code_calls(template):
+    for name, logical in _function_logicals(template).items():
+        granted = {a.split(":")[1] for s in _statements_of_role(template, _role_of(template, logical))
+                   for a in _actions(s) if a.startswith("dynamodb:")}
+        granted.discard("ListStreams")  # the stream reader's own, see below
+        stream = {"DescribeStream", "GetRecords", "GetShardIterator"}
+        assert granted - stream == set(TABLE_ACCESS[name]), name
+        assert not granted & {"Scan", "DeleteItem", "BatchWriteItem", "BatchGetItem"}, name
+
+
+def test_security_index_wildcards_only_with_queries(template):
+    for logical in _function_logicals(template).values():
+        for statement in _statements_of_role(template, _role_of(template, logical)):
+            if "/index/*" in json.dumps(statement["Resource"]):
+                assert _actions(statement) == ["dynamodb:Query"], statement
+
+
+def _nag_suppressions(template) -> list[tuple[str, dict]]:
+    found = []
+    for logical, resource in _body(template)["Resources"].items():
+        for rule in resource.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", []):
+            found.append((logical, rule))
+    return found
+
+
+def test_security_cdk_nag_wildcard_suppressions_are_scoped_to_their_findings(template, synthesised):
+    stack, _ = synthesised
+    stack_level = stack.template_options.metadata.get("cdk_nag", {}).get("rules_to_suppress", [])
+    assert all(r["id"] != "AwsSolutions-IAM5" for r in stack_level), "no stack-wide IAM5"
+    iam5 = [(logical, rule) for logical, rule in _nag_suppressions(template)
+            if rule["id"] == "AwsSolutions-IAM5"]
+    assert iam5
+    for logical, rule in iam5:
+        assert rule.get("applies_to"), (logical, "an IAM5 suppression names its findings")
+
+
+def test_security_no_suppression_claims_a_firewall_the_stack_does_not_have(template):
+    assert not [r for _, r in _nag_suppressions(template) if r["id"] == "AwsSolutions-APIG3"]
+    (association,) = _resources(template, "AWS::WAFv2::WebACLAssociation").values()
+    (acl_logical, acl), = _resources(template, "AWS::WAFv2::WebACL").items()
+    assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_logical, "Arn"]}
+    rules = {r["Name"]: r for r in acl["Properties"]["Rules"]}
+    links = rules["PatientLinksPerIp"]["Statement"]["RateBasedStatement"]
+    assert links["AggregateKeyType"] == "IP" and "Block" in rules["PatientLinksPerIp"]["Action"]
+    assert re.match(links["ScopeDownStatement"]["RegexMatchStatement"]["RegexString"], "/v1/l/x")
+    assert not re.match(links["ScopeDownStatement"]["RegexMatchStatement"]["RegexString"],
+                        "/v1/practices/p/events")
+
+
+def test_security_link_routes_are_throttled_apart_from_the_practices_routes(template):
+    """API Gateway applies stage and method limits per method: every link method gets
+    its own, lower limits, so a flood of link requests cannot starve the webhook."""
+    (stage,) = _resources(template, "AWS::ApiGateway::Stage").values()
+    settings = {(m["ResourcePath"], m["HttpMethod"]): m for m in stage["Properties"]["MethodSettings"]
+                if "ThrottlingRateLimit" in m}
+    methods = [(m["Properties"]["HttpMethod"], m) for m in
+               _resources(template, "AWS::ApiGateway::Method").values()]
+    assert len(settings) == len(methods)
+    links = {k: v for k, v in settings.items() if re.match(r"^/~1[lr]~1", k[0])}
+    practices = {k: v for k, v in settings.items() if k[0].startswith("/~1practices")}
+    assert links and practices and len(links) + len(practices) == len(settings)
+    assert max(v["ThrottlingRateLimit"] for v in links.values()) < \
+        min(v["ThrottlingRateLimit"] for v in practices.values())
+
+
+# -- deploys that fail early or work --------------------------------------------------------
+def test_deploy_channel_settings_have_no_dummy_defaults(template):
+    parameters = _body(template)["Parameters"]
+    for name in ("FcmPlatformApplicationArn", "ApnsPlatformApplicationArn", "EmailFrom",
+                 "EmailIdentity", "OperatorEmail", "SmsOriginations"):
+        assert "Default" not in parameters[name], name
+        assert parameters[name].get("AllowedPattern"), name
+    for name in ("FcmPlatformApplicationArn", "ApnsPlatformApplicationArn"):
+        pattern = parameters[name]["AllowedPattern"]
+        assert re.match(pattern, "none")
+        assert re.match(pattern, "arn:aws:sns:eu-central-1:123456789012:app/GCM/clinic-app")
+        assert not re.match(pattern, "arn:aws:sns:eu-central-1:000000000000:app/GCM/x y")
+
+
+def test_deploy_schedule_group_has_a_generated_name_and_goes_with_the_stack(template):
+    (group,) = _resources(template, "AWS::Scheduler::ScheduleGroup").values()
+    assert "Name" not in group.get("Properties", {}), "a fixed name fails a re-create"
+    assert group["DeletionPolicy"] == "Delete"
+
+
+def test_deploy_table_has_deletion_protection_and_point_in_time_recovery(template):
+    (table,) = _resources(template, "AWS::DynamoDB::Table").values()
+    assert table["Properties"]["DeletionProtectionEnabled"] is True
+    assert table["Properties"]["PointInTimeRecoverySpecification"] == {
+        "PointInTimeRecoveryEnabled": True}
+    assert table["DeletionPolicy"] == "Retain"
+
+
+def test_deploy_the_layer_carries_only_the_runtime_bytecode():
+    """pip compiles what it installs with the build machine's Python; Lambda cannot use
+    that bytecode, so it is dead weight beside the runtime's own."""
+    from infra.build_layer import OUT
+    from infra.lambda_python import VERSION
+
+    tag = f"cpython-{VERSION.replace('.', '')}"
+    compiled = list(OUT.rglob("*.pyc"))
+    wrong = [p for p in compiled if tag not in p.name]
+    assert not wrong, wrong[:5]
+
+
+# -- sending on a new account -----------------------------------------------------------------
+def test_sending_email_goes_through_a_configuration_set_reporting_bounces_and_complaints(template):
+    (config_set_logical,) = _resources(template, "AWS::SES::ConfigurationSet")
+    (destination,) = _resources(template, "AWS::SES::ConfigurationSetEventDestination").values()
+    event = destination["Properties"]["EventDestination"]
+    assert {"bounce", "complaint"} <= set(event["MatchingEventTypes"])
+    topic = event["SnsDestination"]["TopicARN"]["Ref"]
+    functions = _function_logicals(template)
+    subscribers = [s["Properties"]["Endpoint"] for s in _resources(template, "AWS::SNS::Subscription").values()
+                   if s["Properties"]["TopicArn"] == {"Ref": topic}]
+    assert subscribers == [{"Fn::GetAtt": [functions["delivery_events"], "Arn"]}]
+    for sender in ("send_push", "sms_fallback"):
+        variables = _resources(template, "AWS::Lambda::Function")[functions[sender]]["Properties"][
+            "Environment"]["Variables"]
+        assert variables["EMAIL_CONFIGURATION_SET"] == {"Ref": config_set_logical}
+        assert variables["SMS_ORIGINATIONS"] == {"Ref": "SmsOriginations"}

@@ -1,0 +1,53 @@
+"""Sending on AWS: what a deploy configures per channel (explicit "none" modes, the SMS
+origination identity per destination country, the SES configuration set)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from notify.adapters.channels import ChannelConfig, from_tag_value, sms_attributes, tag_value
+from notify.domain.contact_validation import number_country
+from notify.settings import SenderSettings
+
+BASE = {"TABLE_NAME": "t", "PUBLIC_BASE_URL": "https://x.example/v1/",
+        "EMAIL_CONFIGURATION_SET": "cs", "ESCALATION_STATE_MACHINE_ARN": "arn:sm",
+        "PUSH_FCM_ARN": "arn:aws:sns:eu-central-1:1:app/GCM/a",
+        "PUSH_APNS_ARN": "none", "EMAIL_FROM": "no-reply@clinic.example"}
+
+
+def test_sending_none_turns_a_channel_off_and_anything_else_must_be_valid():
+    config = ChannelConfig.from_settings(SenderSettings.model_validate(
+        {**BASE, "EMAIL_FROM": "none", "SMS_ORIGINATIONS": "{}"}))
+    assert config.push_platforms == frozenset({"android"})
+    assert not config.email
+    with pytest.raises(ValidationError):
+        SenderSettings.model_validate({**BASE, "EMAIL_FROM": "noreply"})
+
+
+def test_sending_sms_come_from_the_destination_countrys_identity():
+    originations = {"PL": {"origination": "+48732000000"},
+                    "FR": {"sender_id": "CLINIQUE"}}
+    config = ChannelConfig.from_settings(SenderSettings.model_validate(
+        {**BASE, "SMS_ORIGINATIONS": json.dumps(originations)}))
+    polish = sms_attributes(config.sms_originations.get(number_country("+48601234567")))
+    assert polish["AWS.MM.SMS.OriginationNumber"]["StringValue"] == "+48732000000"
+    assert "AWS.SNS.SMS.SenderID" not in polish
+    french = sms_attributes(config.sms_originations.get(number_country("+33612345678")))
+    assert french["AWS.SNS.SMS.SenderID"]["StringValue"] == "CLINIQUE"
+    british = sms_attributes(config.sms_originations.get(number_country("+447700900123")))
+    assert set(british) == {"AWS.SNS.SMS.SMSType"}  # SNS chooses
+
+
+def test_sending_bad_origination_settings_fail_at_cold_start():
+    for bad in ('{"pl": {}}', '{"PL": {"sender_id": "FAR-TOO-LONG-ID"}}', "[1]", "not json"):
+        with pytest.raises(ValidationError):
+            SenderSettings.model_validate({**BASE, "SMS_ORIGINATIONS": bad})
+
+
+def test_sending_email_tags_round_trip_ids_ses_would_refuse():
+    for value in ("p-123", "practice.one:a_b", "zażółć"):
+        encoded = tag_value(value)
+        assert all(c.isalnum() or c in "_-" for c in encoded) and from_tag_value(encoded) == value
