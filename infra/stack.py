@@ -48,7 +48,9 @@ CALLBACK_RECORDS = {"dynamodb": {"Keys": {"pk": {"S": [{"prefix": "CALLBACK#"}]}
 # or batch-writes.
 READ_WRITE = ("GetItem", "PutItem", "UpdateItem", "Query")
 TABLE_ACCESS = {
-    "booking_webhook": READ_WRITE,
+    # Creating an appointment consumes the changes held for it (B9): a delete, or a
+    # condition check that none were held, in the creation's transaction.
+    "booking_webhook": (*READ_WRITE, "DeleteItem", "ConditionCheckItem"),
     "patient_links": READ_WRITE,
     "schedule_reminder": READ_WRITE,
     "send_push": READ_WRITE,
@@ -121,6 +123,9 @@ class NotificationStack(Stack):
             "RECALL_FUNCTION_ARN": recall_sweep.function_arn,
         })
         scheduling.allow_planner(planner)
+        # Its settle schedules (B9) fire the planner itself.
+        scheduling.allow_target(planner)
+        asynchronous(planner, dead_letters.schedules)
         factory.allow_invoke(send_push, planner)
         self._consume_stream(planner, table, dead_letters, APPOINTMENT_RECORDS,
                              PRACTICE_RECORDS, MANUAL_RECALL_RECORDS)

@@ -76,10 +76,12 @@ class PracticeClient:
 
     def send(self, event_type: str, data: dict[str, Any], event_id: str | None = None,
              occurred_at: datetime | None = None, secret: str | None = None,
-             timestamp: int | None = None) -> requests.Response:
+             timestamp: int | None = None, sequence: int | None = None) -> requests.Response:
         now = self.control.now()
         event = {"event_id": event_id or uuid.uuid4().hex, "type": event_type,
                  "occurred_at": (occurred_at or now).isoformat(), "data": data}
+        if sequence is not None:
+            event["sequence"] = sequence
         body = json.dumps(event, default=str).encode()
         ts = timestamp if timestamp is not None else int(now.timestamp())
         headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: str(ts),

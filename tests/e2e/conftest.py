@@ -7,8 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from notify.domain.model import PracticeSettings
+
 APP_PATIENT = {"has_app": True, "push_enabled": True, "device_token": "device-1",
                "platform": "android"}
+# B9: notices go out once a change has settled (the practice setting's default).
+NOTICE_DELAY = timedelta(seconds=PracticeSettings().notice_delay_seconds)
 
 
 class Scenario:
@@ -30,12 +34,26 @@ class Scenario:
         assert response.status_code == 202, response.text
 
     def book(self, appointment_id: str, patient_id: str, start: datetime, **data):
+        """The practice books; returns once the change has settled (the confirmation,
+        if any, has gone out)."""
         response = self.pms.send("appointment.created", {
             "appointment_id": appointment_id, "patient_id": patient_id,
             "start": start.isoformat(), "end": (start + timedelta(minutes=30)).isoformat(),
             **data})
         assert response.status_code == 202, response.text
+        self.settle()
         return response
+
+    def change(self, event_type: str, data: dict, **kwargs):
+        """The practice changes an appointment; returns once the change has settled."""
+        response = self.pms.send(event_type, data, **kwargs)
+        assert response.status_code == 202, response.text
+        self.settle()
+        return response
+
+    def settle(self) -> None:
+        """Let the notice delay pass (B9): notices and offers of the changes go out."""
+        self.control.advance(NOTICE_DELAY.total_seconds())
 
     def messages(self, appointment_id: str | None = None, **match) -> list[dict]:
         rows = self.control.outbox(self.pms.practice_id)

@@ -57,7 +57,7 @@ def test_f1_cancellation_48h_ahead_offers_the_slot_earliest_first(scenario, cont
     s = scenario()
     _setup(s, 3)
     control.advance_to(s.local(1, 12))  # slot is 48h away
-    assert s.pms.send("appointment.cancelled", {"appointment_id": "slot"}).status_code == 202
+    s.change("appointment.cancelled", {"appointment_id": "slot"})
     offered = [r["appointment_id"] for r in _offers(s)]
     assert offered == ["c0", "c1", "c2"]
     assert all("/offer/slot.v1" in r["link"] for r in _offers(s))
@@ -67,14 +67,14 @@ def test_f1_cancellation_47h59m_ahead_offers_nothing(scenario, control):
     s = scenario()
     slot_start = _setup(s, 3)
     control.advance_to(slot_start - timedelta(hours=47, minutes=59))
-    s.pms.send("appointment.cancelled", {"appointment_id": "slot"})
+    s.change("appointment.cancelled", {"appointment_id": "slot"})
     assert _offers(s) == []
 
 
 def test_f1_only_the_first_10_candidates_get_the_offer(scenario, control):
     s = scenario()
     _setup(s, 11)
-    s.pms.send("appointment.cancelled", {"appointment_id": "slot"})
+    s.change("appointment.cancelled", {"appointment_id": "slot"})
     offered = sorted(r["appointment_id"] for r in _offers(s))
     assert offered == sorted(f"c{i}" for i in range(10))
     assert "c10" not in offered
@@ -90,14 +90,14 @@ def test_f1_candidates_start_48h_after_the_slot_and_share_its_calendar(scenario,
                                  ("other-room", timedelta(hours=72), "room-2")):
         s.patient(pid)
         s.book(pid, pid, slot_start + delta, calendar_id=calendar)
-    s.pms.send("appointment.cancelled", {"appointment_id": "slot"})
+    s.change("appointment.cancelled", {"appointment_id": "slot"})
     assert [r["appointment_id"] for r in _offers(s)] == ["just-right"]
 
 
 def test_f2_first_acceptance_wins_the_others_see_no_longer_available(scenario, control):
     s = scenario()
     slot_start = _setup(s, 3)
-    s.pms.send("appointment.cancelled", {"appointment_id": "slot"})
+    s.change("appointment.cancelled", {"appointment_id": "slot"})
     links = {r["appointment_id"]: r["link"] for r in _offers(s)}
     first = s.browser.http.post(links["c1"], timeout=60)
     second = s.browser.http.post(links["c0"], timeout=60)
@@ -115,7 +115,7 @@ def test_f2_first_acceptance_wins_the_others_see_no_longer_available(scenario, c
 def test_f2_exactly_one_winner_among_simultaneous_accepts(scenario, control, trial):
     s = scenario()
     slot_start = _setup(s, 10)
-    s.pms.send("appointment.cancelled", {"appointment_id": "slot"})
+    s.change("appointment.cancelled", {"appointment_id": "slot"})
     links = [r["link"] for r in _offers(s)]
     assert len(links) == 10
     barrier = threading.Barrier(len(links))
@@ -151,10 +151,11 @@ def test_f3_the_winner_moves_its_messages_follow_and_the_left_slot_is_offered(sc
     s.book("early", "early", slot_start + timedelta(days=3))
     s.patient("late")
     s.book("late", "late", slot_start + timedelta(days=6))
-    s.pms.send("appointment.cancelled", {"appointment_id": "slot"})
+    s.change("appointment.cancelled", {"appointment_id": "slot"})
     offers = {r["appointment_id"]: r["link"] for r in _offers(s)}
     assert set(offers) == {"early", "late"}
     assert s.browser.http.post(offers["early"], timeout=60).status_code == 200
+    s.settle()
     # R3: the move is confirmed to the patient and the reminder re-planned.
     assert s.messages("early", kind="reschedule")
     assert control.schedules(f"{s.pms.practice_id}.early.") == [
@@ -173,7 +174,7 @@ def test_b6_the_practice_is_told_of_the_move_by_a_signed_callback_and_the_api(sc
             name="Harbour Dental", timezone="Europe/Warsaw", country="PL",
             booking_url="https://book.example.com/harbour")
     _setup(s, 1)
-    s.pms.send("appointment.cancelled", {"appointment_id": "slot"})
+    s.change("appointment.cancelled", {"appointment_id": "slot"})
     (offer,) = _offers(s)
     assert s.browser.http.post(offer["link"], timeout=60).status_code == 200
     moves = [(h, b) for h, b in endpoint.received if b["type"] == "appointment.moved"]

@@ -14,7 +14,7 @@ def _attended_platform_patient(s, patient_id: str = "pat") -> None:
     """C3: a patient whose earlier platform booking was attended gets push for practice bookings."""
     s.patient(patient_id, **VETERAN)
     s.book(f"{patient_id}-old", patient_id, s.local(0, 23, 30) - timedelta(hours=2), source="app")
-    s.pms.send("appointment.attended", {"appointment_id": f"{patient_id}-old"})
+    s.change("appointment.attended", {"appointment_id": f"{patient_id}-old"})
 
 
 def test_r6_practice_booking_notice_by_email_and_push_then_sms_after_4h(scenario, control):
@@ -70,7 +70,7 @@ def test_r7_review_request_2h_after_an_attended_app_booking(scenario, control):
     start = s.local(1, 10)
     s.book("a1", "pat", start, source="app")
     control.advance_to(start + timedelta(minutes=30))
-    s.pms.send("appointment.attended", {"appointment_id": "a1"})
+    s.change("appointment.attended", {"appointment_id": "a1"})
     control.advance(3 * 3600)
     (review,) = s.messages("a1", kind="review_request")
     assert s.at(review) == start + timedelta(minutes=30) + timedelta(hours=2)
@@ -84,7 +84,7 @@ def test_r7_practice_bookings_get_a_review_request_only_if_enabled(scenario, con
         start = s.local(1, 10)
         s.book("a1", "pat", start)
         control.advance_to(start + timedelta(minutes=30))
-        s.pms.send("appointment.attended", {"appointment_id": "a1"})
+        s.change("appointment.attended", {"appointment_id": "a1"})
         control.advance(3 * 3600)
         assert len(s.messages("a1", kind="review_request")) == int(enabled)
 
@@ -97,7 +97,7 @@ def test_r8_rebooking_prompt_unless_a_next_appointment_is_booked(scenario, contr
     s.book("rebooked-2", "rebooked", s.local(30, 10))
     control.advance_to(s.local(1, 10, 30))
     for pid in ("alone", "rebooked"):
-        s.pms.send("appointment.attended", {"appointment_id": f"{pid}-1"})
+        s.change("appointment.attended", {"appointment_id": f"{pid}-1"})
     control.advance(24 * 3600)
     (prompt,) = s.messages("alone-1", kind="rebooking_prompt")
     assert "https://book.example.com/harbour" in prompt["text"]
@@ -113,7 +113,7 @@ def test_r9_notifications_switched_off_for_one_appointment(scenario, control):
     s.book("quiet", "pat", s.local(5), notifications_enabled=False)
     s.book("loud", "pat", s.local(5, 15))
     s.book("later-off", "pat", s.local(5, 16))
-    s.pms.send("appointment.notifications", {"appointment_id": "later-off", "enabled": False})
+    s.change("appointment.notifications", {"appointment_id": "later-off", "enabled": False})
     control.advance_to(s.local(5, 17))
     assert s.messages("quiet") == []
     assert {r["kind"] for r in s.messages("loud")} == {"confirmation", "reminder"}
@@ -212,7 +212,7 @@ def test_b5_ledger_shows_planned_messages_until_fired_or_withdrawn(scenario, con
     assert datetime.fromisoformat(planned["due_at"]) == start - timedelta(hours=48)
 
     moved = start + timedelta(days=2)
-    s.pms.send("appointment.rescheduled", {"appointment_id": "a1", "start": moved.isoformat(),
+    s.change("appointment.rescheduled", {"appointment_id": "a1", "start": moved.isoformat(),
                                            "end": (moved + timedelta(minutes=30)).isoformat()})
     rows = {m["message_id"]: m for m in plan_rows()}
     assert {(m["status"], m["reason"]) for m in rows.values()} == {
@@ -226,11 +226,11 @@ def test_b5_ledger_shows_planned_messages_until_fired_or_withdrawn(scenario, con
     by_patient = s.pms.get("patients/pat/messages").json()["messages"]
     assert {m["message_id"] for m in by_patient if m["channel"] == "schedule"} == set(rows)
 
-    s.pms.send("appointment.cancelled", {"appointment_id": "a1"})
+    s.change("appointment.cancelled", {"appointment_id": "a1"})
     assert rows["a1#reminder#v2"] == {m["message_id"]: m for m in plan_rows()}["a1#reminder#v2"]
 
     s.book("a2", "pat", s.local(9))
-    s.pms.send("appointment.cancelled", {"appointment_id": "a2"})
+    s.change("appointment.cancelled", {"appointment_id": "a2"})
     (withdrawn,) = [m for m in s.pms.get("appointments/a2").json()["messages"]
                     if m["channel"] == "schedule"]
     assert (withdrawn["status"], withdrawn["reason"]) == ("cancelled", "appointment cancelled")

@@ -68,7 +68,7 @@ def test_stage_freed_slot_offer_page_accepts_through_its_form_on_both_urls(scena
     for i in range(2):
         s.patient(f"c{i}")
         s.book(f"c{i}", f"c{i}", slot + timedelta(days=3 + i))
-    s.pms.send("appointment.cancelled", {"appointment_id": "slot"})
+    s.change("appointment.cancelled", {"appointment_id": "slot"})
     offers = {r["appointment_id"]: r["link"] for r in s.messages(kind="slot_offer")}
     # Both patients have the offer open; c1 (behind the custom domain) presses first.
     late_page = s.browser.http.get(offers["c0"], timeout=30)

@@ -69,14 +69,14 @@ def test_webhook_unknown_event_type_is_422(scenario):
     assert "type" in response.text
 
 
-def test_webhook_change_to_unknown_appointment_is_404_naming_the_field(scenario, control):
+def test_b9_a_change_to_an_appointment_not_created_yet_is_held_for_it(scenario, control):
     s = scenario()
     start = control.now() + timedelta(days=3)
     response = s.pms.send("appointment.rescheduled", {
-        "appointment_id": "nope", "start": start.isoformat(),
+        "appointment_id": "not-yet", "start": start.isoformat(),
         "end": (start + timedelta(hours=1)).isoformat()})
-    assert response.status_code == 404
-    assert response.json()["fields"][0]["field"] == "data.appointment_id"
+    assert response.status_code == 202 and response.json()["status"] == "held"
+    assert s.pms.get("appointments/not-yet").status_code == 404
 
 
 def test_webhook_creating_an_existing_appointment_is_409(scenario, control):

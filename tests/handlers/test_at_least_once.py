@@ -56,16 +56,19 @@ def test_b4_a_stream_batch_delivered_twice_plans_once(new_practice, control, loc
         pms = _book_one(new_practice, control)
     finally:
         runtime.invoke = original
-    mine = [r for batch in delivered for r in batch["Records"]
+    mine = [r for batch in delivered for r in batch.get("Records", [])
             if r["dynamodb"]["Keys"]["pk"]["S"] == f"PRACTICE#{pms.practice_id}"
             and r["dynamodb"]["Keys"]["sk"]["S"].startswith("APPT#")]
     assert len(mine) == 1
     pending = control.schedules(pms.practice_id)
-    assert pending == [f"{pms.practice_id}.a1.reminder.v1"]
+    # The reminder, and the moment the booking has settled (its confirmation, B9).
+    assert [name.split(".")[2] for name in pending] == ["reminder", "settle"]
     result = lambda_handler({"Records": mine}, _context("schedule_reminder"))  # again
     assert result == {"batchItemFailures": []}
     control.advance(0)
     assert control.schedules(pms.practice_id) == pending
+    control.advance(60)
+    assert control.schedules(pms.practice_id) == pending[:1]
     assert len([r for r in control.outbox(pms.practice_id) if r["kind"] == "confirmation"]) == 1
 
 

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 from notify.domain.message_plan import (
     schedule_name,
+    settled_messages,
     staleness_reason,
     timed_messages,
-    transition_messages,
 )
 from notify.domain.model import (
     Actor,
@@ -24,13 +24,14 @@ APPT = Appointment("p1", "a1", "pat1", start=NOW + timedelta(days=5),
 SETTINGS = PracticeSettings(timezone="Europe/Warsaw", review_url="https://r", booking_url="https://b")
 
 
-def test_r1_creation_sends_a_confirmation_at_once():
-    assert transition_messages(None, APPT) == [MessageKind.CONFIRMATION]
+def test_r1_a_new_appointment_gets_a_confirmation_once_settled():
+    assert settled_messages(None, APPT) == [MessageKind.CONFIRMATION]
+    assert settled_messages(APPT.snapshot(), APPT) == []
 
 
 def test_r3_reschedule_sends_a_notice_and_replans_the_reminder_under_a_new_name():
     moved = replace(APPT, start=APPT.start + timedelta(days=1), version=2)
-    assert transition_messages(APPT, moved) == [MessageKind.RESCHEDULE]
+    assert settled_messages(APPT.snapshot(), moved) == [MessageKind.RESCHEDULE]
     old = schedule_name("p1", "a1", MessageKind.REMINDER, 1)
     new = schedule_name("p1", "a1", MessageKind.REMINDER, 2)
     assert old != new
@@ -50,8 +51,8 @@ def test_r3_reminder_for_a_cancelled_appointment_is_stale():
 def test_r5_practice_cancellation_sends_a_notice_patient_cancellation_does_not():
     by_practice = replace(APPT, status=AppointmentStatus.CANCELLED, cancelled_by=Actor.PRACTICE)
     by_patient = replace(APPT, status=AppointmentStatus.CANCELLED, cancelled_by=Actor.PATIENT)
-    assert transition_messages(APPT, by_practice) == [MessageKind.CANCELLATION]
-    assert transition_messages(APPT, by_patient) == []
+    assert settled_messages(APPT.snapshot(), by_practice) == [MessageKind.CANCELLATION]
+    assert settled_messages(APPT.snapshot(), by_patient) == []
 
 
 def test_r7_review_request_2h_after_an_attended_app_booking():
@@ -71,7 +72,7 @@ def test_r7_no_review_request_for_practice_bookings_unless_enabled():
 
 def test_r9_switched_off_appointment_plans_and_sends_nothing():
     off = replace(APPT, notifications_enabled=False)
-    assert transition_messages(None, off) == []
+    assert settled_messages(None, off) == []
     assert timed_messages(off, SETTINGS) == []
     assert staleness_reason(MessageKind.REMINDER, 1, off) is not None
 

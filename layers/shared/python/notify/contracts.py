@@ -55,6 +55,15 @@ class SendRequest(BaseModel):
         return f"{base}#{self.slot_id}" if self.slot_id else base
 
 
+class SettleRequest(BaseModel):
+    """A settle schedule fired: the appointment's change has settled (B9)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    practice_id: Identifier
+    appointment_id: Identifier
+
+
 class EscalationRequest(SendRequest):
     escalate_at: str
 
@@ -165,6 +174,8 @@ class BlockedNumber(_Strict):
 class _Event(_Strict):
     event_id: Identifier
     occurred_at: AwareDatetime
+    # B9: the PMS's own order of changes, when it has one; breaks ties of occurred_at.
+    sequence: int | None = Field(default=None, ge=0, le=2**63 - 1)
 
 
 class AppointmentCreated(_Event):
@@ -187,6 +198,11 @@ class AppointmentAttended(_Event):
     data: AttendedData
 
 
+class AppointmentNoShow(_Event):
+    type: Literal["appointment.no_show"]
+    data: AttendedData
+
+
 class AppointmentNotifications(_Event):
     type: Literal["appointment.notifications"]
     data: NotificationsData
@@ -204,7 +220,7 @@ class RecallDue(_Event):
 
 WebhookEvent = Annotated[
     AppointmentCreated | AppointmentRescheduled | AppointmentCancelled | AppointmentAttended
-    | AppointmentNotifications | PatientUpserted | RecallDue,
+    | AppointmentNoShow | AppointmentNotifications | PatientUpserted | RecallDue,
     Field(discriminator="type"),
 ]
 

@@ -10,16 +10,26 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
+from ..domain.appointment_changes import Held
 from ..domain.model import Appointment
 from ..domain.patient_link import link_expiry
-from .conversions import appointment_from_item, appointment_to_item
+from .conversions import appointment_from_item, appointment_to_item, snapshot_to_json
 from .errors import ConflictError, DuplicateEventError, NotFoundError
-from .models import REGION, AppointmentItem, EventItem, LinkItem, NotifyItem
+from .models import (
+    REGION,
+    AppointmentItem,
+    EventItem,
+    HeldChangesItem,
+    LinkItem,
+    NotifyItem,
+)
 
 EVENT_RETENTION_DAYS = 30
+HELD_RETENTION = timedelta(days=30)  # a creation that never comes: the tombstone expires
 
 
 @lru_cache(maxsize=1)
@@ -45,28 +55,46 @@ def find_appointment(practice_id: str, appointment_id: str) -> Appointment | Non
         return None
 
 
+def _marker(practice_id: str, event: tuple[str, str], now: datetime) -> EventItem:
+    marker = EventItem(*EventItem.key(practice_id, event[0]), event_type=event[1],
+                       received_at=now)
+    marker.expires_at = now + timedelta(days=EVENT_RETENTION_DAYS)
+    return marker
+
+
 def write_appointment(new: Appointment, revision: int | None, now: datetime,
                       event: tuple[str, str] | None = None,
-                      also: list[NotifyItem] | None = None) -> None:
+                      also: list[NotifyItem] | None = None,
+                      held_revision: int | None = None) -> None:
     """Write `new` if the stored revision is still `revision` (None: must not exist).
 
     Args:
         event: (event_id, event_type) of the webhook event, recorded atomically.
         also: further items written in the same transaction (practice callbacks).
+        held_revision: creating an appointment whose held changes (at this revision) were
+            folded in: they are consumed in the same transaction. A creation without
+            them checks that none were held meanwhile (B9).
     Raises:
         DuplicateEventError: the event was applied before (nothing written).
-        ConflictError: the appointment changed meanwhile or already exists.
+        ConflictError: the appointment changed meanwhile, already exists, or changes
+            were held for it meanwhile.
     """
     item = appointment_to_item(new, revision)
     item.updated_at = now
     try:
         with TransactWrite(connection=_connection()) as tx:
             if event is not None:
-                pk, sk = EventItem.key(new.practice_id, event[0])
-                marker = EventItem(pk, sk, event_type=event[1], received_at=now)
-                marker.expires_at = now + timedelta(days=EVENT_RETENTION_DAYS)
-                tx.save(marker, condition=EventItem.pk.does_not_exist())
+                tx.save(_marker(new.practice_id, event, now),
+                        condition=EventItem.pk.does_not_exist())
             tx.save(item)
+            if revision is None:
+                held = HeldChangesItem(*HeldChangesItem.key(new.practice_id, new.appointment_id))
+                if held_revision is None:
+                    tx.condition_check(HeldChangesItem, held.pk, held.sk,
+                                       condition=HeldChangesItem.pk.does_not_exist())
+                else:
+                    held.revision = held_revision
+                    tx.delete(held)
             if new.link_token:
                 link = LinkItem(*LinkItem.key(new.link_token), practice_id=new.practice_id,
                                 appointment_id=new.appointment_id, patient_id=new.patient_id)
@@ -75,30 +103,101 @@ def write_appointment(new: Appointment, revision: int | None, now: datetime,
             for extra in also or []:
                 tx.save(extra)
     except TransactWriteError as exc:
-        reasons = [r.code if r else None for r in exc.cancellation_reasons]
-        if event is not None and reasons and reasons[0] == "ConditionalCheckFailed":
-            raise DuplicateEventError(event[0]) from exc
-        if "ConditionalCheckFailed" in reasons:
-            raise ConflictError(new.appointment_id) from exc
+        _refused(exc, new.practice_id, event[0] if event else None)
         raise
+
+
+def get_held(practice_id: str, appointment_id: str) -> tuple[Held, int | None]:
+    """Changes held for an appointment not created yet, and their revision (None: none)."""
+    try:
+        item = HeldChangesItem.get(*HeldChangesItem.key(practice_id, appointment_id),
+                                   consistent_read=True)
+    except HeldChangesItem.DoesNotExist:
+        return Held(), None
+    return Held(dict(item.values or {})), int(item.revision)
+
+
+def hold(practice_id: str, appointment_id: str, held: Held, revision: int | None,
+         now: datetime, event: tuple[str, str]) -> None:
+    """Keep changes for an appointment that does not exist yet (B9), atomically with the
+    event marker and only while the appointment still does not exist.
+
+    Raises DuplicateEventError, or ConflictError when the appointment was created (or the
+    held changes changed) meanwhile: read again and apply.
+    """
+    item = HeldChangesItem(*HeldChangesItem.key(practice_id, appointment_id),
+                           practice_id=practice_id, appointment_id=appointment_id,
+                           values=held.values)
+    if revision is not None:
+        item.revision = revision
+    item.expires_at = now + HELD_RETENTION
+    pk, sk = AppointmentItem.key(practice_id, appointment_id)
+    _transact([lambda tx: tx.save(_marker(practice_id, event, now),
+                                  condition=EventItem.pk.does_not_exist()),
+               lambda tx: tx.condition_check(AppointmentItem, pk, sk,
+                                             condition=AppointmentItem.pk.does_not_exist()),
+               lambda tx: tx.save(item)], practice_id, event[0])
+
+
+def mark_announced(appointment: Appointment, revision: int, now: datetime) -> None:
+    """Record that the patient and the calendar now know this state (B9); ConflictError
+    if the appointment changed since it was read (the change settles again)."""
+    item = AppointmentItem(*AppointmentItem.key(appointment.practice_id,
+                                                appointment.appointment_id))
+    item.revision = revision
+    try:
+        item.update(actions=[AppointmentItem.announced.set(snapshot_to_json(appointment.snapshot())),
+                             AppointmentItem.updated_at.set(now)])
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise ConflictError(appointment.appointment_id) from exc
+        raise
+
+
+def _transact(writes: list, practice_id: str, event_id: str) -> None:
+    """One transaction of `writes`, which include the event's marker."""
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            for write in writes:
+                write(tx)
+    except TransactWriteError as exc:
+        _refused(exc, practice_id, event_id)
+        raise
+
+
+def _refused(exc: TransactWriteError, practice_id: str, event_id: str | None) -> None:
+    """Turn a cancelled transaction into DuplicateEventError (the event's marker exists:
+    applied before) or ConflictError (another condition failed); else return.
+
+    The request lists condition checks, deletes, puts and updates in that order (as
+    pynamodb sends them), not in the order they were added, so the marker's verdict is
+    read from the table rather than from the position of a cancellation reason.
+    """
+    reasons = [r.code if r else None for r in exc.cancellation_reasons]
+    if "ConditionalCheckFailed" not in reasons:
+        return
+    if event_id is not None:
+        try:
+            EventItem.get(*EventItem.key(practice_id, event_id), consistent_read=True)
+        except EventItem.DoesNotExist:
+            pass
+        else:
+            raise DuplicateEventError(event_id) from exc
+    raise ConflictError(event_id or "item") from exc
 
 
 def record_event(practice_id: str, event_id: str, event_type: str, now: datetime,
-                 effect: NotifyItem | None = None) -> None:
-    """Record an event with an optional single-item effect, atomically."""
-    pk, sk = EventItem.key(practice_id, event_id)
-    marker = EventItem(pk, sk, event_type=event_type, received_at=now)
-    marker.expires_at = now + timedelta(days=EVENT_RETENTION_DAYS)
-    try:
-        with TransactWrite(connection=_connection()) as tx:
-            tx.save(marker, condition=EventItem.pk.does_not_exist())
-            if effect is not None:
-                tx.save(effect)
-    except TransactWriteError as exc:
-        reasons = [r.code if r else None for r in exc.cancellation_reasons]
-        if reasons and reasons[0] == "ConditionalCheckFailed":
-            raise DuplicateEventError(event_id) from exc
-        raise
+                 effect: NotifyItem | None = None, condition: Condition | None = None) -> None:
+    """Record an event with an optional single-item effect, atomically.
+
+    Raises DuplicateEventError (the marker exists), or ConflictError when `condition` on
+    the effect failed (nothing is written then either).
+    """
+    marker = _marker(practice_id, (event_id, event_type), now)
+    writes = [lambda tx: tx.save(marker, condition=EventItem.pk.does_not_exist())]
+    if effect is not None:
+        writes.append(lambda tx: tx.save(effect, condition=condition))
+    _transact(writes, practice_id, event_id)
 
 
 def has_future_appointment(practice_id: str, patient_id: str, after: datetime) -> bool:

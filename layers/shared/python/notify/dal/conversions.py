@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import time
+from datetime import datetime, time
 from typing import Any
 
 from ..domain.model import (
     Actor,
     Appointment,
+    AppointmentSnapshot,
     AppointmentStatus,
     BookingSource,
     Patient,
@@ -74,7 +75,25 @@ def appointment_from_item(item: AppointmentItem) -> Appointment:
         cancelled_by=Actor(item.cancelled_by) if item.cancelled_by else None,
         link_token=item.link_token,
         recall_id=item.recall_id or "",
+        stamps=tuple(sorted((item.stamps or {}).items())),
+        changed_at=item.changed_at,
+        announced=snapshot_from_json(item.announced),
     )
+
+
+def snapshot_to_json(snapshot: AppointmentSnapshot) -> dict[str, Any]:
+    return {"version": snapshot.version, "status": snapshot.status.value,
+            "start": snapshot.start.isoformat(), "end": snapshot.end.isoformat(),
+            "notifications_enabled": snapshot.notifications_enabled}
+
+
+def snapshot_from_json(raw: dict[str, Any] | None) -> AppointmentSnapshot | None:
+    if not raw:
+        return None
+    return AppointmentSnapshot(int(raw["version"]), AppointmentStatus(raw["status"]),
+                               datetime.fromisoformat(raw["start"]),
+                               datetime.fromisoformat(raw["end"]),
+                               bool(raw.get("notifications_enabled", True)))
 
 
 def appointment_to_item(appointment: Appointment, revision: int | None = None) -> AppointmentItem:
@@ -97,6 +116,9 @@ def appointment_to_item(appointment: Appointment, revision: int | None = None) -
         cancelled_by=appointment.cancelled_by.value if appointment.cancelled_by else None,
         link_token=appointment.link_token,
         recall_id=appointment.recall_id or None,
+        stamps=dict(appointment.stamps) or None,
+        changed_at=appointment.changed_at,
+        announced=snapshot_to_json(appointment.announced) if appointment.announced else None,
         gsi1pk=AppointmentItem.calendar_key(appointment.practice_id, appointment.calendar_id),
         gsi1sk=appointment.start.strftime("%Y-%m-%dT%H:%M:%SZ") + "#" + appointment.appointment_id,
         gsi2pk=f"PATIENT#{appointment.practice_id}#{appointment.patient_id}",

@@ -37,7 +37,7 @@ def _new(ref: MessageRef, channel: Channel | str, status: DeliveryStatus, now: d
     return LedgerItem(
         *_key(ref, channel),
         practice_id=ref.practice_id, appointment_id=ref.appointment_id,
-        patient_id=ref.patient_id, message_id=ref.message_id, kind=ref.kind.value,
+        patient_id=ref.patient_id, message_id=ref.message_id, kind=str(ref.kind),
         channel=str(channel), status=status.value, reason=reason,
         created_at=now, updated_at=now,
         gsi2pk=LedgerItem.patient_key(ref.practice_id, ref.patient_id),
@@ -104,6 +104,17 @@ def transition(ref: MessageRef, channel: Channel | str, status: DeliveryStatus, 
     for name, value in fields.items():
         actions.append(getattr(LedgerItem, name).set(value))
     item.update(actions=actions, condition=LedgerItem.pk.exists())
+
+
+EVENT = "event"  # the ledger's pseudo-channel of practice events (B9 stale ones)
+
+
+def event_row(practice_id: str, subject_id: str, patient_id: str, event: tuple[str, str],
+              reason: str, now: datetime) -> LedgerItem:
+    """A practice event that had no effect (stale, B9), on the subject's ledger."""
+    event_id, event_type = event
+    ref = MessageRef(practice_id, subject_id, patient_id, f"event.{event_id}", event_type)  # type: ignore[arg-type]
+    return _new(ref, EVENT, DeliveryStatus.STALE, now, reason)
 
 
 def get_entry(ref: MessageRef, channel: Channel) -> LedgerItem | None:

@@ -92,6 +92,7 @@ class PatientItem(NotifyItem, discriminator="patient"):
     attended_platform_booking = BooleanAttribute(default=False)
     no_marketing = BooleanAttribute(default=False)
     email_bounced = BooleanAttribute(default=False)
+    stamp = UnicodeAttribute(null=True)  # B9: the PMS change last applied
 
     @staticmethod
     def key(practice_id: str, patient_id: str) -> tuple[str, str]:
@@ -116,6 +117,10 @@ class AppointmentItem(NotifyItem, discriminator="appointment"):
     link_token = UnicodeAttribute(default="")
     recall_id = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
+    # B9: per aspect the stamp of the change last applied; what was last announced.
+    stamps = JSONAttribute(null=True)
+    changed_at = UTCDateTimeAttribute(null=True)
+    announced = JSONAttribute(null=True)
     revision = VersionAttribute()
 
     @staticmethod
@@ -125,6 +130,20 @@ class AppointmentItem(NotifyItem, discriminator="appointment"):
     @staticmethod
     def calendar_key(practice_id: str, calendar_id: str) -> str:
         return f"CAL#{practice_id}#{calendar_id}"
+
+
+class HeldChangesItem(NotifyItem, discriminator="held_changes"):
+    """B9: changes to an appointment whose creation has not arrived yet (a cancellation's
+    tombstone, a reschedule's new time), folded in when it does. Expires if it never does."""
+
+    practice_id = UnicodeAttribute()
+    appointment_id = UnicodeAttribute()
+    values = JSONAttribute(default=dict)
+    revision = VersionAttribute()
+
+    @staticmethod
+    def key(practice_id: str, appointment_id: str) -> tuple[str, str]:
+        return f"PRACTICE#{practice_id}", f"HELD#{appointment_id}"
 
 
 class LinkItem(NotifyItem, discriminator="link"):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pynamodb.expressions.condition import Condition
+
 from ..domain.model import Patient, PracticeSettings
 from .conversions import patient_from_item, settings_from_json, settings_to_json
 from .errors import NotFoundError, condition_held
@@ -61,6 +63,11 @@ def patient_item(practice_id: str, patient_id: str) -> PatientItem:
         return PatientItem.get(pk, sk)
     except PatientItem.DoesNotExist:
         return PatientItem(pk, sk, practice_id=practice_id, patient_id=patient_id)
+
+
+def unchanged_since(stamp: str | None) -> Condition:
+    """B9: the patient item still carries `stamp` (so the write replaces what was read)."""
+    return PatientItem.stamp.does_not_exist() if stamp is None else PatientItem.stamp == stamp
 
 
 def set_push_endpoint(practice_id: str, patient_id: str, endpoint_arn: str) -> None:

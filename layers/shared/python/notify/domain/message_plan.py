@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from .model import (
     Actor,
     Appointment,
+    AppointmentSnapshot,
     AppointmentStatus,
     BookingSource,
     MessageKind,
@@ -24,21 +25,35 @@ REVIEW_DELAY = timedelta(hours=2)
 REBOOKING_DELAY = timedelta(hours=20)
 
 
-def transition_messages(old: Appointment | None, new: Appointment | None) -> list[MessageKind]:
-    """Messages to send at once because the appointment changed from `old` to `new`.
+def settled_messages(announced: AppointmentSnapshot | None,
+                     current: Appointment) -> list[MessageKind]:
+    """The notices the patient gets once a change has settled (B9): from what they were
+    last told (`announced`) to where the appointment ended, never about the states in
+    between.
 
-    R1 confirmation on creation; R3/R6 notice when the time moved; R5 notice when the
-    practice cancelled (a patient who cancelled from a link already saw it on the page).
+    R1 confirmation of a new active appointment; R3/R6 notice when its time moved; R5
+    notice when the practice cancelled it (a patient who cancelled from a link saw it on
+    the page; an appointment cancelled before anybody was told needs no notice).
     """
-    if new is None or not new.notifications_enabled:
+    if not current.notifications_enabled:
         return []
-    if old is None:
-        return [MessageKind.CONFIRMATION] if new.is_active else []
-    if new.status is AppointmentStatus.CANCELLED and old.status is not AppointmentStatus.CANCELLED:
-        return [MessageKind.CANCELLATION] if new.cancelled_by is Actor.PRACTICE else []
-    if new.is_active and new.version != old.version:
+    if announced is None:
+        return [MessageKind.CONFIRMATION] if current.is_active else []
+    if not announced.is_active:
+        return []
+    if current.status is AppointmentStatus.CANCELLED:
+        return [MessageKind.CANCELLATION] if current.cancelled_by is Actor.PRACTICE else []
+    if current.is_active and (announced.start, announced.end) != (current.start, current.end):
         return [MessageKind.RESCHEDULE]
     return []
+
+
+def needs_settling(current: Appointment | None) -> bool:
+    """Has the appointment moved away from what was last announced (or never been)?"""
+    if current is None:
+        return False
+    announced = current.announced
+    return announced is None or announced != current.snapshot()
 
 
 def timed_messages(appointment: Appointment | None, settings: PracticeSettings,
@@ -113,11 +128,22 @@ def message_id(appointment: Appointment | str, kind: MessageKind, version: int) 
     return f"{appointment_id}#{kind.value}#v{version}"
 
 
+def settlement_name(current: Appointment, attempt: int = 0) -> str:
+    """The settle schedule of one state of an appointment (B9): the same state plans the
+    same name (a replayed record plans nothing new), a new state its own."""
+    fingerprint = hashlib.sha256(repr((current.snapshot(), attempt)).encode()).hexdigest()[:12]
+    return _safe_name(f"{current.practice_id}.{current.appointment_id}.settle.{fingerprint}",
+                      f"settle.{fingerprint}")
+
+
 def schedule_name(practice_id: str, appointment_id: str, kind: MessageKind, version: int) -> str:
     """A deterministic EventBridge Scheduler name (<= 64 chars of [0-9A-Za-z-_.])."""
-    raw = f"{practice_id}.{appointment_id}.{kind.value}.v{version}"
+    return _safe_name(f"{practice_id}.{appointment_id}.{kind.value}.v{version}",
+                      f"{kind.value}.v{version}")
+
+
+def _safe_name(raw: str, short: str) -> str:
     safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in raw)
     if len(safe) <= 64:
         return safe
-    digest = hashlib.sha256(raw.encode()).hexdigest()[:16]
-    return f"{kind.value}.v{version}.{digest}"
+    return f"{short}.{hashlib.sha256(raw.encode()).hexdigest()[:16]}"

@@ -37,6 +37,8 @@ class DeliveryStatus(StrEnum):
     # cancelled (the appointment moved, was cancelled or switched off).
     FIRED = "fired"
     CANCELLED = "cancelled"
+    # A practice event older than what the appointment already reflects (B9).
+    STALE = "stale"
 
 
 class AppointmentStatus(StrEnum):
@@ -44,6 +46,7 @@ class AppointmentStatus(StrEnum):
     CONFIRMED = "confirmed"
     CANCELLED = "cancelled"
     ATTENDED = "attended"
+    NO_SHOW = "no_show"
 
 
 class BookingSource(StrEnum):
@@ -127,6 +130,9 @@ class PracticeSettings:
     recalls_enabled: bool = False  # on as well whenever recall_rules are set
     recall_rules: tuple[RecallRule, ...] = ()
     recall_hour: int = 10
+    # B9: notices and freed-slot offers wait this long after a change, so that a burst
+    # of edits (or events delivered out of order) ends in one message about the result.
+    notice_delay_seconds: int = 60
     recall_result_escalation_hours: int = 2
     recall_health_escalation_hours: int = 24
     recall_sms: bool = True
@@ -160,6 +166,36 @@ class Appointment:
     cancelled_by: Actor | None = None
     link_token: str = ""
     recall_id: str = ""
+    # B9: per aspect (time, status, notifications) the stamp of the change last applied.
+    stamps: tuple[tuple[str, str], ...] = ()
+    # When the time or status last changed (F1 measures the notice a freed slot gives).
+    changed_at: datetime | None = None
+    # What the patient and the practice's calendar were last told (B9: notices and freed
+    # slots follow the settled state, never the states in between).
+    announced: AppointmentSnapshot | None = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def stamp_map(self) -> dict[str, str]:
+        return dict(self.stamps)
+
+    def snapshot(self) -> AppointmentSnapshot:
+        return AppointmentSnapshot(self.version, self.status, self.start, self.end,
+                                   self.notifications_enabled)
+
+
+@dataclass(frozen=True)
+class AppointmentSnapshot:
+    """The part of an appointment the patient and the practice's calendar know."""
+
+    version: int
+    status: AppointmentStatus
+    start: datetime
+    end: datetime
+    notifications_enabled: bool = True
 
     @property
     def is_active(self) -> bool:
@@ -232,6 +268,7 @@ class FreedSlot:
     appointment_type: str = ""
     status: SlotStatus = SlotStatus.OPEN
     winner_appointment_id: str | None = None
+    left_by: str = ""  # the patient whose appointment left the slot (never offered it)
 
 
 @dataclass(frozen=True)

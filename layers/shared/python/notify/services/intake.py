@@ -2,32 +2,50 @@
 
 Each event is applied atomically together with its `event_id` marker, so a retried
 webhook changes nothing the second time (B4) and a failure leaves nothing half-written.
+Events may arrive in any order (B9): per appointment and patient the latest real-world
+change wins, a change to an appointment not created yet is held for it, and a change
+older than what is stored is acknowledged as stale, recorded and otherwise ignored.
+The comparison and the write are one conditional write (the item's revision), so two
+deliveries racing each other still end with the newest change.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from enum import StrEnum
 
 from ..contracts import (
     AppointmentAttended,
     AppointmentCancelled,
     AppointmentCreated,
+    AppointmentNoShow,
     AppointmentNotifications,
     AppointmentRescheduled,
     PatientUpserted,
     RecallDue,
 )
 from ..dal import appointments as appointment_store
+from ..dal import ledger
 from ..dal import practices as practice_store
 from ..dal.errors import ConflictError, DuplicateEventError, NotFoundError
 from ..dal.recalls import recall_item
+from ..domain.appointment_changes import (
+    Change,
+    NotificationsChange,
+    StatusChange,
+    TimeChange,
+    apply_changes,
+    reconcile,
+)
+from ..domain.event_order import ChangeStamp
 from ..domain.model import Appointment, AppointmentStatus, BookingSource
 from ..domain.patient_link import new_token
 from ..observability import logger
 from . import recalls
 
-MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 4
+STALE_REASON = "older than the change already applied (B9): no effect"
 
 
 class EventRejectedError(Exception):
@@ -39,10 +57,21 @@ class EventRejectedError(Exception):
         self.status = status
 
 
+class IntakeStatus(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"  # this event_id was applied before
+    STALE = "stale"  # older than what the appointment or patient already reflects
+    HELD = "held"  # the appointment is not created yet: kept and folded in when it is
+
+
 @dataclass(frozen=True)
 class IntakeResult:
-    status: str  # "applied" | "duplicate"
+    status: IntakeStatus
     event_id: str
+
+
+def stamp_of(event: object) -> ChangeStamp:
+    return ChangeStamp(event.occurred_at, event.sequence or 0)  # type: ignore[attr-defined]
 
 
 def apply_event(practice_id: str, event: object, now: datetime) -> IntakeResult:
@@ -50,9 +79,9 @@ def apply_event(practice_id: str, event: object, now: datetime) -> IntakeResult:
     event_id: str = event.event_id  # type: ignore[attr-defined]
     try:
         if isinstance(event, AppointmentCreated):
-            _create(practice_id, event, now)
+            status = _create(practice_id, event, now)
         elif isinstance(event, PatientUpserted):
-            _upsert_patient(practice_id, event, now)
+            status = _upsert_patient(practice_id, event, now)
         elif isinstance(event, RecallDue):
             try:
                 recall = recalls.due_from_pms(practice_id, event.data, now)
@@ -61,83 +90,109 @@ def apply_event(practice_id: str, event: object, now: datetime) -> IntakeResult:
                                          409) from exc
             appointment_store.record_event(practice_id, event.event_id, event.type, now,
                                            recall_item(recall, now))
+            status = IntakeStatus.APPLIED
         else:
-            _change_with_retry(practice_id, event, now)
+            status = _change(practice_id, event, now)
     except DuplicateEventError:
         logger.info("duplicate webhook event", event_id=event_id)
-        return IntakeResult("duplicate", event_id)
-    logger.info("webhook event applied", event_id=event_id,
+        return IntakeResult(IntakeStatus.DUPLICATE, event_id)
+    logger.info("webhook event taken", event_id=event_id, outcome=status.value,
                 event_type=event.type)  # type: ignore[attr-defined]
-    return IntakeResult("applied", event_id)
+    return IntakeResult(status, event_id)
 
 
-def _create(practice_id: str, event: AppointmentCreated, now: datetime) -> None:
-    data = event.data
-    appointment = Appointment(
-        practice_id=practice_id, appointment_id=data.appointment_id,
-        patient_id=data.patient_id, start=data.start, end=data.end,
-        booked_at=min(event.occurred_at, now), calendar_id=data.calendar_id,
-        appointment_type=data.appointment_type, practitioner=data.practitioner,
-        source=data.source, notifications_enabled=data.notifications_enabled,
-        link_token=new_token(),
-        recall_id=recalls.resolve_token(practice_id, data.patient_id, data.recall_token),
-    )
-    try:
-        appointment_store.write_appointment(appointment, None, now,
-                                            (event.event_id, event.type))
-    except ConflictError as exc:
-        raise EventRejectedError("data.appointment_id", "appointment already exists") from exc
-
-
-def _change_with_retry(practice_id: str, event: object, now: datetime) -> None:
-    appointment_id: str = event.data.appointment_id  # type: ignore[attr-defined]
-    for attempt in range(MAX_ATTEMPTS):
-        try:
-            current, revision = appointment_store.get_appointment(practice_id, appointment_id)
-        except NotFoundError as exc:
-            raise EventRejectedError("data.appointment_id", "unknown appointment", 404) from exc
-        changed = changed_appointment(current, event)
-        try:
-            appointment_store.write_appointment(
-                changed, revision, now,
-                (event.event_id, event.type))  # type: ignore[attr-defined]
-        except ConflictError:
-            if attempt == MAX_ATTEMPTS - 1:
-                raise
-            continue
-        if isinstance(event, AppointmentAttended) and current.source is not BookingSource.PRACTICE:
-            practice_store.mark_attended_platform_booking(practice_id, current.patient_id)
-        return
-
-
-def changed_appointment(current: Appointment, event: object) -> Appointment:
-    """The appointment after `event`, or EventRejectedError for an impossible change."""
+def changes_of(event: object) -> tuple[Change, ...]:
+    """What an appointment event changes (B9 aspects)."""
+    data = event.data  # type: ignore[attr-defined]
+    if isinstance(event, AppointmentCreated):
+        return (TimeChange(data.start, data.end), StatusChange(AppointmentStatus.BOOKED),
+                NotificationsChange(data.notifications_enabled))
     if isinstance(event, AppointmentRescheduled):
-        if not current.is_active:
-            raise EventRejectedError("data.appointment_id", f"appointment is {current.status}")
-        if (event.data.start, event.data.end) == (current.start, current.end):
-            return current
-        return replace(current, start=event.data.start, end=event.data.end,
-                       version=current.version + 1, status=AppointmentStatus.BOOKED)
+        return (TimeChange(data.start, data.end),)
     if isinstance(event, AppointmentCancelled):
-        if current.status is AppointmentStatus.CANCELLED:
-            return current
-        if current.status is AppointmentStatus.ATTENDED:
-            raise EventRejectedError("data.appointment_id", "appointment was attended")
-        return replace(current, status=AppointmentStatus.CANCELLED,
-                       cancelled_by=event.data.actor)
+        return (StatusChange(AppointmentStatus.CANCELLED, data.actor),)
     if isinstance(event, AppointmentAttended):
-        if current.status is AppointmentStatus.CANCELLED:
-            raise EventRejectedError("data.appointment_id", "appointment is cancelled")
-        return replace(current, status=AppointmentStatus.ATTENDED)
+        return (StatusChange(AppointmentStatus.ATTENDED),)
+    if isinstance(event, AppointmentNoShow):
+        return (StatusChange(AppointmentStatus.NO_SHOW),)
     if isinstance(event, AppointmentNotifications):
-        return replace(current, notifications_enabled=event.data.enabled)
+        return (NotificationsChange(data.enabled),)
     raise EventRejectedError("type", "unsupported event type", 422)
 
 
-def _upsert_patient(practice_id: str, event: PatientUpserted, now: datetime) -> None:
+def _create(practice_id: str, event: AppointmentCreated, now: datetime) -> IntakeStatus:
     data = event.data
+    stamp = stamp_of(event)
+    for _ in range(MAX_ATTEMPTS):
+        held, held_revision = appointment_store.get_held(practice_id, data.appointment_id)
+        blank = Appointment(
+            practice_id=practice_id, appointment_id=data.appointment_id,
+            patient_id=data.patient_id, start=data.start, end=data.end,
+            booked_at=min(event.occurred_at, now), calendar_id=data.calendar_id,
+            appointment_type=data.appointment_type, practitioner=data.practitioner,
+            source=data.source, link_token=new_token(), changed_at=now,
+            recall_id=recalls.resolve_token(practice_id, data.patient_id, data.recall_token))
+        created = apply_changes(blank, changes_of(event), stamp, now).appointment
+        appointment = reconcile(replace(created, version=1), held, now)
+        try:
+            appointment_store.write_appointment(appointment, None, now,
+                                                (event.event_id, event.type),
+                                                held_revision=held_revision)
+        except ConflictError:
+            if _exists(practice_id, data.appointment_id):
+                raise EventRejectedError("data.appointment_id",
+                                         "appointment already exists") from None
+            continue  # changes were held meanwhile: fold them in
+        return IntakeStatus.APPLIED
+    raise ConflictError(data.appointment_id)
+
+
+def _exists(practice_id: str, appointment_id: str) -> bool:
+    return appointment_store.find_appointment(practice_id, appointment_id) is not None
+
+
+def _change(practice_id: str, event: object, now: datetime) -> IntakeStatus:
+    appointment_id: str = event.data.appointment_id  # type: ignore[attr-defined]
+    event_key = (event.event_id, event.type)  # type: ignore[attr-defined]
+    changes, stamp = changes_of(event), stamp_of(event)
+    for _ in range(MAX_ATTEMPTS):
+        try:
+            current, revision = appointment_store.get_appointment(practice_id, appointment_id)
+        except NotFoundError:
+            held, held_revision = appointment_store.get_held(practice_id, appointment_id)
+            held, _ = held.add(changes, stamp)
+            try:
+                appointment_store.hold(practice_id, appointment_id, held, held_revision, now,
+                                       event_key)
+            except ConflictError:
+                continue  # created (or more held) meanwhile
+            return IntakeStatus.HELD
+        outcome = apply_changes(current, changes, stamp, now)
+        if outcome.stale:
+            appointment_store.record_event(practice_id, *event_key, now, ledger.event_row(
+                practice_id, appointment_id, current.patient_id, event_key, STALE_REASON, now))
+            return IntakeStatus.STALE
+        try:
+            appointment_store.write_appointment(outcome.appointment, revision, now, event_key)
+        except ConflictError:
+            continue  # changed meanwhile: compare again with what is there now
+        if isinstance(event, AppointmentAttended) and current.source is not BookingSource.PRACTICE:
+            practice_store.mark_attended_platform_booking(practice_id, current.patient_id)
+        return IntakeStatus.APPLIED
+    raise ConflictError(appointment_id)
+
+
+def _upsert_patient(practice_id: str, event: PatientUpserted, now: datetime,
+                    attempt: int = 0) -> IntakeStatus:
+    data = event.data
+    stamp = stamp_of(event).key
     item = practice_store.patient_item(practice_id, data.patient_id)
+    if item.stamp and item.stamp > stamp:
+        appointment_store.record_event(practice_id, event.event_id, event.type, now,
+                                       ledger.event_row(practice_id, "patient", data.patient_id,
+                                                        (event.event_id, event.type),
+                                                        STALE_REASON, now))
+        return IntakeStatus.STALE
     token_changed = data.device_token != item.device_token
     if data.email != item.email:
         item.email_bounced = False  # a new address gets its own chance (C5)
@@ -146,4 +201,12 @@ def _upsert_patient(practice_id: str, event: PatientUpserted, now: datetime) -> 
         setattr(item, field, getattr(data, field))
     if token_changed:
         item.push_endpoint = ""
-    appointment_store.record_event(practice_id, event.event_id, event.type, now, item)
+    previous, item.stamp = item.stamp, stamp
+    try:
+        appointment_store.record_event(practice_id, event.event_id, event.type, now, item,
+                                       condition=practice_store.unchanged_since(previous))
+    except ConflictError:
+        if attempt + 1 >= MAX_ATTEMPTS:
+            raise
+        return _upsert_patient(practice_id, event, now, attempt + 1)  # raced: compare again
+    return IntakeStatus.APPLIED

@@ -10,6 +10,8 @@ from ..dal import appointments as appointment_store
 from ..dal import practices as practice_store
 from ..dal.callbacks import callback_item
 from ..dal.errors import ConflictError, NotFoundError
+from ..domain.appointment_changes import StatusChange, apply_changes
+from ..domain.event_order import ChangeStamp
 from ..domain.model import Actor, Appointment, AppointmentStatus, PracticeSettings
 from ..observability import logger, metrics
 from ..rendering import local_times, pick_locale
@@ -68,8 +70,11 @@ def act(token: str, action: PatientAction, now: datetime) -> AppointmentView:
         return view
     if not appointment.is_active:
         raise ActionNotAllowedError(f"appointment is {appointment.status.value}")
-    changed = replace(appointment, status=target,
-                      cancelled_by=Actor.PATIENT if target is AppointmentStatus.CANCELLED else None)
+    # The patient's action is a real-world change now: a practice event about an earlier
+    # moment no longer overrides it (B9).
+    changed = apply_changes(appointment, (StatusChange(
+        target, Actor.PATIENT if target is AppointmentStatus.CANCELLED else None),),
+        ChangeStamp(now), now).appointment
     for _ in range(3):
         current, revision = appointment_store.get_appointment(appointment.practice_id,
                                                               appointment.appointment_id)

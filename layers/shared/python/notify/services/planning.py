@@ -1,24 +1,35 @@
-"""Planning an appointment's messages from a stream record (R1-R3, R7, R9).
+"""Planning an appointment's messages from a stream record (R1-R3, R7, R9, B9).
 
-Immediate messages are handed to send_push at once; later ones become one-shot
-schedules named after (appointment, kind, version), so a replayed record re-creates
-nothing and a reschedule deletes exactly the old version's schedules.
+Messages due later become one-shot schedules named after (appointment, kind, version),
+so a replayed record re-creates nothing and a reschedule deletes exactly the old
+version's schedules.
+
+Notices (confirmation, reschedule, cancellation) and freed-slot offers wait for the
+change to settle (B9): a change plans a "settle" schedule `notice_delay_seconds` later
+(60 s), whose firing compares what was last announced with where the appointment ended
+and sends only that. A burst of edits, or events delivered out of order, ends in one
+notice about the result, never about the states in between.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from ..adapters import invoker, scheduler
 from ..adapters.scheduler import SchedulerTarget
+from ..dal import appointments as appointment_store
 from ..dal import ledger
+from ..dal.errors import ConflictError, NotFoundError
 from ..dal.practices import PracticeRecord
 from ..domain.message_plan import (
     message_id,
+    needs_settling,
     schedule_name,
+    settled_messages,
+    settlement_name,
     timed_messages,
-    transition_messages,
     withdrawal_reason,
 )
 from ..domain.model import Appointment, Channel, DeliveryStatus, MessageKind
@@ -49,13 +60,13 @@ def _ref(appointment: Appointment, kind: MessageKind) -> ledger.MessageRef:
 
 
 def plan_change(old: Appointment | None, new: Appointment | None, practice: PracticeRecord,
-                target: SchedulerTarget, now: datetime) -> PlanOutcome:
-    """Bring the schedules and immediate sends in line with the change old -> new."""
+                target: SchedulerTarget, now: datetime,
+                settle_target: SchedulerTarget | None = None) -> PlanOutcome:
+    """Bring the schedules in line with the change old -> new, and have it settle."""
     outcome = PlanOutcome()
-    for kind in transition_messages(old, new):
+    if settle_target is not None and needs_settling(new):
         assert new is not None
-        invoker.send_now(_payload(new, kind))
-        outcome.sent_now.append(kind.value)
+        _plan_settlement(new, practice, settle_target, now)
 
     new_plan = {}
     if new is not None:
@@ -96,4 +107,52 @@ def plan_change(old: Appointment | None, new: Appointment | None, practice: Prac
     logger.info("appointment planned", appointment_id=(new or old).appointment_id,  # type: ignore[union-attr]
                 sent_now=outcome.sent_now, scheduled=outcome.scheduled,
                 cancelled=outcome.cancelled)
+    return outcome
+
+
+def _plan_settlement(current: Appointment, practice: PracticeRecord, target: SchedulerTarget,
+                     now: datetime, attempt: int = 0) -> None:
+    """The moment this change has settled (named after the state, so a replayed record
+    plans nothing new and a later state gets its own)."""
+    delay = timedelta(seconds=practice.settings_for(current.calendar_id).notice_delay_seconds)
+    scheduler.plan_schedule(target, settlement_name(current, attempt), now + delay,
+                            {"settle": {"practice_id": current.practice_id,
+                                        "appointment_id": current.appointment_id}})
+
+
+@dataclass
+class SettleOutcome:
+    notices: list[str] = field(default_factory=list)
+    offers: list[str] = field(default_factory=list)
+
+
+def settle(practice_id: str, appointment_id: str, practice: PracticeRecord,
+           target: SchedulerTarget, settle_target: SchedulerTarget, now: datetime,
+           release: Callable[[Appointment | None, Appointment, PracticeRecord,
+                              SchedulerTarget, datetime], list[str]]) -> SettleOutcome:
+    """The change has settled: tell the patient what changed since they were last told
+    (R1, R3, R5, R6), free the slot the calendar last showed (F1, F3), then record what
+    is now announced. Sends come first: a retry after a crash re-sends, and the ledger
+    claim keeps each message single; a state announced before its notice went out would
+    lose the notice."""
+    outcome = SettleOutcome()
+    try:
+        current, revision = appointment_store.get_appointment(practice_id, appointment_id)
+    except NotFoundError:
+        return outcome
+    for kind in settled_messages(current.announced, current):
+        invoker.send_now(_payload(current, kind))
+        outcome.notices.append(kind.value)
+    announced = (None if current.announced is None else replace(
+        current, start=current.announced.start, end=current.announced.end,
+        status=current.announced.status, version=current.announced.version))
+    outcome.offers = release(announced, current, practice, target, now)
+    try:
+        appointment_store.mark_announced(current, revision, now)
+    except ConflictError:
+        # Changed while settling: that change settles in its turn (its own schedule may
+        # have been taken by this one's name, so plan one more under a fresh name).
+        _plan_settlement(current, practice, settle_target, now, attempt=revision + 1)
+    logger.info("appointment settled", appointment_id=appointment_id, notices=outcome.notices,
+                offers=len(outcome.offers))
     return outcome

@@ -20,11 +20,12 @@ from . import statistics
 from .patient_actions import AppointmentView, open_link
 
 
-def release_slot(old: Appointment | None, new: Appointment | None, practice: PracticeRecord,
-                 target: SchedulerTarget, now: datetime) -> list[str]:
-    """Offer the slot `old` left to the next patients; returns the offered appointment ids."""
-    settings = practice.settings_for(old.calendar_id if old else None)
-    slot = freed_slot(old, new, now, settings)
+def release_slot(announced: Appointment | None, current: Appointment,
+                 practice: PracticeRecord, target: SchedulerTarget, now: datetime) -> list[str]:
+    """Offer the slot the appointment held (as last announced) to the next patients, once
+    the change has settled; returns the offered appointment ids."""
+    settings = practice.settings_for(current.calendar_id)
+    slot = freed_slot(announced, current, settings)
     if slot is None:
         return []
     later = slot_store.later_appointments(slot.practice_id, slot.calendar_id, slot.start)
@@ -74,7 +75,7 @@ def accept_offer(token: str, slot_id: str, now: datetime) -> OfferView:
     reason = refusal(offer.slot, appointment, now)
     if reason is not None:
         return OfferView(offer.view, offer.slot, reason)
-    moved = moved_into(appointment, offer.slot)
+    moved = moved_into(appointment, offer.slot, now)
     notice = callback_item(moved.practice_id, "appointment.moved", {
         "appointment_id": moved.appointment_id, "patient_id": moved.patient_id,
         "from": {"start": appointment.start.isoformat(), "end": appointment.end.isoformat()},

@@ -1,0 +1,135 @@
+"""What a practice's change does to an appointment, whatever order changes arrive in (B9).
+
+A change sets one or more aspects (see event_order). Applying a set of changes in any
+order gives the same appointment: each aspect ends at the value of its newest change.
+Changes to an appointment we have not seen yet are held (`Held`) and folded into the
+appointment when its creation arrives, by the same rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from .event_order import Aspect, ChangeStamp, applicable, stamped
+from .model import ACTIVE_STATUSES, Actor, Appointment, AppointmentStatus
+
+
+@dataclass(frozen=True)
+class TimeChange:
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    status: AppointmentStatus
+    cancelled_by: Actor | None = None
+
+
+@dataclass(frozen=True)
+class NotificationsChange:
+    enabled: bool
+
+
+Change = TimeChange | StatusChange | NotificationsChange
+ASPECT_OF: dict[type, Aspect] = {TimeChange: Aspect.TIME, StatusChange: Aspect.STATUS,
+                                 NotificationsChange: Aspect.NOTIFICATIONS}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The appointment after a change, and whether anything of it applied."""
+
+    appointment: Appointment
+    applied: tuple[Aspect, ...]
+
+    @property
+    def stale(self) -> bool:
+        return not self.applied
+
+
+def apply_changes(current: Appointment, changes: tuple[Change, ...], stamp: ChangeStamp,
+                  now: datetime) -> Outcome:
+    """Apply the aspects of `changes` that `stamp` is not older than.
+
+    A new time is a new version of the appointment (its messages are planned again,
+    R3) and needs a new confirmation: a confirmed appointment that moves is booked again.
+    A status or time change records `changed_at` (F1 measures a freed slot's notice by it).
+    """
+    wanted = tuple(ASPECT_OF[type(c)] for c in changes)
+    allowed = applicable(current.stamp_map, stamp, wanted)
+    result = current
+    for change in changes:
+        if ASPECT_OF[type(change)] not in allowed:
+            continue
+        if isinstance(change, TimeChange):
+            if (change.start, change.end) != (result.start, result.end):
+                status = (AppointmentStatus.BOOKED if result.status is AppointmentStatus.CONFIRMED
+                          else result.status)
+                result = replace(result, start=change.start, end=change.end, status=status,
+                                 version=result.version + 1, changed_at=now)
+        elif isinstance(change, StatusChange):
+            if change.status is not result.status and not (
+                    change.status is AppointmentStatus.BOOKED and result.status in ACTIVE_STATUSES):
+                result = replace(result, status=change.status, changed_at=now,
+                                 cancelled_by=change.cancelled_by)
+        else:
+            result = replace(result, notifications_enabled=change.enabled)
+    return Outcome(replace(result, stamps=tuple(sorted(
+        stamped(current.stamp_map, stamp, allowed).items()))), allowed)
+
+
+@dataclass(frozen=True)
+class Held:
+    """Changes to an appointment not created yet: per aspect the newest value and stamp."""
+
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add(self, changes: tuple[Change, ...], stamp: ChangeStamp) -> tuple[Held, bool]:
+        """This plus `changes`; False when every aspect already holds something newer."""
+        values = dict(self.values)
+        added = False
+        for change in changes:
+            aspect = ASPECT_OF[type(change)].value
+            if values.get(aspect, {}).get("stamp", "") <= stamp.key:
+                values[aspect] = {"stamp": stamp.key, "occurred_at": stamp.occurred_at.isoformat(),
+                                  "sequence": stamp.sequence, **_encode(change)}
+                added = True
+        return Held(values), added
+
+    def changes(self) -> list[tuple[ChangeStamp, Change]]:
+        """The held changes, oldest first."""
+        out = []
+        for value in self.values.values():
+            stamp = ChangeStamp(datetime.fromisoformat(value["occurred_at"]), int(value["sequence"]))
+            out.append((stamp, _decode(value)))
+        return sorted(out, key=lambda pair: pair[0].key)
+
+
+def reconcile(created: Appointment, held: Held, now: datetime) -> Appointment:
+    """The appointment a late creation makes, with the held changes that are newer than it
+    folded in (a held cancellation keeps it cancelled: the creation cannot revive it)."""
+    result = created
+    for stamp, change in held.changes():
+        result = apply_changes(result, (change,), stamp, now).appointment
+    return result
+
+
+def _encode(change: Change) -> dict[str, Any]:
+    if isinstance(change, TimeChange):
+        return {"start": change.start.isoformat(), "end": change.end.isoformat()}
+    if isinstance(change, StatusChange):
+        return {"status": change.status.value,
+                "cancelled_by": change.cancelled_by.value if change.cancelled_by else None}
+    return {"enabled": change.enabled}
+
+
+def _decode(value: dict[str, Any]) -> Change:
+    if "start" in value:
+        return TimeChange(datetime.fromisoformat(value["start"]), datetime.fromisoformat(value["end"]))
+    if "status" in value:
+        by = value.get("cancelled_by")
+        return StatusChange(AppointmentStatus(value["status"]), Actor(by) if by else None)
+    return NotificationsChange(bool(value["enabled"]))

@@ -1,0 +1,220 @@
+"""B9 over HTTP: events delivered late, twice and out of order; the latest real-world
+change wins, notices follow only the settled state, and the shuffled drill ends exactly
+like the in-order run."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from .conftest import NOTICE_DELAY
+
+SHUFFLES = int(os.environ.get("B9_SHUFFLES", "12"))  # `make soak` runs more
+
+
+def _move(s, appointment_id: str, start, occurred_at, **kwargs):
+    return s.pms.send("appointment.rescheduled", {
+        "appointment_id": appointment_id, "start": start.isoformat(),
+        "end": (start + timedelta(minutes=30)).isoformat()}, occurred_at=occurred_at, **kwargs)
+
+
+def test_b9_the_newer_reschedule_wins_when_the_older_arrives_last(scenario, control):
+    s = scenario()
+    s.patient("pat")
+    first = s.local(6, 10)
+    s.book("a1", "pat", first)
+    now = control.now()
+    monday, tuesday = s.local(7, 10), s.local(8, 10)
+    newer = _move(s, "a1", tuesday, now - timedelta(seconds=30))   # 11:30 -> Tuesday
+    older = _move(s, "a1", monday, now - timedelta(seconds=60))    # 11:00 -> Monday
+    assert newer.json()["status"] == "applied"
+    assert older.status_code == 202 and older.json()["status"] == "stale"
+    s.settle()
+    report = s.pms.get("appointments/a1").json()
+    assert report["appointment"]["start"] == tuesday.isoformat()
+    notices = s.messages("a1", kind="reschedule")
+    assert len(notices) == 1, "one notice, about where the appointment ended"
+    assert tuesday.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Warsaw")).strftime(
+        "%d.%m") in notices[0]["text"] or "10:00" in notices[0]["text"]
+    stale = [m for m in report["messages"] if m["channel"] == "event"]
+    assert [(m["kind"], m["status"]) for m in stale] == [("appointment.rescheduled", "stale")]
+    control.advance_to(tuesday)
+    assert [s.at(r) for r in s.messages("a1", kind="reminder")] == [tuesday - timedelta(hours=48)]
+
+
+def test_b9_a_cancellation_before_its_creation_keeps_the_appointment_cancelled(scenario,
+                                                                               control):
+    s = scenario()
+    s.patient("pat")
+    start = s.local(5)
+    now = control.now()
+    cancelled = s.pms.send("appointment.cancelled", {"appointment_id": "a1"},
+                           occurred_at=now - timedelta(seconds=10))
+    assert cancelled.status_code == 202 and cancelled.json()["status"] == "held"
+    created = s.pms.send("appointment.created", {
+        "appointment_id": "a1", "patient_id": "pat", "start": start.isoformat(),
+        "end": (start + timedelta(minutes=30)).isoformat()},
+        occurred_at=now - timedelta(seconds=40))
+    assert created.json()["status"] == "applied"
+    s.settle()
+    assert s.pms.get("appointments/a1").json()["appointment"]["status"] == "cancelled"
+    control.advance_to(start)
+    assert s.messages("a1") == [], "no confirmation, no reminder for a cancelled appointment"
+    assert control.schedules(f"{s.pms.practice_id}.a1.") == []
+
+
+def test_b9_a_stale_cancellation_has_no_effect_and_no_callback(scenario, control):
+    s = scenario()
+    s.patient("pat")
+    s.book("a1", "pat", s.local(5))
+    # The visit was marked attended after the cancellation the PMS still had queued.
+    attended_at = control.now()
+    s.change("appointment.attended", {"appointment_id": "a1"}, occurred_at=attended_at)
+    late = s.pms.send("appointment.cancelled", {"appointment_id": "a1"},
+                      occurred_at=attended_at - timedelta(minutes=5))
+    assert late.json()["status"] == "stale"
+    s.settle()
+    assert s.pms.get("appointments/a1").json()["appointment"]["status"] == "attended"
+    assert s.messages("a1", kind="cancellation") == []
+
+
+def test_b9_the_pms_sequence_breaks_ties_of_the_same_instant(scenario, control):
+    s = scenario()
+    s.patient("pat")
+    s.book("a1", "pat", s.local(5))
+    instant = control.now()
+    later, earlier = s.local(7), s.local(6)
+    assert _move(s, "a1", later, instant, sequence=8).json()["status"] == "applied"
+    assert _move(s, "a1", earlier, instant, sequence=7).json()["status"] == "stale"
+    assert s.pms.get("appointments/a1").json()["appointment"]["start"] == later.isoformat()
+
+
+def test_b9_an_older_patient_update_does_not_overwrite_a_newer_one(scenario, control):
+    s = scenario()
+    now = control.now()
+    newer = s.pms.send("patient.upserted", {"patient_id": "pat", "phone": "601 234 567",
+                                            "name": "Jan Nowy"}, occurred_at=now)
+    older = s.pms.send("patient.upserted", {"patient_id": "pat", "phone": "",
+                                            "name": "Jan Stary"}, occurred_at=now - timedelta(hours=1))
+    assert newer.json()["status"] == "applied" and older.json()["status"] == "stale"
+    s.book("a1", "pat", s.local(5))
+    (sms,) = s.messages("a1", kind="confirmation")
+    assert sms["channel"] == "sms"  # the newer record's phone number is kept
+
+
+def test_f1_the_practice_moving_an_appointment_does_not_offer_its_slot_back_to_its_patient(
+        scenario, control):
+    s = scenario()
+    slot = s.local(3)
+    s.patient("mover")
+    s.book("moved", "mover", slot)
+    s.patient("other")
+    s.book("other", "other", slot + timedelta(days=4))
+    s.change("appointment.rescheduled", {
+        "appointment_id": "moved", "start": (slot + timedelta(days=3)).isoformat(),
+        "end": (slot + timedelta(days=3, minutes=30)).isoformat()})
+    offered = [r["appointment_id"] for r in s.messages(kind="slot_offer")]
+    assert offered == ["other"]
+
+
+# -- the shuffled drill ------------------------------------------------------------------
+_changes = st.lists(st.one_of(
+    st.tuples(st.just("appointment.rescheduled"), st.integers(3, 6), st.integers(9, 15)),
+    st.tuples(st.just("appointment.cancelled"), st.just(0), st.just(0)),
+    st.tuples(st.just("appointment.notifications"), st.booleans(), st.just(0))),
+    min_size=0, max_size=4)
+
+
+def _events(appointment_id: str, days: int, changes, base, created: bool) -> list[tuple]:
+    """(occurred_at, event_type, data) of one appointment's history, oldest first."""
+    events = [(base, "appointment.created", {"appointment_id": appointment_id,
+                                            "patient_id": f"pat-{appointment_id}",
+                                            "day": days, "hour": 12})] if created else []
+    for index, (kind, a, b) in enumerate(changes, start=1):
+        data: dict = {"appointment_id": appointment_id}
+        if kind == "appointment.rescheduled":
+            data.update(day=a, hour=b)
+        elif kind == "appointment.notifications":
+            data["enabled"] = a
+        events.append((base + timedelta(seconds=7 * index), kind, data))
+    return events
+
+
+def _deliver(s, history: list[tuple], order: list[int], duplicate: set[int]) -> None:
+    ids = {i: uuid.uuid4().hex for i in range(len(history))}
+    for i in order:
+        occurred_at, kind, data = history[i]
+        data = dict(data)
+        if "day" in data:
+            start = s.local(data.pop("day"), data.pop("hour"))
+            data.update(start=start.isoformat(), end=(start + timedelta(minutes=30)).isoformat())
+        for _ in range(2 if i in duplicate else 1):
+            response = s.pms.send(kind, data, event_id=ids[i], occurred_at=occurred_at)
+            assert response.status_code == 202, response.text
+
+
+def _final(s, appointment_ids) -> dict:
+    out = {}
+    for appointment_id in appointment_ids:
+        response = s.pms.get(f"appointments/{appointment_id}")
+        body = response.json()["appointment"] if response.status_code == 200 else None
+        out[appointment_id] = body and {k: body[k] for k in
+                                        ("status", "start", "end", "notifications_enabled")}
+    return out
+
+
+def _sent(s) -> list[tuple]:
+    return sorted((r["appointment_id"], r["kind"], r["channel"], r["at"]) for r in s.messages())
+
+
+@settings(max_examples=SHUFFLES, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(first=_changes, second=_changes, later_a=_changes, later_b=_changes, data=st.data())
+def test_b4_b9_shuffled_and_duplicated_deliveries_end_like_the_in_order_run(
+        scenario, control, first, second, later_a, later_b, data):
+    """Two practices get the same events about two appointments, in two bursts (the
+    second after the first was announced), each burst within the notice delay: one
+    practice in the order things happened, the other shuffled (changes before their
+    creation included) with some events delivered twice. Final states and messages sent
+    (confirmations, reschedule and cancellation notices, reminders) must be equal."""
+    in_order, shuffled = scenario(), scenario()
+    for s in (in_order, shuffled):
+        for patient in ("pat-a", "pat-b"):
+            s.patient(patient)
+    events = 0
+    for burst, (changes_a, changes_b) in enumerate(((first, second), (later_a, later_b))):
+        base = control.now() - NOTICE_DELAY / 2
+        history = (_events("a", 4, changes_a, base, created=burst == 0)
+                   + _events("b", 5, changes_b, base + timedelta(seconds=1), created=burst == 0))
+        history.sort(key=lambda e: e[0])
+        order = data.draw(st.permutations(range(len(history))), label=f"burst {burst} order")
+        duplicate = set(data.draw(st.lists(st.sampled_from(range(len(history))), max_size=3),
+                                  label=f"burst {burst} delivered twice")) if history else set()
+        _deliver(in_order, history, list(range(len(history))), set())
+        _deliver(shuffled, history, list(order), duplicate)
+        control.advance(NOTICE_DELAY.total_seconds())
+        events += len(history)
+    control.advance_to(in_order.local(7))
+    assert _final(shuffled, "ab") == _final(in_order, "ab")
+    assert _sent(shuffled) == _sent(in_order)
+    _drill["sequences"] += 1
+    _drill["events"] += events
+    _drill["messages"] += len(_sent(in_order))
+    for kind in ("confirmation", "reschedule", "cancellation", "reminder"):
+        _drill[kind] = _drill.get(kind, 0) + sum(1 for m in _sent(in_order) if m[1] == kind)
+
+
+_drill = {"sequences": 0, "events": 0, "messages": 0}
+
+
+def test_b4_b9_drill_figures():
+    """Prints what the shuffled drill tried (run after it in the same worker)."""
+    kinds = ", ".join(f"{k} {v}" for k, v in _drill.items()
+                      if k not in ("sequences", "events", "messages"))
+    print(f"B9 shuffled drill: {_drill['sequences']} sequences, {_drill['events']} events, "
+          f"{_drill['messages']} messages compared ({kinds}), 0 final states and 0 messages "
+          "differing")

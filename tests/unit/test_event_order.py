@@ -1,0 +1,147 @@
+"""B9: events arrive late, twice and out of order; the latest real-world change wins, per
+appointment aspect, whatever the order of delivery."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from notify.domain.appointment_changes import (
+    Held,
+    NotificationsChange,
+    StatusChange,
+    TimeChange,
+    apply_changes,
+    reconcile,
+)
+from notify.domain.event_order import ChangeStamp
+from notify.domain.message_plan import settled_messages
+from notify.domain.model import (
+    Actor,
+    Appointment,
+    AppointmentStatus,
+    FreedSlot,
+    MessageKind,
+    PracticeSettings,
+)
+from notify.domain.slot_offers import freed_slot, pick_candidates
+
+T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+MONDAY = datetime(2026, 6, 8, 9, 0, tzinfo=UTC)
+TUESDAY = MONDAY + timedelta(days=1)
+
+
+def created(start: datetime = MONDAY) -> Appointment:
+    blank = Appointment("p", "a1", "pat", start, start + timedelta(minutes=30), T0)
+    return apply_changes(blank, (TimeChange(start, start + timedelta(minutes=30)),
+                                 StatusChange(AppointmentStatus.BOOKED),
+                                 NotificationsChange(True)), ChangeStamp(T0), T0).appointment
+
+
+def at(minutes: int, sequence: int = 0) -> ChangeStamp:
+    return ChangeStamp(T0 + timedelta(minutes=minutes), sequence)
+
+
+def test_b9_the_newer_reschedule_wins_whatever_arrives_first():
+    tuesday = (TimeChange(TUESDAY, TUESDAY + timedelta(minutes=30)),)
+    monday_again = (TimeChange(MONDAY + timedelta(hours=2), MONDAY + timedelta(hours=2, minutes=30)),)
+    newer_first = apply_changes(created(), tuesday, at(30), T0)
+    older_late = apply_changes(newer_first.appointment, monday_again, at(0, 1), T0)
+    assert older_late.stale and older_late.appointment.start == TUESDAY
+    in_order = apply_changes(apply_changes(created(), monday_again, at(0, 1), T0).appointment,
+                             tuesday, at(30), T0)
+    assert in_order.appointment.start == TUESDAY
+
+
+def test_b9_sequence_orders_changes_of_the_same_instant():
+    assert at(5, 2) > at(5, 1) and at(5, 1).key < at(5, 2).key < at(6).key
+
+
+def test_b9_a_cancellation_before_its_creation_keeps_the_late_creation_cancelled():
+    held, kept = Held().add((StatusChange(AppointmentStatus.CANCELLED, Actor.PRACTICE),), at(10))
+    assert kept
+    late = reconcile(created(), held, T0)
+    assert late.status is AppointmentStatus.CANCELLED
+    assert settled_messages(None, late) == []  # nobody was told of it: nothing to say
+
+
+def test_b9_a_reschedule_before_its_creation_is_folded_in_and_an_older_one_is_not():
+    newer, _ = Held().add((TimeChange(TUESDAY, TUESDAY + timedelta(minutes=30)),), at(10))
+    assert reconcile(created(), newer, T0).start == TUESDAY
+    older, _ = Held().add((TimeChange(TUESDAY, TUESDAY + timedelta(minutes=30)),), at(-10))
+    assert reconcile(created(), older, T0).start == MONDAY
+
+
+def test_b9_a_stale_change_changes_nothing():
+    current = apply_changes(created(), (StatusChange(AppointmentStatus.ATTENDED),), at(60), T0)
+    stale = apply_changes(current.appointment, (StatusChange(AppointmentStatus.CANCELLED,
+                                                             Actor.PRACTICE),), at(30), T0)
+    assert stale.stale and stale.appointment == current.appointment
+
+
+CHANGES = st.lists(st.tuples(
+    st.integers(1, 500), st.integers(0, 3),
+    st.one_of(st.builds(lambda d: TimeChange(MONDAY + timedelta(hours=d),
+                                             MONDAY + timedelta(hours=d, minutes=30)),
+                        st.integers(0, 72)),
+              st.sampled_from([StatusChange(AppointmentStatus.CANCELLED, Actor.PRACTICE),
+                               StatusChange(AppointmentStatus.ATTENDED),
+                               StatusChange(AppointmentStatus.NO_SHOW)]),
+              st.builds(NotificationsChange, st.booleans()))),
+    min_size=1, max_size=6, unique_by=lambda c: (c[0], c[1]))
+
+
+def _outcome(appointment: Appointment) -> tuple:
+    return (appointment.start, appointment.end, appointment.status, appointment.notifications_enabled)
+
+
+@settings(max_examples=300, deadline=None)
+@given(changes=CHANGES, order=st.randoms(use_true_random=False), held_first=st.integers(0, 6))
+def test_b9_any_delivery_order_ends_in_the_same_appointment(changes, order, held_first):
+    """Changes commute: delivered in occurred_at order, or shuffled with some of them
+    arriving before the creation (held), the appointment ends the same."""
+    in_order = created()
+    for minutes, sequence, change in sorted(changes, key=lambda c: (c[0], c[1])):
+        in_order = apply_changes(in_order, (change,), at(minutes, sequence), T0).appointment
+    shuffled = list(changes)
+    order.shuffle(shuffled)
+    held = Held()
+    for minutes, sequence, change in shuffled[:held_first]:
+        held, _ = held.add((change,), at(minutes, sequence))
+    result = reconcile(created(), held, T0)
+    for minutes, sequence, change in shuffled[held_first:]:
+        result = apply_changes(result, (change,), at(minutes, sequence), T0).appointment
+    assert _outcome(result) == _outcome(in_order)
+
+
+def test_b9_notices_follow_the_settled_state_not_the_states_in_between():
+    told = created().snapshot()
+    moved_there_and_back = replace(created(), version=3)
+    assert settled_messages(told, moved_there_and_back) == []
+    moved = replace(created(), start=TUESDAY, end=TUESDAY + timedelta(minutes=30), version=2)
+    assert settled_messages(told, moved) == [MessageKind.RESCHEDULE]
+
+
+def test_f1_the_patient_who_left_a_slot_is_never_offered_it():
+    """The practice moves an appointment 3 days later: its old slot is offered to the
+    other later patients, not to the patient who just left it (nor to their other
+    appointments)."""
+    settings_ = PracticeSettings()
+    announced = created()
+    moved = replace(announced, start=MONDAY + timedelta(days=3),
+                    end=MONDAY + timedelta(days=3, minutes=30), version=2, changed_at=T0)
+    slot = freed_slot(announced, moved, settings_)
+    assert isinstance(slot, FreedSlot) and slot.left_by == "pat"
+    later = [moved, replace(moved, appointment_id="a2", start=MONDAY + timedelta(days=4)),
+             replace(moved, appointment_id="b1", patient_id="other",
+                     start=MONDAY + timedelta(days=5))]
+    assert [a.appointment_id for a in pick_candidates(slot, later, settings_)] == ["b1"]
+
+
+def test_f1_a_slot_held_only_inside_a_burst_of_edits_is_not_offered():
+    never_announced = None
+    cancelled = replace(created(), status=AppointmentStatus.CANCELLED, changed_at=T0)
+    assert freed_slot(never_announced, cancelled, PracticeSettings()) is None
