@@ -40,9 +40,10 @@ WORKERS ?= $(shell python3 -c "import os; print(min(4, os.cpu_count() or 1))")
 test: synth  ## the whole test suite (what CI runs)
 	$(PY) -m pytest -n $(WORKERS) --dist loadfile
 
-SOAK := FUZZ_EXAMPLES=5000 F2_TRIALS=50 B4_ROUNDS=10 B8_ROUNDS=20
+SOAK := FUZZ_EXAMPLES=5000 F2_TRIALS=50 B4_ROUNDS=10 B8_ROUNDS=20 B9_SHUFFLES=200
 soak: synth  ## the long drills, serially, figures printed: $(SOAK)
-	$(SOAK) $(PY) -m pytest -s tests/e2e/test_robustness.py tests/e2e/test_faults.py tests/e2e/test_freed_slots.py
+	$(SOAK) $(PY) -m pytest -s tests/e2e/test_robustness.py tests/e2e/test_faults.py \
+		tests/e2e/test_freed_slots.py tests/e2e/test_event_order.py
 
 .venv-lint/.installed: requirements-lint.txt
 	python3 -m venv .venv-lint
