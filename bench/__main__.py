@@ -17,7 +17,8 @@ sys.path[:0] = [str(Path(__file__).resolve().parent.parent / "layers" / "shared"
 _WEBHOOK, _SEND, _PLAN_ONE = 2, 4, 4  # _PLAN_ONE: settings, schedule, planned row, invoke
 MINIMUM_STEPS = {
     "book, confirm push, remind push, escalate SMS, confirm": {
-        "webhook": _WEBHOOK, "plan (reminder + confirmation invoke)": _PLAN_ONE,
+        "webhook": _WEBHOOK,
+        "plan (reminder + confirmation invoke)": _PLAN_ONE,
         "confirmation push": _SEND,
         "reminder push + fired row + StartExecution": _SEND + 2,
         "SMS + opt-out check + quota + escalated row": _SEND + 3,
@@ -51,23 +52,27 @@ def main() -> None:
     print("1. Cold start: handler import in a fresh interpreter (median)")
     for row in cold_start.measure(runs=3 if args.quick else 7):
         cached = f"{row['bytecode_ms']:7.0f} ms" if row["bytecode_ms"] else "         "
-        print(f"   {row['function']:20} {row['source_ms']:7.0f} ms from source, {cached} "
-              f"precompiled, x{row['ratio_to_boto3']:.2f} of import boto3")
+        print(
+            f"   {row['function']:20} {row['source_ms']:7.0f} ms from source, {cached} "
+            f"precompiled, x{row['ratio_to_boto3']:.2f} of import boto3"
+        )
 
     layer = cold_start.layer_bytecode(runs=3 if args.quick else 5)
     if layer is None:
         print("   built layer: no bytecode to measure (no Python for the runtime here)")
     else:
-        print(f"   built layer on Python {layer['python']} (its pure-Python imports): "
-              f"{layer['bytecode_ms']:.0f} ms with the .pyc it ships, "
-              f"{layer['source_ms']:.0f} ms from source as Lambda would without them")
+        print(
+            f"   built layer on Python {layer['python']} (its pure-Python imports): "
+            f"{layer['bytecode_ms']:.0f} ms with the .pyc it ships, "
+            f"{layer['source_ms']:.0f} ms from source as Lambda would without them"
+        )
 
     print("\n3. SMS segments per kind and language (GSM-7 unless noted)")
     for row in segments.measure():
-        extra = (f", {row['segments_transliterated']} with transliteration"
-                 if "segments_transliterated" in row else "")
-        print(f"   {row['kind']:17} {row['locale']}  {row['chars']:4} chars  "
-              f"{row['segments']} part(s){extra}")
+        extra = (
+            f", {row['segments_transliterated']} with transliteration" if "segments_transliterated" in row else ""
+        )
+        print(f"   {row['kind']:17} {row['locale']}  {row['chars']:4} chars  {row['segments']} part(s){extra}")
 
     from local.stack import LocalStack
 
@@ -77,21 +82,31 @@ def main() -> None:
         for name, result in lifecycle.lifecycles(stack).items():
             calls = result["calls"]
             total = sum(calls.values())
-            print(f"   {name}: {total} requests (design minimum {MINIMUM[name]}), "
-                  f"{sum(result['invocations'].values())} invocations")
+            print(
+                f"   {name}: {total} requests (design minimum {MINIMUM[name]}), "
+                f"{sum(result['invocations'].values())} invocations"
+            )
             for op, n in sorted(calls.items(), key=lambda kv: -kv[1]):
                 print(f"      {n:3}  {op}")
-            print("      the minimum: " + ", ".join(
-                f"{step} {n}" for step, n in MINIMUM_STEPS[name].items()))
+            print("      the minimum: " + ", ".join(f"{step} {n}" for step, n in MINIMUM_STEPS[name].items()))
             sms = 1 if "escalate" in name else 0
             pushes = calls.get("sns.Publish", 0) - sms
-            lines = costs.cost_per_1000(calls, sum(result["invocations"].values()),
-                                        result["handler_seconds"] * 0.5, 4 if sms else 0,
-                                        sms, pushes, calls.get("sesv2.SendEmail", 0), 1)
+            lines = costs.cost_per_1000(
+                calls,
+                sum(result["invocations"].values()),
+                result["handler_seconds"] * 0.5,
+                4 if sms else 0,
+                sms,
+                pushes,
+                calls.get("sesv2.SendEmail", 0),
+                1,
+            )
             no_sms = sum(v for k, v in lines.items() if k != "sms")
-            print(f"      per 1,000 appointments: ${no_sms:.3f} AWS without SMS "
-                  f"({', '.join(f'{k} ${v:.3f}' for k, v in lines.items() if k != 'sms')}),"
-                  f" plus SMS ${lines['sms']:.2f}")
+            print(
+                f"      per 1,000 appointments: ${no_sms:.3f} AWS without SMS "
+                f"({', '.join(f'{k} ${v:.3f}' for k, v in lines.items() if k != 'sms')}),"
+                f" plus SMS ${lines['sms']:.2f}"
+            )
         print("   Polling design (scan every minute), per month, for comparison:")
         for size in (10_000, 100_000, 1_000_000):
             print(f"      {size:>9,} items: ${costs.polling_cost_per_month(size):,.2f}/month")
@@ -99,10 +114,12 @@ def main() -> None:
         print("\n4. Local throughput")
         scale = (2, 20) if args.quick else (args.practices, args.appointments)
         week = lifecycle.busy_week(stack, scale[0], scale[1], args.cancel_ratio)
-        print(f"   {week['appointments']} appointments / {week['practices']} practices: "
-              f"{week['appointments_per_s']:.1f} appointments/s through webhook -> stream -> "
-              f"schedules; a simulated week in {week['week_s']:.1f}s; {week['messages']} "
-              f"messages; peak RSS {week['peak_rss_mb']:.0f} MB")
+        print(
+            f"   {week['appointments']} appointments / {week['practices']} practices: "
+            f"{week['appointments_per_s']:.1f} appointments/s through webhook -> stream -> "
+            f"schedules; a simulated week in {week['week_s']:.1f}s; {week['messages']} "
+            f"messages; peak RSS {week['peak_rss_mb']:.0f} MB"
+        )
     finally:
         stack.stop()
 

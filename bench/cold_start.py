@@ -12,31 +12,45 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FUNCTIONS = ("booking_webhook", "patient_links", "schedule_reminder", "send_push",
-             "sms_fallback", "practice_callback", "recall_sweep", "delivery_events")
+FUNCTIONS = (
+    "booking_webhook",
+    "patient_links",
+    "schedule_reminder",
+    "send_push",
+    "sms_fallback",
+    "practice_callback",
+    "recall_sweep",
+    "delivery_events",
+)
 LAMBDA_ENV = {
-    "TABLE_NAME": "bench", "AWS_DEFAULT_REGION": "eu-central-1", "AWS_REGION": "eu-central-1",
-    "SCHEDULE_GROUP": "g", "SEND_FUNCTION_ARN": "arn:aws:lambda:eu-central-1:1:function:s",
-    "SCHEDULER_ROLE_ARN": "arn:aws:iam::1:role/r", "PUBLIC_BASE_URL": "https://n.example",
-    "EMAIL_FROM": "a@b.example", "PUSH_FCM_ARN": "arn:f", "PUSH_APNS_ARN": "arn:a",
-    "EMAIL_CONFIGURATION_SET": "c", "SMS_ORIGINATIONS": "{}",
+    "TABLE_NAME": "bench",
+    "AWS_DEFAULT_REGION": "eu-central-1",
+    "AWS_REGION": "eu-central-1",
+    "SCHEDULE_GROUP": "g",
+    "SEND_FUNCTION_ARN": "arn:aws:lambda:eu-central-1:1:function:s",
+    "SCHEDULER_ROLE_ARN": "arn:aws:iam::1:role/r",
+    "PUBLIC_BASE_URL": "https://n.example",
+    "EMAIL_FROM": "a@b.example",
+    "PUSH_FCM_ARN": "arn:f",
+    "PUSH_APNS_ARN": "arn:a",
+    "EMAIL_CONFIGURATION_SET": "c",
+    "SMS_ORIGINATIONS": "{}",
     "ESCALATION_STATE_MACHINE_ARN": "arn:aws:states:eu-central-1:1:stateMachine:m",
     "POWERTOOLS_SERVICE_NAME": "patient-notify",
 }
 
 
 def _time_import(statement: str, env: dict[str, str]) -> float:
-    code = ("import time, sys; t = time.perf_counter(); " + statement
-            + "; print(time.perf_counter() - t)")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         cwd=ROOT, check=True)
+    code = "import time, sys; t = time.perf_counter(); " + statement + "; print(time.perf_counter() - t)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT, check=True
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
 def measure(runs: int = 7) -> list[dict[str, object]]:
     """Median import seconds per handler, from source and with precompiled bytecode."""
-    base = {**os.environ, **LAMBDA_ENV,
-            "PYTHONPATH": f"{ROOT / 'layers/shared/python'}{os.pathsep}{ROOT}"}
+    base = {**os.environ, **LAMBDA_ENV, "PYTHONPATH": f"{ROOT / 'layers/shared/python'}{os.pathsep}{ROOT}"}
     cold = {**base, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": tempfile.mkdtemp()}
     warm_cache = tempfile.mkdtemp()
     compiled = {**base, "PYTHONPYCACHEPREFIX": warm_cache}
@@ -48,17 +62,25 @@ def measure(runs: int = 7) -> list[dict[str, object]]:
         _time_import(statement, compiled)  # fills the bytecode cache, like a build step would
         source = statistics.median(_time_import(statement, cold) for _ in range(runs))
         cached = statistics.median(_time_import(statement, compiled) for _ in range(runs))
-        rows.append({"function": name, "source_ms": source * 1000, "bytecode_ms": cached * 1000,
-                     "ratio_to_boto3": source / boto})
-    rows.append({"function": "(import boto3)", "source_ms": boto * 1000, "bytecode_ms": None,
-                 "ratio_to_boto3": 1.0})
+        rows.append(
+            {
+                "function": name,
+                "source_ms": source * 1000,
+                "bytecode_ms": cached * 1000,
+                "ratio_to_boto3": source / boto,
+            }
+        )
+    rows.append(
+        {"function": "(import boto3)", "source_ms": boto * 1000, "bytecode_ms": None, "ratio_to_boto3": 1.0}
+    )
     return rows
 
 
 # The layer's own pure-Python imports (its compiled extensions are aarch64, so a handler
 # cannot be imported from the built layer on this machine).
-LAYER_IMPORTS = ("import jinja2, babel.dates, phonenumbers, aws_lambda_powertools.logging, "
-                 "aws_lambda_powertools.event_handler")
+LAYER_IMPORTS = (
+    "import jinja2, babel.dates, phonenumbers, aws_lambda_powertools.logging, aws_lambda_powertools.event_handler"
+)
 
 
 def layer_bytecode(runs: int = 5) -> dict[str, object] | None:
@@ -81,12 +103,15 @@ def layer_bytecode(runs: int = 5) -> dict[str, object] | None:
             (runtime / name).symlink_to(site / name)
 
     def timed(layer: Path) -> float:
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1",
-               "PYTHONPATH": f"{layer}{os.pathsep}{runtime}"}
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": f"{layer}{os.pathsep}{runtime}"}
         code = f"import time; t = time.perf_counter(); {LAYER_IMPORTS}; print(time.perf_counter() - t)"
         return statistics.median(
-            float(subprocess.run([python, "-c", code], env=env, capture_output=True, text=True,
-                                 check=True).stdout.strip()) for _ in range(runs))
+            float(
+                subprocess.run(
+                    [python, "-c", code], env=env, capture_output=True, text=True, check=True
+                ).stdout.strip()
+            )
+            for _ in range(runs)
+        )
 
-    return {"python": VERSION, "bytecode_ms": timed(OUT) * 1000,
-            "source_ms": timed(source_only) * 1000}
+    return {"python": VERSION, "bytecode_ms": timed(OUT) * 1000, "source_ms": timed(source_only) * 1000}

@@ -25,6 +25,7 @@ def _instrument(stack: Any) -> None:
 
     original_call = botocore.client.BaseClient._make_api_call
     if not getattr(original_call, "_bench", False):
+
         def counting(self: Any, operation: str, params: dict) -> Any:
             if getattr(_in_handler, "active", False):
                 CALLS[f"{self.meta.service_model.service_name}.{operation}"] += 1
@@ -61,13 +62,19 @@ def lifecycles(stack: Any) -> dict[str, dict[str, Any]]:
 
     _instrument(stack)
     control, browser = LocalControl(stack.url), PatientBrowser(stack.api_url)
-    app = {"has_app": True, "push_enabled": True, "device_token": "d", "platform": "android",
-           "phone": "601 234 567"}
+    app = {
+        "has_app": True,
+        "push_enabled": True,
+        "device_token": "d",
+        "platform": "android",
+        "phone": "601 234 567",
+    }
     results = {}
 
     def practice(pid: str) -> PracticeClient:
-        secret = onboard(pid, name="Bench", timezone="Europe/Warsaw", country="PL",
-                         booking_url="https://b.example")
+        secret = onboard(
+            pid, name="Bench", timezone="Europe/Warsaw", country="PL", booking_url="https://b.example"
+        )
         return PracticeClient(stack.api_url, pid, secret, control)
 
     def noon(days: int) -> datetime:
@@ -78,9 +85,16 @@ def lifecycles(stack: Any) -> dict[str, dict[str, Any]]:
     pms.send("patient.upserted", {"patient_id": "p", **app})
     _reset()
     start = noon(5)
-    pms.send("appointment.created", {"appointment_id": "a", "patient_id": "p", "source": "app",
-                                     "start": start.isoformat(),
-                                     "end": (start + timedelta(minutes=30)).isoformat()})
+    pms.send(
+        "appointment.created",
+        {
+            "appointment_id": "a",
+            "patient_id": "p",
+            "source": "app",
+            "start": start.isoformat(),
+            "end": (start + timedelta(minutes=30)).isoformat(),
+        },
+    )
     control.advance_to(start - timedelta(hours=45))
     browser.follow(control.outbox("bench-remind")[0]["link"], "confirm")
     control.advance(0)
@@ -89,13 +103,27 @@ def lifecycles(stack: Any) -> dict[str, dict[str, Any]]:
     pms = practice("bench-refill")
     for pid in ("a", "b"):
         pms.send("patient.upserted", {"patient_id": pid, **app})
-    pms.send("appointment.created", {"appointment_id": "a", "patient_id": "a", "source": "app",
-                                     "start": noon(4).isoformat(),
-                                     "end": (noon(4) + timedelta(minutes=30)).isoformat()})
+    pms.send(
+        "appointment.created",
+        {
+            "appointment_id": "a",
+            "patient_id": "a",
+            "source": "app",
+            "start": noon(4).isoformat(),
+            "end": (noon(4) + timedelta(minutes=30)).isoformat(),
+        },
+    )
     _reset()
-    pms.send("appointment.created", {"appointment_id": "b", "patient_id": "b", "source": "app",
-                                     "start": noon(9).isoformat(),
-                                     "end": (noon(9) + timedelta(minutes=30)).isoformat()})
+    pms.send(
+        "appointment.created",
+        {
+            "appointment_id": "b",
+            "patient_id": "b",
+            "source": "app",
+            "start": noon(9).isoformat(),
+            "end": (noon(9) + timedelta(minutes=30)).isoformat(),
+        },
+    )
     pms.send("appointment.cancelled", {"appointment_id": "a"})
     offer = [r for r in control.outbox("bench-refill") if r["kind"] == "slot_offer"][0]
     browser.http.post(offer["link"], timeout=60)
@@ -105,12 +133,15 @@ def lifecycles(stack: Any) -> dict[str, dict[str, Any]]:
 
 
 def _snapshot(control: Any, appointments: int) -> dict[str, Any]:
-    return {"calls": dict(CALLS), "invocations": dict(INVOCATIONS),
-            "handler_seconds": sum(DURATIONS), "appointments": appointments}
+    return {
+        "calls": dict(CALLS),
+        "invocations": dict(INVOCATIONS),
+        "handler_seconds": sum(DURATIONS),
+        "appointments": appointments,
+    }
 
 
-def busy_week(stack: Any, practices: int, appointments: int, cancel_ratio: float,
-              seed: int = 7) -> dict[str, Any]:
+def busy_week(stack: Any, practices: int, appointments: int, cancel_ratio: float, seed: int = 7) -> dict[str, Any]:
     """Webhook -> stream -> schedules for many appointments, then a simulated week."""
     from local.client import LocalControl, PracticeClient
     from ops.practice import onboard
@@ -133,10 +164,16 @@ def busy_week(stack: Any, practices: int, appointments: int, cancel_ratio: float
     for n in range(appointments):
         client = clients[n % practices]
         start = now + timedelta(hours=rng.randint(40, 7 * 24))
-        client.send("appointment.created", {
-            "appointment_id": f"a{n}", "patient_id": f"p{rng.randrange(max(1, patients // practices))}",
-            "start": start.isoformat(), "end": (start + timedelta(minutes=20)).isoformat(),
-            "source": "portal"})
+        client.send(
+            "appointment.created",
+            {
+                "appointment_id": f"a{n}",
+                "patient_id": f"p{rng.randrange(max(1, patients // practices))}",
+                "start": start.isoformat(),
+                "end": (start + timedelta(minutes=20)).isoformat(),
+                "source": "portal",
+            },
+        )
         booked.append((client, f"a{n}"))
     intake = time.perf_counter() - started
     for client, appointment in rng.sample(booked, int(len(booked) * cancel_ratio)):
@@ -145,7 +182,13 @@ def busy_week(stack: Any, practices: int, appointments: int, cancel_ratio: float
     control.advance(7 * 24 * 3600)
     week = time.perf_counter() - week_started
     sent = len(control.outbox())
-    return {"appointments": appointments, "practices": practices, "intake_s": intake,
-            "appointments_per_s": appointments / intake, "week_s": week,
-            "total_s": time.perf_counter() - started, "messages": sent,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "appointments": appointments,
+        "practices": practices,
+        "intake_s": intake,
+        "appointments_per_s": appointments / intake,
+        "week_s": week,
+        "total_s": time.perf_counter() - started,
+        "messages": sent,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }

@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 from notify.domain.model import MessageKind
 from notify.rendering import LOCALES, local_times, render
 
-PRACTICE = {"en": "Harbour Dental Care", "pl": "Przychodnia Zdrowie Łódź",
-            "fr": "Cabinet Dentaire Lumière"}
+PRACTICE = {"en": "Harbour Dental Care", "pl": "Przychodnia Zdrowie Łódź", "fr": "Cabinet Dentaire Lumière"}
 DOCTOR = {"en": "Dr Sarah O'Connor", "pl": "dr Ewa Zielińska", "fr": "Dr Hélène Girard"}
 KINDS = list(MessageKind)
 
@@ -16,16 +15,29 @@ KINDS = list(MessageKind)
 def _context(locale: str) -> dict[str, object]:
     link = "https://n.example.com/l/AbCdEfGhIjKlMnOp"
     slot = local_times(datetime(2026, 11, 23, 8, 15, tzinfo=UTC), "Europe/Warsaw", locale)
-    return {"practice": PRACTICE[locale], "practitioner": DOCTOR[locale], "first_name": "Anna",
-            "appointment_type": "Checkup", "link": link, "confirm_link": link,
-            "cancel_link": link, "reschedule_link": link,
-            "booking_link": "https://book.example.com/harbour",
-            "review_link": "https://g.page/r/harbour/review", "instructions": "",
-            "slot_when": slot["when"], "slot_when_short": slot["when_short"],
-            "offer_link": link + "/offer/a1234.v1",
-            "from_recall": False, "map_url": "", "parking_info": "",
-            "practitioner_photo_url": "", "recall_type": "checkup", "category": "result",
-            **local_times(datetime(2026, 11, 25, 13, 30, tzinfo=UTC), "Europe/Warsaw", locale)}
+    return {
+        "practice": PRACTICE[locale],
+        "practitioner": DOCTOR[locale],
+        "first_name": "Anna",
+        "appointment_type": "Checkup",
+        "link": link,
+        "confirm_link": link,
+        "cancel_link": link,
+        "reschedule_link": link,
+        "booking_link": "https://book.example.com/harbour",
+        "review_link": "https://g.page/r/harbour/review",
+        "instructions": "",
+        "slot_when": slot["when"],
+        "slot_when_short": slot["when_short"],
+        "offer_link": link + "/offer/a1234.v1",
+        "from_recall": False,
+        "map_url": "",
+        "parking_info": "",
+        "practitioner_photo_url": "",
+        "recall_type": "checkup",
+        "category": "result",
+        **local_times(datetime(2026, 11, 25, 13, 30, tzinfo=UTC), "Europe/Warsaw", locale),
+    }
 
 
 def measure() -> list[dict[str, object]]:
@@ -33,8 +45,7 @@ def measure() -> list[dict[str, object]]:
     for kind in KINDS:
         for locale in LOCALES:
             plain = render(kind, locale, _context(locale))
-            row = {"kind": kind.value, "locale": locale, "chars": len(plain.sms),
-                   "segments": plain.sms_segments}
+            row = {"kind": kind.value, "locale": locale, "chars": len(plain.sms), "segments": plain.sms_segments}
             if locale == "pl":
                 translit = render(kind, locale, _context(locale), transliterate_sms=True)
                 row["segments_transliterated"] = translit.sms_segments

@@ -37,8 +37,11 @@ def _prune_babel_locales(folder: Path) -> None:
 
 def _interpreter(version: str) -> str | None:
     """An interpreter of exactly `version` on this machine, or None."""
-    candidates = [os.environ.get("LAYER_BYTECODE_PYTHON"), shutil.which(f"python{version}"),
-                  *map(str, sorted(Path.home().glob(f".pyenv/versions/{version}*/bin/python{version}")))]
+    candidates = [
+        os.environ.get("LAYER_BYTECODE_PYTHON"),
+        shutil.which(f"python{version}"),
+        *map(str, sorted(Path.home().glob(f".pyenv/versions/{version}*/bin/python{version}"))),
+    ]
     probe = f"import sys; sys.exit(sys.version_info[:2] != {tuple(map(int, version.split('.')))})"
     for candidate in filter(None, candidates):
         if subprocess.run([candidate, "-c", probe], capture_output=True).returncode == 0:
@@ -50,8 +53,10 @@ def _compile(version: str) -> str:
     python = _interpreter(version)
     if python is None:
         return f"source only: no Python {version} here to precompile with (LAYER_BYTECODE_PYTHON)"
-    subprocess.run([python, "-m", "compileall", "-q", "-j", "0",
-                    "--invalidation-mode", "unchecked-hash", str(OUT)], check=True)
+    subprocess.run(
+        [python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(OUT)],
+        check=True,
+    )
     return f"bytecode for Python {version}: {sum(1 for _ in OUT.rglob('*.pyc'))} .pyc"
 
 
@@ -63,14 +68,33 @@ def main() -> None:
         shutil.rmtree(OUT.parent)
     OUT.mkdir(parents=True)
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--target", str(OUT), "--platform", "manylinux2014_aarch64", "--implementation", "cp",
-         "--only-binary=:all:", "--python-version", args.python_version, "--no-compile",
-         "-r", str(ROOT / "requirements.txt")],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--target",
+            str(OUT),
+            "--platform",
+            "manylinux2014_aarch64",
+            "--implementation",
+            "cp",
+            "--only-binary=:all:",
+            "--python-version",
+            args.python_version,
+            "--no-compile",
+            "-r",
+            str(ROOT / "requirements.txt"),
+        ],
         check=True,
     )
-    shutil.copytree(ROOT / "layers" / "shared" / "python" / "notify", OUT / "notify",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "layers" / "shared" / "python" / "notify",
+        OUT / "notify",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     for junk in [*OUT.glob("*.dist-info"), *(OUT / name for name in RUNTIME_PROVIDED)]:
         if junk.exists():
             shutil.rmtree(junk) if junk.is_dir() else junk.unlink()

@@ -19,13 +19,15 @@ class DataConstruct(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         self.table = dynamodb.Table(
-            self, "Table",
+            self,
+            "Table",
             partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True),
+                point_in_time_recovery_enabled=True
+            ),
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             time_to_live_attribute="expires_at",
             deletion_protection=True,
@@ -34,8 +36,7 @@ class DataConstruct(Construct):
         for index in INDEXES:
             self.table.add_global_secondary_index(
                 index_name=index,
-                partition_key=dynamodb.Attribute(name=f"{index}pk",
-                                                 type=dynamodb.AttributeType.STRING),
+                partition_key=dynamodb.Attribute(name=f"{index}pk", type=dynamodb.AttributeType.STRING),
                 sort_key=dynamodb.Attribute(name=f"{index}sk", type=dynamodb.AttributeType.STRING),
                 projection_type=dynamodb.ProjectionType.ALL,
             )
@@ -45,15 +46,24 @@ class DataConstruct(Construct):
         queries on its indexes too."""
         items = [f"dynamodb:{op}" for op in operations if op != "Query"]
         if items:
-            grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
-                actions=items, resources=[self.table.table_arn]))
+            grantee.grant_principal.add_to_principal_policy(
+                iam.PolicyStatement(actions=items, resources=[self.table.table_arn])
+            )
         if "Query" in operations:
-            grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
-                actions=["dynamodb:Query"],
-                resources=[self.table.table_arn, f"{self.table.table_arn}/index/*"]))
-            NagSuppressions.add_resource_suppressions(grantee, [{
-                "id": "AwsSolutions-IAM5",
-                "reason": "Queries read the table's own secondary indexes (gsi1: calendars and "
-                          "due recalls, gsi2: a patient's items); index/* names only them.",
-                "appliesTo": [{"regex": "/^Resource::<DataTable[0-9A-F]+\\.Arn>/index/\\*$/g"}],
-            }], apply_to_children=True)
+            grantee.grant_principal.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["dynamodb:Query"], resources=[self.table.table_arn, f"{self.table.table_arn}/index/*"]
+                )
+            )
+            NagSuppressions.add_resource_suppressions(
+                grantee,
+                [
+                    {
+                        "id": "AwsSolutions-IAM5",
+                        "reason": "Queries read the table's own secondary indexes (gsi1: calendars and "
+                        "due recalls, gsi2: a patient's items); index/* names only them.",
+                        "appliesTo": [{"regex": "/^Resource::<DataTable[0-9A-F]+\\.Arn>/index/\\*$/g"}],
+                    }
+                ],
+                apply_to_children=True,
+            )

@@ -20,55 +20,79 @@ ANSWERED = ("confirmed", "cancelled", "attended", "viewed", "rebooked", "not_nee
 
 
 class EscalationConstruct(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, table: dynamodb.ITable,
-                 sms_fallback: lambda_.IFunction, logs_key: kms.IKey) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        table: dynamodb.ITable,
+        sms_fallback: lambda_.IFunction,
+        logs_key: kms.IKey,
+    ) -> None:
         super().__init__(scope, construct_id)
-        wait = sfn.Wait(self, "WaitUntilEscalation",
-                        time=sfn.WaitTime.timestamp_path("$.escalate_at"))
+        wait = sfn.Wait(self, "WaitUntilEscalation", time=sfn.WaitTime.timestamp_path("$.escalate_at"))
         read = tasks.DynamoGetItem(
-            self, "ReadAppointment", table=table, consistent_read=True,
+            self,
+            "ReadAppointment",
+            table=table,
+            consistent_read=True,
             key={
                 "pk": tasks.DynamoAttributeValue.from_string(
-                    sfn.JsonPath.format("PRACTICE#{}", sfn.JsonPath.string_at("$.practice_id"))),
-                "sk": tasks.DynamoAttributeValue.from_string(
-                    sfn.JsonPath.string_at("$.record_key")),
+                    sfn.JsonPath.format("PRACTICE#{}", sfn.JsonPath.string_at("$.practice_id"))
+                ),
+                "sk": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.record_key")),
             },
             result_path="$.current",
         )
         read.add_retry(errors=["States.ALL"], max_attempts=3, interval=Duration.seconds(2))
         send_sms = tasks.LambdaInvoke(
-            self, "SendFallbackSms", lambda_function=sms_fallback,
+            self,
+            "SendFallbackSms",
+            lambda_function=sms_fallback,
             # The request send_push started the execution with (appointment or recall);
             # the state read above stays out of the payload.
             payload=sfn.TaskInput.from_object({"request": sfn.JsonPath.object_at("$.request")}),
-            payload_response_only=True, retry_on_service_exceptions=True,
+            payload_response_only=True,
+            retry_on_service_exceptions=True,
             result_path="$.fallback",
         )
-        send_sms.add_retry(errors=["States.ALL"], max_attempts=3, interval=Duration.seconds(5),
-                           backoff_rate=2)
-        answered = sfn.Condition.or_(*(sfn.Condition.string_equals("$.current.Item.status.S", s)
-                                       for s in ANSWERED))
-        decide = (sfn.Choice(self, "PatientAnswered")
-                  .when(sfn.Condition.is_not_present("$.current.Item"),
-                        sfn.Succeed(self, "AppointmentGone"))
-                  .when(answered, sfn.Succeed(self, "NoSmsNeeded"))
-                  .otherwise(send_sms))
-        log_group = logs.LogGroup(self, "Logs", retention=logs.RetentionDays.ONE_MONTH,
-                                  encryption_key=logs_key,
-                                  removal_policy=RemovalPolicy.DESTROY)
+        send_sms.add_retry(errors=["States.ALL"], max_attempts=3, interval=Duration.seconds(5), backoff_rate=2)
+        answered = sfn.Condition.or_(
+            *(sfn.Condition.string_equals("$.current.Item.status.S", s) for s in ANSWERED)
+        )
+        decide = (
+            sfn.Choice(self, "PatientAnswered")
+            .when(sfn.Condition.is_not_present("$.current.Item"), sfn.Succeed(self, "AppointmentGone"))
+            .when(answered, sfn.Succeed(self, "NoSmsNeeded"))
+            .otherwise(send_sms)
+        )
+        log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            encryption_key=logs_key,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
         self.state_machine = sfn.StateMachine(
-            self, "StateMachine",
-            definition_body=sfn.DefinitionBody.from_chainable(
-                wait.next(read).next(decide)),
+            self,
+            "StateMachine",
+            definition_body=sfn.DefinitionBody.from_chainable(wait.next(read).next(decide)),
             tracing_enabled=True,
             timeout=Duration.days(8),
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL,
-                                include_execution_data=False),
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
         )
-        NagSuppressions.add_resource_suppressions(self.state_machine, [{
-            "id": "AwsSolutions-IAM5",
-            "reason": "CDK's LambdaInvoke grant covers the function's versions (':*'); X-Ray "
-                      "segments and Step Functions' vended log delivery have no resource ARN.",
-            "appliesTo": ["Resource::*",
-                          {"regex": "/^Resource::<Functionssmsfallback[0-9A-F]{8}\\.Arn>:\\*$/g"}],
-        }], apply_to_children=True)
+        NagSuppressions.add_resource_suppressions(
+            self.state_machine,
+            [
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": "CDK's LambdaInvoke grant covers the function's versions (':*'); X-Ray "
+                    "segments and Step Functions' vended log delivery have no resource ARN.",
+                    "appliesTo": [
+                        "Resource::*",
+                        {"regex": "/^Resource::<Functionssmsfallback[0-9A-F]{8}\\.Arn>:\\*$/g"},
+                    ],
+                }
+            ],
+            apply_to_children=True,
+        )

@@ -22,19 +22,24 @@ class FunctionFactoryConstruct(Construct):
         super().__init__(scope, construct_id)
         self.logs_key = logs_key
         self.layer = lambda_.LayerVersion(
-            self, "SharedLayer", code=lambda_.Code.from_asset(str(layer_dir())),
+            self,
+            "SharedLayer",
+            code=lambda_.Code.from_asset(str(layer_dir())),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[lambda_.Architecture.ARM_64],
             description="notify package, powertools, pynamodb, jinja2, babel, phonenumbers",
         )
         self.functions: dict[str, lambda_.Function] = {}
 
-    def create(self, name: str, environment: dict[str, str], *, timeout_s: int = 30,
-               memory_mb: int = 512) -> lambda_.Function:
-        log_group = logs.LogGroup(self, f"{name}Logs", retention=logs.RetentionDays.ONE_MONTH,
-                                  encryption_key=self.logs_key)
+    def create(
+        self, name: str, environment: dict[str, str], *, timeout_s: int = 30, memory_mb: int = 512
+    ) -> lambda_.Function:
+        log_group = logs.LogGroup(
+            self, f"{name}Logs", retention=logs.RetentionDays.ONE_MONTH, encryption_key=self.logs_key
+        )
         function = lambda_.Function(
-            self, name,
+            self,
+            name,
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler=f"functions.{name}.handler.lambda_handler",
@@ -51,18 +56,29 @@ class FunctionFactoryConstruct(Construct):
                 **environment,
             },
         )
-        NagSuppressions.add_resource_suppressions(function, [{
-            "id": "AwsSolutions-L1",
-            "reason": f"python{VERSION} (supported, not deprecated) so that the layer ships "
-                      "bytecode compiled by the same Python: a cold start then skips compiling "
-                      "the layer's modules (see infra/lambda_python.py).",
-        }])
+        NagSuppressions.add_resource_suppressions(
+            function,
+            [
+                {
+                    "id": "AwsSolutions-L1",
+                    "reason": f"python{VERSION} (supported, not deprecated) so that the layer ships "
+                    "bytecode compiled by the same Python: a cold start then skips compiling "
+                    "the layer's modules (see infra/lambda_python.py).",
+                }
+            ],
+        )
         # Active tracing writes X-Ray segments, which have no resource ARN.
-        NagSuppressions.add_resource_suppressions(function, [{
-            "id": "AwsSolutions-IAM5",
-            "reason": "X-Ray PutTraceSegments / PutTelemetryRecords have no resource ARN.",
-            "appliesTo": ["Resource::*"],
-        }], apply_to_children=True)
+        NagSuppressions.add_resource_suppressions(
+            function,
+            [
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": "X-Ray PutTraceSegments / PutTelemetryRecords have no resource ARN.",
+                    "appliesTo": ["Resource::*"],
+                }
+            ],
+            apply_to_children=True,
+        )
         self.functions[name] = function
         return function
 
@@ -70,8 +86,14 @@ class FunctionFactoryConstruct(Construct):
     def allow_invoke(target: lambda_.Function, caller: lambda_.Function) -> None:
         """`caller` may invoke `target` (and only it: CDK adds its versions, ':*')."""
         target.grant_invoke(caller)
-        NagSuppressions.add_resource_suppressions(caller, [{
-            "id": "AwsSolutions-IAM5",
-            "reason": "CDK's invoke grant names the function and its versions (':*').",
-            "appliesTo": [{"regex": "/^Resource::<Functions[A-Za-z_]+[0-9A-F]{8}\\.Arn>:\\*$/g"}],
-        }], apply_to_children=True)
+        NagSuppressions.add_resource_suppressions(
+            caller,
+            [
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": "CDK's invoke grant names the function and its versions (':*').",
+                    "appliesTo": [{"regex": "/^Resource::<Functions[A-Za-z_]+[0-9A-F]{8}\\.Arn>:\\*$/g"}],
+                }
+            ],
+            apply_to_children=True,
+        )

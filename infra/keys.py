@@ -25,26 +25,52 @@ class KeysConstruct(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        self.topics = kms.Key(self, "TopicsKey", enable_key_rotation=True,
-                              description="SNS topics that CloudWatch alarms and SES publish to",
-                              pending_window=Duration.days(30),
-                              removal_policy=RemovalPolicy.RETAIN)
-        self.topics.add_to_resource_policy(iam.PolicyStatement(
-            sid="AwsServicesPublishToEncryptedTopics",
-            principals=[iam.ServicePrincipal(p) for p in TOPIC_PUBLISHERS],
-            actions=list(TOPIC_PUBLISHER_ACTIONS), resources=["*"],
-            conditions={"StringEquals": {"aws:SourceAccount": stack.account}}))
-        self.logs = kms.Key(self, "LogsKey", enable_key_rotation=True,
-                            description="CloudWatch Logs log groups of the stack",
-                            pending_window=Duration.days(30),
-                            removal_policy=RemovalPolicy.RETAIN)
-        self.logs.add_to_resource_policy(iam.PolicyStatement(
-            sid="CloudWatchLogsEncryptsOurLogGroups",
-            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-            actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*",
-                     "kms:Describe*"],
-            resources=["*"],
-            conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn":
-                                    stack.format_arn(service="logs", resource="log-group",
-                                                     resource_name="*",
-                                                     arn_format=ArnFormat.COLON_RESOURCE_NAME)}}))
+        self.topics = kms.Key(
+            self,
+            "TopicsKey",
+            enable_key_rotation=True,
+            description="SNS topics that CloudWatch alarms and SES publish to",
+            pending_window=Duration.days(30),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.topics.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AwsServicesPublishToEncryptedTopics",
+                principals=[iam.ServicePrincipal(p) for p in TOPIC_PUBLISHERS],
+                actions=list(TOPIC_PUBLISHER_ACTIONS),
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            )
+        )
+        self.logs = kms.Key(
+            self,
+            "LogsKey",
+            enable_key_rotation=True,
+            description="CloudWatch Logs log groups of the stack",
+            pending_window=Duration.days(30),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.logs.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchLogsEncryptsOurLogGroups",
+                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                actions=[
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                            service="logs",
+                            resource="log-group",
+                            resource_name="*",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    }
+                },
+            )
+        )

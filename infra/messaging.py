@@ -32,98 +32,150 @@ class MessagingConstruct(Construct):
         stack = Stack.of(self)
 
         def parameter(name: str, pattern: str, description: str) -> str:
-            return CfnParameter(stack, name, type="String", allowed_pattern=f"^({pattern})$",
-                                constraint_description=f"{description} (or '{NONE}')",
-                                description=description).value_as_string
+            return CfnParameter(
+                stack,
+                name,
+                type="String",
+                allowed_pattern=f"^({pattern})$",
+                constraint_description=f"{description} (or '{NONE}')",
+                description=description,
+            ).value_as_string
 
-        self.fcm_arn = parameter("FcmPlatformApplicationArn", f"{PLATFORM_ARN}|{NONE}",
-                                 "SNS platform application for Android (FCM); 'none': no "
-                                 "Android push")
-        self.apns_arn = parameter("ApnsPlatformApplicationArn", f"{PLATFORM_ARN}|{NONE}",
-                                  "SNS platform application for iOS (APNs); 'none': no iOS push")
-        self.email_from = parameter("EmailFrom", f"{EMAIL}|{NONE}",
-                                    "Sender address of a verified SES identity; 'none': no email")
-        self.email_identity = parameter("EmailIdentity", f"{DOMAIN}|{EMAIL}|{NONE}",
-                                        "The verified SES identity (domain or address) that "
-                                        "EmailFrom belongs to; 'none': no email")
+        self.fcm_arn = parameter(
+            "FcmPlatformApplicationArn",
+            f"{PLATFORM_ARN}|{NONE}",
+            "SNS platform application for Android (FCM); 'none': no Android push",
+        )
+        self.apns_arn = parameter(
+            "ApnsPlatformApplicationArn",
+            f"{PLATFORM_ARN}|{NONE}",
+            "SNS platform application for iOS (APNs); 'none': no iOS push",
+        )
+        self.email_from = parameter(
+            "EmailFrom", f"{EMAIL}|{NONE}", "Sender address of a verified SES identity; 'none': no email"
+        )
+        self.email_identity = parameter(
+            "EmailIdentity",
+            f"{DOMAIN}|{EMAIL}|{NONE}",
+            "The verified SES identity (domain or address) that EmailFrom belongs to; 'none': no email",
+        )
         self.sms_originations = CfnParameter(
-            stack, "SmsOriginations", type="String", allowed_pattern=f"^{ORIGINATIONS}$",
+            stack,
+            "SmsOriginations",
+            type="String",
+            allowed_pattern=f"^{ORIGINATIONS}$",
             description="JSON: per destination country (ISO 3166 alpha-2) the origination "
-                        "number (E.164, or an End User Messaging phone-number/pool ARN) and "
-                        "sender id to send SMS from, e.g. {\"PL\": {\"origination\": "
-                        "\"+48...\", \"sender_id\": \"ZDROWIE\"}}; {} lets SNS choose."
+            "number (E.164, or an End User Messaging phone-number/pool ARN) and "
+            'sender id to send SMS from, e.g. {"PL": {"origination": '
+            '"+48...", "sender_id": "ZDROWIE"}}; {} lets SNS choose.',
         ).value_as_string
 
         def configured(name: str, value: str) -> CfnCondition:
-            return CfnCondition(self, name, expression=Fn.condition_not(
-                Fn.condition_equals(value, NONE)))
+            return CfnCondition(self, name, expression=Fn.condition_not(Fn.condition_equals(value, NONE)))
 
-        self._push = {"fcm": configured("FcmConfigured", self.fcm_arn),
-                      "apns": configured("ApnsConfigured", self.apns_arn)}
+        self._push = {
+            "fcm": configured("FcmConfigured", self.fcm_arn),
+            "apns": configured("ApnsConfigured", self.apns_arn),
+        }
         self._email = configured("EmailConfigured", self.email_identity)
 
         # Bounces and complaints arrive only through a configuration set's event
         # destination: they go to this topic, whose subscriber marks the address (C5).
-        self.email_events = sns.Topic(self, "EmailEvents", enforce_ssl=True,
-                                      master_key=topic_key)
+        self.email_events = sns.Topic(self, "EmailEvents", enforce_ssl=True, master_key=topic_key)
         self.configuration_set = ses.CfnConfigurationSet(
-            self, "ConfigurationSet",
-            reputation_options=ses.CfnConfigurationSet.ReputationOptionsProperty(
-                reputation_metrics_enabled=True),
-            sending_options=ses.CfnConfigurationSet.SendingOptionsProperty(sending_enabled=True))
+            self,
+            "ConfigurationSet",
+            reputation_options=ses.CfnConfigurationSet.ReputationOptionsProperty(reputation_metrics_enabled=True),
+            sending_options=ses.CfnConfigurationSet.SendingOptionsProperty(sending_enabled=True),
+        )
         ses.CfnConfigurationSetEventDestination(
-            self, "BouncesAndComplaints",
+            self,
+            "BouncesAndComplaints",
             configuration_set_name=self.configuration_set.ref,
             event_destination=ses.CfnConfigurationSetEventDestination.EventDestinationProperty(
-                enabled=True, matching_event_types=["bounce", "complaint", "reject"],
+                enabled=True,
+                matching_event_types=["bounce", "complaint", "reject"],
                 sns_destination=ses.CfnConfigurationSetEventDestination.SnsDestinationProperty(
-                    topic_arn=self.email_events.topic_arn)))
-        self.email_events.add_to_resource_policy(iam.PolicyStatement(
-            actions=["sns:Publish"], resources=[self.email_events.topic_arn],
-            principals=[iam.ServicePrincipal("ses.amazonaws.com")],
-            conditions={"StringEquals": {"AWS:SourceAccount": stack.account}}))
+                    topic_arn=self.email_events.topic_arn
+                ),
+            ),
+        )
+        self.email_events.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["sns:Publish"],
+                resources=[self.email_events.topic_arn],
+                principals=[iam.ServicePrincipal("ses.amazonaws.com")],
+                conditions={"StringEquals": {"AWS:SourceAccount": stack.account}},
+            )
+        )
 
     def _or_placeholder(self, condition: CfnCondition, value: str, kind: str) -> str:
         """`value`, or a well-formed ARN that matches nothing when the channel is off (an
         IAM statement cannot name 'none')."""
         stack = Stack.of(self)
-        placeholder = stack.format_arn(service=kind.split(":")[0], resource=kind.split(":")[1],
-                                       resource_name="not-configured")
+        placeholder = stack.format_arn(
+            service=kind.split(":")[0], resource=kind.split(":")[1], resource_name="not-configured"
+        )
         return Fn.condition_if(condition.logical_id, value, placeholder).to_string()
 
     def environment(self) -> dict[str, str]:
-        return {"PUSH_FCM_ARN": self.fcm_arn, "PUSH_APNS_ARN": self.apns_arn,
-                "EMAIL_FROM": self.email_from,
-                "EMAIL_CONFIGURATION_SET": self.configuration_set.ref,
-                "SMS_ORIGINATIONS": self.sms_originations}
+        return {
+            "PUSH_FCM_ARN": self.fcm_arn,
+            "PUSH_APNS_ARN": self.apns_arn,
+            "EMAIL_FROM": self.email_from,
+            "EMAIL_CONFIGURATION_SET": self.configuration_set.ref,
+            "SMS_ORIGINATIONS": self.sms_originations,
+        }
 
     def allow_sending(self, sender: lambda_.Function) -> None:
         stack = Stack.of(self)
-        sender.add_to_role_policy(iam.PolicyStatement(
-            actions=["sns:CreatePlatformEndpoint"],
-            resources=[self._or_placeholder(self._push["fcm"], self.fcm_arn, "sns:app/GCM"),
-                       self._or_placeholder(self._push["apns"], self.apns_arn, "sns:app/APNS")]))
-        sender.add_to_role_policy(iam.PolicyStatement(
-            actions=["sns:Publish"],
-            resources=[stack.format_arn(service="sns", resource="endpoint/GCM/*"),
-                       stack.format_arn(service="sns", resource="endpoint/APNS/*")]))
+        sender.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["sns:CreatePlatformEndpoint"],
+                resources=[
+                    self._or_placeholder(self._push["fcm"], self.fcm_arn, "sns:app/GCM"),
+                    self._or_placeholder(self._push["apns"], self.apns_arn, "sns:app/APNS"),
+                ],
+            )
+        )
+        sender.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["sns:Publish"],
+                resources=[
+                    stack.format_arn(service="sns", resource="endpoint/GCM/*"),
+                    stack.format_arn(service="sns", resource="endpoint/APNS/*"),
+                ],
+            )
+        )
         # SMS to a phone number has no resource ARN: AWS requires "*" for these two.
-        sender.add_to_role_policy(iam.PolicyStatement(
-            actions=["sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"], resources=["*"]))
-        identity = Fn.condition_if(self._email.logical_id, self.email_identity,
-                                   "not-configured").to_string()
-        sender.add_to_role_policy(iam.PolicyStatement(
-            actions=["ses:SendEmail"],
-            resources=[stack.format_arn(service="ses", resource="identity", resource_name=identity),
-                       stack.format_arn(service="ses", resource="configuration-set",
-                                        resource_name=self.configuration_set.ref)]))
-        NagSuppressions.add_resource_suppressions(sender, [{
-            "id": "AwsSolutions-IAM5",
-            "reason": "SMS publish and opt-out checks have no resource ARN (AWS requires '*'); "
-                      "push endpoints are created per device under our platform applications.",
-            "appliesTo": ["Resource::*",
-                          "Resource::arn:<AWS::Partition>:sns:<AWS::Region>:<AWS::AccountId>:"
-                          "endpoint/GCM/*",
-                          "Resource::arn:<AWS::Partition>:sns:<AWS::Region>:<AWS::AccountId>:"
-                          "endpoint/APNS/*"],
-        }], apply_to_children=True)
+        sender.add_to_role_policy(
+            iam.PolicyStatement(actions=["sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"], resources=["*"])
+        )
+        identity = Fn.condition_if(self._email.logical_id, self.email_identity, "not-configured").to_string()
+        sender.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["ses:SendEmail"],
+                resources=[
+                    stack.format_arn(service="ses", resource="identity", resource_name=identity),
+                    stack.format_arn(
+                        service="ses", resource="configuration-set", resource_name=self.configuration_set.ref
+                    ),
+                ],
+            )
+        )
+        NagSuppressions.add_resource_suppressions(
+            sender,
+            [
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": "SMS publish and opt-out checks have no resource ARN (AWS requires '*'); "
+                    "push endpoints are created per device under our platform applications.",
+                    "appliesTo": [
+                        "Resource::*",
+                        "Resource::arn:<AWS::Partition>:sns:<AWS::Region>:<AWS::AccountId>:endpoint/GCM/*",
+                        "Resource::arn:<AWS::Partition>:sns:<AWS::Region>:<AWS::AccountId>:endpoint/APNS/*",
+                    ],
+                }
+            ],
+            apply_to_children=True,
+        )

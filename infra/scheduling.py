@@ -23,32 +23,47 @@ class SchedulingConstruct(Construct):
         self.group = scheduler.CfnScheduleGroup(self, "Group")
         self.group.apply_removal_policy(RemovalPolicy.DESTROY)
         self.group_name = self.group.ref  # Ref of a schedule group is its name
-        self.role = iam.Role(self, "InvokeRole",
-                             assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"))
+        self.role = iam.Role(self, "InvokeRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"))
         dead_letters.grant_send_messages(self.role)
         self.dead_letters = dead_letters
 
     def allow_target(self, target: lambda_.IFunction) -> None:
         target.grant_invoke(self.role)
-        NagSuppressions.add_resource_suppressions(self.role, [{
-            "id": "AwsSolutions-IAM5",
-            "reason": "CDK's invoke grant names the function and its versions (':*').",
-            "appliesTo": [{"regex": "/^Resource::<Functions[A-Za-z_]+[0-9A-F]{8}\\.Arn>:\\*$/g"}],
-        }], apply_to_children=True)
+        NagSuppressions.add_resource_suppressions(
+            self.role,
+            [
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": "CDK's invoke grant names the function and its versions (':*').",
+                    "appliesTo": [{"regex": "/^Resource::<Functions[A-Za-z_]+[0-9A-F]{8}\\.Arn>:\\*$/g"}],
+                }
+            ],
+            apply_to_children=True,
+        )
 
     def allow_planner(self, planner: lambda_.Function) -> None:
         """Create / delete schedules of this group only, passing only our role."""
         stack = Stack.of(self)
-        planner.add_to_role_policy(iam.PolicyStatement(
-            actions=["scheduler:CreateSchedule", "scheduler:UpdateSchedule",
-                     "scheduler:DeleteSchedule"],
-            resources=[stack.format_arn(service="scheduler", resource="schedule",
-                                        resource_name=f"{self.group_name}/*")],
-        ))
+        planner.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"],
+                resources=[
+                    stack.format_arn(
+                        service="scheduler", resource="schedule", resource_name=f"{self.group_name}/*"
+                    )
+                ],
+            )
+        )
         self.role.grant_pass_role(planner)
-        NagSuppressions.add_resource_suppressions(planner, [{
-            "id": "AwsSolutions-IAM5",
-            "reason": "Schedule names are per appointment (and per practice for recalls); "
-                      "the wildcard is confined to our schedule group.",
-            "appliesTo": [{"regex": "/^Resource::arn:<AWS::Partition>:scheduler:.*/g"}],
-        }], apply_to_children=True)
+        NagSuppressions.add_resource_suppressions(
+            planner,
+            [
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": "Schedule names are per appointment (and per practice for recalls); "
+                    "the wildcard is confined to our schedule group.",
+                    "appliesTo": [{"regex": "/^Resource::arn:<AWS::Partition>:scheduler:.*/g"}],
+                }
+            ],
+            apply_to_children=True,
+        )

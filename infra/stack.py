@@ -36,13 +36,12 @@ from infra.scheduling import SchedulingConstruct
 APPOINTMENT_RECORDS = {"dynamodb": {"Keys": {"sk": {"S": [{"prefix": "APPT#"}]}}}}
 # A manual recall (K4, K5) the practice API wrote: schedule_reminder hands it to send_push
 # (the API cannot call send_push itself: send_push's links point at the API).
-MANUAL_RECALL_RECORDS = {"dynamodb": {"Keys": {"sk": {"S": [{"prefix": "RECALL#"}]}},
-                                      "NewImage": {"source": {"S": ["manual"]}}},
-                         "eventName": ["INSERT", "MODIFY"]}
-PRACTICE_RECORDS = {"dynamodb": {"Keys": {"sk": {"S": ["PROFILE"]}}},
-                    "eventName": ["INSERT", "MODIFY"]}
-CALLBACK_RECORDS = {"dynamodb": {"Keys": {"pk": {"S": [{"prefix": "CALLBACK#"}]}}},
-                    "eventName": ["INSERT"]}
+MANUAL_RECALL_RECORDS = {
+    "dynamodb": {"Keys": {"sk": {"S": [{"prefix": "RECALL#"}]}}, "NewImage": {"source": {"S": ["manual"]}}},
+    "eventName": ["INSERT", "MODIFY"],
+}
+PRACTICE_RECORDS = {"dynamodb": {"Keys": {"sk": {"S": ["PROFILE"]}}}, "eventName": ["INSERT", "MODIFY"]}
+CALLBACK_RECORDS = {"dynamodb": {"Keys": {"pk": {"S": [{"prefix": "CALLBACK#"}]}}}, "eventName": ["INSERT"]}
 
 # The item operations each function's code calls (infra/data.py): nothing scans, deletes
 # or batch-writes.
@@ -82,8 +81,10 @@ class NotificationStack(Stack):
 
         def asynchronous(target: lambda_.Function, queue: sqs.IQueue) -> None:
             target.configure_async_invoke(
-                retry_attempts=ASYNC_RETRIES, max_event_age=Duration.hours(1),
-                on_failure=destinations.SqsDestination(queue))
+                retry_attempts=ASYNC_RETRIES,
+                max_event_age=Duration.hours(1),
+                on_failure=destinations.SqsDestination(queue),
+            )
 
         # API: practice webhook and patient links.
         webhook = function("booking_webhook", table_env)
@@ -94,19 +95,22 @@ class NotificationStack(Stack):
         # Sending: escalation SMS, then send_push which starts escalations.
         sender_env = {**table_env, **messaging.environment(), "PUBLIC_BASE_URL": public_url}
         sms_fallback = function("sms_fallback", sender_env)
-        escalation = EscalationConstruct(self, "Escalation", table=table,
-                                         sms_fallback=sms_fallback, logs_key=keys.logs)
-        send_push = function("send_push", {
-            **sender_env,
-            "ESCALATION_STATE_MACHINE_ARN": escalation.state_machine.state_machine_arn,
-        })
+        escalation = EscalationConstruct(
+            self, "Escalation", table=table, sms_fallback=sms_fallback, logs_key=keys.logs
+        )
+        send_push = function(
+            "send_push",
+            {
+                **sender_env,
+                "ESCALATION_STATE_MACHINE_ARN": escalation.state_machine.state_machine_arn,
+            },
+        )
         asynchronous(send_push, dead_letters.sends)
         escalation.state_machine.grant_start_execution(send_push)
         for sender in (send_push, sms_fallback):
             messaging.allow_sending(sender)
         # Recalls (K1): each practice's daily schedule fires recall_sweep.
-        recall_sweep = function("recall_sweep", {
-            **table_env, "SEND_FUNCTION_ARN": send_push.function_arn})
+        recall_sweep = function("recall_sweep", {**table_env, "SEND_FUNCTION_ARN": send_push.function_arn})
         asynchronous(recall_sweep, dead_letters.sends)
         factory.allow_invoke(send_push, recall_sweep)
 
@@ -114,21 +118,25 @@ class NotificationStack(Stack):
         scheduling = SchedulingConstruct(self, "Scheduling", dead_letters=dead_letters.schedules)
         scheduling.allow_target(send_push)
         scheduling.allow_target(recall_sweep)
-        planner = function("schedule_reminder", {
-            **table_env,
-            "SCHEDULE_GROUP": scheduling.group_name,
-            "SEND_FUNCTION_ARN": send_push.function_arn,
-            "SCHEDULER_ROLE_ARN": scheduling.role.role_arn,
-            "SCHEDULER_DLQ_ARN": dead_letters.schedules.queue_arn,
-            "RECALL_FUNCTION_ARN": recall_sweep.function_arn,
-        })
+        planner = function(
+            "schedule_reminder",
+            {
+                **table_env,
+                "SCHEDULE_GROUP": scheduling.group_name,
+                "SEND_FUNCTION_ARN": send_push.function_arn,
+                "SCHEDULER_ROLE_ARN": scheduling.role.role_arn,
+                "SCHEDULER_DLQ_ARN": dead_letters.schedules.queue_arn,
+                "RECALL_FUNCTION_ARN": recall_sweep.function_arn,
+            },
+        )
         scheduling.allow_planner(planner)
         # Its settle schedules (B9) fire the planner itself.
         scheduling.allow_target(planner)
         asynchronous(planner, dead_letters.schedules)
         factory.allow_invoke(send_push, planner)
-        self._consume_stream(planner, table, dead_letters, APPOINTMENT_RECORDS,
-                             PRACTICE_RECORDS, MANUAL_RECALL_RECORDS)
+        self._consume_stream(
+            planner, table, dead_letters, APPOINTMENT_RECORDS, PRACTICE_RECORDS, MANUAL_RECALL_RECORDS
+        )
 
         # Practice callbacks (B6): written with their cause, delivered from the stream.
         callbacks = function("practice_callback", table_env)
@@ -144,38 +152,60 @@ class NotificationStack(Stack):
         self.state_machine = escalation.state_machine
         self.api = api.api
         self.observability = ObservabilityConstruct(
-            self, "Observability", topic_key=keys.topics, logs_key=keys.logs, watched=Watched(
-                dead_letters=dead_letters, functions=factory.functions,
+            self,
+            "Observability",
+            topic_key=keys.topics,
+            logs_key=keys.logs,
+            watched=Watched(
+                dead_letters=dead_letters,
+                functions=factory.functions,
                 stream_consumers=("schedule_reminder", "practice_callback"),
-                state_machine=escalation.state_machine, table=table,
-                api_name=api.api.rest_api_name, api_stage=api.stage.stage_name,
-                schedule_group=scheduling.group_name))
+                state_machine=escalation.state_machine,
+                table=table,
+                api_name=api.api.rest_api_name,
+                api_stage=api.stage.stage_name,
+                schedule_group=scheduling.group_name,
+            ),
+        )
 
-        CfnOutput(self, "ApiUrl", value=public_url,
-                  description="Base URL: practices POST to <ApiUrl>practices/<id>/events")
+        CfnOutput(
+            self,
+            "ApiUrl",
+            value=public_url,
+            description="Base URL: practices POST to <ApiUrl>practices/<id>/events",
+        )
         self._suppress_managed_policies()
 
     @staticmethod
-    def _consume_stream(function: lambda_.Function, table, dead_letters: DeadLettersConstruct,
-                        *patterns: dict) -> None:
+    def _consume_stream(
+        function: lambda_.Function, table, dead_letters: DeadLettersConstruct, *patterns: dict
+    ) -> None:
         """Bounded retries, partial batch responses, bisect, DLQ (B8), filtered records."""
-        function.add_event_source(sources.DynamoEventSource(
-            table,
-            starting_position=lambda_.StartingPosition.TRIM_HORIZON,
-            batch_size=25,
-            bisect_batch_on_error=True,
-            retry_attempts=3,
-            max_record_age=Duration.hours(1),
-            report_batch_item_failures=True,
-            on_failure=sources.SqsDlq(dead_letters.stream),
-            filters=[lambda_.FilterCriteria.filter(p) for p in patterns],
-        ))
+        function.add_event_source(
+            sources.DynamoEventSource(
+                table,
+                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                batch_size=25,
+                bisect_batch_on_error=True,
+                retry_attempts=3,
+                max_record_age=Duration.hours(1),
+                report_batch_item_failures=True,
+                on_failure=sources.SqsDlq(dead_letters.stream),
+                filters=[lambda_.FilterCriteria.filter(p) for p in patterns],
+            )
+        )
 
     def _suppress_managed_policies(self) -> None:
-        NagSuppressions.add_stack_suppressions(self, [
-            {"id": "AwsSolutions-IAM4", "reason": "Lambda's AWSLambdaBasicExecutionRole is "
-             "the AWS-managed minimum for writing its own logs.",
-             "appliesTo": ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                           "AWSLambdaBasicExecutionRole"]},
-        ])
-
+        NagSuppressions.add_stack_suppressions(
+            self,
+            [
+                {
+                    "id": "AwsSolutions-IAM4",
+                    "reason": "Lambda's AWSLambdaBasicExecutionRole is "
+                    "the AWS-managed minimum for writing its own logs.",
+                    "appliesTo": [
+                        "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+                    ],
+                },
+            ],
+        )

@@ -25,15 +25,17 @@ def main() -> None:
         return
     from .stack import LocalStack
 
-    start = (datetime.fromisoformat(args.start) if args.start
-             else datetime.now(UTC).replace(microsecond=0))
+    start = datetime.fromisoformat(args.start) if args.start else datetime.now(UTC).replace(microsecond=0)
     stack = LocalStack(start, api_port=args.port).start()
     print(f"local stack on {stack.url}  (virtual clock at {stack.clock.now():%Y-%m-%d %H:%M}Z)")
     print(f"  webhook   POST {stack.url}/v1/practices/<practice_id>/events (signed)")
-    print(f"  clock     POST {stack.url}/_local/clock  {{\"advance\": seconds}}")
+    print(f'  clock     POST {stack.url}/_local/clock  {{"advance": seconds}}')
     print(f"  outbox    GET  {stack.url}/_local/outbox")
-    print("  onboard   AWS_ENDPOINT_URL={} TABLE_NAME={} python -m ops.practice onboard ..."
-          .format(f"http://127.0.0.1:{stack.moto.get_host_and_port()[1]}", stack.table_name))
+    print(
+        "  onboard   AWS_ENDPOINT_URL={} TABLE_NAME={} python -m ops.practice onboard ...".format(
+            f"http://127.0.0.1:{stack.moto.get_host_and_port()[1]}", stack.table_name
+        )
+    )
     try:
         import threading
 

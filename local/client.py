@@ -25,14 +25,12 @@ class LocalControl:
         return datetime.fromisoformat(raw.replace("Z", "+00:00"))
 
     def advance(self, seconds: float = 0) -> dict[str, Any]:
-        response = self.http.post(f"{self.base}/_local/clock", json={"advance": seconds},
-                                  timeout=600)
+        response = self.http.post(f"{self.base}/_local/clock", json={"advance": seconds}, timeout=600)
         response.raise_for_status()
         return response.json()
 
     def advance_to(self, moment: datetime) -> dict[str, Any]:
-        response = self.http.post(f"{self.base}/_local/clock",
-                                  json={"set": moment.isoformat()}, timeout=600)
+        response = self.http.post(f"{self.base}/_local/clock", json={"set": moment.isoformat()}, timeout=600)
         response.raise_for_status()
         return response.json()
 
@@ -42,19 +40,24 @@ class LocalControl:
 
     def schedules(self, prefix: str = "") -> list[str]:
         """Names of the one-shot schedules still pending (the product's plan)."""
-        return self.http.get(f"{self.base}/_local/schedules", params={"prefix": prefix},
-                             timeout=30).json()
+        return self.http.get(f"{self.base}/_local/schedules", params={"prefix": prefix}, timeout=30).json()
 
     def duplicate_deliveries(self, on: bool) -> dict[str, Any]:
         """B4 drill: deliver every stream batch, firing, invoke and task twice."""
         return self.faults(duplicate_deliveries=on)
 
-    def faults(self, duplicate_deliveries: bool = False, rates: dict[str, float] | None = None,
-               down: list[str] | None = None) -> dict[str, Any]:
+    def faults(
+        self,
+        duplicate_deliveries: bool = False,
+        rates: dict[str, float] | None = None,
+        down: list[str] | None = None,
+    ) -> dict[str, Any]:
         """B4 / B8 drills; called with no argument, turns every fault off."""
-        response = self.http.post(f"{self.base}/_local/faults", json={
-            "duplicate_deliveries": duplicate_deliveries, "rates": rates or {},
-            "down": down or []}, timeout=30)
+        response = self.http.post(
+            f"{self.base}/_local/faults",
+            json={"duplicate_deliveries": duplicate_deliveries, "rates": rates or {}, "down": down or []},
+            timeout=30,
+        )
         response.raise_for_status()
         return response.json()
 
@@ -74,28 +77,43 @@ class PracticeClient:
         self.control = control
         self.http = requests.Session()
 
-    def send(self, event_type: str, data: dict[str, Any], event_id: str | None = None,
-             occurred_at: datetime | None = None, secret: str | None = None,
-             timestamp: int | None = None, sequence: int | None = None) -> requests.Response:
+    def send(
+        self,
+        event_type: str,
+        data: dict[str, Any],
+        event_id: str | None = None,
+        occurred_at: datetime | None = None,
+        secret: str | None = None,
+        timestamp: int | None = None,
+        sequence: int | None = None,
+    ) -> requests.Response:
         now = self.control.now()
-        event = {"event_id": event_id or uuid.uuid4().hex, "type": event_type,
-                 "occurred_at": (occurred_at or now).isoformat(), "data": data}
+        event = {
+            "event_id": event_id or uuid.uuid4().hex,
+            "type": event_type,
+            "occurred_at": (occurred_at or now).isoformat(),
+            "data": data,
+        }
         if sequence is not None:
             event["sequence"] = sequence
         body = json.dumps(event, default=str).encode()
         ts = timestamp if timestamp is not None else int(now.timestamp())
-        headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: str(ts),
-                   SIGNATURE_HEADER: sign(secret or self.secret, ts, body)}
-        return self.http.post(f"{self.base}/practices/{self.practice_id}/events",
-                              data=body, headers=headers, timeout=60)
-
+        headers = {
+            "Content-Type": "application/json",
+            TIMESTAMP_HEADER: str(ts),
+            SIGNATURE_HEADER: sign(secret or self.secret, ts, body),
+        }
+        return self.http.post(
+            f"{self.base}/practices/{self.practice_id}/events", data=body, headers=headers, timeout=60
+        )
 
     def get(self, path: str, **params: str) -> requests.Response:
         """A signed read of the practice API (signature over the empty body)."""
         return self.call("GET", path, params=params or None)
 
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None,
-             params: dict[str, str] | None = None) -> requests.Response:
+    def call(
+        self, method: str, path: str, body: dict[str, Any] | None = None, params: dict[str, str] | None = None
+    ) -> requests.Response:
         """A signed call of the practice API (signature over timestamp + body)."""
         raw = json.dumps(body).encode() if body is not None else b""
         ts = int(self.control.now().timestamp())
@@ -103,8 +121,13 @@ class PracticeClient:
         if body is not None:
             headers["Content-Type"] = "application/json"
         return self.http.request(
-            method, f"{self.base}/practices/{self.practice_id}/{path.lstrip('/')}",
-            data=raw or None, params=params, headers=headers, timeout=60)
+            method,
+            f"{self.base}/practices/{self.practice_id}/{path.lstrip('/')}",
+            data=raw or None,
+            params=params,
+            headers=headers,
+            timeout=60,
+        )
 
 
 class _Forms(HTMLParser):
@@ -171,8 +194,7 @@ class PatientBrowser:
     def post(self, token: str, action: str) -> requests.Response:
         """POST an action straight to its URL, as a page left open in another tab would
         (the page now might not offer it any more)."""
-        return self.http.post(f"{self.base}/l/{token}/{action}", data={"action": action},
-                              timeout=60)
+        return self.http.post(f"{self.base}/l/{token}/{action}", data={"action": action}, timeout=60)
 
     def submit(self, page: requests.Response, action_suffix: str) -> requests.Response:
         """Submit the page's form whose action ends with `action_suffix`."""
@@ -182,7 +204,6 @@ class PatientBrowser:
             if action.split("?")[0].endswith(action_suffix):
                 target = urljoin(page.url, action)
                 if method == "POST":
-                    return self.http.post(target, data=fields, timeout=60,
-                                          allow_redirects=False)
+                    return self.http.post(target, data=fields, timeout=60, allow_redirects=False)
                 return self.http.get(target, params=fields, timeout=60, allow_redirects=False)
         raise LookupError(f"no form for {action_suffix} on the page ({page.url})")

@@ -15,47 +15,67 @@ START = datetime(2026, 3, 24, 7, 0, tzinfo=UTC)  # Tuesday 08:00 in Warsaw and P
 END = datetime(2026, 3, 30, 16, 0, tzinfo=UTC)
 
 PRACTICES = {
-    "waw-zdrowie": dict(name="Przychodnia Zdrowie", timezone="Europe/Warsaw", country="PL",
-                        locale="pl", booking_url="https://zdrowie.example.pl/rezerwacja",
-                        review_url="https://opinie.example.pl/zdrowie",
-                        after_booking_instructions="Prosimy zabrać dowód osobisty.",
-                        uses_email=False, sms_transliterate=True, recalls_enabled=True),
-    "par-lumiere": dict(name="Cabinet Lumière", timezone="Europe/Paris", country="FR",
-                        locale="fr", reminder_policy="fixed", fixed_offset_hours=24,
-                        booking_url="https://lumiere.example.fr/rdv",
-                        review_url="https://avis.example.fr/lumiere",
-                        after_booking_instructions="Merci d'arriver 10 minutes en avance.",
-                        recalls_enabled=True, map_url="https://maps.example.fr/lumiere",
-                        parking_info="parking gratuit dans la cour"),
+    "waw-zdrowie": dict(
+        name="Przychodnia Zdrowie",
+        timezone="Europe/Warsaw",
+        country="PL",
+        locale="pl",
+        booking_url="https://zdrowie.example.pl/rezerwacja",
+        review_url="https://opinie.example.pl/zdrowie",
+        after_booking_instructions="Prosimy zabrać dowód osobisty.",
+        uses_email=False,
+        sms_transliterate=True,
+        recalls_enabled=True,
+    ),
+    "par-lumiere": dict(
+        name="Cabinet Lumière",
+        timezone="Europe/Paris",
+        country="FR",
+        locale="fr",
+        reminder_policy="fixed",
+        fixed_offset_hours=24,
+        booking_url="https://lumiere.example.fr/rdv",
+        review_url="https://avis.example.fr/lumiere",
+        after_booking_instructions="Merci d'arriver 10 minutes en avance.",
+        recalls_enabled=True,
+        map_url="https://maps.example.fr/lumiere",
+        parking_info="parking gratuit dans la cour",
+    ),
 }
 
 APP = {"has_app": True, "push_enabled": True, "platform": "android"}
 PATIENTS = {
     "waw-zdrowie": {
-        "jan": dict(name="Jan Kowalski", phone="601 234 567", locale="pl", **APP,
-                    device_token="dev-jan"),
+        "jan": dict(name="Jan Kowalski", phone="601 234 567", locale="pl", **APP, device_token="dev-jan"),
         "anna": dict(name="Anna Nowak", phone="+48 602 345 678", locale="pl"),
-        "piotr": dict(name="Piotr Wiśniewski", phone="603 456 789", locale="pl", **APP,
-                      device_token="dev-piotr"),
-        "kasia": dict(name="Katarzyna Wójcik", phone="604 567 890", locale="pl", **APP,
-                      device_token="dev-kasia"),
-        "tomek": dict(name="Tomasz Kamiński", phone="605 678 901", locale="pl", **APP,
-                      device_token="dev-tomek"),
+        "piotr": dict(name="Piotr Wiśniewski", phone="603 456 789", locale="pl", **APP, device_token="dev-piotr"),
+        "kasia": dict(name="Katarzyna Wójcik", phone="604 567 890", locale="pl", **APP, device_token="dev-kasia"),
+        "tomek": dict(name="Tomasz Kamiński", phone="605 678 901", locale="pl", **APP, device_token="dev-tomek"),
         "magda": dict(name="Magdalena Lewandowska", phone="606 789 012", locale="pl"),
         "ewa": dict(name="Ewa Dąbrowska", phone="607 890 123", locale="pl"),
-        "marek": dict(name="Marek Zając", phone="608 901 234", locale="pl", **APP,
-                      device_token="dev-marek"),
+        "marek": dict(name="Marek Zając", phone="608 901 234", locale="pl", **APP, device_token="dev-marek"),
     },
     "par-lumiere": {
-        "claire": dict(name="Claire Martin", phone="06 12 34 56 78", locale="fr", **APP,
-                       device_token="dev-claire", email="claire@example.fr"),
-        "lucas": dict(name="Lucas Bernard", phone="06 23 45 67 89", email="lucas@example.fr",
-                      locale="fr"),
+        "claire": dict(
+            name="Claire Martin",
+            phone="06 12 34 56 78",
+            locale="fr",
+            **APP,
+            device_token="dev-claire",
+            email="claire@example.fr",
+        ),
+        "lucas": dict(name="Lucas Bernard", phone="06 23 45 67 89", email="lucas@example.fr", locale="fr"),
         "emma": dict(name="Emma Dubois", email="emma.dubois@example.fr", locale="fr"),
         "hugo": dict(name="Hugo Thomas", phone="+33 6 34 56 78 90", locale="fr"),
         "lea": dict(name="Léa Petit", phone="12345", locale="fr"),
-        "louis": dict(name="Louis Robert", phone="06 45 67 89 01", locale="fr", **APP,
-                      device_token="dev-louis", email="louis@example.fr"),
+        "louis": dict(
+            name="Louis Robert",
+            phone="06 45 67 89 01",
+            locale="fr",
+            **APP,
+            device_token="dev-louis",
+            email="louis@example.fr",
+        ),
     },
 }
 
@@ -119,57 +139,121 @@ def run_demo() -> None:
             for patient_id, data in PATIENTS[practice_id].items():
                 _ok(pms[practice_id].send("patient.upserted", {"patient_id": patient_id, **data}))
         for practice_id, appt, patient, start, source, kind, doctor in BOOKINGS:
-            _ok(pms[practice_id].send("appointment.created", {
-                "appointment_id": appt, "patient_id": patient, "start": start.isoformat(),
-                "end": (start + timedelta(minutes=30)).isoformat(), "source": source,
-                "appointment_type": kind, "practitioner": doctor}))
-        notes.append(Note(control.now(), "waw-zdrowie", "both practices",
-                          f"{len(BOOKINGS)} appointments booked through the PMS webhook"))
+            _ok(
+                pms[practice_id].send(
+                    "appointment.created",
+                    {
+                        "appointment_id": appt,
+                        "patient_id": patient,
+                        "start": start.isoformat(),
+                        "end": (start + timedelta(minutes=30)).isoformat(),
+                        "source": source,
+                        "appointment_type": kind,
+                        "practitioner": doctor,
+                    },
+                )
+            )
+        notes.append(
+            Note(
+                control.now(),
+                "waw-zdrowie",
+                "both practices",
+                f"{len(BOOKINGS)} appointments booked through the PMS webhook",
+            )
+        )
         # Recalls from the PMS's own lists (K1): a result recall in Warsaw (push, then SMS
         # when unviewed, K3) and a hygiene recall in Paris that turns into a booking (K2).
-        _ok(pms["waw-zdrowie"].send("recall.due", {
-            "patient_id": "kasia", "recall_type": "wyniki", "category": "result",
-            "due_at": local("waw-zdrowie", 26, 8).isoformat()}))
-        _ok(pms["par-lumiere"].send("recall.due", {
-            "patient_id": "emma", "recall_type": "hygiene", "category": "health",
-            "due_at": local("par-lumiere", 27, 8).isoformat()}))
-        notes.append(Note(control.now(), "par-lumiere", "both practices",
-                          "PMS recall lists sent (recall.due): Katarzyna, Emma"))
+        _ok(
+            pms["waw-zdrowie"].send(
+                "recall.due",
+                {
+                    "patient_id": "kasia",
+                    "recall_type": "wyniki",
+                    "category": "result",
+                    "due_at": local("waw-zdrowie", 26, 8).isoformat(),
+                },
+            )
+        )
+        _ok(
+            pms["par-lumiere"].send(
+                "recall.due",
+                {
+                    "patient_id": "emma",
+                    "recall_type": "hygiene",
+                    "category": "health",
+                    "due_at": local("par-lumiere", 27, 8).isoformat(),
+                },
+            )
+        )
+        notes.append(
+            Note(
+                control.now(),
+                "par-lumiere",
+                "both practices",
+                "PMS recall lists sent (recall.due): Katarzyna, Emma",
+            )
+        )
 
         def link_of(practice: str, appointment: str) -> str:
-            rows = [r for r in control.outbox(practice)
-                    if r["appointment_id"] == appointment and r["kind"] != "slot_offer"]
+            rows = [
+                r
+                for r in control.outbox(practice)
+                if r["appointment_id"] == appointment and r["kind"] != "slot_offer"
+            ]
             return rows[-1]["link"]
 
         def tap(practice: str, patient: str, appointment: str, action: str) -> None:
             response = browser.follow(link_of(practice, appointment), action)
             _ok(response)
-            notes.append(Note(control.now(), practice, names[(practice, patient)],
-                              f"taps '{action}' on the appointment page (HTTP {response.status_code})"))
+            notes.append(
+                Note(
+                    control.now(),
+                    practice,
+                    names[(practice, patient)],
+                    f"taps '{action}' on the appointment page (HTTP {response.status_code})",
+                )
+            )
 
         # A cancellation three days ahead frees a slot: offered to the next patients of
         # the calendar, first acceptance wins (F1, F2), the winner moves (F3).
         control.advance_to(local("waw-zdrowie", 24, 9).astimezone(UTC))
         _ok(pms["waw-zdrowie"].send("appointment.cancelled", {"appointment_id": "w-107"}))
-        notes.append(Note(control.now(), "waw-zdrowie", "reception",
-                          "cancels Ewa's Friday 12:00 appointment: the slot is offered"))
+        notes.append(
+            Note(
+                control.now(),
+                "waw-zdrowie",
+                "reception",
+                "cancels Ewa's Friday 12:00 appointment: the slot is offered",
+            )
+        )
 
         def accept_offer(patient: str, appointment: str) -> None:
-            rows = [r for r in control.outbox("waw-zdrowie")
-                    if r["appointment_id"] == appointment and r["kind"] == "slot_offer"]
+            rows = [
+                r
+                for r in control.outbox("waw-zdrowie")
+                if r["appointment_id"] == appointment and r["kind"] == "slot_offer"
+            ]
             response = browser.http.post(rows[-1]["link"], timeout=60)
-            outcome = "moves into the slot" if response.status_code == 200 \
-                else "is told the slot is no longer available"
-            notes.append(Note(control.now(), "waw-zdrowie", names[("waw-zdrowie", patient)],
-                              f"taps the offer and {outcome} (HTTP {response.status_code})"))
+            outcome = (
+                "moves into the slot" if response.status_code == 200 else "is told the slot is no longer available"
+            )
+            notes.append(
+                Note(
+                    control.now(),
+                    "waw-zdrowie",
+                    names[("waw-zdrowie", patient)],
+                    f"taps the offer and {outcome} (HTTP {response.status_code})",
+                )
+            )
 
         control.advance_to(local("waw-zdrowie", 24, 9, 30).astimezone(UTC))
         accept_offer("marek", "w-108")
         control.advance_to(local("waw-zdrowie", 24, 9, 45).astimezone(UTC))
         accept_offer("piotr", "w-103")
         notices = pms["waw-zdrowie"].get("notices").json()["notices"]
-        notes.append(Note(control.now(), "waw-zdrowie", "practice API",
-                          f"notices: {', '.join(n['type'] for n in notices)}"))
+        notes.append(
+            Note(control.now(), "waw-zdrowie", "practice API", f"notices: {', '.join(n['type'] for n in notices)}")
+        )
 
         control.advance_to(local("par-lumiere", 25, 10).astimezone(UTC))
         tap("par-lumiere", "claire", "p-201", "confirm")
@@ -177,33 +261,79 @@ def run_demo() -> None:
         tap("waw-zdrowie", "jan", "w-101", "confirm")
         control.advance_to(local("waw-zdrowie", 25, 13).astimezone(UTC))
         moved = local("waw-zdrowie", 30, 11)
-        _ok(pms["waw-zdrowie"].send("appointment.rescheduled", {
-            "appointment_id": "w-106", "start": moved.isoformat(),
-            "end": (moved + timedelta(minutes=30)).isoformat()}))
-        notes.append(Note(control.now(), "waw-zdrowie", "reception",
-                          "moves Magdalena's appointment to Mon 30 Mar 11:00"))
-        _ok(pms["par-lumiere"].send("appointment.cancelled", {
-            "appointment_id": "p-202", "internal_reason": "not excused: unpaid invoice"}))
-        notes.append(Note(control.now(), "par-lumiere", "reception",
-                          "cancels Lucas's appointment (internal reason 'not excused')"))
+        _ok(
+            pms["waw-zdrowie"].send(
+                "appointment.rescheduled",
+                {
+                    "appointment_id": "w-106",
+                    "start": moved.isoformat(),
+                    "end": (moved + timedelta(minutes=30)).isoformat(),
+                },
+            )
+        )
+        notes.append(
+            Note(control.now(), "waw-zdrowie", "reception", "moves Magdalena's appointment to Mon 30 Mar 11:00")
+        )
+        _ok(
+            pms["par-lumiere"].send(
+                "appointment.cancelled",
+                {"appointment_id": "p-202", "internal_reason": "not excused: unpaid invoice"},
+            )
+        )
+        notes.append(
+            Note(
+                control.now(),
+                "par-lumiere",
+                "reception",
+                "cancels Lucas's appointment (internal reason 'not excused')",
+            )
+        )
         control.advance_to(local("par-lumiere", 26, 10, 5).astimezone(UTC))
         _ok(pms["par-lumiere"].send("appointment.attended", {"appointment_id": "p-201"}))
-        notes.append(Note(control.now(), "par-lumiere", "reception",
-                          "marks Claire's visit attended (review request, rebooking prompt)"))
+        notes.append(
+            Note(
+                control.now(),
+                "par-lumiere",
+                "reception",
+                "marks Claire's visit attended (review request, rebooking prompt)",
+            )
+        )
         control.advance_to(local("par-lumiere", 27, 11).astimezone(UTC))
         recall = [r for r in control.outbox("par-lumiere") if r["kind"] == "recall"][-1]
         token = PatientBrowser.recall_token_in(recall["link"])
         opened = browser.open_recall(token)
-        notes.append(Note(control.now(), "par-lumiere", names[("par-lumiere", "emma")],
-                          f"opens the recall link -> {opened.headers.get('Location')}"))
+        notes.append(
+            Note(
+                control.now(),
+                "par-lumiere",
+                names[("par-lumiere", "emma")],
+                f"opens the recall link -> {opened.headers.get('Location')}",
+            )
+        )
         booked = local("par-lumiere", 31, 9)
-        _ok(pms["par-lumiere"].send("appointment.created", {
-            "appointment_id": "p-207", "patient_id": "emma", "start": booked.isoformat(),
-            "end": (booked + timedelta(minutes=45)).isoformat(), "source": "portal",
-            "appointment_type": "Détartrage", "practitioner": "Dr Sophie Laurent",
-            "recall_token": token}))
-        notes.append(Note(control.now(), "par-lumiere", names[("par-lumiere", "emma")],
-                          "books Tue 31 Mar 09:00 on the booking page (carries the recall token)"))
+        _ok(
+            pms["par-lumiere"].send(
+                "appointment.created",
+                {
+                    "appointment_id": "p-207",
+                    "patient_id": "emma",
+                    "start": booked.isoformat(),
+                    "end": (booked + timedelta(minutes=45)).isoformat(),
+                    "source": "portal",
+                    "appointment_type": "Détartrage",
+                    "practitioner": "Dr Sophie Laurent",
+                    "recall_token": token,
+                },
+            )
+        )
+        notes.append(
+            Note(
+                control.now(),
+                "par-lumiere",
+                names[("par-lumiere", "emma")],
+                "books Tue 31 Mar 09:00 on the booking page (carries the recall token)",
+            )
+        )
         control.advance_to(local("par-lumiere", 27, 18).astimezone(UTC))
         tap("par-lumiere", "louis", "p-206", "cancel")
         control.advance_to(END)
@@ -211,11 +341,16 @@ def run_demo() -> None:
         rows = control.outbox()
         skipped = control.skipped()
         for practice_id, client in pms.items():
-            totals = client.get("statistics", **{"from": "2026-03-24", "to": "2026-03-30"}
-                                ).json()["totals"]
+            totals = client.get("statistics", **{"from": "2026-03-24", "to": "2026-03-30"}).json()["totals"]
             used = ", ".join(f"{k} {v}" for k, v in totals.items() if v)
-            notes.append(Note(control.now(), practice_id, PRACTICES[practice_id]["name"],
-                              f"statistics API, 24-30 Mar: {used}"))
+            notes.append(
+                Note(
+                    control.now(),
+                    practice_id,
+                    PRACTICES[practice_id]["name"],
+                    f"statistics API, 24-30 Mar: {used}",
+                )
+            )
     finally:
         stack.stop()
     _print_timeline(rows, skipped, notes, names, started, time.perf_counter() - wall)
@@ -226,8 +361,9 @@ def _ok(response) -> None:  # noqa: ANN001
         raise RuntimeError(f"{response.status_code}: {response.text}")
 
 
-def _print_timeline(rows: list[dict], skipped: list[dict], notes: list[Note],
-                    names: dict, started: float, wall: float) -> None:
+def _print_timeline(
+    rows: list[dict], skipped: list[dict], notes: list[Note], names: dict, started: float, wall: float
+) -> None:
     events = [(datetime.fromisoformat(r["at"].replace("Z", "+00:00")), "msg", r) for r in rows]
     events += [(n.at, "note", n) for n in notes]
     events.sort(key=lambda e: (e[0], e[1] == "msg"))
@@ -241,11 +377,13 @@ def _print_timeline(rows: list[dict], skipped: list[dict], notes: list[Note],
         row = item
         who = names.get((row["practice_id"], row["patient_id"]), row["patient_id"])
         label = f"{row['channel']:5} {row['kind']}"
-        print(f"{_fmt(at, row['practice_id']):23} {PRACTICES[row['practice_id']]['name']:20} "
-              f"{who:22} {label}")
+        print(f"{_fmt(at, row['practice_id']):23} {PRACTICES[row['practice_id']]['name']:20} {who:22} {label}")
         text = (row["text"] or "") if row["channel"] != "email" else f"[{row['subject']}]"
-        extra = f" ({row['segments']} SMS part{'s' if row['segments'] != 1 else ''})" \
-            if row["channel"] == "sms" else ""
+        extra = (
+            f" ({row['segments']} SMS part{'s' if row['segments'] != 1 else ''})"
+            if row["channel"] == "sms"
+            else ""
+        )
         for line in textwrap.wrap(text + extra, 74):
             print(f"{'':46}  | {line}")
     sent = {(r["appointment_id"], r["kind"]) for r in rows}
@@ -264,6 +402,8 @@ def _print_timeline(rows: list[dict], skipped: list[dict], notes: list[Note],
         by_channel[row["channel"]] = by_channel.get(row["channel"], 0) + 1
     parts = sum(r["segments"] or 0 for r in rows if r["channel"] == "sms")
     delivered = sum(1 for r in rows if r["delivered_to_provider"])
-    print(f"\n{len(rows)} messages ({', '.join(f'{v} {k}' for k, v in sorted(by_channel.items()))}),"
-          f" {parts} SMS parts; {delivered}/{len(rows)} confirmed by the emulated providers.")
+    print(
+        f"\n{len(rows)} messages ({', '.join(f'{v} {k}' for k, v in sorted(by_channel.items()))}),"
+        f" {parts} SMS parts; {delivered}/{len(rows)} confirmed by the emulated providers."
+    )
     print(f"Stack up in {started:.1f}s; a simulated week in {wall:.1f}s of wall time.")

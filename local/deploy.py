@@ -29,8 +29,7 @@ LOCAL_PARAMETERS = {
     "EmailFrom": "no-reply@notify.example.com",
     "EmailIdentity": "notify.example.com",
     "OperatorEmail": "operator@notify.example.com",
-    "SmsOriginations": json.dumps({"PL": {"origination": "+48732000000"},
-                                   "FR": {"sender_id": "NOTIFY"}}),
+    "SmsOriginations": json.dumps({"PL": {"origination": "+48732000000"}, "FR": {"sender_id": "NOTIFY"}}),
 }
 
 
@@ -113,40 +112,58 @@ class LocalDeployer:
         self.arns: dict[str, str] = {}
         self.stream_arns: dict[str, str] = {}
         self.queue_urls: dict[str, str] = {}
-        self.parameters = {k: str(v["Default"]) for k, v in template.parameters.items()
-                           if "Default" in v}
-        self.parameters.update({k: v for k, v in LOCAL_PARAMETERS.items()
-                                if k in template.parameters})
-        self.resolve = Resolver(self._ref, self._attr,
-                                {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT,
-                                 "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com",
-                                 "AWS::StackName": STACK, "AWS::NoValue": ""},
-                                self.parameters, template.conditions)
+        self.parameters = {k: str(v["Default"]) for k, v in template.parameters.items() if "Default" in v}
+        self.parameters.update({k: v for k, v in LOCAL_PARAMETERS.items() if k in template.parameters})
+        self.resolve = Resolver(
+            self._ref,
+            self._attr,
+            {
+                "AWS::Region": REGION,
+                "AWS::AccountId": ACCOUNT,
+                "AWS::Partition": "aws",
+                "AWS::URLSuffix": "amazonaws.com",
+                "AWS::StackName": STACK,
+                "AWS::NoValue": "",
+            },
+            self.parameters,
+            template.conditions,
+        )
 
     # -- names -------------------------------------------------------------------------
     # Per resource type: its local physical name (from the logical id and properties)
     # and its ARN pattern ({n} = the name), as AWS would form them.
     _NAMING: dict[str, tuple[Callable[[str, dict[str, Any]], str], str | None]] = {
-        "AWS::Lambda::Function": (lambda logical, p: _function_name(p),
-                                  f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{{n}}"),
+        "AWS::Lambda::Function": (
+            lambda logical, p: _function_name(p),
+            f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{{n}}",
+        ),
         "AWS::IAM::Role": (lambda logical, p: _short(logical), f"arn:aws:iam::{ACCOUNT}:role/{{n}}"),
-        "AWS::DynamoDB::Table": (lambda logical, p: table_name(logical),
-                                 f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{{n}}"),
-        "AWS::SQS::Queue": (lambda logical, p: _short(logical, 80),
-                            f"arn:aws:sqs:{REGION}:{ACCOUNT}:{{n}}"),
+        "AWS::DynamoDB::Table": (
+            lambda logical, p: table_name(logical),
+            f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{{n}}",
+        ),
+        "AWS::SQS::Queue": (lambda logical, p: _short(logical, 80), f"arn:aws:sqs:{REGION}:{ACCOUNT}:{{n}}"),
         "AWS::SNS::Topic": (lambda logical, p: _short(logical), f"arn:aws:sns:{REGION}:{ACCOUNT}:{{n}}"),
-        "AWS::Scheduler::ScheduleGroup": (lambda logical, p: p.get("Name") or _short(logical),
-                                          f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule-group/{{n}}"),
-        "AWS::StepFunctions::StateMachine": (lambda logical, p: _short(logical, 80),
-                                             f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{{n}}"),
+        "AWS::Scheduler::ScheduleGroup": (
+            lambda logical, p: p.get("Name") or _short(logical),
+            f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule-group/{{n}}",
+        ),
+        "AWS::StepFunctions::StateMachine": (
+            lambda logical, p: _short(logical, 80),
+            f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{{n}}",
+        ),
         "AWS::ApiGateway::RestApi": (lambda logical, p: "local", None),
         # Ref of a stage is its name.
         "AWS::ApiGateway::Stage": (lambda logical, p: p["StageName"], None),
         "AWS::SES::ConfigurationSet": (lambda logical, p: p.get("Name") or _short(logical), None),
-        "AWS::KMS::Key": (lambda logical, p: f"local-{_short(logical, 30)}",
-                          f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{{n}}"),
-        "AWS::Logs::LogGroup": (lambda logical, p: f"/local/{logical}",
-                                f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{{n}}"),
+        "AWS::KMS::Key": (
+            lambda logical, p: f"local-{_short(logical, 30)}",
+            f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{{n}}",
+        ),
+        "AWS::Logs::LogGroup": (
+            lambda logical, p: f"/local/{logical}",
+            f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{{n}}",
+        ),
     }
 
     def _plan_names(self) -> None:
@@ -162,8 +179,12 @@ class LocalDeployer:
 
     def _ref(self, logical: str) -> str:
         kind = self.t.resources[logical]["Type"]
-        if kind in ("AWS::SNS::Topic", "AWS::StepFunctions::StateMachine",
-                    "AWS::Lambda::LayerVersion", "AWS::KMS::Key"):
+        if kind in (
+            "AWS::SNS::Topic",
+            "AWS::StepFunctions::StateMachine",
+            "AWS::Lambda::LayerVersion",
+            "AWS::KMS::Key",
+        ):
             return self.arns.get(logical, logical)
         if kind == "AWS::SQS::Queue":
             return self.queue_urls.get(logical, self.names[logical])
@@ -184,8 +205,11 @@ class LocalDeployer:
 
     # -- creation ------------------------------------------------------------------------
     def deploy(self) -> Deployment:
-        missing = sorted(set(self.t.parameters) - set(self.parameters)
-                         - {"FcmPlatformApplicationArn", "ApnsPlatformApplicationArn"})
+        missing = sorted(
+            set(self.t.parameters)
+            - set(self.parameters)
+            - {"FcmPlatformApplicationArn", "ApnsPlatformApplicationArn"}
+        )
         if missing:
             raise ValueError(f"no value for the template's required parameters {missing}")
         self._plan_names()
@@ -206,8 +230,7 @@ class LocalDeployer:
         """Roles, tables and queues."""
         for logical, res in self.t.of_type("AWS::IAM::Role").items():
             doc = self.resolve(res["Properties"]["AssumeRolePolicyDocument"])
-            boto3.client("iam").create_role(RoleName=self.names[logical],
-                                            AssumeRolePolicyDocument=json.dumps(doc))
+            boto3.client("iam").create_role(RoleName=self.names[logical], AssumeRolePolicyDocument=json.dumps(doc))
         for logical, res in self.t.of_type("AWS::DynamoDB::Table").items():
             out.tables[logical] = self._table(logical, res["Properties"])
         for logical in self.t.of_type("AWS::SQS::Queue"):
@@ -236,31 +259,30 @@ class LocalDeployer:
         for logical, res in self.t.of_type("AWS::StepFunctions::StateMachine").items():
             props = self.resolve(res["Properties"])
             boto3.client("stepfunctions").create_state_machine(
-                name=self.names[logical], definition=props["DefinitionString"],
-                roleArn=props["RoleArn"])
+                name=self.names[logical], definition=props["DefinitionString"], roleArn=props["RoleArn"]
+            )
             out.state_machines[logical] = self.arns[logical]
         for res in self.t.of_type("AWS::Lambda::EventInvokeConfig").values():
             props = self.resolve(res["Properties"])
             spec = out.functions[props["FunctionName"]]
             spec.async_retries = int(props.get("MaximumRetryAttempts", 2))
-            spec.on_failure_arn = (props.get("DestinationConfig", {}).get("OnFailure", {})
-                                   .get("Destination"))
+            spec.on_failure_arn = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         for res in self.t.of_type("AWS::Lambda::EventSourceMapping").values():
             out.stream_mappings.append(self._mapping(self.resolve(res["Properties"])))
         for res in self.t.of_type("AWS::SNS::Subscription").values():
             props = self.resolve(res["Properties"])
             if props["Protocol"] == "lambda":  # SNS invokes Lambda asynchronously
-                boto3.client("sns").subscribe(TopicArn=props["TopicArn"], Protocol="lambda",
-                                              Endpoint=props["Endpoint"])
+                boto3.client("sns").subscribe(
+                    TopicArn=props["TopicArn"], Protocol="lambda", Endpoint=props["Endpoint"]
+                )
 
     def _messaging_identities(self, out: Deployment) -> None:
         sns = boto3.client("sns")
-        for param, platform in (("FcmPlatformApplicationArn", "GCM"),
-                                ("ApnsPlatformApplicationArn", "APNS")):
+        for param, platform in (("FcmPlatformApplicationArn", "GCM"), ("ApnsPlatformApplicationArn", "APNS")):
             if param in self.t.parameters:
                 arn = sns.create_platform_application(
-                    Name="patient-notify", Platform=platform,
-                    Attributes={"PlatformCredential": "local"})["PlatformApplicationArn"]
+                    Name="patient-notify", Platform=platform, Attributes={"PlatformCredential": "local"}
+                )["PlatformApplicationArn"]
                 self.parameters[param] = arn
         out.email_from = self.parameters.get("EmailFrom", "")
         ses = boto3.client("ses")
@@ -273,7 +295,8 @@ class LocalDeployer:
         props = self.resolve(props)
         name = self.names[logical]
         args: dict[str, Any] = {
-            "TableName": name, "KeySchema": props["KeySchema"],
+            "TableName": name,
+            "KeySchema": props["KeySchema"],
             "AttributeDefinitions": props["AttributeDefinitions"],
             "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
         }
@@ -302,18 +325,22 @@ class LocalDeployer:
             archive.writestr("README", "code runs in-process from the working tree")
         name = self.names[logical]
         boto3.client("lambda").create_function(
-            FunctionName=name, Runtime=props["Runtime"], Role=props["Role"],
-            Handler=props["Handler"], Code={"ZipFile": buffer.getvalue()},
-            Environment={"Variables": env}, Timeout=int(props.get("Timeout", 30)),
+            FunctionName=name,
+            Runtime=props["Runtime"],
+            Role=props["Role"],
+            Handler=props["Handler"],
+            Code={"ZipFile": buffer.getvalue()},
+            Environment={"Variables": env},
+            Timeout=int(props.get("Timeout", 30)),
             MemorySize=int(props.get("MemorySize", 128)),
         )
         return FunctionSpec(logical, name, props["Handler"], env, self.arns[logical])
 
     def _mapping(self, props: dict[str, Any]) -> StreamMapping:
-        filters = [json.loads(f["Pattern"]) for f in
-                   props.get("FilterCriteria", {}).get("Filters", [])]
+        filters = [json.loads(f["Pattern"]) for f in props.get("FilterCriteria", {}).get("Filters", [])]
         return StreamMapping(
-            function=props["FunctionName"], stream_arn=props["EventSourceArn"],
+            function=props["FunctionName"],
+            stream_arn=props["EventSourceArn"],
             batch_size=int(props.get("BatchSize", 100)),
             max_retries=int(props.get("MaximumRetryAttempts", -1)),
             report_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
@@ -336,6 +363,5 @@ class LocalDeployer:
             props = res["Properties"]
             uri = self.resolve(props["Integration"]["Uri"])
             function = uri.split(":function:")[1].split("/")[0]
-            routes.append(Route(props["HttpMethod"], path_of(props["ResourceId"]) or "/",
-                                function))
+            routes.append(Route(props["HttpMethod"], path_of(props["ResourceId"]) or "/", function))
         return routes

@@ -80,8 +80,9 @@ class FaultInjector:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith("DynamoDBStreams"):
             return None
-        match = re.search(r"Credential=[^/]+/\d+/[^/]+/([a-z0-9-]+)/aws4_request",
-                          environ.get("HTTP_AUTHORIZATION", ""))
+        match = re.search(
+            r"Credential=[^/]+/\d+/[^/]+/([a-z0-9-]+)/aws4_request", environ.get("HTTP_AUTHORIZATION", "")
+        )
         return match.group(1) if match else None
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -103,21 +104,26 @@ class FaultInjector:
         request_id = str(uuid.uuid4())
         if environ.get("HTTP_X_AMZ_TARGET") or service == "scheduler":
             status, content_type = "400 Bad Request", "application/x-amz-json-1.0"
-            body = json.dumps({"__type": "ThrottlingException",
-                               "message": "Rate exceeded (injected)"}).encode()
+            body = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded (injected)"}).encode()
         elif service == "sns":  # the query protocol: an XML error document
             status, content_type = "503 Service Unavailable", "text/xml"
-            body = ("<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceUnavailable</Code>"
-                    "<Message>Service Unavailable (injected)</Message></Error>"
-                    f"<RequestId>{request_id}</RequestId></ErrorResponse>").encode()
+            body = (
+                "<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceUnavailable</Code>"
+                "<Message>Service Unavailable (injected)</Message></Error>"
+                f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+            ).encode()
         else:
             status, content_type = "503 Service Unavailable", "application/json"
             body = json.dumps({"message": "Service Unavailable (injected)"}).encode()
-        start_response(status, [("Content-Type", content_type),
-                                ("x-amzn-RequestId", request_id),
-                                ("x-amzn-ErrorType", "ThrottlingException" if status.startswith("400")
-                                 else "ServiceUnavailable"),
-                                ("Content-Length", str(len(body)))])
+        start_response(
+            status,
+            [
+                ("Content-Type", content_type),
+                ("x-amzn-RequestId", request_id),
+                ("x-amzn-ErrorType", "ThrottlingException" if status.startswith("400") else "ServiceUnavailable"),
+                ("Content-Length", str(len(body))),
+            ],
+        )
         return [body]
 
 
@@ -128,8 +134,7 @@ class SesMailboxSimulator:
     publish to the configuration set's event destination (queued here; the router
     publishes it to the destination topic)."""
 
-    ADDRESSES = {"bounce@simulator.amazonses.com": "Bounce",
-                 "complaint@simulator.amazonses.com": "Complaint"}
+    ADDRESSES = {"bounce@simulator.amazonses.com": "Bounce", "complaint@simulator.amazonses.com": "Complaint"}
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -137,8 +142,7 @@ class SesMailboxSimulator:
         self._lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        if environ.get("PATH_INFO") != "/v2/email/outbound-emails" \
-                or environ.get("REQUEST_METHOD") != "POST":
+        if environ.get("PATH_INFO") != "/v2/email/outbound-emails" or environ.get("REQUEST_METHOD") != "POST":
             return self.app(environ, start_response)
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length)
@@ -154,20 +158,29 @@ class SesMailboxSimulator:
             kind = self.ADDRESSES.get(address.lower())
             if kind and request.get("ConfigurationSetName"):
                 with self._lock:
-                    self.events.append((request["ConfigurationSetName"],
-                                        self._event(kind, address, message_id, tags)))
+                    self.events.append(
+                        (request["ConfigurationSetName"], self._event(kind, address, message_id, tags))
+                    )
         return [response]
 
     @staticmethod
-    def _event(kind: str, address: str, message_id: str,
-               tags: dict[str, list[str]]) -> dict[str, Any]:
+    def _event(kind: str, address: str, message_id: str, tags: dict[str, list[str]]) -> dict[str, Any]:
         mail = {"messageId": message_id, "destination": [address], "tags": tags}
         if kind == "Bounce":
-            return {"eventType": kind, "mail": mail, "bounce": {
-                "bounceType": "Permanent", "bounceSubType": "General",
-                "bouncedRecipients": [{"emailAddress": address}]}}
-        return {"eventType": kind, "mail": mail, "complaint": {
-            "complainedRecipients": [{"emailAddress": address}]}}
+            return {
+                "eventType": kind,
+                "mail": mail,
+                "bounce": {
+                    "bounceType": "Permanent",
+                    "bounceSubType": "General",
+                    "bouncedRecipients": [{"emailAddress": address}],
+                },
+            }
+        return {
+            "eventType": kind,
+            "mail": mail,
+            "complaint": {"complainedRecipients": [{"emailAddress": address}]},
+        }
 
     def take(self) -> list[tuple[str, dict[str, Any]]]:
         with self._lock:
@@ -183,18 +196,15 @@ class MotoServer(ThreadedMotoServer):
         app = SerialisedDynamoDB(DomainDispatcherApplication(create_backend_app))
         self.mailbox_simulator = app = SesMailboxSimulator(app)
         self.faults = app = FaultInjector(app)
-        self._server = make_server(self._ip_address, self._port, app, True,
-                                   request_handler=MotoRequestHandler)
+        self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
         self._server_ready_event.set()
         self._server.serve_forever()
 
 
-def patch_lambda(invoke_sync: Callable[[str, dict], Any],
-                 enqueue_async: Callable[[str, dict], None]) -> None:
+def patch_lambda(invoke_sync: Callable[[str, dict], Any], enqueue_async: Callable[[str, dict], None]) -> None:
     """Route moto's Lambda invokes (direct, Step Functions tasks) to the real handlers."""
 
-    def invoke(self: LambdaFunction, body: Any, request_headers: Any,
-               response_headers: Any) -> bytes:
+    def invoke(self: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> bytes:
         event = json.loads(body) if body else {}
         # An API Invoke carries its HTTP headers; SNS's delivery to a subscribed function
         # comes without any, and SNS invokes Lambda asynchronously.
@@ -205,8 +215,7 @@ def patch_lambda(invoke_sync: Callable[[str, dict], Any],
             result = invoke_sync(self.function_name, event)
         except Exception as exc:  # the handler's error becomes Lambda's error payload
             response_headers["x-amz-function-error"] = "Unhandled"
-            payload = getattr(exc, "payload", {"errorType": type(exc).__name__,
-                                               "errorMessage": str(exc)})
+            payload = getattr(exc, "payload", {"errorType": type(exc).__name__, "errorMessage": str(exc)})
             return json.dumps(payload).encode()
         return json.dumps(result).encode()
 
@@ -255,12 +264,14 @@ def _snapshot_items(backend: Any, transact_items: list[dict[str, Any]]) -> list[
             continue
         raw = op.get("Key") or op.get("Item") or {}
         hash_key = DynamoType(raw[table.hash_key_attr])
-        range_key = (DynamoType(raw[table.range_key_attr])
-                     if table.range_key_attr and table.range_key_attr in raw else None)
+        range_key = (
+            DynamoType(raw[table.range_key_attr]) if table.range_key_attr and table.range_key_attr in raw else None
+        )
         bucket = table.items.get(hash_key, {}) if table.range_key_attr else table.items
         current = bucket.get(range_key if table.range_key_attr else hash_key)
         saved.append((table, hash_key, range_key, copy.deepcopy(current)))
     return saved
+
 
 def _restore(saved: list[Any], streams: dict[Any, int]) -> None:
     """Put the touched items and the stream lengths back as they were."""
@@ -313,8 +324,7 @@ def patch_transactions() -> None:
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         saved = _snapshot_items(self, transact_items)
-        streams = {t.stream_shard: len(t.stream_shard.items) for t, *_ in saved
-                   if t.stream_shard is not None}
+        streams = {t.stream_shard: len(t.stream_shard.items) for t, *_ in saved if t.stream_shard is not None}
         module = original.__globals__
         module["copy"] = _NoTableCopy
         try:

@@ -35,12 +35,17 @@ FORBIDDEN = json.dumps({"message": "Missing Authentication Token"})
 
 
 class LocalApi:
-    def __init__(self, routes: list[Route], runtime: LambdaRuntime, router: EventRouter,
-                 clock: VirtualClock, stage: str,
-                 base_paths: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        routes: list[Route],
+        runtime: LambdaRuntime,
+        router: EventRouter,
+        clock: VirtualClock,
+        stage: str,
+        base_paths: dict[str, str] | None = None,
+    ) -> None:
         # Literal segments win over parameters, as in API Gateway.
-        self.routes = sorted(((r, _compile(r.path)) for r in routes),
-                             key=lambda pair: pair[0].path.count("{"))
+        self.routes = sorted(((r, _compile(r.path)) for r in routes), key=lambda pair: pair[0].path.count("{"))
         self.runtime = runtime
         self.router = router
         self.clock = clock
@@ -85,26 +90,33 @@ class LocalApi:
         headers = {k: v for k, v in request.headers.items()}
         query = {k: v for k, v in request.args.items()} or None
         event = {
-            "resource": route.path, "path": event_path, "httpMethod": request.method,
-            "headers": headers, "multiValueHeaders": {k: [v] for k, v in headers.items()},
+            "resource": route.path,
+            "path": event_path,
+            "httpMethod": request.method,
+            "headers": headers,
+            "multiValueHeaders": {k: [v] for k, v in headers.items()},
             "queryStringParameters": query,
-            "multiValueQueryStringParameters": {k: request.args.getlist(k)
-                                                for k in request.args} or None,
-            "pathParameters": match.groupdict() or None, "stageVariables": None,
+            "multiValueQueryStringParameters": {k: request.args.getlist(k) for k in request.args} or None,
+            "pathParameters": match.groupdict() or None,
+            "stageVariables": None,
             "requestContext": {
-                "resourcePath": route.path, "httpMethod": request.method,
-                "path": request.path, "stage": stage, "accountId": ACCOUNT,
-                "apiId": "local", "requestId": str(uuid.uuid4()),
+                "resourcePath": route.path,
+                "httpMethod": request.method,
+                "path": request.path,
+                "stage": stage,
+                "accountId": ACCOUNT,
+                "apiId": "local",
+                "requestId": str(uuid.uuid4()),
                 "requestTimeEpoch": int(self.clock.now().timestamp() * 1000),
                 "identity": {"sourceIp": request.remote_addr or "127.0.0.1"},
             },
-            "body": text or None, "isBase64Encoded": encoded,
+            "body": text or None,
+            "isBase64Encoded": encoded,
         }
         try:
             result = self.runtime.invoke(route.function, event)
         except InvocationError:
-            return Response(json.dumps({"message": "Internal server error"}), 502,
-                            content_type="application/json")
+            return Response(json.dumps({"message": "Internal server error"}), 502, content_type="application/json")
         # On AWS the stream is processed within a second; locally, before we answer.
         self.router.settle()
         out_headers = dict(result.get("headers") or {})
@@ -129,10 +141,14 @@ class LocalApi:
             if target < self.clock.now():
                 return self._json({"error": "the local clock never goes back"}, 400)
             self.router.advance_to(target)
-            return self._json({"now": self._iso(self.clock.now()),
-                               "wall_ms": round((time.perf_counter() - started) * 1000, 1),
-                               "pending_schedules": self.router.pending_schedules(),
-                               "stats": self.router.stats})
+            return self._json(
+                {
+                    "now": self._iso(self.clock.now()),
+                    "wall_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "pending_schedules": self.router.pending_schedules(),
+                    "stats": self.router.stats,
+                }
+            )
         if path == "/faults" and request.method == "POST":
             # B4/B8 drills: {"duplicate_deliveries": bool, "rates": {"sns": 0.1},
             # "down": ["ses"]}; an empty body turns every fault off.
@@ -142,9 +158,13 @@ class LocalApi:
             if faults is not None:
                 faults.rates = {k: float(v) for k, v in (spec.get("rates") or {}).items()}
                 faults.down = set(spec.get("down") or ())
-            return self._json({"duplicate_deliveries": self.router.duplicate_deliveries,
-                               "injected": dict(faults.injected) if faults else {},
-                               "stats": self.router.stats})
+            return self._json(
+                {
+                    "duplicate_deliveries": self.router.duplicate_deliveries,
+                    "injected": dict(faults.injected) if faults else {},
+                    "stats": self.router.stats,
+                }
+            )
         if path == "/schedules":
             return self._json(self.router.pending_schedule_names(request.args.get("prefix", "")))
         if path == "/outbox":
@@ -152,8 +172,9 @@ class LocalApi:
         if path == "/skipped":
             return self._json(skipped(request.args.get("practice_id")))
         if path == "/health":
-            return self._json({"ok": True, "now": self._iso(self.clock.now()),
-                               "errors": self.runtime.errors[-20:]})
+            return self._json(
+                {"ok": True, "now": self._iso(self.clock.now()), "errors": self.runtime.errors[-20:]}
+            )
         return self._json({"error": "unknown control route"}, 404)
 
     @staticmethod

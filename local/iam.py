@@ -29,8 +29,9 @@ class Statement:
     resources: tuple[str, ...]
 
     def allows(self, action: str, resource: str) -> bool:
-        return (any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in self.actions)
-                and any(fnmatch.fnmatchcase(resource, r) for r in self.resources))
+        return any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in self.actions) and any(
+            fnmatch.fnmatchcase(resource, r) for r in self.resources
+        )
 
 
 class AccessDenied(Exception):
@@ -40,8 +41,14 @@ class AccessDenied(Exception):
 class PolicyBook:
     """The Allow statements of each function's role, resolved to local ARNs."""
 
-    def __init__(self, template: Template, resolve: Callable[[Any], Any],
-                 function_names: dict[str, str], region: str, account: str) -> None:
+    def __init__(
+        self,
+        template: Template,
+        resolve: Callable[[Any], Any],
+        function_names: dict[str, str],
+        region: str,
+        account: str,
+    ) -> None:
         self.region, self.account = region, account
         role_of = {}
         for logical, resource in template.of_type("AWS::Lambda::Function").items():
@@ -54,8 +61,9 @@ class PolicyBook:
             for raw in properties["PolicyDocument"]["Statement"]:
                 if raw.get("Effect") != "Allow":
                     continue
-                statement = Statement(_listed(raw["Action"]),
-                                      tuple(str(r) for r in _listed(resolve(raw["Resource"]))))
+                statement = Statement(
+                    _listed(raw["Action"]), tuple(str(r) for r in _listed(resolve(raw["Resource"])))
+                )
                 for name in names:
                     self.statements[name].append(statement)
 
@@ -63,28 +71,28 @@ class PolicyBook:
         """Raise AccessDenied unless `function`'s role allows this call."""
         for action, resource in self.required(service, operation, params):
             if not any(s.allows(action, resource) for s in self.statements.get(function, [])):
-                raise AccessDenied(f"{function} is not authorized to perform: {action} on "
-                                   f"resource: {resource}")
+                raise AccessDenied(f"{function} is not authorized to perform: {action} on resource: {resource}")
 
     # -- what AWS authorises each call against ----------------------------------------------
-    def required(self, service: str, operation: str,
-                 params: dict[str, Any]) -> list[tuple[str, str]]:
+    def required(self, service: str, operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
         arn = f"arn:aws:{{}}:{self.region}:{self.account}:{{}}"
         if service == "dynamodb":
             return self._dynamodb(operation, params, arn)
         if service == "scheduler":
             group = params.get("GroupName", "default")
-            needed = [(f"scheduler:{operation}",
-                       arn.format("scheduler", f"schedule/{group}/{params['Name']}"))]
+            needed = [(f"scheduler:{operation}", arn.format("scheduler", f"schedule/{group}/{params['Name']}"))]
             role = (params.get("Target") or {}).get("RoleArn")
             return needed + ([("iam:PassRole", role)] if role else [])
         if service == "lambda" and operation == "Invoke":
             name = params["FunctionName"]
-            return [("lambda:InvokeFunction",
-                     name if name.startswith("arn:") else arn.format("lambda", f"function:{name}"))]
+            return [
+                (
+                    "lambda:InvokeFunction",
+                    name if name.startswith("arn:") else arn.format("lambda", f"function:{name}"),
+                )
+            ]
         if service == "stepfunctions":
-            return [(f"states:{operation}", params.get("stateMachineArn")
-                     or params.get("executionArn", "*"))]
+            return [(f"states:{operation}", params.get("stateMachineArn") or params.get("executionArn", "*"))]
         if service == "sns":
             if operation == "CreatePlatformEndpoint":
                 return [("sns:CreatePlatformEndpoint", params["PlatformApplicationArn"])]
@@ -94,13 +102,13 @@ class PolicyBook:
             domain = params["FromEmailAddress"].rsplit("@", 1)[1]
             needed = [("ses:SendEmail", arn.format("ses", f"identity/{domain}"))]
             if params.get("ConfigurationSetName"):
-                needed.append(("ses:SendEmail", arn.format(
-                    "ses", f"configuration-set/{params['ConfigurationSetName']}")))
+                needed.append(
+                    ("ses:SendEmail", arn.format("ses", f"configuration-set/{params['ConfigurationSetName']}"))
+                )
             return needed
         if service == "kms":
             key = params["KeyId"]
-            return [(f"kms:{operation}",
-                     key if key.startswith("arn:") else arn.format("kms", f"key/{key}"))]
+            return [(f"kms:{operation}", key if key.startswith("arn:") else arn.format("kms", f"key/{key}"))]
         raise AccessDenied(f"no IAM mapping for {service}.{operation}: add it to local/iam.py")
 
     @staticmethod
@@ -109,10 +117,17 @@ class PolicyBook:
             return arn.format("dynamodb", f"table/{name}")
 
         if operation == "TransactWriteItems":
-            per_item = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
-                        "ConditionCheck": "ConditionCheckItem"}
-            return [(f"dynamodb:{per_item[kind]}", table(item["TableName"]))
-                    for entry in params["TransactItems"] for kind, item in entry.items()]
+            per_item = {
+                "Put": "PutItem",
+                "Update": "UpdateItem",
+                "Delete": "DeleteItem",
+                "ConditionCheck": "ConditionCheckItem",
+            }
+            return [
+                (f"dynamodb:{per_item[kind]}", table(item["TableName"]))
+                for entry in params["TransactItems"]
+                for kind, item in entry.items()
+            ]
         if operation == "TransactGetItems":
             return [("dynamodb:GetItem", table(e["Get"]["TableName"])) for e in params["TransactItems"]]
         if operation in ("BatchWriteItem", "BatchGetItem"):
@@ -142,8 +157,9 @@ def enforce(book: PolicyBook) -> None:
             try:
                 book.check(function, self.meta.service_model.service_name, operation, params)
             except AccessDenied as exc:
-                raise ClientError({"Error": {"Code": "AccessDeniedException",
-                                             "Message": str(exc)}}, operation) from None
+                raise ClientError(
+                    {"Error": {"Code": "AccessDeniedException", "Message": str(exc)}}, operation
+                ) from None
         return original(self, operation, params)
 
     checked._iam_enforced = True  # type: ignore[attr-defined]

@@ -41,14 +41,24 @@ def outbox(practice_id: str | None = None) -> list[dict[str, Any]]:
     for item in LedgerItem.scan(condition):
         if practice_id and item.practice_id != practice_id:
             continue
-        rows.append({
-            "at": _sent_at(item), "channel": item.channel, "kind": item.kind,
-            "practice_id": item.practice_id, "patient_id": item.patient_id,
-            "appointment_id": item.appointment_id, "message_id": item.message_id,
-            "recipient": item.recipient, "subject": item.subject, "text": item.text,
-            "segments": item.segments, "status": item.status, "link": item.link,
-            "delivered_to_provider": item.provider_message_id in provider.get(item.channel, set()),
-        })
+        rows.append(
+            {
+                "at": _sent_at(item),
+                "channel": item.channel,
+                "kind": item.kind,
+                "practice_id": item.practice_id,
+                "patient_id": item.patient_id,
+                "appointment_id": item.appointment_id,
+                "message_id": item.message_id,
+                "recipient": item.recipient,
+                "subject": item.subject,
+                "text": item.text,
+                "segments": item.segments,
+                "status": item.status,
+                "link": item.link,
+                "delivered_to_provider": item.provider_message_id in provider.get(item.channel, set()),
+            }
+        )
     rows.sort(key=lambda r: (r["at"], r["practice_id"], r["patient_id"], r["channel"]))
     return rows
 
@@ -58,8 +68,15 @@ def skipped(practice_id: str | None = None) -> list[dict[str, Any]]:
     for item in LedgerItem.scan(LedgerItem.status == "skipped"):
         if practice_id and item.practice_id != practice_id:
             continue
-        rows.append({"at": item.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                     "channel": item.channel, "kind": item.kind, "patient_id": item.patient_id,
-                     "appointment_id": item.appointment_id, "reason": item.reason})
+        rows.append(
+            {
+                "at": item.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "channel": item.channel,
+                "kind": item.kind,
+                "patient_id": item.patient_id,
+                "appointment_id": item.appointment_id,
+                "reason": item.reason,
+            }
+        )
     rows.sort(key=lambda r: r["at"])
     return rows

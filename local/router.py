@@ -98,8 +98,14 @@ class EventRouter:
         self.duplicate_deliveries = False
         self.faults: Any = None  # the emulator's FaultInjector (B8 drills), set by the stack
         self.mailbox: Any = None  # the emulator's SES mailbox simulator, set by the stack
-        self.stats = {"stream_batches": 0, "stream_records": 0, "schedules_fired": 0,
-                      "async_invokes": 0, "dead_lettered": 0, "duplicates_injected": 0}
+        self.stats = {
+            "stream_batches": 0,
+            "stream_records": 0,
+            "schedules_fired": 0,
+            "async_invokes": 0,
+            "dead_lettered": 0,
+            "duplicates_injected": 0,
+        }
         self._streams = boto3.client("dynamodbstreams")
         self._sqs = boto3.client("sqs")
         self._scheduler = boto3.client("scheduler")
@@ -140,11 +146,18 @@ class EventRouter:
                     with self._async_lock:
                         self._async.append(_AsyncInvoke(job.function, job.event, job.attempt + 1))
                 elif spec.on_failure_arn:
-                    self._dead_letter(spec.on_failure_arn, {
-                        "requestContext": {"functionArn": spec.arn,
-                                           "condition": "RetriesExhausted",
-                                           "approximateInvokeCount": job.attempt + 1},
-                        "requestPayload": job.event, "responsePayload": exc.payload})
+                    self._dead_letter(
+                        spec.on_failure_arn,
+                        {
+                            "requestContext": {
+                                "functionArn": spec.arn,
+                                "condition": "RetriesExhausted",
+                                "approximateInvokeCount": job.attempt + 1,
+                            },
+                            "requestPayload": job.event,
+                            "responsePayload": exc.payload,
+                        },
+                    )
 
     # -- streams ---------------------------------------------------------------------------
     def _shard_iterators(self, index: int, mapping: StreamMapping) -> list[tuple[tuple[int, str], str]]:
@@ -154,17 +167,20 @@ class EventRouter:
         deep copy of its tables, and an old iterator would keep reading the discarded
         copy of the stream.
         """
-        shards = self._streams.describe_stream(StreamArn=mapping.stream_arn)[
-            "StreamDescription"]["Shards"]
+        shards = self._streams.describe_stream(StreamArn=mapping.stream_arn)["StreamDescription"]["Shards"]
         out = []
         for shard in shards:
             self._shard_ids[mapping.stream_arn] = shard["ShardId"]
             key = (index, shard["ShardId"])
             last = self._positions.get(key)
-            spec = ({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last}
-                    if last else {"ShardIteratorType": "TRIM_HORIZON"})
+            spec = (
+                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": last}
+                if last
+                else {"ShardIteratorType": "TRIM_HORIZON"}
+            )
             iterator = self._streams.get_shard_iterator(
-                StreamArn=mapping.stream_arn, ShardId=shard["ShardId"], **spec)["ShardIterator"]
+                StreamArn=mapping.stream_arn, ShardId=shard["ShardId"], **spec
+            )["ShardIterator"]
             out.append((key, iterator))
         return out
 
@@ -172,16 +188,13 @@ class EventRouter:
         delivered = 0
         for index, mapping in enumerate(self.d.stream_mappings):
             for key, iterator in self._shard_iterators(index, mapping):
-                response = self._streams.get_records(ShardIterator=iterator,
-                                                     Limit=mapping.batch_size)
-                records = [dict(r, eventSourceARN=mapping.stream_arn)
-                           for r in response["Records"]]
+                response = self._streams.get_records(ShardIterator=iterator, Limit=mapping.batch_size)
+                records = [dict(r, eventSourceARN=mapping.stream_arn) for r in response["Records"]]
                 if not records:
                     continue
                 self._positions[key] = records[-1]["dynamodb"]["SequenceNumber"]
                 delivered += len(records)
-                wanted = [r for r in records
-                          if not mapping.filters or any(matches(f, r) for f in mapping.filters)]
+                wanted = [r for r in records if not mapping.filters or any(matches(f, r) for f in mapping.filters)]
                 if wanted:
                     self._deliver_batch(mapping, key[1], wanted)
         return delivered
@@ -195,9 +208,12 @@ class EventRouter:
         """
         backend = dynamodb_backends[ACCOUNT][REGION]
         for arn in {m.stream_arn for m in self.d.stream_mappings}:
-            positions = [int(self._positions.get((i, shard), 0) or 0)
-                         for i, m in enumerate(self.d.stream_mappings) if m.stream_arn == arn
-                         for shard in [self._shard_ids.get(arn, "")]]
+            positions = [
+                int(self._positions.get((i, shard), 0) or 0)
+                for i, m in enumerate(self.d.stream_mappings)
+                if m.stream_arn == arn
+                for shard in [self._shard_ids.get(arn, "")]
+            ]
             if not positions or min(positions) == 0:
                 continue
             table = backend.tables[arn.split(":table/")[1].split("/stream/")[0]]
@@ -226,28 +242,36 @@ class EventRouter:
             if not failures:
                 return
             # Lambda retries from the first failed record onwards.
-            first = next(i for i, r in enumerate(records)
-                         if r["dynamodb"]["SequenceNumber"] in failures)
+            first = next(i for i, r in enumerate(records) if r["dynamodb"]["SequenceNumber"] in failures)
             records = records[first:]
             attempts += 1
             if mapping.max_retries >= 0 and attempts > mapping.max_retries:
                 if mapping.on_failure_arn:
-                    self._dead_letter(mapping.on_failure_arn, {
-                        "requestContext": {"condition": "RetryAttemptsExhausted",
-                                           "functionArn": self.d.functions[mapping.function].arn,
-                                           "approximateInvokeCount": attempts},
-                        "DDBStreamBatchInfo": {
-                            "shardId": shard, "streamArn": mapping.stream_arn,
-                            "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
-                            "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
-                            "batchSize": len(records)}})
+                    self._dead_letter(
+                        mapping.on_failure_arn,
+                        {
+                            "requestContext": {
+                                "condition": "RetryAttemptsExhausted",
+                                "functionArn": self.d.functions[mapping.function].arn,
+                                "approximateInvokeCount": attempts,
+                            },
+                            "DDBStreamBatchInfo": {
+                                "shardId": shard,
+                                "streamArn": mapping.stream_arn,
+                                "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
+                                "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
+                                "batchSize": len(records),
+                            },
+                        },
+                    )
                 return
 
     # -- schedules ---------------------------------------------------------------------------
     def _schedules(self) -> list[Any]:
         backend = scheduler_backends[ACCOUNT][REGION]
-        return [s for name in self.d.schedule_groups
-                for s in list(backend.schedule_groups[name].schedules.values())]
+        return [
+            s for name in self.d.schedule_groups for s in list(backend.schedule_groups[name].schedules.values())
+        ]
 
     def due_time(self, schedule: Any) -> datetime | None:
         expression = schedule.schedule_expression or ""
@@ -277,8 +301,12 @@ class EventRouter:
             fired += 1
             self.stats["schedules_fired"] += 1
             if (schedule.schedule_expression or "").startswith("cron("):
-                key = (schedule.group_name, schedule.name, schedule.schedule_expression,
-                       schedule.schedule_expression_timezone or "UTC")
+                key = (
+                    schedule.group_name,
+                    schedule.name,
+                    schedule.schedule_expression,
+                    schedule.schedule_expression_timezone or "UTC",
+                )
                 self._cron_fired[key] = due
             elif schedule.action_after_completion == "DELETE":
                 self._scheduler.delete_schedule(Name=schedule.name, GroupName=schedule.group_name)
@@ -290,8 +318,7 @@ class EventRouter:
         return sum(1 for s in self._schedules() if s.state == "ENABLED")
 
     def pending_schedule_names(self, prefix: str = "") -> list[str]:
-        return sorted(s.name for s in self._schedules()
-                      if s.state == "ENABLED" and s.name.startswith(prefix))
+        return sorted(s.name for s in self._schedules() if s.state == "ENABLED" and s.name.startswith(prefix))
 
     # -- SES event destinations ------------------------------------------------------------
     def _publish_email_events(self) -> int:
@@ -309,8 +336,10 @@ class EventRouter:
 
     # -- step functions ------------------------------------------------------------------------
     def running_executions(self) -> int:
-        return sum(len(self._sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")
-                       ["executions"]) for arn in self.d.state_machines.values())
+        return sum(
+            len(self._sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")["executions"])
+            for arn in self.d.state_machines.values()
+        )
 
     def _state_machines_busy(self) -> bool:
         return self.running_executions() > self.clock.blocked_waiters()
@@ -323,8 +352,12 @@ class EventRouter:
             while True:
                 if time.monotonic() > deadline:
                     raise TimeoutError("local stack did not settle")
-                progressed = (self._drain_async() + self._pump_streams()
-                              + self._fire_due_schedules() + self._publish_email_events())
+                progressed = (
+                    self._drain_async()
+                    + self._pump_streams()
+                    + self._fire_due_schedules()
+                    + self._publish_email_events()
+                )
                 if progressed:
                     continue
                 self._trim_streams()
@@ -338,8 +371,11 @@ class EventRouter:
 
     def next_event_time(self) -> datetime | None:
         now = self.clock.now()
-        times = [t for t in (self.due_time(s) for s in self._schedules()
-                             if s.state == "ENABLED") if t is not None and t > now]
+        times = [
+            t
+            for t in (self.due_time(s) for s in self._schedules() if s.state == "ENABLED")
+            if t is not None and t > now
+        ]
         wake = self.clock.next_wake()
         if wake is not None:
             times.append(wake)

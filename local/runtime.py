@@ -75,9 +75,13 @@ class LambdaRuntime:
         except Exception as exc:
             self.errors.append(f"{name}: {type(exc).__name__}: {exc}")
             self.tracebacks.append(traceback.format_exc())
-            raise InvocationError(name, {
-                "errorType": type(exc).__name__, "errorMessage": str(exc),
-                "stackTrace": traceback.format_exception(exc)[-3:],
-            }) from exc
+            raise InvocationError(
+                name,
+                {
+                    "errorType": type(exc).__name__,
+                    "errorMessage": str(exc),
+                    "stackTrace": traceback.format_exception(exc)[-3:],
+                },
+            ) from exc
         finally:
             ACTING.function = acting

@@ -34,16 +34,20 @@ class _LateApp:
 
 
 def _aws_environment(moto_port: int) -> None:
-    os.environ.update({
-        "TZ": "UTC",  # moto's Step Functions compare timestamps in naive local time
-        "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-        "AWS_SESSION_TOKEN": "local",
-        "AWS_DEFAULT_REGION": "eu-central-1", "AWS_REGION": "eu-central-1",
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
-        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-        "MOTO_PORT": str(moto_port),
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    })
+    os.environ.update(
+        {
+            "TZ": "UTC",  # moto's Step Functions compare timestamps in naive local time
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_SESSION_TOKEN": "local",
+            "AWS_DEFAULT_REGION": "eu-central-1",
+            "AWS_REGION": "eu-central-1",
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
+            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+            "MOTO_PORT": str(moto_port),
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }
+    )
     time.tzset()
 
 
@@ -65,8 +69,11 @@ class LocalStack:
         self.moto.start()
         moto_port = self.moto.get_host_and_port()[1]
         _aws_environment(moto_port)
-        requests.post(f"http://127.0.0.1:{moto_port}/moto-api/config",
-                      json={"stepfunctions": {"execute_state_machine": True}}, timeout=10)
+        requests.post(
+            f"http://127.0.0.1:{moto_port}/moto-api/config",
+            json={"stepfunctions": {"execute_state_machine": True}},
+            timeout=10,
+        )
 
         late = _LateApp()
         self.api_server = make_server("127.0.0.1", self.api_port, late, threaded=True)
@@ -81,9 +88,13 @@ class LocalStack:
         deployer = LocalDeployer(template, self.url)
         self.deployment = deployer.deploy()
         # IAM, mirrored: each handler's AWS calls are checked against its role's policies.
-        self.iam = PolicyBook(template, deployer.resolve,
-                              {f.logical_id: f.name for f in self.deployment.functions.values()},
-                              REGION, ACCOUNT)
+        self.iam = PolicyBook(
+            template,
+            deployer.resolve,
+            {f.logical_id: f.name for f in self.deployment.functions.values()},
+            REGION,
+            ACCOUNT,
+        )
         enforce(self.iam)
         self.runtime = LambdaRuntime(self.deployment.functions)  # installs the env vars
 
@@ -100,13 +111,17 @@ class LocalStack:
         self.router.faults = self.moto.faults
         self.router.mailbox = self.moto.mailbox_simulator
         # Late-bound, so that instrumentation wrapped around runtime.invoke sees every call.
-        patch_lambda(lambda name, event: self.router.invoke_task(name, event),
-                     self.router.enqueue_async)
+        patch_lambda(lambda name, event: self.router.invoke_task(name, event), self.router.enqueue_async)
         patch_waits(self.clock)
         patch_transactions()
-        late.app = LocalApi(self.deployment.routes, self.runtime, self.router, self.clock,
-                            stage=self.deployment.stage,
-                            base_paths={CUSTOM_DOMAIN_BASE_PATH: self.deployment.stage})
+        late.app = LocalApi(
+            self.deployment.routes,
+            self.runtime,
+            self.router,
+            self.clock,
+            stage=self.deployment.stage,
+            base_paths={CUSTOM_DOMAIN_BASE_PATH: self.deployment.stage},
+        )
         # What the deploy outputs as ApiUrl: the stage's URL (patient links live under it).
         self.api_url = f"{self.url}/{self.deployment.stage}"
         self.table_name = next(iter(self.deployment.tables.values()))

@@ -33,9 +33,14 @@ class Resolver:
     the physical names it chose.
     """
 
-    def __init__(self, ref: Callable[[str], str], attr: Callable[[str, str], str],
-                 pseudo: dict[str, str], parameters: dict[str, str],
-                 conditions: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        ref: Callable[[str], str],
+        attr: Callable[[str, str], str],
+        pseudo: dict[str, str],
+        parameters: dict[str, str],
+        conditions: dict[str, Any] | None = None,
+    ) -> None:
         self._ref = ref
         self._attr = attr
         self._pseudo = pseudo
@@ -46,7 +51,7 @@ class Resolver:
         return self._truth(self._conditions[name])
 
     def _truth(self, expression: Any) -> bool:
-        (key, arg), = expression.items()
+        ((key, arg),) = expression.items()
         if key == "Fn::Equals":
             return str(self(arg[0])) == str(self(arg[1]))
         if key == "Fn::Not":
@@ -65,7 +70,7 @@ class Resolver:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self._lookup(arg)
             if key == "Fn::GetAtt":
@@ -102,7 +107,7 @@ class Resolver:
         while "${" in out:
             start = out.index("${")
             end = out.index("}", start)
-            name = out[start + 2:end]
+            name = out[start + 2 : end]
             value = self._attr(*name.split(".", 1)) if "." in name else self._lookup(name)
-            out = out[:start] + str(value) + out[end + 1:]
+            out = out[:start] + str(value) + out[end + 1 :]
         return out

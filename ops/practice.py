@@ -20,8 +20,13 @@ from zoneinfo import ZoneInfo
 from notify.domain.model import PracticeSettings
 
 
-def onboard(practice_id: str, secret: str | None = None, callback_url: str | None = None,
-            calendars: dict[str, dict[str, Any]] | None = None, **settings: Any) -> str:
+def onboard(
+    practice_id: str,
+    secret: str | None = None,
+    callback_url: str | None = None,
+    calendars: dict[str, dict[str, Any]] | None = None,
+    **settings: Any,
+) -> str:
     """Create or replace a practice; returns its webhook secret (generated if not given)."""
     from notify.dal.conversions import settings_from_json
     from notify.dal.practices import save_practice
@@ -49,9 +54,16 @@ def main(argv: list[str] | None = None) -> None:
     cmd.add_argument("--callback-url")
     cmd.add_argument("--settings", default="{}", help="JSON of further PracticeSettings")
     args = parser.parse_args(argv)
-    secret = onboard(args.practice_id, secret=args.secret, callback_url=args.callback_url,
-                     name=args.name, timezone=args.timezone, country=args.country,
-                     locale=args.locale, **json.loads(args.settings))
+    secret = onboard(
+        args.practice_id,
+        secret=args.secret,
+        callback_url=args.callback_url,
+        name=args.name,
+        timezone=args.timezone,
+        country=args.country,
+        locale=args.locale,
+        **json.loads(args.settings),
+    )
     json.dump({"practice_id": args.practice_id, "webhook_secret": secret}, sys.stdout)
     print()
 

@@ -43,16 +43,19 @@ def queue_url(sqs: Any, name: str) -> str:
     """The URL of the queue whose name contains `name`."""
     if name.startswith("https://") or name.startswith("http://"):
         return name
-    return _the_one("queue", name, [u for u in sqs.list_queues().get("QueueUrls", [])
-                                    if name in u.rsplit("/", 1)[-1]])
+    return _the_one(
+        "queue", name, [u for u in sqs.list_queues().get("QueueUrls", []) if name in u.rsplit("/", 1)[-1]]
+    )
 
 
 def _stream_records(info: dict[str, Any]) -> list[dict[str, Any]]:
     streams = boto3.client("dynamodbstreams")
     iterator = streams.get_shard_iterator(
-        StreamArn=info["streamArn"], ShardId=info["shardId"],
+        StreamArn=info["streamArn"],
+        ShardId=info["shardId"],
         ShardIteratorType="AT_SEQUENCE_NUMBER",
-        SequenceNumber=info["startSequenceNumber"])["ShardIterator"]
+        SequenceNumber=info["startSequenceNumber"],
+    )["ShardIterator"]
     end = int(info["endSequenceNumber"])
     records: list[dict[str, Any]] = []
     while iterator:
@@ -86,14 +89,16 @@ def redrive(queue: str, function: str | None = None, limit: int = 10_000) -> int
     url = queue_url(sqs, queue)
     done = 0
     while done < limit:
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
-                                       VisibilityTimeout=60).get("Messages", [])
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60).get(
+            "Messages", []
+        )
         if not messages:
             break
         for message in messages:
             target, payload = work_of(json.loads(message["Body"]), function)
-            lambda_.invoke(FunctionName=target, InvocationType="Event",
-                           Payload=json.dumps(payload, default=str).encode())
+            lambda_.invoke(
+                FunctionName=target, InvocationType="Event", Payload=json.dumps(payload, default=str).encode()
+            )
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
             done += 1
     return done
@@ -104,9 +109,11 @@ _ENDED_BADLY = ("FAILED", "TIMED_OUT", "ABORTED")
 
 
 def _state_machine_arn(sfn: Any, name: str) -> str:
-    return _the_one("state machine", name, [m["stateMachineArn"] for m in
-                                            sfn.list_state_machines()["stateMachines"]
-                                            if name in m["name"]])
+    return _the_one(
+        "state machine",
+        name,
+        [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"] if name in m["name"]],
+    )
 
 
 def successor_name(name: str) -> str:
@@ -121,8 +128,11 @@ def redrive_escalations(state_machine: str = "Escalation") -> int:
     """Start again every failed escalation that has not been started again; returns how many."""
     sfn = boto3.client("stepfunctions")
     arn = _state_machine_arn(sfn, state_machine)
-    executions = [e for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn)
-                  for e in page["executions"]]
+    executions = [
+        e
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn)
+        for e in page["executions"]
+    ]
     names = {e["name"] for e in executions}
     done = 0
     for execution in executions:
@@ -141,15 +151,19 @@ def redrive_escalations(state_machine: str = "Escalation") -> int:
 
 def depth(queue: str) -> int:
     sqs = boto3.client("sqs")
-    attributes = sqs.get_queue_attributes(QueueUrl=queue_url(sqs, queue),
-                                          AttributeNames=["ApproximateNumberOfMessages"])
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue_url(sqs, queue), AttributeNames=["ApproximateNumberOfMessages"]
+    )
     return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("queue", help="queue URL or a part of its name, e.g. SendFailures; "
-                                      f"or {ESCALATIONS} for failed escalation executions")
+    parser.add_argument(
+        "queue",
+        help="queue URL or a part of its name, e.g. SendFailures; "
+        f"or {ESCALATIONS} for failed escalation executions",
+    )
     parser.add_argument("--function", help="target for schedule / stream failures")
     args = parser.parse_args(argv)
     if args.queue == ESCALATIONS:

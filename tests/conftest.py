@@ -53,8 +53,13 @@ def new_practice(local_stack, control):
 
     def make(**settings):
         practice_id = f"p-{uuid.uuid4().hex[:10]}"
-        defaults = dict(name="Harbour Dental", timezone="Europe/Warsaw", country="PL",
-                        locale="en", booking_url="https://book.example.com/harbour")
+        defaults = dict(
+            name="Harbour Dental",
+            timezone="Europe/Warsaw",
+            country="PL",
+            locale="en",
+            booking_url="https://book.example.com/harbour",
+        )
         secret = onboard(practice_id, **{**defaults, **settings})
         return PracticeClient(local_stack.api_url, practice_id, secret, control)
 

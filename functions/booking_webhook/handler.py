@@ -40,8 +40,9 @@ MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
 def _error(status: int, message: str, fields: list[dict] | None = None) -> Response:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON,
-                    body=error_body(message, fields))
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=error_body(message, fields)
+    )
 
 
 def _refusal(event: dict) -> dict | None:
@@ -52,8 +53,12 @@ def _refusal(event: dict) -> dict | None:
     if refusal is not None:
         return refusal
     try:
-        authenticate_practice((event.get("pathParameters") or {}).get("practice_id"),
-                              dict(event.get("headers") or {}), body, utcnow())
+        authenticate_practice(
+            (event.get("pathParameters") or {}).get("practice_id"),
+            dict(event.get("headers") or {}),
+            body,
+            utcnow(),
+        )
     except SignatureError as exc:
         logger.warning("webhook rejected", reason=str(exc))
         return proxy_error(401, "invalid signature")
@@ -62,15 +67,23 @@ def _refusal(event: dict) -> dict | None:
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     media_type = (headers.get("content-type") or "").split(";")[0].strip().lower()
     if media_type != "application/json":
-        return proxy_error(415, "unsupported content type", [{
-            "field": "headers.content-type", "message": "send application/json"}])
+        return proxy_error(
+            415,
+            "unsupported content type",
+            [{"field": "headers.content-type", "message": "send application/json"}],
+        )
     return body_refusal(body, json_required=True)
 
 
 @app.exception_handler(RequestValidationError)
 def invalid_request(exc: RequestValidationError) -> Response:
-    fields = [{"field": ".".join(str(p) for p in err.get("loc", ())),
-               "message": err.get("msg", err.get("type", "invalid"))} for err in exc.errors()]
+    fields = [
+        {
+            "field": ".".join(str(p) for p in err.get("loc", ())),
+            "message": err.get("msg", err.get("type", "invalid")),
+        }
+        for err in exc.errors()
+    ]
     return _error(422, "invalid event", fields)
 
 
@@ -79,12 +92,18 @@ def rejected(exc: EventRejectedError) -> Response:
     return _error(exc.status, str(exc), [{"field": exc.field, "message": str(exc)}])
 
 
-@app.post("/practices/<practice_id>/events",
-          summary="Receive one PMS event", responses={202: {"description": "applied or duplicate"}})
+@app.post(
+    "/practices/<practice_id>/events",
+    summary="Receive one PMS event",
+    responses={202: {"description": "applied or duplicate"}},
+)
 def receive_event(practice_id: PracticeId, event: Annotated[WebhookEvent, Body()]):  # noqa: ANN201
     result = apply_event(practice_id, event, utcnow())
-    return Response(status_code=202, content_type=content_types.APPLICATION_JSON,
-                    body={"status": result.status, "event_id": result.event_id})
+    return Response(
+        status_code=202,
+        content_type=content_types.APPLICATION_JSON,
+        body={"status": result.status, "event_id": result.event_id},
+    )
 
 
 @app.exception_handler(NotFoundForPracticeError)
@@ -92,8 +111,9 @@ def not_found(exc: NotFoundForPracticeError) -> Response:
     return _error(404, "not found", [{"field": "path", "message": "unknown id"}])
 
 
-@app.get("/practices/<practice_id>/appointments/<appointment_id>",
-         summary="An appointment and every message of it (B5)")
+@app.get(
+    "/practices/<practice_id>/appointments/<appointment_id>", summary="An appointment and every message of it (B5)"
+)
 def read_appointment(practice_id: PracticeId, appointment_id: EntityId) -> dict:
     return appointment_report(practice_id, appointment_id)
 
@@ -103,16 +123,16 @@ def read_patient_messages(practice_id: PracticeId, patient_id: EntityId) -> dict
     return patient_messages(practice_id, patient_id)
 
 
-@app.get("/practices/<practice_id>/notices",
-         summary="Patient actions and moves told to the practice (B6)")
+@app.get("/practices/<practice_id>/notices", summary="Patient actions and moves told to the practice (B6)")
 def read_notices(practice_id: PracticeId) -> dict:
     return notices(practice_id)
 
 
-@app.get("/practices/<practice_id>/usage",
-         summary="SMS used in a month (UTC, this one by default) against the quota (C7)")
-def read_usage(practice_id: PracticeId,
-               month: Annotated[str | None, Query(pattern=MONTH)] = None) -> dict:
+@app.get(
+    "/practices/<practice_id>/usage",
+    summary="SMS used in a month (UTC, this one by default) against the quota (C7)",
+)
+def read_usage(practice_id: PracticeId, month: Annotated[str | None, Query(pattern=MONTH)] = None) -> dict:
     return sms_usage(practice_id, utcnow(), month)
 
 
@@ -123,42 +143,49 @@ def unknown_patient(exc: recalls.UnknownPatientError) -> Response:
 
 @app.exception_handler(recalls.NeedsConfirmationError)
 def needs_confirmation(exc: recalls.NeedsConfirmationError) -> Response:
-    return Response(status_code=409, content_type=content_types.APPLICATION_JSON,
-                    body={"status": "needs_confirmation", "error": str(exc),
-                          "fields": [{"field": "confirmed", "message": str(exc)}]})
+    return Response(
+        status_code=409,
+        content_type=content_types.APPLICATION_JSON,
+        body={
+            "status": "needs_confirmation",
+            "error": str(exc),
+            "fields": [{"field": "confirmed", "message": str(exc)}],
+        },
+    )
 
 
-@app.post("/practices/<practice_id>/recalls",
-          summary="Send a recall now (K4 blocked numbers get no SMS, K5 confirmation)",
-          responses={202: {"description": "sending"},
-                     409: {"description": "needs confirmation (no-marketing patient)"}})
+@app.post(
+    "/practices/<practice_id>/recalls",
+    summary="Send a recall now (K4 blocked numbers get no SMS, K5 confirmation)",
+    responses={202: {"description": "sending"}, 409: {"description": "needs confirmation (no-marketing patient)"}},
+)
 def send_recall(practice_id: PracticeId, request: Annotated[ManualRecall, Body()]):  # noqa: ANN201
     result = recalls.manual_send(practice_id, request, utcnow())
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=result)
 
 
-@app.put("/practices/<practice_id>/blocked-numbers/<number>",
-         summary="Tick or untick 'blocked recalls' for a mobile number (K4)")
-def put_blocked_number(practice_id: PracticeId, number: PhoneNumber,
-                       entry: Annotated[BlockedNumber, Body()]):  # noqa: ANN201
+@app.put(
+    "/practices/<practice_id>/blocked-numbers/<number>",
+    summary="Tick or untick 'blocked recalls' for a mobile number (K4)",
+)
+def put_blocked_number(practice_id: PracticeId, number: PhoneNumber, entry: Annotated[BlockedNumber, Body()]):  # noqa: ANN201
     stored = recalls.block_number(practice_id, number, entry.blocked_recalls, utcnow())
     if stored is None:
-        return _error(422, "not a mobile number", [{"field": "number",
-                                                     "message": "not a valid mobile number"}])
+        return _error(422, "not a mobile number", [{"field": "number", "message": "not a valid mobile number"}])
     return {"number": stored, "blocked_recalls": entry.blocked_recalls}
 
 
-@app.get("/practices/<practice_id>/blocked-numbers",
-         summary="The blocked communication list (K4)")
+@app.get("/practices/<practice_id>/blocked-numbers", summary="The blocked communication list (K4)")
 def read_blocked_numbers(practice_id: PracticeId) -> dict:
     return {"numbers": recalls.blocked_numbers(practice_id)}
 
 
-@app.get("/practices/<practice_id>/statistics",
-         summary="Usage per feature and practice-local day (K6)")
-def read_statistics(practice_id: PracticeId,
-                    first: Annotated[str | None, Query(alias="from", pattern=DAY)] = None,
-                    last: Annotated[str | None, Query(alias="to", pattern=DAY)] = None) -> dict:
+@app.get("/practices/<practice_id>/statistics", summary="Usage per feature and practice-local day (K6)")
+def read_statistics(
+    practice_id: PracticeId,
+    first: Annotated[str | None, Query(alias="from", pattern=DAY)] = None,
+    last: Annotated[str | None, Query(alias="to", pattern=DAY)] = None,
+) -> dict:
     today = statistics.local_day(utcnow(), practice_settings(practice_id).timezone)
     return statistics.usage(practice_id, first or today[:8] + "01", last or today)
 

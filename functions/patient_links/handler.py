@@ -40,8 +40,12 @@ def _root() -> str:
 
 
 def _html(status: int, body: str) -> Response:
-    return Response(status_code=status, content_type=HTML, body=body,
-                    headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"})
+    return Response(
+        status_code=status,
+        content_type=HTML,
+        body=body,
+        headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"},
+    )
 
 
 @app.exception_handler(LinkNotFoundError)
@@ -59,23 +63,27 @@ def reschedule(token: Token):  # noqa: ANN201
     view = open_link(token, utcnow())
     if not view.settings.booking_url or not view.can_act:
         return _html(409, appointment_page(view, _root()))
-    return Response(status_code=302, content_type=HTML, body="",
-                    headers={"Location": view.settings.booking_url})
+    return Response(status_code=302, content_type=HTML, body="", headers={"Location": view.settings.booking_url})
 
 
 def _offer_response(offer: OfferView, slot_id: str, accepted: bool = False) -> Response:
     slot_when = None
     if offer.slot is not None:
-        slot_when = local_times(offer.slot.start, offer.view.settings.timezone,
-                                offer.view.locale)["when"]
-    status = 409 if offer.refusal == "no longer available" else (
-        404 if offer.refusal == "offer not found" else 200)
+        slot_when = local_times(offer.slot.start, offer.view.settings.timezone, offer.view.locale)["when"]
+    status = (
+        409 if offer.refusal == "no longer available" else (404 if offer.refusal == "offer not found" else 200)
+    )
     if "application/json" in (app.current_event.headers or {}).get("accept", ""):
-        return Response(status_code=status, content_type=content_types.APPLICATION_JSON,
-                        body={"accepted": accepted, "refusal": offer.refusal,
-                              "start": offer.view.appointment.start.isoformat()})
-    return _html(status, offer_page(offer.view, _root(), slot_id, slot_when, offer.refusal,
-                                    accepted))
+        return Response(
+            status_code=status,
+            content_type=content_types.APPLICATION_JSON,
+            body={
+                "accepted": accepted,
+                "refusal": offer.refusal,
+                "start": offer.view.appointment.start.isoformat(),
+            },
+        )
+    return _html(status, offer_page(offer.view, _root(), slot_id, slot_when, offer.refusal, accepted))
 
 
 class Receipt(BaseModel):
@@ -84,9 +92,14 @@ class Receipt(BaseModel):
 
 @app.exception_handler(UnknownMessageError)
 def unknown_message(exc: UnknownMessageError) -> Response:
-    return Response(status_code=404, content_type=content_types.APPLICATION_JSON,
-                    body={"error": "unknown message", "fields": [
-                        {"field": "body.message_id", "message": "not a message of this link"}]})
+    return Response(
+        status_code=404,
+        content_type=content_types.APPLICATION_JSON,
+        body={
+            "error": "unknown message",
+            "fields": [{"field": "body.message_id", "message": "not a message of this link"}],
+        },
+    )
 
 
 @app.post("/l/<token>/receipt", summary="The app reports a push as opened (C4, R6)")
@@ -132,15 +145,23 @@ def _with_token(url: str, token: str) -> str:
 def open_recall(token: Token):  # noqa: ANN201
     recall, practice = open_recall_link(token, utcnow())
     if "application/json" in (app.current_event.headers or {}).get("accept", ""):
-        return Response(status_code=200, content_type=content_types.APPLICATION_JSON,
-                        body={"status": recall.status.value, "recall_type": recall.recall_type,
-                              "booking_url": _with_token(practice.booking_url, token)
-                              if practice.booking_url else None})
+        return Response(
+            status_code=200,
+            content_type=content_types.APPLICATION_JSON,
+            body={
+                "status": recall.status.value,
+                "recall_type": recall.recall_type,
+                "booking_url": _with_token(practice.booking_url, token) if practice.booking_url else None,
+            },
+        )
     if not practice.booking_url:
         return _html(200, recall_page(practice.name, pick_locale(practice.locale)))
-    return Response(status_code=302, content_type=HTML, body="",
-                    headers={"Location": _with_token(practice.booking_url, token),
-                             "Cache-Control": "no-store"})
+    return Response(
+        status_code=302,
+        content_type=HTML,
+        body="",
+        headers={"Location": _with_token(practice.booking_url, token), "Cache-Control": "no-store"},
+    )
 
 
 # Registered last: the literal routes above (receipt, offer) win over <action>.
@@ -152,8 +173,11 @@ def perform(token: Token, action: PatientAction):  # noqa: ANN201
         return _html(409, appointment_page(open_link(token, utcnow()), _root()))
     notice = "confirmed" if action is PatientAction.CONFIRM else "cancelled"
     if "application/json" in (app.current_event.headers or {}).get("accept", ""):
-        return Response(status_code=200, content_type=content_types.APPLICATION_JSON,
-                        body={"status": view.appointment.status.value})
+        return Response(
+            status_code=200,
+            content_type=content_types.APPLICATION_JSON,
+            body={"status": view.appointment.status.value},
+        )
     return _html(200, appointment_page(view, _root(), notice))
 
 

@@ -30,8 +30,12 @@ sweep_target = recall_target(settings)
 def _settle_target(context: LambdaContext) -> SchedulerTarget:
     """Settle schedules fire this very function (its ARN from the context: a function
     cannot name its own ARN in its environment without a circular dependency)."""
-    return SchedulerTarget(settings.schedule_group, context.invoked_function_arn,
-                           settings.scheduler_role_arn, settings.scheduler_dlq_arn)
+    return SchedulerTarget(
+        settings.schedule_group,
+        context.invoked_function_arn,
+        settings.scheduler_role_arn,
+        settings.scheduler_dlq_arn,
+    )
 
 
 def record_handler(record: DynamoDBRecord, settle_target: SchedulerTarget) -> None:
@@ -61,9 +65,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     settle_target = _settle_target(context)
     if "settle" in event:
         request = parse(event=event["settle"], model=SettleRequest)
-        outcome = settle(request.practice_id, request.appointment_id,
-                         get_practice(request.practice_id), target, settle_target, utcnow(),
-                         release_slot)
+        outcome = settle(
+            request.practice_id,
+            request.appointment_id,
+            get_practice(request.practice_id),
+            target,
+            settle_target,
+            utcnow(),
+            release_slot,
+        )
         return {"notices": outcome.notices, "offers": outcome.offers}
-    return process_stream_batch(event, context,
-                                lambda record: record_handler(record, settle_target))
+    return process_stream_batch(event, context, lambda record: record_handler(record, settle_target))

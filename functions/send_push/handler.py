@@ -20,5 +20,4 @@ channels = ChannelConfig.from_settings(settings)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     request = parse(event=event, model=SendRequest)
     outcome = deliver(request, utcnow(), settings.public_base_url, channels)
-    return {"sent": outcome.sent, "skipped": outcome.skipped,
-            "escalation_started": outcome.escalation_started}
+    return {"sent": outcome.sent, "skipped": outcome.skipped, "escalation_started": outcome.escalation_started}

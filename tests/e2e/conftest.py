@@ -9,8 +9,7 @@ import pytest
 
 from notify.domain.model import PracticeSettings
 
-APP_PATIENT = {"has_app": True, "push_enabled": True, "device_token": "device-1",
-               "platform": "android"}
+APP_PATIENT = {"has_app": True, "push_enabled": True, "device_token": "device-1", "platform": "android"}
 # B9: notices go out once a change has settled (the practice setting's default).
 NOTICE_DELAY = timedelta(seconds=PracticeSettings().notice_delay_seconds)
 
@@ -36,10 +35,16 @@ class Scenario:
     def book(self, appointment_id: str, patient_id: str, start: datetime, **data):
         """The practice books; returns once the change has settled (the confirmation,
         if any, has gone out)."""
-        response = self.pms.send("appointment.created", {
-            "appointment_id": appointment_id, "patient_id": patient_id,
-            "start": start.isoformat(), "end": (start + timedelta(minutes=30)).isoformat(),
-            **data})
+        response = self.pms.send(
+            "appointment.created",
+            {
+                "appointment_id": appointment_id,
+                "patient_id": patient_id,
+                "start": start.isoformat(),
+                "end": (start + timedelta(minutes=30)).isoformat(),
+                **data,
+            },
+        )
         assert response.status_code == 202, response.text
         self.settle()
         return response
@@ -84,6 +89,8 @@ class Scenario:
 @pytest.fixture
 def scenario(new_practice, control, browser):
     """A fresh practice (Warsaw, SMS on, no email) and its helpers."""
+
     def make(**settings):
         return Scenario(new_practice(**settings), control, browser)
+
     return make

@@ -17,9 +17,16 @@ SHUFFLES = int(os.environ.get("B9_SHUFFLES", "12"))  # `make soak` runs more
 
 
 def _move(s, appointment_id: str, start, occurred_at, **kwargs):
-    return s.pms.send("appointment.rescheduled", {
-        "appointment_id": appointment_id, "start": start.isoformat(),
-        "end": (start + timedelta(minutes=30)).isoformat()}, occurred_at=occurred_at, **kwargs)
+    return s.pms.send(
+        "appointment.rescheduled",
+        {
+            "appointment_id": appointment_id,
+            "start": start.isoformat(),
+            "end": (start + timedelta(minutes=30)).isoformat(),
+        },
+        occurred_at=occurred_at,
+        **kwargs,
+    )
 
 
 def test_b9_the_newer_reschedule_wins_when_the_older_arrives_last(scenario, control):
@@ -29,8 +36,8 @@ def test_b9_the_newer_reschedule_wins_when_the_older_arrives_last(scenario, cont
     s.book("a1", "pat", first)
     now = control.now()
     monday, tuesday = s.local(7, 10), s.local(8, 10)
-    newer = _move(s, "a1", tuesday, now - timedelta(seconds=30))   # 11:30 -> Tuesday
-    older = _move(s, "a1", monday, now - timedelta(seconds=60))    # 11:00 -> Monday
+    newer = _move(s, "a1", tuesday, now - timedelta(seconds=30))  # 11:30 -> Tuesday
+    older = _move(s, "a1", monday, now - timedelta(seconds=60))  # 11:00 -> Monday
     assert newer.json()["status"] == "applied"
     assert older.status_code == 202 and older.json()["status"] == "stale"
     s.settle()
@@ -38,27 +45,36 @@ def test_b9_the_newer_reschedule_wins_when_the_older_arrives_last(scenario, cont
     assert report["appointment"]["start"] == tuesday.isoformat()
     notices = s.messages("a1", kind="reschedule")
     assert len(notices) == 1, "one notice, about where the appointment ended"
-    assert tuesday.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Warsaw")).strftime(
-        "%d.%m") in notices[0]["text"] or "10:00" in notices[0]["text"]
+    assert (
+        tuesday.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Warsaw")).strftime("%d.%m")
+        in notices[0]["text"]
+        or "10:00" in notices[0]["text"]
+    )
     stale = [m for m in report["messages"] if m["channel"] == "event"]
     assert [(m["kind"], m["status"]) for m in stale] == [("appointment.rescheduled", "stale")]
     control.advance_to(tuesday)
     assert [s.at(r) for r in s.messages("a1", kind="reminder")] == [tuesday - timedelta(hours=48)]
 
 
-def test_b9_a_cancellation_before_its_creation_keeps_the_appointment_cancelled(scenario,
-                                                                               control):
+def test_b9_a_cancellation_before_its_creation_keeps_the_appointment_cancelled(scenario, control):
     s = scenario()
     s.patient("pat")
     start = s.local(5)
     now = control.now()
-    cancelled = s.pms.send("appointment.cancelled", {"appointment_id": "a1"},
-                           occurred_at=now - timedelta(seconds=10))
+    cancelled = s.pms.send(
+        "appointment.cancelled", {"appointment_id": "a1"}, occurred_at=now - timedelta(seconds=10)
+    )
     assert cancelled.status_code == 202 and cancelled.json()["status"] == "held"
-    created = s.pms.send("appointment.created", {
-        "appointment_id": "a1", "patient_id": "pat", "start": start.isoformat(),
-        "end": (start + timedelta(minutes=30)).isoformat()},
-        occurred_at=now - timedelta(seconds=40))
+    created = s.pms.send(
+        "appointment.created",
+        {
+            "appointment_id": "a1",
+            "patient_id": "pat",
+            "start": start.isoformat(),
+            "end": (start + timedelta(minutes=30)).isoformat(),
+        },
+        occurred_at=now - timedelta(seconds=40),
+    )
     assert created.json()["status"] == "applied"
     s.settle()
     assert s.pms.get("appointments/a1").json()["appointment"]["status"] == "cancelled"
@@ -74,8 +90,9 @@ def test_b9_a_stale_cancellation_has_no_effect_and_no_callback(scenario, control
     # The visit was marked attended after the cancellation the PMS still had queued.
     attended_at = control.now()
     s.change("appointment.attended", {"appointment_id": "a1"}, occurred_at=attended_at)
-    late = s.pms.send("appointment.cancelled", {"appointment_id": "a1"},
-                      occurred_at=attended_at - timedelta(minutes=5))
+    late = s.pms.send(
+        "appointment.cancelled", {"appointment_id": "a1"}, occurred_at=attended_at - timedelta(minutes=5)
+    )
     assert late.json()["status"] == "stale"
     s.settle()
     assert s.pms.get("appointments/a1").json()["appointment"]["status"] == "attended"
@@ -96,44 +113,64 @@ def test_b9_the_pms_sequence_breaks_ties_of_the_same_instant(scenario, control):
 def test_b9_an_older_patient_update_does_not_overwrite_a_newer_one(scenario, control):
     s = scenario()
     now = control.now()
-    newer = s.pms.send("patient.upserted", {"patient_id": "pat", "phone": "601 234 567",
-                                            "name": "Jan Nowy"}, occurred_at=now)
-    older = s.pms.send("patient.upserted", {"patient_id": "pat", "phone": "",
-                                            "name": "Jan Stary"}, occurred_at=now - timedelta(hours=1))
+    newer = s.pms.send(
+        "patient.upserted", {"patient_id": "pat", "phone": "601 234 567", "name": "Jan Nowy"}, occurred_at=now
+    )
+    older = s.pms.send(
+        "patient.upserted",
+        {"patient_id": "pat", "phone": "", "name": "Jan Stary"},
+        occurred_at=now - timedelta(hours=1),
+    )
     assert newer.json()["status"] == "applied" and older.json()["status"] == "stale"
     s.book("a1", "pat", s.local(5))
     (sms,) = s.messages("a1", kind="confirmation")
     assert sms["channel"] == "sms"  # the newer record's phone number is kept
 
 
-def test_f1_the_practice_moving_an_appointment_does_not_offer_its_slot_back_to_its_patient(
-        scenario, control):
+def test_f1_the_practice_moving_an_appointment_does_not_offer_its_slot_back_to_its_patient(scenario, control):
     s = scenario()
     slot = s.local(3)
     s.patient("mover")
     s.book("moved", "mover", slot)
     s.patient("other")
     s.book("other", "other", slot + timedelta(days=4))
-    s.change("appointment.rescheduled", {
-        "appointment_id": "moved", "start": (slot + timedelta(days=3)).isoformat(),
-        "end": (slot + timedelta(days=3, minutes=30)).isoformat()})
+    s.change(
+        "appointment.rescheduled",
+        {
+            "appointment_id": "moved",
+            "start": (slot + timedelta(days=3)).isoformat(),
+            "end": (slot + timedelta(days=3, minutes=30)).isoformat(),
+        },
+    )
     offered = [r["appointment_id"] for r in s.messages(kind="slot_offer")]
     assert offered == ["other"]
 
 
 # -- the shuffled drill ------------------------------------------------------------------
-_changes = st.lists(st.one_of(
-    st.tuples(st.just("appointment.rescheduled"), st.integers(3, 6), st.integers(9, 15)),
-    st.tuples(st.just("appointment.cancelled"), st.just(0), st.just(0)),
-    st.tuples(st.just("appointment.notifications"), st.booleans(), st.just(0))),
-    min_size=0, max_size=4)
+_changes = st.lists(
+    st.one_of(
+        st.tuples(st.just("appointment.rescheduled"), st.integers(3, 6), st.integers(9, 15)),
+        st.tuples(st.just("appointment.cancelled"), st.just(0), st.just(0)),
+        st.tuples(st.just("appointment.notifications"), st.booleans(), st.just(0)),
+    ),
+    min_size=0,
+    max_size=4,
+)
 
 
 def _events(appointment_id: str, days: int, changes, base, created: bool) -> list[tuple]:
     """(occurred_at, event_type, data) of one appointment's history, oldest first."""
-    events = [(base, "appointment.created", {"appointment_id": appointment_id,
-                                            "patient_id": f"pat-{appointment_id}",
-                                            "day": days, "hour": 12})] if created else []
+    events = (
+        [
+            (
+                base,
+                "appointment.created",
+                {"appointment_id": appointment_id, "patient_id": f"pat-{appointment_id}", "day": days, "hour": 12},
+            )
+        ]
+        if created
+        else []
+    )
     for index, (kind, a, b) in enumerate(changes, start=1):
         data: dict = {"appointment_id": appointment_id}
         if kind == "appointment.rescheduled":
@@ -162,8 +199,7 @@ def _final(s, appointment_ids) -> dict:
     for appointment_id in appointment_ids:
         response = s.pms.get(f"appointments/{appointment_id}")
         body = response.json()["appointment"] if response.status_code == 200 else None
-        out[appointment_id] = body and {k: body[k] for k in
-                                        ("status", "start", "end", "notifications_enabled")}
+        out[appointment_id] = body and {k: body[k] for k in ("status", "start", "end", "notifications_enabled")}
     return out
 
 
@@ -171,11 +207,15 @@ def _sent(s) -> list[tuple]:
     return sorted((r["appointment_id"], r["kind"], r["channel"], r["at"]) for r in s.messages())
 
 
-@settings(max_examples=SHUFFLES, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=SHUFFLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(first=_changes, second=_changes, later_a=_changes, later_b=_changes, data=st.data())
 def test_b4_b9_shuffled_and_duplicated_deliveries_end_like_the_in_order_run(
-        scenario, control, first, second, later_a, later_b, data):
+    scenario, control, first, second, later_a, later_b, data
+):
     """Two practices get the same events about two appointments, in two bursts (the
     second after the first was announced), each burst within the notice delay: one
     practice in the order things happened, the other shuffled (changes before their
@@ -188,12 +228,21 @@ def test_b4_b9_shuffled_and_duplicated_deliveries_end_like_the_in_order_run(
     events = 0
     for burst, (changes_a, changes_b) in enumerate(((first, second), (later_a, later_b))):
         base = control.now() - NOTICE_DELAY / 2
-        history = (_events("a", 4, changes_a, base, created=burst == 0)
-                   + _events("b", 5, changes_b, base + timedelta(seconds=1), created=burst == 0))
+        history = _events("a", 4, changes_a, base, created=burst == 0) + _events(
+            "b", 5, changes_b, base + timedelta(seconds=1), created=burst == 0
+        )
         history.sort(key=lambda e: e[0])
         order = data.draw(st.permutations(range(len(history))), label=f"burst {burst} order")
-        duplicate = set(data.draw(st.lists(st.sampled_from(range(len(history))), max_size=3),
-                                  label=f"burst {burst} delivered twice")) if history else set()
+        duplicate = (
+            set(
+                data.draw(
+                    st.lists(st.sampled_from(range(len(history))), max_size=3),
+                    label=f"burst {burst} delivered twice",
+                )
+            )
+            if history
+            else set()
+        )
         _deliver(in_order, history, list(range(len(history))), set())
         _deliver(shuffled, history, list(order), duplicate)
         control.advance(NOTICE_DELAY.total_seconds())
@@ -213,8 +262,9 @@ _drill = {"sequences": 0, "events": 0, "messages": 0}
 
 def test_b4_b9_drill_figures():
     """Prints what the shuffled drill tried (run after it in the same worker)."""
-    kinds = ", ".join(f"{k} {v}" for k, v in _drill.items()
-                      if k not in ("sequences", "events", "messages"))
-    print(f"B9 shuffled drill: {_drill['sequences']} sequences, {_drill['events']} events, "
-          f"{_drill['messages']} messages compared ({kinds}), 0 final states and 0 messages "
-          "differing")
+    kinds = ", ".join(f"{k} {v}" for k, v in _drill.items() if k not in ("sequences", "events", "messages"))
+    print(
+        f"B9 shuffled drill: {_drill['sequences']} sequences, {_drill['events']} events, "
+        f"{_drill['messages']} messages compared ({kinds}), 0 final states and 0 messages "
+        "differing"
+    )

@@ -29,12 +29,10 @@ def _send(s, event_type: str, data: dict, event_id: str) -> None:
 
 
 def _redrive_all() -> int:
-    return (sum(redrive(queue) for queue in ("SendFailures", "StreamFailures"))
-            + redrive_escalations())
+    return sum(redrive(queue) for queue in ("SendFailures", "StreamFailures")) + redrive_escalations()
 
 
-def _expected_once(s, expected: set[tuple[str, str]],
-                   escalated: frozenset[str] = frozenset()) -> list[dict]:
+def _expected_once(s, expected: set[tuple[str, str]], escalated: frozenset[str] = frozenset()) -> list[dict]:
     """Each expected (appointment, kind) sent, once; the `escalated` appointments'
     reminders also by SMS (the push went unanswered, C1)."""
     rows = s.messages()
@@ -50,32 +48,53 @@ def _expected_once(s, expected: set[tuple[str, str]],
 @pytest.mark.parametrize("round_", range(B8_ROUNDS))  # each round draws other faults
 def test_b8_ten_percent_throttling_everywhere_loses_no_message(scenario, control, round_):
     s = scenario(uses_email=True)
-    people = {"a0": APP_PATIENT, "a1": APP_PATIENT, "s0": {}, "s1": {},
-              "e0": {"email": "e0@example.com", "phone": ""}}
+    people = {
+        "a0": APP_PATIENT,
+        "a1": APP_PATIENT,
+        "s0": {},
+        "s1": {},
+        "e0": {"email": "e0@example.com", "phone": ""},
+    }
     start = {pid: s.local(5, 9 + i) for i, pid in enumerate(people)}
     end = s.local(7)
     started = time.perf_counter()
     before = control.faults(rates=RATES)["injected"]
     try:
         for pid, extra in people.items():
-            _send(s, "patient.upserted", {"patient_id": pid, "phone": "601 234 567",
-                                          "name": "Jan Kowalski", **extra}, f"up-{pid}")
-            _send(s, "appointment.created", {
-                "appointment_id": pid, "patient_id": pid, "start": start[pid].isoformat(),
-                "end": (start[pid] + timedelta(minutes=30)).isoformat(),
-                "source": "app" if pid.startswith("a") else "practice"}, f"book-{pid}")
+            _send(
+                s,
+                "patient.upserted",
+                {"patient_id": pid, "phone": "601 234 567", "name": "Jan Kowalski", **extra},
+                f"up-{pid}",
+            )
+            _send(
+                s,
+                "appointment.created",
+                {
+                    "appointment_id": pid,
+                    "patient_id": pid,
+                    "start": start[pid].isoformat(),
+                    "end": (start[pid] + timedelta(minutes=30)).isoformat(),
+                    "source": "app" if pid.startswith("a") else "practice",
+                },
+                f"book-{pid}",
+            )
         control.advance_to(end)
     finally:
         after = control.faults()["injected"]
     injected = {k: n - before.get(k, 0) for k, n in after.items() if n > before.get(k, 0)}
     redriven = _redrive_all()
     control.advance(0)
-    rows = _expected_once(s, {(pid, kind) for pid in people
-                              for kind in ("confirmation", "reminder")},
-                          escalated=frozenset({"a0", "a1"}))
-    print(f"B8 10% drill: {sum(injected.values())} faults injected {injected}, "
-          f"{redriven} redriven, {len(rows)} messages sent, 0 lost, "
-          f"{time.perf_counter() - started:.1f}s")
+    rows = _expected_once(
+        s,
+        {(pid, kind) for pid in people for kind in ("confirmation", "reminder")},
+        escalated=frozenset({"a0", "a1"}),
+    )
+    print(
+        f"B8 10% drill: {sum(injected.values())} faults injected {injected}, "
+        f"{redriven} redriven, {len(rows)} messages sent, 0 lost, "
+        f"{time.perf_counter() - started:.1f}s"
+    )
     assert sum(injected.values()) > 0
 
 
@@ -136,8 +155,7 @@ def test_b8_failed_escalation_is_started_again_and_sends_its_sms_once(scenario, 
     assert redrive_escalations() == 0  # the failed one has its successor now
 
 
-def test_b8_escalation_read_retries_a_throttled_table_and_the_sms_still_goes(scenario,
-                                                                             control):
+def test_b8_escalation_read_retries_a_throttled_table_and_the_sms_still_goes(scenario, control):
     s = scenario()
     # The state machine's read fails at the escalation time and waits 2 s to retry.
     start = _reminder_pushed_then_down(s, control, "dynamodb", until_hours_before=46)
@@ -147,8 +165,7 @@ def test_b8_escalation_read_retries_a_throttled_table_and_the_sms_still_goes(sce
     assert s.at(sms) == start - timedelta(hours=46) + timedelta(seconds=2)
 
 
-def test_b8_redriven_escalation_sends_nothing_when_the_patient_answered_meanwhile(
-        scenario, control):
+def test_b8_redriven_escalation_sends_nothing_when_the_patient_answered_meanwhile(scenario, control):
     s = scenario()
     _reminder_pushed_then_down(s, control, "sns", until_hours_before=45)
     assert s.tap("a1", "confirm").status_code == 200

@@ -44,8 +44,9 @@ def _setup(s, candidates: int, slot_day: int = 3, gap_hours: float = 48, calenda
     s.book("slot", "freed", slot_start)
     for i in range(candidates):
         s.patient(f"c{i}")
-        s.book(f"c{i}", f"c{i}", slot_start + timedelta(hours=gap_hours) + timedelta(hours=i),
-               calendar_id=calendar)
+        s.book(
+            f"c{i}", f"c{i}", slot_start + timedelta(hours=gap_hours) + timedelta(hours=i), calendar_id=calendar
+        )
     return slot_start
 
 
@@ -85,9 +86,11 @@ def test_f1_candidates_start_48h_after_the_slot_and_share_its_calendar(scenario,
     slot_start = s.local(3)
     s.patient("freed")
     s.book("slot", "freed", slot_start)
-    for pid, delta, calendar in (("too-close", timedelta(hours=47, minutes=59), "default"),
-                                 ("just-right", timedelta(hours=48), "default"),
-                                 ("other-room", timedelta(hours=72), "room-2")):
+    for pid, delta, calendar in (
+        ("too-close", timedelta(hours=47, minutes=59), "default"),
+        ("just-right", timedelta(hours=48), "default"),
+        ("other-room", timedelta(hours=72), "room-2"),
+    ):
         s.patient(pid)
         s.book(pid, pid, slot_start + delta, calendar_id=calendar)
     s.change("appointment.cancelled", {"appointment_id": "slot"})
@@ -124,8 +127,7 @@ def test_f2_exactly_one_winner_among_simultaneous_accepts(scenario, control, tri
 
     def accept(link: str) -> None:
         barrier.wait()
-        code = s.browser.http.post(link, headers={"Accept": "application/json"},
-                                   timeout=120).status_code
+        code = s.browser.http.post(link, headers={"Accept": "application/json"}, timeout=120).status_code
         with lock:
             codes.append(code)
 
@@ -135,14 +137,15 @@ def test_f2_exactly_one_winner_among_simultaneous_accepts(scenario, control, tri
     for thread in threads:
         thread.join()
     starts = [s.pms.get(f"appointments/c{i}").json()["appointment"]["start"] for i in range(10)]
-    print(f"F2 trial {trial}: {len(codes)} simultaneous accepts, {codes.count(200)} won, "
-          f"{codes.count(409)} no longer available, {starts.count(slot_start.isoformat())} moved")
+    print(
+        f"F2 trial {trial}: {len(codes)} simultaneous accepts, {codes.count(200)} won, "
+        f"{codes.count(409)} no longer available, {starts.count(slot_start.isoformat())} moved"
+    )
     assert sorted(codes) == [200] + [409] * 9
     assert starts.count(slot_start.isoformat()) == 1
 
 
-def test_f3_the_winner_moves_its_messages_follow_and_the_left_slot_is_offered(scenario,
-                                                                             control):
+def test_f3_the_winner_moves_its_messages_follow_and_the_left_slot_is_offered(scenario, control):
     s = scenario()
     slot_start = s.local(3)
     s.patient("freed")
@@ -158,21 +161,25 @@ def test_f3_the_winner_moves_its_messages_follow_and_the_left_slot_is_offered(sc
     s.settle()
     # R3: the move is confirmed to the patient and the reminder re-planned.
     assert s.messages("early", kind="reschedule")
-    assert control.schedules(f"{s.pms.practice_id}.early.") == [
-        f"{s.pms.practice_id}.early.reminder.v2"]
+    assert control.schedules(f"{s.pms.practice_id}.early.") == [f"{s.pms.practice_id}.early.reminder.v2"]
     # F3: the slot "early" left (6 days away) is offered to "late" in turn.
     cascade = [r for r in _offers(s) if "/offer/early.v1" in r["link"]]
     assert [r["appointment_id"] for r in cascade] == ["late"]
 
 
-def test_b6_the_practice_is_told_of_the_move_by_a_signed_callback_and_the_api(scenario,
-                                                                             control, endpoint):
+def test_b6_the_practice_is_told_of_the_move_by_a_signed_callback_and_the_api(scenario, control, endpoint):
     s = scenario(uses_email=False)
     from ops.practice import onboard
 
-    onboard(s.pms.practice_id, secret=s.pms.secret, callback_url=endpoint.url,
-            name="Harbour Dental", timezone="Europe/Warsaw", country="PL",
-            booking_url="https://book.example.com/harbour")
+    onboard(
+        s.pms.practice_id,
+        secret=s.pms.secret,
+        callback_url=endpoint.url,
+        name="Harbour Dental",
+        timezone="Europe/Warsaw",
+        country="PL",
+        booking_url="https://book.example.com/harbour",
+    )
     _setup(s, 1)
     s.change("appointment.cancelled", {"appointment_id": "slot"})
     (offer,) = _offers(s)
@@ -181,8 +188,9 @@ def test_b6_the_practice_is_told_of_the_move_by_a_signed_callback_and_the_api(sc
     assert len(moves) == 1
     headers, body = moves[0]
     raw = json.dumps(body, separators=(",", ":")).encode()
-    expected = hmac.new(s.pms.secret.encode(), f"{headers['X-Notify-Timestamp']}.".encode() + raw,
-                        hashlib.sha256).hexdigest()
+    expected = hmac.new(
+        s.pms.secret.encode(), f"{headers['X-Notify-Timestamp']}.".encode() + raw, hashlib.sha256
+    ).hexdigest()
     assert headers["X-Notify-Signature"] == f"v1={expected}"
     assert body["data"]["appointment_id"] == "c0"
     api = s.pms.get("notices").json()["notices"]
@@ -193,8 +201,14 @@ def test_b6_patient_confirmation_reaches_the_practice(scenario, control, endpoin
     s = scenario()
     from ops.practice import onboard
 
-    onboard(s.pms.practice_id, secret=s.pms.secret, callback_url=endpoint.url,
-            name="Harbour Dental", timezone="Europe/Warsaw", country="PL")
+    onboard(
+        s.pms.practice_id,
+        secret=s.pms.secret,
+        callback_url=endpoint.url,
+        name="Harbour Dental",
+        timezone="Europe/Warsaw",
+        country="PL",
+    )
     s.patient("pat")
     s.book("a1", "pat", s.local(4))
     assert s.tap("a1", "confirm").status_code == 200

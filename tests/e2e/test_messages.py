@@ -37,8 +37,9 @@ def test_r6_opened_notice_is_not_followed_by_sms(scenario, control, browser):
     s.book("a1", "pat", s.local(6))
     (push,) = s.messages("a1", kind="confirmation", channel="push")
     token = browser.token_in(push["link"])
-    receipt = browser.http.post(f"{browser.base}/l/{token}/receipt",
-                                json={"message_id": push["message_id"]}, timeout=30)
+    receipt = browser.http.post(
+        f"{browser.base}/l/{token}/receipt", json={"message_id": push["message_id"]}, timeout=30
+    )
     assert receipt.status_code == 200 and receipt.json()["status"] == "opened"
     control.advance(5 * 3600)
     assert s.messages("a1", kind="confirmation", channel="sms") == []
@@ -52,11 +53,13 @@ def test_c4_push_opens_the_appointment_with_confirm_and_cancel(scenario, control
     s.book("a1", "pat", s.local(4), source="app")
     (row,) = s.messages("a1", kind="confirmation", channel="push")
     sns = sns_backends["123456789012"]["eu-central-1"]
-    payloads = [json.loads(m) for e in sns.platform_endpoints.values()
-                for mid, m in e.messages.items() if mid]
-    mine = [p for p in payloads
-            if json.loads(p["GCM"])["data"]["message_id"] == row["message_id"]
-            and json.loads(p["GCM"])["data"]["practice_id"] == s.pms.practice_id]
+    payloads = [json.loads(m) for e in sns.platform_endpoints.values() for mid, m in e.messages.items() if mid]
+    mine = [
+        p
+        for p in payloads
+        if json.loads(p["GCM"])["data"]["message_id"] == row["message_id"]
+        and json.loads(p["GCM"])["data"]["practice_id"] == s.pms.practice_id
+    ]
     assert len(mine) == 1
     data = json.loads(mine[0]["GCM"])["data"]
     assert data["deep_link"] == "app://appointments/a1"
@@ -120,8 +123,7 @@ def test_r9_notifications_switched_off_for_one_appointment(scenario, control):
     assert {r["kind"] for r in s.messages("later-off")} == {"confirmation"}
 
 
-def test_c7_at_the_quota_sms_stop_fall_back_to_email_and_the_practice_sees_it(scenario,
-                                                                              control):
+def test_c7_at_the_quota_sms_stop_fall_back_to_email_and_the_practice_sees_it(scenario, control):
     s = scenario(sms_quota=5, uses_email=True)
     for i in range(6):
         s.patient(f"p{i}", email=f"p{i}@example.com")
@@ -138,8 +140,7 @@ def test_c7_at_the_quota_sms_stop_fall_back_to_email_and_the_practice_sees_it(sc
     assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "query.month"
     types = [n["type"] for n in s.pms.get("notices").json()["notices"]]
     assert types == ["sms.quota_warning", "sms.quota_reached"]
-    reasons = [r["reason"] for r in control.skipped(s.pms.practice_id)
-               if r["appointment_id"] == "a5"]
+    reasons = [r["reason"] for r in control.skipped(s.pms.practice_id) if r["appointment_id"] == "a5"]
     assert "monthly SMS quota reached" in reasons
 
 
@@ -147,9 +148,14 @@ def test_c8_a_calendar_can_have_its_own_settings(scenario, control):
     from ops.practice import onboard
 
     s = scenario()
-    onboard(s.pms.practice_id, secret=s.pms.secret, name="Harbour Dental",
-            timezone="Europe/Warsaw", country="PL",
-            calendars={"hygiene": {"reminder_policy": "fixed", "fixed_offset_hours": 6}})
+    onboard(
+        s.pms.practice_id,
+        secret=s.pms.secret,
+        name="Harbour Dental",
+        timezone="Europe/Warsaw",
+        country="PL",
+        calendars={"hygiene": {"reminder_policy": "fixed", "fixed_offset_hours": 6}},
+    )
     s.patient("pat")
     start = s.local(5, 16)
     s.book("main", "pat", start)
@@ -162,9 +168,11 @@ def test_c8_a_calendar_can_have_its_own_settings(scenario, control):
 
 
 def test_b3_a_practice_can_override_a_template(scenario, control):
-    override = ("{% block sms %}Hi from {{ practice }}: {{ when_short }} {{ link }}{% endblock %}"
-                "{% block push_title %}t{% endblock %}{% block push_body %}b{% endblock %}"
-                "{% block email_subject %}s{% endblock %}{% block email_text %}e{% endblock %}")
+    override = (
+        "{% block sms %}Hi from {{ practice }}: {{ when_short }} {{ link }}{% endblock %}"
+        "{% block push_title %}t{% endblock %}{% block push_body %}b{% endblock %}"
+        "{% block email_subject %}s{% endblock %}{% block email_text %}e{% endblock %}"
+    )
     s = scenario(templates={"en/confirmation.j2": override})
     s.patient("pat")
     s.book("a1", "pat", s.local(5))
@@ -188,8 +196,12 @@ def test_b5_ledger_per_appointment_and_per_patient(scenario, control):
     control.advance_to(start - timedelta(hours=45))
     report = s.pms.get("appointments/a1").json()
     statuses = {(m["kind"], m["channel"]): m["status"] for m in report["messages"]}
-    assert statuses == {("confirmation", "push"): "sent", ("reminder", "schedule"): "fired",
-                        ("reminder", "push"): "escalated", ("reminder", "sms"): "sent"}
+    assert statuses == {
+        ("confirmation", "push"): "sent",
+        ("reminder", "schedule"): "fired",
+        ("reminder", "push"): "escalated",
+        ("reminder", "sms"): "sent",
+    }
     escalated = next(m for m in report["messages"] if m["status"] == "escalated")
     assert [h["status"] for h in escalated["history"]] == ["planned", "sent", "escalated"]
     by_patient = s.pms.get("patients/pat/messages").json()["messages"]
@@ -212,11 +224,15 @@ def test_b5_ledger_shows_planned_messages_until_fired_or_withdrawn(scenario, con
     assert datetime.fromisoformat(planned["due_at"]) == start - timedelta(hours=48)
 
     moved = start + timedelta(days=2)
-    s.change("appointment.rescheduled", {"appointment_id": "a1", "start": moved.isoformat(),
-                                           "end": (moved + timedelta(minutes=30)).isoformat()})
+    s.change(
+        "appointment.rescheduled",
+        {"appointment_id": "a1", "start": moved.isoformat(), "end": (moved + timedelta(minutes=30)).isoformat()},
+    )
     rows = {m["message_id"]: m for m in plan_rows()}
     assert {(m["status"], m["reason"]) for m in rows.values()} == {
-        ("cancelled", "appointment rescheduled"), ("planned", None)}
+        ("cancelled", "appointment rescheduled"),
+        ("planned", None),
+    }
 
     control.advance_to(moved - timedelta(hours=47))
     rows = {m["message_id"]: m for m in plan_rows()}
@@ -231,8 +247,7 @@ def test_b5_ledger_shows_planned_messages_until_fired_or_withdrawn(scenario, con
 
     s.book("a2", "pat", s.local(9))
     s.change("appointment.cancelled", {"appointment_id": "a2"})
-    (withdrawn,) = [m for m in s.pms.get("appointments/a2").json()["messages"]
-                    if m["channel"] == "schedule"]
+    (withdrawn,) = [m for m in s.pms.get("appointments/a2").json()["messages"] if m["channel"] == "schedule"]
     assert (withdrawn["status"], withdrawn["reason"]) == ("cancelled", "appointment cancelled")
 
 
@@ -243,8 +258,7 @@ def test_b7_opted_out_number_gets_no_sms_and_the_skip_is_recorded(scenario, cont
     s.book("a1", "pat", s.local(5), source="portal")
     assert s.messages("a1", channel="sms") == []
     assert len(s.messages("a1", channel="email")) == 1
-    reasons = [r["reason"] for r in control.skipped(s.pms.practice_id)
-               if r["appointment_id"] == "a1"]
+    reasons = [r["reason"] for r in control.skipped(s.pms.practice_id) if r["appointment_id"] == "a1"]
     assert "number opted out (STOP)" in reasons
 
 
@@ -256,19 +270,19 @@ def test_c3_the_app_registers_a_device_and_later_messages_go_by_push(scenario, c
     (sms,) = s.messages("a1", kind="confirmation")
     assert sms["channel"] == "sms"
     token = browser.token_in(sms["link"])
-    bad = browser.http.post(f"{browser.base}/l/{token}/device", json={"platform": "nokia"},
-                            timeout=30)
+    bad = browser.http.post(f"{browser.base}/l/{token}/device", json={"platform": "nokia"}, timeout=30)
     assert bad.status_code == 422
-    ok = browser.http.post(f"{browser.base}/l/{token}/device",
-                           json={"device_token": "fcm-token-123456", "platform": "android"},
-                           timeout=30)
+    ok = browser.http.post(
+        f"{browser.base}/l/{token}/device",
+        json={"device_token": "fcm-token-123456", "platform": "android"},
+        timeout=30,
+    )
     assert ok.status_code == 200
     control.advance_to(start - timedelta(hours=47))
     assert [r["channel"] for r in s.messages("a1", kind="reminder")] == ["push"]
 
 
-def test_r6_notice_without_app_or_email_goes_by_sms_and_shows_no_phantom_push(scenario,
-                                                                            control):
+def test_r6_notice_without_app_or_email_goes_by_sms_and_shows_no_phantom_push(scenario, control):
     s = scenario(uses_email=True)
     s.patient("pat", email="jan@example.com")
     control.advance_to(s.local(1, 9))
@@ -289,8 +303,11 @@ def test_c5_a_bounced_address_is_marked_and_not_used_again(scenario, control):
     control.advance_to(start - timedelta(hours=47))
     reminders = s.messages("a1", kind="reminder")
     assert [r["channel"] for r in reminders] == ["sms"]
-    reasons = [r["reason"] for r in control.skipped(s.pms.practice_id)
-               if (r["appointment_id"], r["kind"], r["channel"]) == ("a1", "reminder", "email")]
+    reasons = [
+        r["reason"]
+        for r in control.skipped(s.pms.practice_id)
+        if (r["appointment_id"], r["kind"], r["channel"]) == ("a1", "reminder", "email")
+    ]
     assert reasons == ["email address bounced"]
     # A new address from the PMS gets its chance again.
     s.patient("pat", email="jan@example.com")
@@ -305,5 +322,6 @@ def test_c5_a_spam_complaint_stops_email_to_that_address(scenario, control):
     s.book("a2", "pat", s.local(6), source="portal")
     assert len(s.messages("a1", kind="confirmation", channel="email")) == 1
     assert s.messages("a2", channel="email") == []
-    assert "email address bounced" in [r["reason"] for r in control.skipped(s.pms.practice_id)
-                                       if r["appointment_id"] == "a2"]
+    assert "email address bounced" in [
+        r["reason"] for r in control.skipped(s.pms.practice_id) if r["appointment_id"] == "a2"
+    ]

@@ -27,9 +27,11 @@ def _visit(s, appointment_id: str, patient_id: str, start, appointment_type="Che
 
 
 def _due(s, patient_id: str, due_at, event_id: str | None = None, **data):
-    response = s.pms.send("recall.due", {"patient_id": patient_id, "recall_type": "checkup",
-                                         "due_at": due_at.isoformat(), **data},
-                          event_id=event_id)
+    response = s.pms.send(
+        "recall.due",
+        {"patient_id": patient_id, "recall_type": "checkup", "due_at": due_at.isoformat(), **data},
+        event_id=event_id,
+    )
     assert response.status_code == 202, response.text
     return response
 
@@ -42,8 +44,13 @@ def test_k1_attended_visit_starts_a_recall_sent_once_at_the_practice_hour(scenar
     s = scenario(recall_rules=CHECKUP, recall_hour=10)
     for patient in ("due", "other", "next"):
         s.patient(patient)
-    visit, later, before, after, end = (s.local(1, 9), s.local(20), s.local(8, 9, 59),
-                                        s.local(8, 10, 1), s.local(12))
+    visit, later, before, after, end = (
+        s.local(1, 9),
+        s.local(20),
+        s.local(8, 9, 59),
+        s.local(8, 10, 1),
+        s.local(12),
+    )
     _visit(s, "v-due", "due", visit)
     _visit(s, "v-other", "other", visit + timedelta(hours=4), appointment_type="Whitening")
     _visit(s, "v-next", "next", visit + timedelta(hours=6))
@@ -60,12 +67,12 @@ def test_k1_attended_visit_starts_a_recall_sent_once_at_the_practice_hour(scenar
     assert len(_recalls(s)) == 1  # once per recall period
 
     ledger = s.pms.get("patients/next/messages").json()["messages"]
-    assert [(m["kind"], m["status"], m["reason"]) for m in ledger if m["kind"] == "recall"] \
-        == [("recall", "skipped", "next appointment already booked")]
+    assert [(m["kind"], m["status"], m["reason"]) for m in ledger if m["kind"] == "recall"] == [
+        ("recall", "skipped", "next appointment already booked")
+    ]
 
 
-def test_k1_pms_recall_records_are_sent_on_their_day_and_need_recalls_enabled(scenario,
-                                                                              control):
+def test_k1_pms_recall_records_are_sent_on_their_day_and_need_recalls_enabled(scenario, control):
     s = scenario(recalls_enabled=True)
     s.patient("p1")
     first = _due(s, "p1", s.local(2, 8), event_id="recall-p1")
@@ -80,18 +87,21 @@ def test_k1_pms_recall_records_are_sent_on_their_day_and_need_recalls_enabled(sc
 
     off = scenario()
     off.patient("p1")
-    response = off.pms.send("recall.due", {"patient_id": "p1", "recall_type": "checkup",
-                                           "due_at": off.local(1).isoformat()})
+    response = off.pms.send(
+        "recall.due", {"patient_id": "p1", "recall_type": "checkup", "due_at": off.local(1).isoformat()}
+    )
     assert response.status_code == 409
     assert response.json()["fields"][0]["field"] == "type"
 
 
-def test_k2_booking_from_the_recall_link_is_attributed_and_confirmed_with_content(
-        scenario, control, browser):
-    s = scenario(recalls_enabled=True, uses_email=True,
-                 map_url="https://maps.example.com/harbour",
-                 parking_info="free parking behind the building",
-                 practitioner_photo_url="https://cdn.example.com/dr-nowak.jpg")
+def test_k2_booking_from_the_recall_link_is_attributed_and_confirmed_with_content(scenario, control, browser):
+    s = scenario(
+        recalls_enabled=True,
+        uses_email=True,
+        map_url="https://maps.example.com/harbour",
+        parking_info="free parking behind the building",
+        practitioner_photo_url="https://cdn.example.com/dr-nowak.jpg",
+    )
     s.patient("p1", email="jan@example.com")
     s.patient("p2")
     _due(s, "p1", control.now())
@@ -124,8 +134,7 @@ def test_k2_booking_from_the_recall_link_is_attributed_and_confirmed_with_conten
     assert [n["data"]["appointment_id"] for n in booked_notices] == ["b1"]
 
 
-def test_k3_unviewed_result_recall_push_goes_to_sms_after_2h_health_after_24h(
-        scenario, control, browser):
+def test_k3_unviewed_result_recall_push_goes_to_sms_after_2h_health_after_24h(scenario, control, browser):
     s = scenario(recalls_enabled=True)
     for patient in ("result", "health", "viewed"):
         s.patient(patient, **APP_PATIENT)
@@ -146,12 +155,10 @@ def test_k3_unviewed_result_recall_push_goes_to_sms_after_2h_health_after_24h(
     assert [(r["patient_id"], _local_hm(s, r)) for r in sms] == [("result", "12:00")]
     control.advance_to(times[3])
     sms = _recalls(s, channel="sms")
-    assert sorted((r["patient_id"], _local_hm(s, r)) for r in sms) == [
-        ("health", "10:00"), ("result", "12:00")]
+    assert sorted((r["patient_id"], _local_hm(s, r)) for r in sms) == [("health", "10:00"), ("result", "12:00")]
 
 
-def test_k4_blocked_number_gets_no_recall_sms_automated_or_manual_until_unblocked(
-        scenario, control):
+def test_k4_blocked_number_gets_no_recall_sms_automated_or_manual_until_unblocked(scenario, control):
     s = scenario(recalls_enabled=True)
     for i in range(1, 4):
         s.patient(f"p{i}", phone=f"601 234 56{i}")
@@ -163,16 +170,16 @@ def test_k4_blocked_number_gets_no_recall_sms_automated_or_manual_until_unblocke
     control.advance_to(s.local(1, 10, 5))
     assert sorted(r["patient_id"] for r in _recalls(s, channel="sms")) == ["p1", "p3"]
     ledger = s.pms.get("patients/p2/messages").json()["messages"]
-    assert [(m["status"], m["reason"]) for m in ledger
-            if (m["kind"], m["channel"]) == ("recall", "sms")] == [("skipped", BLOCKED_REASON)]
+    assert [(m["status"], m["reason"]) for m in ledger if (m["kind"], m["channel"]) == ("recall", "sms")] == [
+        ("skipped", BLOCKED_REASON)
+    ]
 
     manual = s.pms.call("POST", "recalls", {"patient_id": "p2", "recall_type": "checkup"})
     assert manual.status_code == 202 and manual.json()["warnings"] == [BLOCKED_REASON]
     control.advance(60)
     assert "p2" not in {r["patient_id"] for r in _recalls(s, channel="sms")}
 
-    assert s.pms.call("PUT", "blocked-numbers/+48601234562",
-                      {"blocked_recalls": False}).status_code == 200
+    assert s.pms.call("PUT", "blocked-numbers/+48601234562", {"blocked_recalls": False}).status_code == 200
     control.advance(60)
     manual = s.pms.call("POST", "recalls", {"patient_id": "p2", "recall_type": "checkup"})
     assert manual.status_code == 202 and manual.json()["warnings"] == []
@@ -182,8 +189,7 @@ def test_k4_blocked_number_gets_no_recall_sms_automated_or_manual_until_unblocke
     assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "number"
 
 
-def test_k5_no_marketing_asks_the_sender_to_confirm_manual_but_not_automated_recalls(
-        scenario, control):
+def test_k5_no_marketing_asks_the_sender_to_confirm_manual_but_not_automated_recalls(scenario, control):
     s = scenario(recalls_enabled=True)
     s.patient("p1", no_marketing=True)
     asked = s.pms.call("POST", "recalls", {"patient_id": "p1", "recall_type": "checkup"})
@@ -192,8 +198,7 @@ def test_k5_no_marketing_asks_the_sender_to_confirm_manual_but_not_automated_rec
     assert asked.json()["fields"][0]["field"] == "confirmed"
     control.advance(60)
     assert _recalls(s) == []
-    confirmed = s.pms.call("POST", "recalls", {"patient_id": "p1", "recall_type": "checkup",
-                                               "confirmed": True})
+    confirmed = s.pms.call("POST", "recalls", {"patient_id": "p1", "recall_type": "checkup", "confirmed": True})
     assert confirmed.status_code == 202
     control.advance(60)
     assert len(_recalls(s, "p1")) == 1
@@ -204,8 +209,7 @@ def test_k5_no_marketing_asks_the_sender_to_confirm_manual_but_not_automated_rec
     assert unknown.status_code == 404
 
 
-def test_k6_statistics_count_each_feature_once_per_practice_day(scenario, control, browser,
-                                                                 local_stack):
+def test_k6_statistics_count_each_feature_once_per_practice_day(scenario, control, browser, local_stack):
     s = scenario(recalls_enabled=True)
     for patient in ("p1", "p2", "p3"):
         s.patient(patient)
@@ -219,21 +223,20 @@ def test_k6_statistics_count_each_feature_once_per_practice_day(scenario, contro
     _due(s, "p3", control.now())  # p1 has a next appointment: not recalled
     day = s.local(1).astimezone(ZoneInfo("Europe/Warsaw")).date()
     control.advance_to(s.local(1, 10, 5))
-    report = s.pms.get("statistics", **{"from": (day - timedelta(days=1)).isoformat(),
-                                        "to": day.isoformat()}).json()
+    report = s.pms.get(
+        "statistics", **{"from": (day - timedelta(days=1)).isoformat(), "to": day.isoformat()}
+    ).json()
     totals = report["totals"]
     assert totals["confirmations"] == 1 and totals["cancellations"] == 1
     assert totals["recalls_sent_sms"] == 1 and totals["recalls_sent_push"] == 0
     sms_rows = s.messages(channel="sms")
     sms_parts = sum(r["segments"] for r in sms_rows)
     assert totals["sms_parts"] == sms_parts == s.sms_used(sms_rows)
-    assert [d["day"] for d in report["days"]] == [(day - timedelta(days=1)).isoformat(),
-                                                 day.isoformat()]
+    assert [d["day"] for d in report["days"]] == [(day - timedelta(days=1)).isoformat(), day.isoformat()]
     assert report["days"][1]["recalls_sent_sms"] == 1
     # Each feature is a CloudWatch metric too (EMF, written to the local handler log).
     log = local_stack.log_file.read_text()
-    for metric in ("Usage_confirmations", "Usage_cancellations", "Usage_recalls_sent_sms",
-                   "Usage_sms_parts"):
+    for metric in ("Usage_confirmations", "Usage_cancellations", "Usage_recalls_sent_sms", "Usage_sms_parts"):
         assert metric in log
     bad = s.pms.get("statistics", **{"from": "yesterday"})
     assert bad.status_code == 422

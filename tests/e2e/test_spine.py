@@ -8,13 +8,11 @@ from datetime import timedelta
 from .conftest import APP_PATIENT, NOTICE_DELAY
 
 
-def test_r1_confirmation_goes_out_once_the_booking_settled_with_details_and_instructions(
-        scenario, control):
+def test_r1_confirmation_goes_out_once_the_booking_settled_with_details_and_instructions(scenario, control):
     s = scenario(uses_email=True, after_booking_instructions="Bring your ID card.")
     s.patient("pat", email="jan@example.com")
     booked = control.now()
-    s.book("a1", "pat", booked + timedelta(days=5), practitioner="dr Ewa Zielińska",
-           source="portal")
+    s.book("a1", "pat", booked + timedelta(days=5), practitioner="dr Ewa Zielińska", source="portal")
     sms = s.messages("a1", kind="confirmation", channel="sms")
     email = s.messages("a1", kind="confirmation", channel="email")
     assert len(sms) == 1 and len(email) == 1
@@ -71,9 +69,10 @@ def test_r3_reschedule_replaces_the_pending_reminder(scenario, control):
     s.book("a1", "pat", start)
     control.advance(3600)
     moved = start + timedelta(days=2)
-    s.change("appointment.rescheduled", {
-        "appointment_id": "a1", "start": moved.isoformat(),
-        "end": (moved + timedelta(minutes=30)).isoformat()})
+    s.change(
+        "appointment.rescheduled",
+        {"appointment_id": "a1", "start": moved.isoformat(), "end": (moved + timedelta(minutes=30)).isoformat()},
+    )
     (notice,) = s.messages("a1", kind="reschedule")
     assert notice["kind"] == "reschedule"
     control.advance(7 * 86400)
@@ -98,8 +97,7 @@ def test_r5_cancellation_notice_never_shows_the_internal_reason(scenario, contro
     s = scenario(uses_email=True)
     s.patient("pat", email="jan@example.com")
     s.book("a1", "pat", control.now() + timedelta(days=5))
-    s.change("appointment.cancelled", {"appointment_id": "a1",
-                                         "internal_reason": "not excused: unpaid invoice"})
+    s.change("appointment.cancelled", {"appointment_id": "a1", "internal_reason": "not excused: unpaid invoice"})
     notices = s.messages("a1", kind="cancellation")
     assert {n["channel"] for n in notices} == {"sms", "email"}
     for notice in notices:
@@ -124,8 +122,9 @@ def test_r4_reschedule_link_goes_to_the_practice_booking_page(scenario, control)
     s = scenario()
     s.patient("pat")
     s.book("a1", "pat", control.now() + timedelta(days=5))
-    response = s.browser.http.get(f"{s.browser.base}/l/{s.token('a1')}/reschedule",
-                                  allow_redirects=False, timeout=30)
+    response = s.browser.http.get(
+        f"{s.browser.base}/l/{s.token('a1')}/reschedule", allow_redirects=False, timeout=30
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == "https://book.example.com/harbour"
 
@@ -185,8 +184,12 @@ def test_b4_webhook_retry_with_the_same_event_id_is_applied_once(scenario, contr
     s = scenario()
     s.patient("pat")
     start = s.local(5)
-    data = {"appointment_id": "a1", "patient_id": "pat", "start": start.isoformat(),
-            "end": (start + timedelta(minutes=30)).isoformat()}
+    data = {
+        "appointment_id": "a1",
+        "patient_id": "pat",
+        "start": start.isoformat(),
+        "end": (start + timedelta(minutes=30)).isoformat(),
+    }
     first = s.pms.send("appointment.created", data, event_id="evt-1")
     second = s.pms.send("appointment.created", data, event_id="evt-1")
     assert first.json()["status"] == "applied"

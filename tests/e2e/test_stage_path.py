@@ -17,8 +17,7 @@ def _custom_domain(link: str) -> str:
     return f"{parts.scheme}://{parts.netloc}/{CUSTOM_DOMAIN_BASE_PATH}/{path}"
 
 
-def test_stage_links_in_messages_carry_the_stage_and_the_bare_path_is_refused(scenario, control,
-                                                                               local_stack):
+def test_stage_links_in_messages_carry_the_stage_and_the_bare_path_is_refused(scenario, control, local_stack):
     s = scenario()
     s.patient("pat")
     s.book("a1", "pat", s.local(5))
@@ -41,8 +40,7 @@ def test_stage_confirm_and_cancel_forms_work_on_the_default_url(scenario, contro
     assert urlsplit(confirmed.url).path.startswith("/v1/l/")
     cancelled = s.tap("a2", "cancel")
     assert cancelled.status_code == 200
-    statuses = {a: s.pms.get(f"appointments/{a}").json()["appointment"]["status"]
-                for a in ("a1", "a2")}
+    statuses = {a: s.pms.get(f"appointments/{a}").json()["appointment"]["status"] for a in ("a1", "a2")}
     assert statuses == {"a1": "confirmed", "a2": "cancelled"}
 
 

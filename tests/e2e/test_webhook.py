@@ -13,9 +13,16 @@ def test_webhook_wrong_secret_is_401_and_writes_nothing(scenario, control):
     response = s.pms.send("patient.upserted", {"patient_id": "pat"}, secret="not-the-secret")
     assert response.status_code == 401
     start = control.now() + timedelta(days=5)
-    response = s.pms.send("appointment.created", {
-        "appointment_id": "a1", "patient_id": "pat", "start": start.isoformat(),
-        "end": (start + timedelta(hours=1)).isoformat()}, secret="not-the-secret")
+    response = s.pms.send(
+        "appointment.created",
+        {
+            "appointment_id": "a1",
+            "patient_id": "pat",
+            "start": start.isoformat(),
+            "end": (start + timedelta(hours=1)).isoformat(),
+        },
+        secret="not-the-secret",
+    )
     assert response.status_code == 401
     assert s.messages() == []
 
@@ -29,8 +36,7 @@ def test_webhook_replayed_with_a_stale_timestamp_is_401(scenario, control):
 
 def test_webhook_unsigned_garbage_is_401_not_422(scenario):
     s = scenario()
-    response = s.pms.http.post(f"{s.pms.base}/practices/{s.pms.practice_id}/events",
-                               data=b"{not json", timeout=30)
+    response = s.pms.http.post(f"{s.pms.base}/practices/{s.pms.practice_id}/events", data=b"{not json", timeout=30)
     assert response.status_code == 401
 
 
@@ -38,22 +44,50 @@ def test_webhook_one_practice_secret_cannot_write_to_another(scenario, control):
     mine, theirs = scenario(), scenario()
     response = mine.pms.http.post(
         f"{mine.pms.base}/practices/{theirs.pms.practice_id}/events",
-        data=b"{}", headers={"X-Notify-Timestamp": str(int(control.now().timestamp())),
-                             "X-Notify-Signature": "v1=" + "0" * 64}, timeout=30)
+        data=b"{}",
+        headers={
+            "X-Notify-Timestamp": str(int(control.now().timestamp())),
+            "X-Notify-Signature": "v1=" + "0" * 64,
+        },
+        timeout=30,
+    )
     assert response.status_code == 401
 
 
-@pytest.mark.parametrize("data, field", [
-    ({"appointment_id": "a1", "patient_id": "pat", "start": "tomorrow", "end": "x"}, "start"),
-    ({"appointment_id": "a1", "patient_id": "pat", "start": "2026-06-01T10:00:00",
-      "end": "2026-06-01T11:00:00"}, "start"),  # naive: no time zone
-    ({"appointment_id": "a 1", "patient_id": "pat", "start": "2026-06-01T10:00:00Z",
-      "end": "2026-06-01T11:00:00Z"}, "appointment_id"),
-    ({"patient_id": "pat", "start": "2026-06-01T10:00:00Z", "end": "2026-06-01T11:00:00Z"},
-     "appointment_id"),
-    ({"appointment_id": "a1", "patient_id": "pat", "start": "2026-06-01T10:00:00Z",
-      "end": "2026-06-01T09:00:00Z"}, "end must be after start"),
-])
+@pytest.mark.parametrize(
+    "data, field",
+    [
+        ({"appointment_id": "a1", "patient_id": "pat", "start": "tomorrow", "end": "x"}, "start"),
+        (
+            {
+                "appointment_id": "a1",
+                "patient_id": "pat",
+                "start": "2026-06-01T10:00:00",
+                "end": "2026-06-01T11:00:00",
+            },
+            "start",
+        ),  # naive: no time zone
+        (
+            {
+                "appointment_id": "a 1",
+                "patient_id": "pat",
+                "start": "2026-06-01T10:00:00Z",
+                "end": "2026-06-01T11:00:00Z",
+            },
+            "appointment_id",
+        ),
+        ({"patient_id": "pat", "start": "2026-06-01T10:00:00Z", "end": "2026-06-01T11:00:00Z"}, "appointment_id"),
+        (
+            {
+                "appointment_id": "a1",
+                "patient_id": "pat",
+                "start": "2026-06-01T10:00:00Z",
+                "end": "2026-06-01T09:00:00Z",
+            },
+            "end must be after start",
+        ),
+    ],
+)
 def test_webhook_invalid_payload_is_422_naming_the_field(scenario, data, field):
     s = scenario()
     response = s.pms.send("appointment.created", data)
@@ -72,9 +106,10 @@ def test_webhook_unknown_event_type_is_422(scenario):
 def test_b9_a_change_to_an_appointment_not_created_yet_is_held_for_it(scenario, control):
     s = scenario()
     start = control.now() + timedelta(days=3)
-    response = s.pms.send("appointment.rescheduled", {
-        "appointment_id": "not-yet", "start": start.isoformat(),
-        "end": (start + timedelta(hours=1)).isoformat()})
+    response = s.pms.send(
+        "appointment.rescheduled",
+        {"appointment_id": "not-yet", "start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()},
+    )
     assert response.status_code == 202 and response.json()["status"] == "held"
     assert s.pms.get("appointments/not-yet").status_code == 404
 
@@ -84,8 +119,14 @@ def test_webhook_creating_an_existing_appointment_is_409(scenario, control):
     s.patient("pat")
     start = control.now() + timedelta(days=3)
     s.book("a1", "pat", start)
-    response = s.pms.send("appointment.created", {
-        "appointment_id": "a1", "patient_id": "pat", "start": start.isoformat(),
-        "end": (start + timedelta(hours=1)).isoformat()})
+    response = s.pms.send(
+        "appointment.created",
+        {
+            "appointment_id": "a1",
+            "patient_id": "pat",
+            "start": start.isoformat(),
+            "end": (start + timedelta(hours=1)).isoformat(),
+        },
+    )
     assert response.status_code == 409
     assert len(s.messages("a1", kind="confirmation")) == 1

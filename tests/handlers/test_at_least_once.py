@@ -11,17 +11,22 @@ from local.runtime import LambdaContext
 
 
 def _context(name: str) -> LambdaContext:
-    return LambdaContext(name, 512, f"arn:aws:lambda:eu-central-1:123456789012:function:{name}",
-                         "test")
+    return LambdaContext(name, 512, f"arn:aws:lambda:eu-central-1:123456789012:function:{name}", "test")
 
 
 def _book_one(new_practice, control):
     pms = new_practice()
     pms.send("patient.upserted", {"patient_id": "pat", "phone": "601 234 567"})
     start = control.now() + timedelta(days=5)
-    pms.send("appointment.created", {"appointment_id": "a1", "patient_id": "pat",
-                                     "start": start.isoformat(),
-                                     "end": (start + timedelta(hours=1)).isoformat()})
+    pms.send(
+        "appointment.created",
+        {
+            "appointment_id": "a1",
+            "patient_id": "pat",
+            "start": start.isoformat(),
+            "end": (start + timedelta(hours=1)).isoformat(),
+        },
+    )
     return pms
 
 
@@ -29,8 +34,7 @@ def test_b4_a_schedule_firing_twice_sends_the_reminder_once(new_practice, contro
     from functions.send_push.handler import lambda_handler
 
     pms = _book_one(new_practice, control)
-    firing = {"practice_id": pms.practice_id, "appointment_id": "a1", "kind": "reminder",
-              "version": 1}
+    firing = {"practice_id": pms.practice_id, "appointment_id": "a1", "kind": "reminder", "version": 1}
     first = lambda_handler(dict(firing), _context("send_push"))
     second = lambda_handler(dict(firing), _context("send_push"))
     assert first["sent"] == ["sms"]
@@ -56,9 +60,13 @@ def test_b4_a_stream_batch_delivered_twice_plans_once(new_practice, control, loc
         pms = _book_one(new_practice, control)
     finally:
         runtime.invoke = original
-    mine = [r for batch in delivered for r in batch.get("Records", [])
-            if r["dynamodb"]["Keys"]["pk"]["S"] == f"PRACTICE#{pms.practice_id}"
-            and r["dynamodb"]["Keys"]["sk"]["S"].startswith("APPT#")]
+    mine = [
+        r
+        for batch in delivered
+        for r in batch.get("Records", [])
+        if r["dynamodb"]["Keys"]["pk"]["S"] == f"PRACTICE#{pms.practice_id}"
+        and r["dynamodb"]["Keys"]["sk"]["S"].startswith("APPT#")
+    ]
     assert len(mine) == 1
     pending = control.schedules(pms.practice_id)
     # The reminder, and the moment the booking has settled (its confirmation, B9).

@@ -15,11 +15,12 @@ def test_security_a_call_outside_the_role_is_refused_like_aws_refuses_it(local_s
     book = local_stack.iam
     book.check("practice_callback", "dynamodb", "GetItem", {"TableName": table})
     for function, service, operation, params in (
-            ("practice_callback", "dynamodb", "PutItem", {"TableName": table}),
-            ("patient_links", "dynamodb", "Scan", {"TableName": table}),
-            ("delivery_events", "dynamodb", "Query", {"TableName": table, "IndexName": "gsi2"}),
-            ("booking_webhook", "sns", "Publish", {"PhoneNumber": "+48601234567"}),
-            ("recall_sweep", "scheduler", "CreateSchedule", {"Name": "x", "GroupName": "g"})):
+        ("practice_callback", "dynamodb", "PutItem", {"TableName": table}),
+        ("patient_links", "dynamodb", "Scan", {"TableName": table}),
+        ("delivery_events", "dynamodb", "Query", {"TableName": table, "IndexName": "gsi2"}),
+        ("booking_webhook", "sns", "Publish", {"PhoneNumber": "+48601234567"}),
+        ("recall_sweep", "scheduler", "CreateSchedule", {"Name": "x", "GroupName": "g"}),
+    ):
         with pytest.raises(AccessDenied):
             book.check(function, service, operation, params)
 
@@ -29,8 +30,12 @@ def test_security_a_transaction_needs_the_actions_of_each_item_it_writes(local_s
     write = {"TransactItems": [{"Put": {"TableName": table}}, {"Update": {"TableName": table}}]}
     local_stack.iam.check("patient_links", "dynamodb", "TransactWriteItems", write)
     with pytest.raises(AccessDenied):
-        local_stack.iam.check("patient_links", "dynamodb", "TransactWriteItems",
-                              {"TransactItems": [{"Delete": {"TableName": table}}]})
+        local_stack.iam.check(
+            "patient_links",
+            "dynamodb",
+            "TransactWriteItems",
+            {"TransactItems": [{"Delete": {"TableName": table}}]},
+        )
 
 
 def test_security_a_handler_whose_role_lacks_a_call_fails_on_the_local_stack(local_stack):

@@ -25,9 +25,11 @@ def _body(template) -> dict:
 
 def _function_logicals(template) -> dict[str, str]:
     """handler name -> logical id of our functions."""
-    return {f["Properties"]["Handler"].split(".")[1]: k
-            for k, f in _resources(template, "AWS::Lambda::Function").items()
-            if f["Properties"]["Handler"].startswith("functions.")}
+    return {
+        f["Properties"]["Handler"].split(".")[1]: k
+        for k, f in _resources(template, "AWS::Lambda::Function").items()
+        if f["Properties"]["Handler"].startswith("functions.")
+    }
 
 
 def _role_of(template, function_logical: str) -> str:
@@ -60,8 +62,10 @@ def test_a_table_stream_has_at_most_two_readers_per_shard(template):
 
 def test_planning_and_freed_slots_share_a_reader_and_callbacks_have_their_own(template):
     functions = _function_logicals(template)
-    mappings = {m["Properties"]["FunctionName"]["Ref"]: json.dumps(m["Properties"]["FilterCriteria"])
-                for m in _resources(template, "AWS::Lambda::EventSourceMapping").values()}
+    mappings = {
+        m["Properties"]["FunctionName"]["Ref"]: json.dumps(m["Properties"]["FilterCriteria"])
+        for m in _resources(template, "AWS::Lambda::EventSourceMapping").values()
+    }
     assert set(mappings) == {functions["schedule_reminder"], functions["practice_callback"]}
     assert "APPT#" in mappings[functions["schedule_reminder"]]
     assert "CALLBACK#" in mappings[functions["practice_callback"]]
@@ -72,16 +76,22 @@ def test_planning_and_freed_slots_share_a_reader_and_callbacks_have_their_own(te
 def test_o1_alarm_topic_uses_a_customer_key_that_cloudwatch_may_use(template):
     """With the AWS-managed alias/aws/sns key CloudWatch cannot publish: the alarm fires
     and nothing arrives."""
-    alarm_actions = {json.dumps(a) for alarm in _resources(template, "AWS::CloudWatch::Alarm").values()
-                     for a in alarm["Properties"]["AlarmActions"]}
+    alarm_actions = {
+        json.dumps(a)
+        for alarm in _resources(template, "AWS::CloudWatch::Alarm").values()
+        for a in alarm["Properties"]["AlarmActions"]
+    }
     (topic_ref,) = alarm_actions
     topic = _resources(template, "AWS::SNS::Topic")[json.loads(topic_ref)["Ref"]]
     key_ref = topic["Properties"]["KmsMasterKeyId"]
     assert "alias/aws/sns" not in json.dumps(key_ref)
     key = _resources(template, "AWS::KMS::Key")[key_ref["Fn::GetAtt"][0]]
     assert key["Properties"]["EnableKeyRotation"] is True
-    allowed = [s for s in key["Properties"]["KeyPolicy"]["Statement"]
-               if "cloudwatch.amazonaws.com" in json.dumps(s.get("Principal", {}))]
+    allowed = [
+        s
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+        if "cloudwatch.amazonaws.com" in json.dumps(s.get("Principal", {}))
+    ]
     assert allowed, "the key policy must let CloudWatch use the key"
     assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= {a for s in allowed for a in _actions(s)}
 
@@ -90,10 +100,14 @@ def test_o1_alarm_topic_reaches_the_operator_given_at_deploy_time(template):
     body = _body(template)
     operator = body["Parameters"]["OperatorEmail"]
     assert "Default" not in operator, "the operator's address is a required deploy setting"
-    subscriptions = [s["Properties"] for s in _resources(template, "AWS::SNS::Subscription").values()
-                     if s["Properties"]["Protocol"] == "email"]
-    assert subscriptions == [{"Protocol": "email", "Endpoint": {"Ref": "OperatorEmail"},
-                              "TopicArn": subscriptions[0]["TopicArn"]}]
+    subscriptions = [
+        s["Properties"]
+        for s in _resources(template, "AWS::SNS::Subscription").values()
+        if s["Properties"]["Protocol"] == "email"
+    ]
+    assert subscriptions == [
+        {"Protocol": "email", "Endpoint": {"Ref": "OperatorEmail"}, "TopicArn": subscriptions[0]["TopicArn"]}
+    ]
     assert "AlarmTopicArn" in body["Outputs"]
 
 
@@ -129,31 +143,36 @@ def _alarm_metrics(template) -> set[str]:
 
 def test_o1_alarms_cover_what_the_spec_lists(template):
     assert {
-        "5XXError",                                   # API 5xx
-        "RequestsRejected",                           # bursts of 401
-        "SmsDeliveryFailures",                        # failed SMS deliveries
-        "EmailBounced", "EmailComplained",            # bounces and complaints
-        "ReadThrottleEvents", "WriteThrottleEvents",  # DynamoDB throttling
-        "InvocationThrottleCount", "TargetErrorThrottledCount",  # Scheduler throttling
-        "IteratorAge",                                # stream iterator age
-        "ApproximateNumberOfMessagesVisible",         # dead letters
-        "ExecutionsFailed",                           # failed escalations
-        "SmsQuotaReached",                            # practices at their SMS quota
-        "SMSMonthToDateSpentUSD",                     # the account's SMS spend limit
+        "5XXError",  # API 5xx
+        "RequestsRejected",  # bursts of 401
+        "SmsDeliveryFailures",  # failed SMS deliveries
+        "EmailBounced",
+        "EmailComplained",  # bounces and complaints
+        "ReadThrottleEvents",
+        "WriteThrottleEvents",  # DynamoDB throttling
+        "InvocationThrottleCount",
+        "TargetErrorThrottledCount",  # Scheduler throttling
+        "IteratorAge",  # stream iterator age
+        "ApproximateNumberOfMessagesVisible",  # dead letters
+        "ExecutionsFailed",  # failed escalations
+        "SmsQuotaReached",  # practices at their SMS quota
+        "SMSMonthToDateSpentUSD",  # the account's SMS spend limit
     } <= _alarm_metrics(template)
 
 
 def test_o1_failed_sms_deliveries_are_logged_and_counted(template):
     """SNS logs SMS delivery status only once the account has a delivery-status role."""
-    (log_group,) = [g for g in _resources(template, "AWS::Logs::LogGroup").values()
-                    if "DirectPublishToPhoneNumber/Failure" in json.dumps(g["Properties"])]
+    (log_group,) = [
+        g
+        for g in _resources(template, "AWS::Logs::LogGroup").values()
+        if "DirectPublishToPhoneNumber/Failure" in json.dumps(g["Properties"])
+    ]
     assert log_group["Properties"]["RetentionInDays"] > 0
     (custom,) = _resources(template, "Custom::AWS").values()
     create = json.dumps(custom["Properties"])
     assert "setSMSAttributes" in create and "DeliveryStatusIAMRole" in create
     (metric_filter,) = _resources(template, "AWS::Logs::MetricFilter").values()
-    assert metric_filter["Properties"]["MetricTransformations"][0]["MetricName"] == \
-        "SmsDeliveryFailures"
+    assert metric_filter["Properties"]["MetricTransformations"][0]["MetricName"] == "SmsDeliveryFailures"
 
 
 def test_o1_dashboard_shows_every_alarm(template):
@@ -166,8 +185,12 @@ def test_o1_dashboard_shows_every_alarm(template):
 # -- least privilege ----------------------------------------------------------------------
 def test_security_each_function_may_call_only_the_table_operations_its_code_calls(template):
     for name, logical in _function_logicals(template).items():
-        granted = {a.split(":")[1] for s in _statements_of_role(template, _role_of(template, logical))
-                   for a in _actions(s) if a.startswith("dynamodb:")}
+        granted = {
+            a.split(":")[1]
+            for s in _statements_of_role(template, _role_of(template, logical))
+            for a in _actions(s)
+            if a.startswith("dynamodb:")
+        }
         granted.discard("ListStreams")  # the stream reader's own, see below
         stream = {"DescribeStream", "GetRecords", "GetShardIterator"}
         assert granted - stream == set(TABLE_ACCESS[name]), name
@@ -195,8 +218,7 @@ def test_security_cdk_nag_wildcard_suppressions_are_scoped_to_their_findings(tem
     stack, _ = synthesised
     stack_level = stack.template_options.metadata.get("cdk_nag", {}).get("rules_to_suppress", [])
     assert all(r["id"] != "AwsSolutions-IAM5" for r in stack_level), "no stack-wide IAM5"
-    iam5 = [(logical, rule) for logical, rule in _nag_suppressions(template)
-            if rule["id"] == "AwsSolutions-IAM5"]
+    iam5 = [(logical, rule) for logical, rule in _nag_suppressions(template) if rule["id"] == "AwsSolutions-IAM5"]
     assert iam5
     for logical, rule in iam5:
         assert rule.get("applies_to"), (logical, "an IAM5 suppression names its findings")
@@ -205,37 +227,49 @@ def test_security_cdk_nag_wildcard_suppressions_are_scoped_to_their_findings(tem
 def test_security_no_suppression_claims_a_firewall_the_stack_does_not_have(template):
     assert not [r for _, r in _nag_suppressions(template) if r["id"] == "AwsSolutions-APIG3"]
     (association,) = _resources(template, "AWS::WAFv2::WebACLAssociation").values()
-    (acl_logical, acl), = _resources(template, "AWS::WAFv2::WebACL").items()
+    ((acl_logical, acl),) = _resources(template, "AWS::WAFv2::WebACL").items()
     assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_logical, "Arn"]}
     rules = {r["Name"]: r for r in acl["Properties"]["Rules"]}
     links = rules["PatientLinksPerIp"]["Statement"]["RateBasedStatement"]
     assert links["AggregateKeyType"] == "IP" and "Block" in rules["PatientLinksPerIp"]["Action"]
     assert re.match(links["ScopeDownStatement"]["RegexMatchStatement"]["RegexString"], "/v1/l/x")
-    assert not re.match(links["ScopeDownStatement"]["RegexMatchStatement"]["RegexString"],
-                        "/v1/practices/p/events")
+    assert not re.match(
+        links["ScopeDownStatement"]["RegexMatchStatement"]["RegexString"], "/v1/practices/p/events"
+    )
 
 
 def test_security_link_routes_are_throttled_apart_from_the_practices_routes(template):
     """API Gateway applies stage and method limits per method: every link method gets
     its own, lower limits, so a flood of link requests cannot starve the webhook."""
     (stage,) = _resources(template, "AWS::ApiGateway::Stage").values()
-    settings = {(m["ResourcePath"], m["HttpMethod"]): m for m in stage["Properties"]["MethodSettings"]
-                if "ThrottlingRateLimit" in m}
-    methods = [(m["Properties"]["HttpMethod"], m) for m in
-               _resources(template, "AWS::ApiGateway::Method").values()]
+    settings = {
+        (m["ResourcePath"], m["HttpMethod"]): m
+        for m in stage["Properties"]["MethodSettings"]
+        if "ThrottlingRateLimit" in m
+    }
+    methods = [
+        (m["Properties"]["HttpMethod"], m) for m in _resources(template, "AWS::ApiGateway::Method").values()
+    ]
     assert len(settings) == len(methods)
     links = {k: v for k, v in settings.items() if re.match(r"^/~1[lr]~1", k[0])}
     practices = {k: v for k, v in settings.items() if k[0].startswith("/~1practices")}
     assert links and practices and len(links) + len(practices) == len(settings)
-    assert max(v["ThrottlingRateLimit"] for v in links.values()) < \
-        min(v["ThrottlingRateLimit"] for v in practices.values())
+    assert max(v["ThrottlingRateLimit"] for v in links.values()) < min(
+        v["ThrottlingRateLimit"] for v in practices.values()
+    )
 
 
 # -- deploys that fail early or work --------------------------------------------------------
 def test_deploy_channel_settings_have_no_dummy_defaults(template):
     parameters = _body(template)["Parameters"]
-    for name in ("FcmPlatformApplicationArn", "ApnsPlatformApplicationArn", "EmailFrom",
-                 "EmailIdentity", "OperatorEmail", "SmsOriginations"):
+    for name in (
+        "FcmPlatformApplicationArn",
+        "ApnsPlatformApplicationArn",
+        "EmailFrom",
+        "EmailIdentity",
+        "OperatorEmail",
+        "SmsOriginations",
+    ):
         assert "Default" not in parameters[name], name
         assert parameters[name].get("AllowedPattern"), name
     for name in ("FcmPlatformApplicationArn", "ApnsPlatformApplicationArn"):
@@ -254,8 +288,7 @@ def test_deploy_schedule_group_has_a_generated_name_and_goes_with_the_stack(temp
 def test_deploy_table_has_deletion_protection_and_point_in_time_recovery(template):
     (table,) = _resources(template, "AWS::DynamoDB::Table").values()
     assert table["Properties"]["DeletionProtectionEnabled"] is True
-    assert table["Properties"]["PointInTimeRecoverySpecification"] == {
-        "PointInTimeRecoveryEnabled": True}
+    assert table["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert table["DeletionPolicy"] == "Retain"
 
 
@@ -279,11 +312,15 @@ def test_sending_email_goes_through_a_configuration_set_reporting_bounces_and_co
     assert {"bounce", "complaint"} <= set(event["MatchingEventTypes"])
     topic = event["SnsDestination"]["TopicARN"]["Ref"]
     functions = _function_logicals(template)
-    subscribers = [s["Properties"]["Endpoint"] for s in _resources(template, "AWS::SNS::Subscription").values()
-                   if s["Properties"]["TopicArn"] == {"Ref": topic}]
+    subscribers = [
+        s["Properties"]["Endpoint"]
+        for s in _resources(template, "AWS::SNS::Subscription").values()
+        if s["Properties"]["TopicArn"] == {"Ref": topic}
+    ]
     assert subscribers == [{"Fn::GetAtt": [functions["delivery_events"], "Arn"]}]
     for sender in ("send_push", "sms_fallback"):
-        variables = _resources(template, "AWS::Lambda::Function")[functions[sender]]["Properties"][
-            "Environment"]["Variables"]
+        variables = _resources(template, "AWS::Lambda::Function")[functions[sender]]["Properties"]["Environment"][
+            "Variables"
+        ]
         assert variables["EMAIL_CONFIGURATION_SET"] == {"Ref": config_set_logical}
         assert variables["SMS_ORIGINATIONS"] == {"Ref": "SmsOriginations"}

@@ -4,8 +4,16 @@ import json
 
 from aws_cdk.assertions import Annotations, Match
 
-FUNCTIONS = ("booking_webhook", "patient_links", "schedule_reminder", "send_push", "sms_fallback",
-             "practice_callback", "recall_sweep", "delivery_events")
+FUNCTIONS = (
+    "booking_webhook",
+    "patient_links",
+    "schedule_reminder",
+    "send_push",
+    "sms_fallback",
+    "practice_callback",
+    "recall_sweep",
+    "delivery_events",
+)
 
 
 def _resources(template, kind):
@@ -13,19 +21,25 @@ def _resources(template, kind):
 
 
 def test_table_has_stream_pitr_encryption_and_ttl(template):
-    template.has_resource_properties("AWS::DynamoDB::Table", {
-        "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
-        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
-        "SSESpecification": {"SSEEnabled": True},
-        "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
-        "BillingMode": "PAY_PER_REQUEST",
-    })
+    template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "SSESpecification": {"SSEEnabled": True},
+            "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
+            "BillingMode": "PAY_PER_REQUEST",
+        },
+    )
 
 
 def _ours(template) -> dict:
     """Our functions (CDK's own deploy-time helper for the custom resource aside)."""
-    return {k: f for k, f in _resources(template, "AWS::Lambda::Function").items()
-            if f["Properties"]["Handler"].startswith("functions.")}
+    return {
+        k: f
+        for k, f in _resources(template, "AWS::Lambda::Function").items()
+        if f["Properties"]["Handler"].startswith("functions.")
+    }
 
 
 def test_every_function_is_arm64_with_the_shared_layer_and_its_handler_path(template):
@@ -49,10 +63,16 @@ def test_functions_get_exactly_the_variables_their_settings_validate(template):
         SenderSettings,
     )
 
-    expected = {"booking_webhook": ApiSettings, "patient_links": ApiSettings,
-                "schedule_reminder": PlannerSettings, "send_push": SenderSettings,
-                "sms_fallback": FallbackSettings, "delivery_events": ApiSettings,
-                "practice_callback": ApiSettings, "recall_sweep": RecallSettings}
+    expected = {
+        "booking_webhook": ApiSettings,
+        "patient_links": ApiSettings,
+        "schedule_reminder": PlannerSettings,
+        "send_push": SenderSettings,
+        "sms_fallback": FallbackSettings,
+        "delivery_events": ApiSettings,
+        "practice_callback": ApiSettings,
+        "recall_sweep": RecallSettings,
+    }
     for function in _ours(template).values():
         name = function["Properties"]["Handler"].split(".")[1]
         variables = set(function["Properties"]["Environment"]["Variables"])
@@ -65,28 +85,45 @@ def test_functions_get_exactly_the_variables_their_settings_validate(template):
 
 def test_b8_stream_mappings_are_bounded_partial_and_dead_lettered(template):
     template.resource_count_is("AWS::Lambda::EventSourceMapping", 2)
-    template.has_resource_properties("AWS::Lambda::EventSourceMapping", {
-        "BisectBatchOnFunctionError": True,
-        "MaximumRetryAttempts": 3,
-        "FunctionResponseTypes": ["ReportBatchItemFailures"],
-        "StartingPosition": "TRIM_HORIZON",
-        "DestinationConfig": {"OnFailure": {"Destination": Match.any_value()}},
-        "FilterCriteria": {"Filters": Match.array_with([{"Pattern": json.dumps(
-            {"dynamodb": {"Keys": {"sk": {"S": [{"prefix": "APPT#"}]}}}},
-            separators=(",", ":"))}])},
-    })
+    template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "BisectBatchOnFunctionError": True,
+            "MaximumRetryAttempts": 3,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "StartingPosition": "TRIM_HORIZON",
+            "DestinationConfig": {"OnFailure": {"Destination": Match.any_value()}},
+            "FilterCriteria": {
+                "Filters": Match.array_with(
+                    [
+                        {
+                            "Pattern": json.dumps(
+                                {"dynamodb": {"Keys": {"sk": {"S": [{"prefix": "APPT#"}]}}}}, separators=(",", ":")
+                            )
+                        }
+                    ]
+                )
+            },
+        },
+    )
 
 
 def test_b8_async_sends_retry_twice_then_dead_letter(template):
-    template.has_resource_properties("AWS::Lambda::EventInvokeConfig", {
-        "MaximumRetryAttempts": 2,
-        "DestinationConfig": {"OnFailure": {"Destination": Match.any_value()}},
-    })
+    template.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig",
+        {
+            "MaximumRetryAttempts": 2,
+            "DestinationConfig": {"OnFailure": {"Destination": Match.any_value()}},
+        },
+    )
 
 
 def _logical_of(template, handler_name: str) -> str:
-    (logical,) = [k for k, f in _ours(template).items()
-                  if f["Properties"]["Handler"] == f"functions.{handler_name}.handler.lambda_handler"]
+    (logical,) = [
+        k
+        for k, f in _ours(template).items()
+        if f["Properties"]["Handler"] == f"functions.{handler_name}.handler.lambda_handler"
+    ]
     return logical
 
 
@@ -103,17 +140,19 @@ def test_b8_every_asynchronously_invoked_function_has_a_failure_destination(temp
             for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
                 if "lambda:InvokeFunction" not in json.dumps(statement["Action"]):
                     continue
-                for target in statement["Resource"] if isinstance(statement["Resource"], list) \
-                        else [statement["Resource"]]:
+                for target in (
+                    statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                ):
                     if isinstance(target, dict) and "Fn::GetAtt" in target:
                         async_targets.add(target["Fn::GetAtt"][0])
     # sms_fallback is invoked synchronously by the state machine (Step Functions retries).
     async_targets.discard(_logical_of(template, "sms_fallback"))
-    assert {_logical_of(template, n) for n in ("send_push", "recall_sweep", "delivery_events")} \
-        <= async_targets
-    configured = {c["Properties"]["FunctionName"]["Ref"] for c in
-                  _resources(template, "AWS::Lambda::EventInvokeConfig").values()
-                  if c["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]}
+    assert {_logical_of(template, n) for n in ("send_push", "recall_sweep", "delivery_events")} <= async_targets
+    configured = {
+        c["Properties"]["FunctionName"]["Ref"]
+        for c in _resources(template, "AWS::Lambda::EventInvokeConfig").values()
+        if c["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
+    }
     assert async_targets <= configured, async_targets - configured
 
 
@@ -121,9 +160,14 @@ def test_c1_escalation_machine_waits_reads_the_appointment_then_sends_sms(templa
     machines = _resources(template, "AWS::StepFunctions::StateMachine")
     (machine,) = machines.values()
     definition = "".join(str(part) for part in machine["Properties"]["DefinitionString"]["Fn::Join"][1])
-    for fragment in ('"TimestampPath":"$.escalate_at"', ":states:::dynamodb:getItem",
-                     '"sk":{"S.$":"$.record_key"}', "Functionssmsfallback",
-                     '"Variable":"$.current.Item.status.S"', '"StringEquals":"viewed"'):
+    for fragment in (
+        '"TimestampPath":"$.escalate_at"',
+        ":states:::dynamodb:getItem",
+        '"sk":{"S.$":"$.record_key"}',
+        "Functionssmsfallback",
+        '"Variable":"$.current.Item.status.S"',
+        '"StringEquals":"viewed"',
+    ):
         assert fragment in definition, fragment
     assert machine["Properties"]["TracingConfiguration"] == {"Enabled": True}
 
@@ -139,8 +183,14 @@ def test_k1_schedule_reminder_also_reads_practice_profiles_and_manual_recalls(te
 
 def test_scheduler_group_and_role_exist_and_planner_is_scoped_to_the_group(template):
     template.resource_count_is("AWS::Scheduler::ScheduleGroup", 1)
-    template.has_resource_properties("AWS::IAM::Role", {"AssumeRolePolicyDocument": {
-        "Statement": [Match.object_like({"Principal": {"Service": "scheduler.amazonaws.com"}})]}})
+    template.has_resource_properties(
+        "AWS::IAM::Role",
+        {
+            "AssumeRolePolicyDocument": {
+                "Statement": [Match.object_like({"Principal": {"Service": "scheduler.amazonaws.com"}})]
+            }
+        },
+    )
     policies = json.dumps(_resources(template, "AWS::IAM::Policy"))
     assert "scheduler:CreateSchedule" in policies
     assert '"scheduler:*"' not in policies
@@ -149,33 +199,43 @@ def test_scheduler_group_and_role_exist_and_planner_is_scoped_to_the_group(templ
 def test_security_no_iam_statement_grants_every_action(template):
     for policy in _resources(template, "AWS::IAM::Policy").values():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-            actions = statement["Action"] if isinstance(statement["Action"], list) \
-                else [statement["Action"]]
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             assert "*" not in actions
             assert not any(a.endswith(":*") for a in actions), actions
             if statement["Resource"] == "*":
                 # Only actions AWS defines without a resource ARN may use "*".
-                allowed = {"sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut",
-                           "xray:PutTraceSegments", "xray:PutTelemetryRecords",
-                           "xray:GetSamplingRules", "xray:GetSamplingTargets",
-                           "dynamodb:ListStreams",
-                           # Step Functions' vended log delivery is account-level by design.
-                           "logs:CreateLogDelivery", "logs:GetLogDelivery",
-                           "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
-                           "logs:ListLogDeliveries", "logs:PutResourcePolicy",
-                           "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
-                           # the account's SMS delivery-status logging role (O1)
-                           "sns:SetSMSAttributes"}
+                allowed = {
+                    "sns:Publish",
+                    "sns:CheckIfPhoneNumberIsOptedOut",
+                    "xray:PutTraceSegments",
+                    "xray:PutTelemetryRecords",
+                    "xray:GetSamplingRules",
+                    "xray:GetSamplingTargets",
+                    "dynamodb:ListStreams",
+                    # Step Functions' vended log delivery is account-level by design.
+                    "logs:CreateLogDelivery",
+                    "logs:GetLogDelivery",
+                    "logs:UpdateLogDelivery",
+                    "logs:DeleteLogDelivery",
+                    "logs:ListLogDeliveries",
+                    "logs:PutResourcePolicy",
+                    "logs:DescribeResourcePolicies",
+                    "logs:DescribeLogGroups",
+                    # the account's SMS delivery-status logging role (O1)
+                    "sns:SetSMSAttributes",
+                }
                 assert set(actions) <= allowed, actions
 
 
 def test_b8_alarms_on_dead_letters_errors_throttles_and_failed_escalations(template):
     alarms = _resources(template, "AWS::CloudWatch::Alarm").values()
     metrics = {a["Properties"].get("MetricName") for a in alarms}
-    assert {"ApproximateNumberOfMessagesVisible", "Errors", "Throttles",
-            "ExecutionsFailed"} <= metrics
-    per_function = [json.dumps(a["Properties"]["Dimensions"]) for a in alarms
-                    if a["Properties"].get("MetricName") in ("Errors", "Throttles")]
+    assert {"ApproximateNumberOfMessagesVisible", "Errors", "Throttles", "ExecutionsFailed"} <= metrics
+    per_function = [
+        json.dumps(a["Properties"]["Dimensions"])
+        for a in alarms
+        if a["Properties"].get("MetricName") in ("Errors", "Throttles")
+    ]
     assert len(per_function) == 2 * len(FUNCTIONS)
     for alarm in alarms:
         assert alarm["Properties"]["AlarmActions"], "every alarm notifies the operators"

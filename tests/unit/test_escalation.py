@@ -10,9 +10,16 @@ SETTINGS = PracticeSettings(timezone="Europe/Warsaw")
 
 
 def appt(kind: str = "Checkup", source: BookingSource = BookingSource.APP) -> Appointment:
-    return Appointment("p1", "a1", "pat1", SENT + timedelta(days=2),
-                       SENT + timedelta(days=2, hours=1), SENT - timedelta(days=3),
-                       appointment_type=kind, source=source)
+    return Appointment(
+        "p1",
+        "a1",
+        "pat1",
+        SENT + timedelta(days=2),
+        SENT + timedelta(days=2, hours=1),
+        SENT - timedelta(days=3),
+        appointment_type=kind,
+        source=source,
+    )
 
 
 def test_c1_unanswered_reminder_push_escalates_after_2h():

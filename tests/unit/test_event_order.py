@@ -36,9 +36,16 @@ TUESDAY = MONDAY + timedelta(days=1)
 
 def created(start: datetime = MONDAY) -> Appointment:
     blank = Appointment("p", "a1", "pat", start, start + timedelta(minutes=30), T0)
-    return apply_changes(blank, (TimeChange(start, start + timedelta(minutes=30)),
-                                 StatusChange(AppointmentStatus.BOOKED),
-                                 NotificationsChange(True)), ChangeStamp(T0), T0).appointment
+    return apply_changes(
+        blank,
+        (
+            TimeChange(start, start + timedelta(minutes=30)),
+            StatusChange(AppointmentStatus.BOOKED),
+            NotificationsChange(True),
+        ),
+        ChangeStamp(T0),
+        T0,
+    ).appointment
 
 
 def at(minutes: int, sequence: int = 0) -> ChangeStamp:
@@ -51,8 +58,7 @@ def test_b9_the_newer_reschedule_wins_whatever_arrives_first():
     newer_first = apply_changes(created(), tuesday, at(30), T0)
     older_late = apply_changes(newer_first.appointment, monday_again, at(0, 1), T0)
     assert older_late.stale and older_late.appointment.start == TUESDAY
-    in_order = apply_changes(apply_changes(created(), monday_again, at(0, 1), T0).appointment,
-                             tuesday, at(30), T0)
+    in_order = apply_changes(apply_changes(created(), monday_again, at(0, 1), T0).appointment, tuesday, at(30), T0)
     assert in_order.appointment.start == TUESDAY
 
 
@@ -77,21 +83,35 @@ def test_b9_a_reschedule_before_its_creation_is_folded_in_and_an_older_one_is_no
 
 def test_b9_a_stale_change_changes_nothing():
     current = apply_changes(created(), (StatusChange(AppointmentStatus.ATTENDED),), at(60), T0)
-    stale = apply_changes(current.appointment, (StatusChange(AppointmentStatus.CANCELLED,
-                                                             Actor.PRACTICE),), at(30), T0)
+    stale = apply_changes(
+        current.appointment, (StatusChange(AppointmentStatus.CANCELLED, Actor.PRACTICE),), at(30), T0
+    )
     assert stale.stale and stale.appointment == current.appointment
 
 
-CHANGES = st.lists(st.tuples(
-    st.integers(1, 500), st.integers(0, 3),
-    st.one_of(st.builds(lambda d: TimeChange(MONDAY + timedelta(hours=d),
-                                             MONDAY + timedelta(hours=d, minutes=30)),
-                        st.integers(0, 72)),
-              st.sampled_from([StatusChange(AppointmentStatus.CANCELLED, Actor.PRACTICE),
-                               StatusChange(AppointmentStatus.ATTENDED),
-                               StatusChange(AppointmentStatus.NO_SHOW)]),
-              st.builds(NotificationsChange, st.booleans()))),
-    min_size=1, max_size=6, unique_by=lambda c: (c[0], c[1]))
+CHANGES = st.lists(
+    st.tuples(
+        st.integers(1, 500),
+        st.integers(0, 3),
+        st.one_of(
+            st.builds(
+                lambda d: TimeChange(MONDAY + timedelta(hours=d), MONDAY + timedelta(hours=d, minutes=30)),
+                st.integers(0, 72),
+            ),
+            st.sampled_from(
+                [
+                    StatusChange(AppointmentStatus.CANCELLED, Actor.PRACTICE),
+                    StatusChange(AppointmentStatus.ATTENDED),
+                    StatusChange(AppointmentStatus.NO_SHOW),
+                ]
+            ),
+            st.builds(NotificationsChange, st.booleans()),
+        ),
+    ),
+    min_size=1,
+    max_size=6,
+    unique_by=lambda c: (c[0], c[1]),
+)
 
 
 def _outcome(appointment: Appointment) -> tuple:
@@ -131,13 +151,20 @@ def test_f1_the_patient_who_left_a_slot_is_never_offered_it():
     appointments)."""
     settings_ = PracticeSettings()
     announced = created()
-    moved = replace(announced, start=MONDAY + timedelta(days=3),
-                    end=MONDAY + timedelta(days=3, minutes=30), version=2, changed_at=T0)
+    moved = replace(
+        announced,
+        start=MONDAY + timedelta(days=3),
+        end=MONDAY + timedelta(days=3, minutes=30),
+        version=2,
+        changed_at=T0,
+    )
     slot = freed_slot(announced, moved, settings_)
     assert isinstance(slot, FreedSlot) and slot.left_by == "pat"
-    later = [moved, replace(moved, appointment_id="a2", start=MONDAY + timedelta(days=4)),
-             replace(moved, appointment_id="b1", patient_id="other",
-                     start=MONDAY + timedelta(days=5))]
+    later = [
+        moved,
+        replace(moved, appointment_id="a2", start=MONDAY + timedelta(days=4)),
+        replace(moved, appointment_id="b1", patient_id="other", start=MONDAY + timedelta(days=5)),
+    ]
     assert [a.appointment_id for a in pick_candidates(slot, later, settings_)] == ["b1"]
 
 

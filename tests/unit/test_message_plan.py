@@ -19,8 +19,9 @@ from notify.domain.model import (
 )
 
 NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
-APPT = Appointment("p1", "a1", "pat1", start=NOW + timedelta(days=5),
-                   end=NOW + timedelta(days=5, minutes=30), booked_at=NOW)
+APPT = Appointment(
+    "p1", "a1", "pat1", start=NOW + timedelta(days=5), end=NOW + timedelta(days=5, minutes=30), booked_at=NOW
+)
 SETTINGS = PracticeSettings(timezone="Europe/Warsaw", review_url="https://r", booking_url="https://b")
 
 
@@ -56,8 +57,12 @@ def test_r5_practice_cancellation_sends_a_notice_patient_cancellation_does_not()
 
 
 def test_r7_review_request_2h_after_an_attended_app_booking():
-    attended = replace(APPT, status=AppointmentStatus.ATTENDED, source=BookingSource.APP,
-                       end=datetime(2026, 5, 9, 10, 0, tzinfo=UTC))
+    attended = replace(
+        APPT,
+        status=AppointmentStatus.ATTENDED,
+        source=BookingSource.APP,
+        end=datetime(2026, 5, 9, 10, 0, tzinfo=UTC),
+    )
     kinds = {p.kind: p.due_at for p in timed_messages(attended, SETTINGS)}
     assert kinds[MessageKind.REVIEW_REQUEST] == attended.end + timedelta(hours=2)
 

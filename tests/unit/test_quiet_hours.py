@@ -40,9 +40,10 @@ def test_b2_sydney_quiet_hours_across_april_dst_end():
     assert resumed.astimezone(syd).replace(tzinfo=None) == datetime(2026, 4, 5, 8, 0)
 
 
-@given(moment=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31),
-                           timezones=st.just(UTC)),
-       zone=st.sampled_from(["Europe/Warsaw", "Australia/Sydney", "Europe/Paris"]))
+@given(
+    moment=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)),
+    zone=st.sampled_from(["Europe/Warsaw", "Australia/Sydney", "Europe/Paris"]),
+)
 def test_b2_deferred_time_is_outside_quiet_hours_and_within_11h(moment, zone):
     resumed = defer_out_of_quiet_hours(moment, zone)
     local = resumed.astimezone(ZoneInfo(zone)).time()

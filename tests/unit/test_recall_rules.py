@@ -26,8 +26,16 @@ from notify.services.recalls import due_day_start, escalation_at
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 SETTINGS = PracticeSettings(timezone="Europe/Warsaw", country="PL")
-APP = Patient("p", "pat", phone="601234567", email="a@example.com", has_app=True,
-              push_enabled=True, device_token="device-1", platform="ios")
+APP = Patient(
+    "p",
+    "pat",
+    phone="601234567",
+    email="a@example.com",
+    has_app=True,
+    push_enabled=True,
+    device_token="device-1",
+    platform="ios",
+)
 NO_APP = replace(APP, has_app=False)
 
 
@@ -43,9 +51,12 @@ def test_k1_rule_matches_its_appointment_types_case_insensitively_or_any_when_em
 
 
 def test_k1_recall_rules_round_trip_through_stored_settings_and_turn_recalls_on():
-    settings = PracticeSettings(recall_rules=(
-        RecallRule("checkup", 180, ("Check-up",), RecallCategory.HEALTH),
-        RecallRule("bloods", 2, (), RecallCategory.RESULT)))
+    settings = PracticeSettings(
+        recall_rules=(
+            RecallRule("checkup", 180, ("Check-up",), RecallCategory.HEALTH),
+            RecallRule("bloods", 2, (), RecallCategory.RESULT),
+        )
+    )
     assert settings_from_json(settings_to_json(settings)) == settings
     assert recalls_on(settings) and not recalls_on(PracticeSettings())
     assert recalls_on(PracticeSettings(recalls_enabled=True))
@@ -53,8 +64,7 @@ def test_k1_recall_rules_round_trip_through_stored_settings_and_turn_recalls_on(
 
 def test_k1_each_visit_manual_send_or_pms_record_is_its_own_period():
     due = datetime(2026, 9, 1, 8, 30, tzinfo=UTC)
-    first, later = recall(RecallCategory.HEALTH, due), recall(RecallCategory.HEALTH,
-                                                              due + timedelta(days=1))
+    first, later = recall(RecallCategory.HEALTH, due), recall(RecallCategory.HEALTH, due + timedelta(days=1))
     assert first.period == "202609010830" and first.period != later.period
     assert first.recall_id == later.recall_id == "pat.checkup"
     assert recall(RecallCategory.HEALTH, due, "manual").recall_id == "pat.checkup.manual"
@@ -72,10 +82,8 @@ def test_k2_recall_goes_by_push_when_possible_else_sms_and_email():
 
 def test_k3_result_recall_escalates_after_2h_health_after_24h():
     sent = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)  # 10:00 in Warsaw
-    assert escalation_at(recall(RecallCategory.RESULT, sent), SETTINGS, sent) \
-        == sent + timedelta(hours=2)
-    assert escalation_at(recall(RecallCategory.HEALTH, sent), SETTINGS, sent) \
-        == sent + timedelta(hours=24)
+    assert escalation_at(recall(RecallCategory.RESULT, sent), SETTINGS, sent) == sent + timedelta(hours=2)
+    assert escalation_at(recall(RecallCategory.HEALTH, sent), SETTINGS, sent) == sent + timedelta(hours=24)
 
 
 def test_k3_escalation_delays_are_practice_settings_and_respect_quiet_hours():
@@ -84,13 +92,14 @@ def test_k3_escalation_delays_are_practice_settings_and_respect_quiet_hours():
     assert at.astimezone(WARSAW).strftime("%d %H:%M") == "05 08:00"
     quick = replace(SETTINGS, recall_result_escalation_hours=1)
     sent = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
-    assert escalation_at(recall(RecallCategory.RESULT, sent), quick, sent) \
-        == sent + timedelta(hours=1)
+    assert escalation_at(recall(RecallCategory.RESULT, sent), quick, sent) == sent + timedelta(hours=1)
 
 
-@given(st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31)),
-       st.sampled_from(list(RecallCategory)),
-       st.sampled_from(["Europe/Warsaw", "Australia/Sydney", "Europe/Paris"]))
+@given(
+    st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31)),
+    st.sampled_from(list(RecallCategory)),
+    st.sampled_from(["Europe/Warsaw", "Australia/Sydney", "Europe/Paris"]),
+)
 def test_k3_escalation_is_an_exact_duration_or_the_end_of_quiet_hours(naive, category, zone):
     sent = naive.replace(tzinfo=UTC)
     settings = PracticeSettings(timezone=zone)
@@ -108,11 +117,9 @@ def test_k1_daily_recall_schedule_keeps_its_local_hour_across_both_dst_changes()
     for _ in range(3):
         moment = next_daily("cron(0 10 * * ? *)", "Europe/Warsaw", moment)
         firings.append(moment)
-    assert [f.astimezone(WARSAW).strftime("%d %H:%M") for f in firings] == [
-        "29 10:00", "30 10:00", "31 10:00"]
+    assert [f.astimezone(WARSAW).strftime("%d %H:%M") for f in firings] == ["29 10:00", "30 10:00", "31 10:00"]
     assert firings[1] - firings[0] == timedelta(hours=24)
-    autumn = next_daily("cron(0 10 * * ? *)", "Europe/Warsaw",
-                        datetime(2027, 10, 30, 9, 0, tzinfo=UTC))
+    autumn = next_daily("cron(0 10 * * ? *)", "Europe/Warsaw", datetime(2027, 10, 30, 9, 0, tzinfo=UTC))
     assert autumn == datetime(2027, 10, 31, 9, 0, tzinfo=UTC)  # 10:00 CET, 25h later
 
 

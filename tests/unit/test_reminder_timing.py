@@ -41,9 +41,10 @@ def test_r2_fixed_policy_skips_a_reminder_before_the_booking():
     assert reminder_due_at(START, START - timedelta(hours=20), ReminderPolicy.FIXED, 24) is None
 
 
-@given(lead_minutes=st.integers(min_value=0, max_value=60 * 24 * 60),
-       start=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31),
-                          timezones=st.just(UTC)))
+@given(
+    lead_minutes=st.integers(min_value=0, max_value=60 * 24 * 60),
+    start=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)),
+)
 def test_r2_reminder_is_one_of_the_two_offsets_and_after_booking(lead_minutes, start):
     booked = start - timedelta(minutes=lead_minutes)
     due = reminder_due_at(start, booked)
@@ -56,12 +57,22 @@ def test_r2_reminder_is_one_of_the_two_offsets_and_after_booking(lead_minutes, s
         assert (start - due == timedelta(hours=48)) == (lead > timedelta(hours=72))
 
 
-@given(zone=st.sampled_from(["Europe/Warsaw", "Australia/Sydney", "Europe/Paris"]),
-       day=st.sampled_from([datetime(2026, 3, 29), datetime(2026, 10, 25),
-                            datetime(2027, 3, 28), datetime(2027, 10, 31),
-                            datetime(2026, 4, 5), datetime(2026, 10, 4),
-                            datetime(2027, 4, 4), datetime(2027, 10, 3)]),
-       hour=st.integers(min_value=7, max_value=19))
+@given(
+    zone=st.sampled_from(["Europe/Warsaw", "Australia/Sydney", "Europe/Paris"]),
+    day=st.sampled_from(
+        [
+            datetime(2026, 3, 29),
+            datetime(2026, 10, 25),
+            datetime(2027, 3, 28),
+            datetime(2027, 10, 31),
+            datetime(2026, 4, 5),
+            datetime(2026, 10, 4),
+            datetime(2027, 4, 4),
+            datetime(2027, 10, 3),
+        ]
+    ),
+    hour=st.integers(min_value=7, max_value=19),
+)
 def test_b1_offsets_are_exact_durations_across_dst(zone, day, hour):
     """A 48h reminder is 48 real hours before, even when the wall clock shifted by 1h."""
     start = day.replace(hour=hour, tzinfo=ZoneInfo(zone)) + timedelta(days=1)

@@ -12,15 +12,21 @@ from notify.adapters.channels import ChannelConfig, from_tag_value, sms_attribut
 from notify.domain.contact_validation import number_country
 from notify.settings import SenderSettings
 
-BASE = {"TABLE_NAME": "t", "PUBLIC_BASE_URL": "https://x.example/v1/",
-        "EMAIL_CONFIGURATION_SET": "cs", "ESCALATION_STATE_MACHINE_ARN": "arn:sm",
-        "PUSH_FCM_ARN": "arn:aws:sns:eu-central-1:1:app/GCM/a",
-        "PUSH_APNS_ARN": "none", "EMAIL_FROM": "no-reply@clinic.example"}
+BASE = {
+    "TABLE_NAME": "t",
+    "PUBLIC_BASE_URL": "https://x.example/v1/",
+    "EMAIL_CONFIGURATION_SET": "cs",
+    "ESCALATION_STATE_MACHINE_ARN": "arn:sm",
+    "PUSH_FCM_ARN": "arn:aws:sns:eu-central-1:1:app/GCM/a",
+    "PUSH_APNS_ARN": "none",
+    "EMAIL_FROM": "no-reply@clinic.example",
+}
 
 
 def test_sending_none_turns_a_channel_off_and_anything_else_must_be_valid():
-    config = ChannelConfig.from_settings(SenderSettings.model_validate(
-        {**BASE, "EMAIL_FROM": "none", "SMS_ORIGINATIONS": "{}"}))
+    config = ChannelConfig.from_settings(
+        SenderSettings.model_validate({**BASE, "EMAIL_FROM": "none", "SMS_ORIGINATIONS": "{}"})
+    )
     assert config.push_platforms == frozenset({"android"})
     assert not config.email
     with pytest.raises(ValidationError):
@@ -28,10 +34,10 @@ def test_sending_none_turns_a_channel_off_and_anything_else_must_be_valid():
 
 
 def test_sending_sms_come_from_the_destination_countrys_identity():
-    originations = {"PL": {"origination": "+48732000000"},
-                    "FR": {"sender_id": "CLINIQUE"}}
-    config = ChannelConfig.from_settings(SenderSettings.model_validate(
-        {**BASE, "SMS_ORIGINATIONS": json.dumps(originations)}))
+    originations = {"PL": {"origination": "+48732000000"}, "FR": {"sender_id": "CLINIQUE"}}
+    config = ChannelConfig.from_settings(
+        SenderSettings.model_validate({**BASE, "SMS_ORIGINATIONS": json.dumps(originations)})
+    )
     polish = sms_attributes(config.sms_originations.get(number_country("+48601234567")))
     assert polish["AWS.MM.SMS.OriginationNumber"]["StringValue"] == "+48732000000"
     assert "AWS.SNS.SMS.SenderID" not in polish

@@ -12,11 +12,14 @@ def test_signature_round_trip():
     verify("s3cret", "1000", sign("s3cret", 1000, BODY), BODY, now_epoch=1010)
 
 
-@pytest.mark.parametrize("secret, ts, now, body", [
-    ("wrong", 1000, 1000, BODY),          # another practice's secret
-    ("s3cret", 1000, 1000 + 301, BODY),   # replayed after the window
-    ("s3cret", 1000, 1000, BODY + b" "),  # body changed
-])
+@pytest.mark.parametrize(
+    "secret, ts, now, body",
+    [
+        ("wrong", 1000, 1000, BODY),  # another practice's secret
+        ("s3cret", 1000, 1000 + 301, BODY),  # replayed after the window
+        ("s3cret", 1000, 1000, BODY + b" "),  # body changed
+    ],
+)
 def test_bad_or_stale_signatures_are_rejected(secret, ts, now, body):
     with pytest.raises(SignatureError):
         verify("s3cret", str(ts), sign(secret, ts, BODY), body, now_epoch=now)
@@ -35,5 +38,4 @@ def test_r4_tokens_are_short_random_and_url_safe():
 
 
 def test_r4_links_carry_the_action():
-    assert link_url("https://n.example", "T" * 16, "confirm") == \
-        "https://n.example/l/TTTTTTTTTTTTTTTT?a=confirm"
+    assert link_url("https://n.example", "T" * 16, "confirm") == "https://n.example/l/TTTTTTTTTTTTTTTT?a=confirm"

@@ -14,16 +14,29 @@ PRACTICE = {"en": "Harbour Dental", "pl": "Przychodnia Zdrowie", "fr": "Cabinet 
 
 def context(locale: str) -> dict:
     link = "https://n.example.com/l/AbCdEfGhIjKlMnOp"
-    return {"practice": PRACTICE[locale], "practitioner": "Dr Anna Nowak", "first_name": "Jan",
-            "appointment_type": "Checkup", "link": link, "confirm_link": link + "?a=confirm",
-            "cancel_link": link + "?a=cancel", "reschedule_link": link + "?a=reschedule",
-            "booking_link": "https://book.example.com/harbour",
-            "review_link": "https://reviews.example.com/harbour", "instructions": "Bring ID.",
-            "slot_when": "Monday 23 November 2026, 09:15", "slot_when_short": "23.11 09:15",
-            "offer_link": link + "/offer/a1234.v1", "from_recall": False, "map_url": "",
-            "parking_info": "", "practitioner_photo_url": "", "recall_type": "checkup",
-            "category": "result",
-            **local_times(datetime(2026, 11, 25, 13, 30, tzinfo=UTC), "Europe/Warsaw", locale)}
+    return {
+        "practice": PRACTICE[locale],
+        "practitioner": "Dr Anna Nowak",
+        "first_name": "Jan",
+        "appointment_type": "Checkup",
+        "link": link,
+        "confirm_link": link + "?a=confirm",
+        "cancel_link": link + "?a=cancel",
+        "reschedule_link": link + "?a=reschedule",
+        "booking_link": "https://book.example.com/harbour",
+        "review_link": "https://reviews.example.com/harbour",
+        "instructions": "Bring ID.",
+        "slot_when": "Monday 23 November 2026, 09:15",
+        "slot_when_short": "23.11 09:15",
+        "offer_link": link + "/offer/a1234.v1",
+        "from_recall": False,
+        "map_url": "",
+        "parking_info": "",
+        "practitioner_photo_url": "",
+        "recall_type": "checkup",
+        "category": "result",
+        **local_times(datetime(2026, 11, 25, 13, 30, tzinfo=UTC), "Europe/Warsaw", locale),
+    }
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -60,9 +73,11 @@ def test_b3_segment_counting_gsm7_and_ucs2():
 
 
 def test_b3_practice_override_replaces_a_template():
-    override = {"en/reminder.j2": "{% block sms %}Custom {{ practice }}{% endblock %}"
-                "{% block push_title %}t{% endblock %}{% block push_body %}b{% endblock %}"
-                "{% block email_subject %}s{% endblock %}{% block email_text %}e{% endblock %}"}
+    override = {
+        "en/reminder.j2": "{% block sms %}Custom {{ practice }}{% endblock %}"
+        "{% block push_title %}t{% endblock %}{% block push_body %}b{% endblock %}"
+        "{% block email_subject %}s{% endblock %}{% block email_text %}e{% endblock %}"
+    }
     assert render(MessageKind.REMINDER, "en", context("en"), override).sms == "Custom Harbour Dental"
 
 
@@ -74,10 +89,12 @@ def test_b1_times_are_shown_in_the_practice_zone_and_language():
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_k2_confirmation_of_a_recall_booking_carries_the_practice_content(locale):
-    content = {"map_url": "https://maps.example.com/h", "parking_info": "P2, level -1",
-               "practitioner_photo_url": "https://cdn.example.com/nowak.jpg"}
-    from_recall = render(MessageKind.CONFIRMATION, locale,
-                         {**context(locale), **content, "from_recall": True})
+    content = {
+        "map_url": "https://maps.example.com/h",
+        "parking_info": "P2, level -1",
+        "practitioner_photo_url": "https://cdn.example.com/nowak.jpg",
+    }
+    from_recall = render(MessageKind.CONFIRMATION, locale, {**context(locale), **content, "from_recall": True})
     usual = render(MessageKind.CONFIRMATION, locale, {**context(locale), **content})
     for value in content.values():
         assert value in from_recall.email_text and value not in usual.email_text

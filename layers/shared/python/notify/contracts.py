@@ -23,8 +23,7 @@ class SendRequest(BaseModel):
     practice_id: Identifier
     appointment_id: Identifier | None = None
     # A recall (K1) instead of an appointment; `version` is then its period (YYYYMMDDhhmm).
-    recall_id: str | None = Field(default=None, max_length=110,
-                                  pattern=r"^[A-Za-z0-9_.:-]+$")
+    recall_id: str | None = Field(default=None, max_length=110, pattern=r"^[A-Za-z0-9_.:-]+$")
     kind: MessageKind
     version: int = Field(ge=1)
     slot_id: str | None = Field(default=None, max_length=100)
@@ -219,8 +218,14 @@ class RecallDue(_Event):
 
 
 WebhookEvent = Annotated[
-    AppointmentCreated | AppointmentRescheduled | AppointmentCancelled | AppointmentAttended
-    | AppointmentNoShow | AppointmentNotifications | PatientUpserted | RecallDue,
+    AppointmentCreated
+    | AppointmentRescheduled
+    | AppointmentCancelled
+    | AppointmentAttended
+    | AppointmentNoShow
+    | AppointmentNotifications
+    | PatientUpserted
+    | RecallDue,
     Field(discriminator="type"),
 ]
 

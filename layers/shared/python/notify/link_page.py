@@ -9,27 +9,47 @@ from markupsafe import escape
 from .services.patient_actions import AppointmentView
 
 _LABELS = {
-    "en": {"title": "Your appointment", "confirm": "Confirm", "cancel": "Cancel",
-           "reschedule": "Reschedule", "confirmed": "Confirmed. See you soon!",
-           "cancelled": "This appointment is cancelled.", "gone": "This link is no longer valid.",
-           "attended": "Thank you for your visit."},
-    "pl": {"title": "Twoja wizyta", "confirm": "Potwierdź", "cancel": "Odwołaj",
-           "reschedule": "Zmień termin", "confirmed": "Potwierdzone. Do zobaczenia!",
-           "cancelled": "Ta wizyta jest odwołana.", "gone": "Ten link jest już nieważny.",
-           "attended": "Dziękujemy za wizytę."},
-    "fr": {"title": "Votre rendez-vous", "confirm": "Confirmer", "cancel": "Annuler",
-           "reschedule": "Modifier", "confirmed": "Confirmé. À bientôt !",
-           "cancelled": "Ce rendez-vous est annulé.", "gone": "Ce lien n'est plus valide.",
-           "attended": "Merci de votre visite."},
+    "en": {
+        "title": "Your appointment",
+        "confirm": "Confirm",
+        "cancel": "Cancel",
+        "reschedule": "Reschedule",
+        "confirmed": "Confirmed. See you soon!",
+        "cancelled": "This appointment is cancelled.",
+        "gone": "This link is no longer valid.",
+        "attended": "Thank you for your visit.",
+    },
+    "pl": {
+        "title": "Twoja wizyta",
+        "confirm": "Potwierdź",
+        "cancel": "Odwołaj",
+        "reschedule": "Zmień termin",
+        "confirmed": "Potwierdzone. Do zobaczenia!",
+        "cancelled": "Ta wizyta jest odwołana.",
+        "gone": "Ten link jest już nieważny.",
+        "attended": "Dziękujemy za wizytę.",
+    },
+    "fr": {
+        "title": "Votre rendez-vous",
+        "confirm": "Confirmer",
+        "cancel": "Annuler",
+        "reschedule": "Modifier",
+        "confirmed": "Confirmé. À bientôt !",
+        "cancelled": "Ce rendez-vous est annulé.",
+        "gone": "Ce lien n'est plus valide.",
+        "attended": "Merci de votre visite.",
+    },
 }
 
 
 def _page(title: str, body: str) -> str:
-    return ("<!doctype html><html><head><meta charset=utf-8>"
-            "<meta name=viewport content='width=device-width,initial-scale=1'>"
-            f"<title>{escape(title)}</title><style>body{{font-family:sans-serif;margin:1.5em}}"
-            "button{font-size:1.1em;margin:.3em 0;padding:.6em;width:100%}</style></head>"
-            f"<body><h1>{escape(title)}</h1>{body}</body></html>")
+    return (
+        "<!doctype html><html><head><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width,initial-scale=1'>"
+        f"<title>{escape(title)}</title><style>body{{font-family:sans-serif;margin:1.5em}}"
+        "button{font-size:1.1em;margin:.3em 0;padding:.6em;width:100%}</style></head>"
+        f"<body><h1>{escape(title)}</h1>{body}</body></html>"
+    )
 
 
 def appointment_page(view: AppointmentView, root: str, notice: str | None = None) -> str:
@@ -47,31 +67,60 @@ def appointment_page(view: AppointmentView, root: str, notice: str | None = None
         if status == "confirmed" and not notice:
             lines.append(f"<p>{escape(labels['confirmed'])}</p>")
         for action in ("confirm", "cancel"):
-            lines.append(f"<form method=post action='{escape(root)}/l/{escape(view.token)}/{action}'>"
-                         f"<button name=action value={action}>{escape(labels[action])}</button></form>")
+            lines.append(
+                f"<form method=post action='{escape(root)}/l/{escape(view.token)}/{action}'>"
+                f"<button name=action value={action}>{escape(labels[action])}</button></form>"
+            )
         if view.settings.booking_url:
-            lines.append(f"<form method=get action='{escape(root)}/l/{escape(view.token)}/reschedule'>"
-                         f"<button>{escape(labels['reschedule'])}</button></form>")
+            lines.append(
+                f"<form method=get action='{escape(root)}/l/{escape(view.token)}/reschedule'>"
+                f"<button>{escape(labels['reschedule'])}</button></form>"
+            )
     elif status in ("cancelled", "attended") and notice is None:
         lines.append(f"<p>{escape(labels[status])}</p>")
     return _page(labels["title"], "".join(lines))
 
 
 _OFFER = {
-    "en": {"title": "Earlier appointment", "accept": "Take this slot", "now": "Your appointment",
-           "moved": "Done: your appointment has moved.", "instead": "Instead of"},
-    "pl": {"title": "Wcześniejszy termin", "accept": "Biorę ten termin", "now": "Twoja wizyta",
-           "moved": "Gotowe: wizyta została przeniesiona.", "instead": "Zamiast"},
-    "fr": {"title": "Créneau plus tôt", "accept": "Je prends ce créneau", "now": "Votre rendez-vous",
-           "moved": "C'est fait : votre rendez-vous est déplacé.", "instead": "Au lieu du"},
+    "en": {
+        "title": "Earlier appointment",
+        "accept": "Take this slot",
+        "now": "Your appointment",
+        "moved": "Done: your appointment has moved.",
+        "instead": "Instead of",
+    },
+    "pl": {
+        "title": "Wcześniejszy termin",
+        "accept": "Biorę ten termin",
+        "now": "Twoja wizyta",
+        "moved": "Gotowe: wizyta została przeniesiona.",
+        "instead": "Zamiast",
+    },
+    "fr": {
+        "title": "Créneau plus tôt",
+        "accept": "Je prends ce créneau",
+        "now": "Votre rendez-vous",
+        "moved": "C'est fait : votre rendez-vous est déplacé.",
+        "instead": "Au lieu du",
+    },
 }
-_REFUSALS = {"no longer available": {"pl": "Ten termin jest już zajęty.",
-                                     "fr": "Ce créneau n'est plus disponible.",
-                                     "en": "This slot is no longer available."}}
+_REFUSALS = {
+    "no longer available": {
+        "pl": "Ten termin jest już zajęty.",
+        "fr": "Ce créneau n'est plus disponible.",
+        "en": "This slot is no longer available.",
+    }
+}
 
 
-def offer_page(view: AppointmentView, root: str, slot_id: str, slot_when: str | None,
-               refusal: str | None, accepted: bool = False) -> str:
+def offer_page(
+    view: AppointmentView,
+    root: str,
+    slot_id: str,
+    slot_when: str | None,
+    refusal: str | None,
+    accepted: bool = False,
+) -> str:
     """The freed-slot offer (F2): accept while open, "no longer available" afterwards."""
     labels = _OFFER[view.locale]
     lines = [f"<p><b>{escape(view.settings.name)}</b></p>"]
@@ -84,8 +133,10 @@ def offer_page(view: AppointmentView, root: str, slot_id: str, slot_when: str | 
     else:
         lines.append(f"<p>{escape(slot_when or '')}</p>")
         lines.append(f"<p>{escape(labels['instead'])}: {escape(view.when)}</p>")
-        lines.append(f"<form method=post action='{escape(root)}/l/{escape(view.token)}/offer/{escape(slot_id)}'>"
-                     f"<button>{escape(labels['accept'])}</button></form>")
+        lines.append(
+            f"<form method=post action='{escape(root)}/l/{escape(view.token)}/offer/{escape(slot_id)}'>"
+            f"<button>{escape(labels['accept'])}</button></form>"
+        )
     return _page(labels["title"], "".join(lines))
 
 
@@ -94,9 +145,11 @@ def gone_page(locale: str = "en") -> str:
     return _page(labels["title"], f"<p>{escape(labels['gone'])}</p>")
 
 
-_BOOK = {"en": ("Book your visit", "Please call {practice} to book your visit."),
-         "pl": ("Umów wizytę", "Zadzwoń do {practice}, aby umówić wizytę."),
-         "fr": ("Prenez rendez-vous", "Appelez {practice} pour prendre rendez-vous.")}
+_BOOK = {
+    "en": ("Book your visit", "Please call {practice} to book your visit."),
+    "pl": ("Umów wizytę", "Zadzwoń do {practice}, aby umówić wizytę."),
+    "fr": ("Prenez rendez-vous", "Appelez {practice} pour prendre rendez-vous."),
+}
 
 
 def recall_page(practice: str, locale: str) -> str:

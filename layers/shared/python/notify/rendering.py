@@ -55,20 +55,31 @@ def pick_locale(*candidates: str | None) -> str:
 def local_times(moment: datetime, timezone: str, locale: str) -> dict[str, str]:
     """The appointment time as patients read it: practice-local, in their language (B1)."""
     local = moment.astimezone(ZoneInfo(timezone))
-    return {"when": format_datetime(local, _LONG_FORMAT, locale=locale),
-            "when_short": format_datetime(local, _SHORT_FORMAT[locale], locale=locale)}
+    return {
+        "when": format_datetime(local, _LONG_FORMAT, locale=locale),
+        "when_short": format_datetime(local, _SHORT_FORMAT[locale], locale=locale),
+    }
 
 
 @lru_cache(maxsize=64)
 def _environment(overrides: tuple[tuple[str, str], ...]) -> Environment:
     loaders = [DictLoader(dict(overrides))] if overrides else []
     loaders.append(FileSystemLoader(_TEMPLATES))
-    return Environment(loader=ChoiceLoader(loaders), undefined=StrictUndefined,
-                       autoescape=select_autoescape(default=False), keep_trailing_newline=False)
+    return Environment(
+        loader=ChoiceLoader(loaders),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(default=False),
+        keep_trailing_newline=False,
+    )
 
 
-def render(kind: MessageKind, locale: str, context: dict[str, Any],
-           overrides: dict[str, str] | None = None, transliterate_sms: bool = False) -> Rendered:
+def render(
+    kind: MessageKind,
+    locale: str,
+    context: dict[str, Any],
+    overrides: dict[str, str] | None = None,
+    transliterate_sms: bool = False,
+) -> Rendered:
     """Render every channel part of `kind` in `locale`.
 
     Args:
@@ -83,8 +94,12 @@ def render(kind: MessageKind, locale: str, context: dict[str, Any],
     if transliterate_sms:
         sms = transliterate(sms)
     html_body = "<br>".join(str(escape(line)) for line in parts["email_text"].splitlines())
-    html = (f"<!doctype html><html><body style=\"font-family:sans-serif\">"
-            f"<p>{html_body}</p></body></html>")
-    return Rendered(sms=sms, push_title=parts["push_title"], push_body=parts["push_body"],
-                    email_subject=parts["email_subject"], email_text=parts["email_text"],
-                    email_html=html)
+    html = f'<!doctype html><html><body style="font-family:sans-serif"><p>{html_body}</p></body></html>'
+    return Rendered(
+        sms=sms,
+        push_title=parts["push_title"],
+        push_body=parts["push_body"],
+        email_subject=parts["email_subject"],
+        email_text=parts["email_text"],
+        email_html=html,
+    )

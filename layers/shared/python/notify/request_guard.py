@@ -22,8 +22,12 @@ def error_body(message: str, fields: list[dict] | None = None) -> dict[str, Any]
 
 def proxy_error(status: int, message: str, fields: list[dict] | None = None) -> dict[str, Any]:
     """An API Gateway proxy response carrying our error shape."""
-    return {"statusCode": status, "headers": {"Content-Type": "application/json"},
-            "body": json.dumps(error_body(message, fields)), "isBase64Encoded": False}
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps(error_body(message, fields)),
+        "isBase64Encoded": False,
+    }
 
 
 def raw_body(event: dict[str, Any]) -> bytes:

@@ -27,8 +27,7 @@ def canonical_path(event: dict[str, Any]) -> str:
     """The request path relative to the API: the resource with its parameters filled in."""
     resource = event.get("resource") or event.get("path") or "/"
     parameters = event.get("pathParameters") or {}
-    return _PARAMETER.sub(lambda m: quote(str(parameters.get(m.group(1), "")), safe="~@:+,;=!$&'()*"),
-                          resource)
+    return _PARAMETER.sub(lambda m: quote(str(parameters.get(m.group(1), "")), safe="~@:+,;=!$&'()*"), resource)
 
 
 def public_prefix(event: dict[str, Any]) -> str:

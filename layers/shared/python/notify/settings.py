@@ -65,7 +65,8 @@ class FallbackSettings(_EnvSettings):
     push_fcm_arn: str = Field(alias="PUSH_FCM_ARN", min_length=1)
     push_apns_arn: str = Field(alias="PUSH_APNS_ARN", min_length=1)
     sms_originations: Json[dict[CountryCode, SmsOrigination]] = Field(
-        default_factory=dict, alias="SMS_ORIGINATIONS")
+        default_factory=dict, alias="SMS_ORIGINATIONS"
+    )
 
     @field_validator("email_from")
     @classmethod

@@ -17,22 +17,32 @@ from .adapters.scheduler import SchedulerTarget
 from .settings import PlannerSettings
 
 
-def process_stream_batch(event: dict, context: Any,
-                         record_handler: Callable[[DynamoDBRecord], None]) -> dict:
+def process_stream_batch(event: dict, context: Any, record_handler: Callable[[DynamoDBRecord], None]) -> dict:
     """Run `record_handler` per record; failed records are reported, not the batch."""
-    return process_partial_response(event=event, record_handler=record_handler,
-                                    processor=BatchProcessor(event_type=EventType.DynamoDBStreams),
-                                    context=context)
+    return process_partial_response(
+        event=event,
+        record_handler=record_handler,
+        processor=BatchProcessor(event_type=EventType.DynamoDBStreams),
+        context=context,
+    )
 
 
 def scheduler_target(settings: PlannerSettings) -> SchedulerTarget:
-    return SchedulerTarget(settings.schedule_group, settings.send_function_arn,
-                           settings.scheduler_role_arn, settings.scheduler_dlq_arn)
+    return SchedulerTarget(
+        settings.schedule_group,
+        settings.send_function_arn,
+        settings.scheduler_role_arn,
+        settings.scheduler_dlq_arn,
+    )
 
 
 def recall_target(settings: PlannerSettings) -> SchedulerTarget | None:
     """The daily recall sweep's target (K1), where the planner has one."""
     if not settings.recall_function_arn:
         return None
-    return SchedulerTarget(settings.schedule_group, settings.recall_function_arn,
-                           settings.scheduler_role_arn, settings.scheduler_dlq_arn)
+    return SchedulerTarget(
+        settings.schedule_group,
+        settings.recall_function_arn,
+        settings.scheduler_role_arn,
+        settings.scheduler_dlq_arn,
+    )

@@ -25,12 +25,13 @@ class ChannelConfig:
 
     @classmethod
     def from_settings(cls, settings: FallbackSettings) -> ChannelConfig:
-        apps = {platform: arn for platform, arn in (("android", settings.push_fcm_arn),
-                                                    ("ios", settings.push_apns_arn))
-                if arn != NOT_CONFIGURED}
+        apps = {
+            platform: arn
+            for platform, arn in (("android", settings.push_fcm_arn), ("ios", settings.push_apns_arn))
+            if arn != NOT_CONFIGURED
+        }
         email = "" if settings.email_from == NOT_CONFIGURED else settings.email_from
-        return cls(apps, email, settings.email_configuration_set,
-                   dict(settings.sms_originations))
+        return cls(apps, email, settings.email_configuration_set, dict(settings.sms_originations))
 
     @property
     def push_platforms(self) -> frozenset[str]:
@@ -52,24 +53,27 @@ class PushMessage:
 def register_device(config: ChannelConfig, token: str, platform: str = "android") -> str:
     """Return the SNS endpoint ARN for a device token (idempotent on SNS's side)."""
     response = client("sns").create_platform_endpoint(
-        PlatformApplicationArn=config.push_apps[platform], Token=token)
+        PlatformApplicationArn=config.push_apps[platform], Token=token
+    )
     return str(response["EndpointArn"])
 
 
 def send_push(endpoint_arn: str, message: PushMessage) -> str:
     """Publish to one device; the payload opens the appointment in the app (C4)."""
-    fcm = {"notification": {"title": message.title, "body": message.body},
-           "data": {**message.data, "deep_link": message.deep_link}}
-    apns = {"aps": {"alert": {"title": message.title, "body": message.body},
-                    "category": "APPOINTMENT_ACTIONS"},
-            **message.data, "deep_link": message.deep_link}
+    fcm = {
+        "notification": {"title": message.title, "body": message.body},
+        "data": {**message.data, "deep_link": message.deep_link},
+    }
+    apns = {
+        "aps": {"alert": {"title": message.title, "body": message.body}, "category": "APPOINTMENT_ACTIONS"},
+        **message.data,
+        "deep_link": message.deep_link,
+    }
     payload = {"default": message.body, "GCM": json.dumps(fcm), "APNS": json.dumps(apns)}
     sns = client("sns")
     try:
-        response = sns.publish(TargetArn=endpoint_arn, Message=json.dumps(payload),
-                               MessageStructure="json")
-    except (sns.exceptions.EndpointDisabledException,
-            sns.exceptions.InvalidParameterException) as exc:
+        response = sns.publish(TargetArn=endpoint_arn, Message=json.dumps(payload), MessageStructure="json")
+    except (sns.exceptions.EndpointDisabledException, sns.exceptions.InvalidParameterException) as exc:
         raise ChannelError(str(exc)) from exc
     return str(response["MessageId"])
 
@@ -84,19 +88,19 @@ def sms_attributes(origination: SmsOrigination | None) -> dict[str, dict[str, st
     """SNS message attributes of one SMS: transactional, from the country's identity."""
     attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
     if origination is not None and origination.origination:
-        attributes["AWS.MM.SMS.OriginationNumber"] = {"DataType": "String",
-                                                      "StringValue": origination.origination}
+        attributes["AWS.MM.SMS.OriginationNumber"] = {"DataType": "String", "StringValue": origination.origination}
     if origination is not None and origination.sender_id:
-        attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String",
-                                              "StringValue": origination.sender_id}
+        attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": origination.sender_id}
     return attributes
 
 
 def send_sms(config: ChannelConfig, phone_e164: str, country: str, text: str) -> str:
     """Send one SMS from the origination identity configured for `country`."""
     response = client("sns").publish(
-        PhoneNumber=phone_e164, Message=text,
-        MessageAttributes=sms_attributes(config.sms_originations.get(country)))
+        PhoneNumber=phone_e164,
+        Message=text,
+        MessageAttributes=sms_attributes(config.sms_originations.get(country)),
+    )
     return str(response["MessageId"])
 
 
@@ -106,8 +110,7 @@ _TAG_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234
 def tag_value(value: str) -> str:
     """SES tag values allow only letters, digits, '_' and '-': everything else (and '_'
     itself) is written `_hh` (its UTF-8 bytes in hex), so the value can be read back."""
-    return "".join(c if c in _TAG_SAFE else "".join(f"_{b:02x}" for b in c.encode())
-                   for c in value)
+    return "".join(c if c in _TAG_SAFE else "".join(f"_{b:02x}" for b in c.encode()) for c in value)
 
 
 def from_tag_value(value: str) -> str:
@@ -116,7 +119,7 @@ def from_tag_value(value: str) -> str:
     index = 0
     while index < len(value):
         if value[index] == "_":
-            out.append(int(value[index + 1:index + 3], 16))
+            out.append(int(value[index + 1 : index + 3], 16))
             index += 3
         else:
             out += value[index].encode()
@@ -124,15 +127,17 @@ def from_tag_value(value: str) -> str:
     return out.decode()
 
 
-def send_email(config: ChannelConfig, to: str, subject: str, text: str, html: str,
-               tags: dict[str, str]) -> str:
+def send_email(config: ChannelConfig, to: str, subject: str, text: str, html: str, tags: dict[str, str]) -> str:
     """Send through the configuration set, tagged so a bounce finds its patient (C5)."""
     request: dict[str, Any] = {
         "FromEmailAddress": config.email_from,
         "Destination": {"ToAddresses": [to]},
-        "Content": {"Simple": {"Subject": {"Data": subject, "Charset": "UTF-8"},
-                               "Body": {"Text": {"Data": text, "Charset": "UTF-8"},
-                                        "Html": {"Data": html, "Charset": "UTF-8"}}}},
+        "Content": {
+            "Simple": {
+                "Subject": {"Data": subject, "Charset": "UTF-8"},
+                "Body": {"Text": {"Data": text, "Charset": "UTF-8"}, "Html": {"Data": html, "Charset": "UTF-8"}},
+            }
+        },
         "EmailTags": [{"Name": k, "Value": tag_value(v)} for k, v in tags.items()],
     }
     if config.configuration_set:

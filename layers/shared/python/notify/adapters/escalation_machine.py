@@ -19,8 +19,11 @@ def start_escalation(practice_id: str, message_id: str, payload: dict[str, Any])
     sfn = client("stepfunctions")
     name = hashlib.sha256(f"{practice_id}/{message_id}".encode()).hexdigest()[:40]
     try:
-        sfn.start_execution(stateMachineArn=os.environ["ESCALATION_STATE_MACHINE_ARN"],
-                            name=name, input=json.dumps(payload, separators=(",", ":")))
+        sfn.start_execution(
+            stateMachineArn=os.environ["ESCALATION_STATE_MACHINE_ARN"],
+            name=name,
+            input=json.dumps(payload, separators=(",", ":")),
+        )
     except sfn.exceptions.ExecutionAlreadyExists:
         return False
     return True

@@ -14,12 +14,19 @@ class CallbackError(Exception):
     """The practice's endpoint did not accept the callback (retried by the stream)."""
 
 
-def post_callback(url: str, secret: str, payload: dict[str, Any], now_epoch: int,
-                  timeout_s: float = 5.0) -> int:
+def post_callback(url: str, secret: str, payload: dict[str, Any], now_epoch: int, timeout_s: float = 5.0) -> int:
     body = json.dumps(payload, separators=(",", ":"), default=str).encode()
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json", TIMESTAMP_HEADER: str(now_epoch),
-        SIGNATURE_HEADER: sign(secret, now_epoch, body), "User-Agent": "patient-notify/1"})
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            TIMESTAMP_HEADER: str(now_epoch),
+            SIGNATURE_HEADER: sign(secret, now_epoch, body),
+            "User-Agent": "patient-notify/1",
+        },
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
             return int(response.status)

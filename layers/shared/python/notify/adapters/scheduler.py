@@ -20,8 +20,12 @@ class SchedulerTarget:
 
     @classmethod
     def from_env(cls) -> SchedulerTarget:
-        return cls(os.environ["SCHEDULE_GROUP"], os.environ["SEND_FUNCTION_ARN"],
-                   os.environ["SCHEDULER_ROLE_ARN"], os.environ.get("SCHEDULER_DLQ_ARN"))
+        return cls(
+            os.environ["SCHEDULE_GROUP"],
+            os.environ["SEND_FUNCTION_ARN"],
+            os.environ["SCHEDULER_ROLE_ARN"],
+            os.environ.get("SCHEDULER_DLQ_ARN"),
+        )
 
 
 def at_expression(moment: datetime) -> str:
@@ -43,31 +47,41 @@ def _target_spec(target: SchedulerTarget, payload: dict[str, Any]) -> dict[str, 
     return spec
 
 
-def plan_schedule(target: SchedulerTarget, name: str, at: datetime,
-                  payload: dict[str, Any]) -> bool:
+def plan_schedule(target: SchedulerTarget, name: str, at: datetime, payload: dict[str, Any]) -> bool:
     """Create the one-shot schedule; False if it exists already (idempotent replay)."""
     scheduler = client("scheduler")
     spec = _target_spec(target, payload)
     try:
         scheduler.create_schedule(
-            Name=name, GroupName=target.group, ScheduleExpression=at_expression(at),
-            ScheduleExpressionTimezone="UTC", FlexibleTimeWindow={"Mode": "OFF"},
-            ActionAfterCompletion="DELETE", State="ENABLED", Target=spec,
+            Name=name,
+            GroupName=target.group,
+            ScheduleExpression=at_expression(at),
+            ScheduleExpressionTimezone="UTC",
+            FlexibleTimeWindow={"Mode": "OFF"},
+            ActionAfterCompletion="DELETE",
+            State="ENABLED",
+            Target=spec,
         )
     except scheduler.exceptions.ConflictException:
         return False
     return True
 
 
-def plan_daily(target: SchedulerTarget, name: str, hour: int, minute: int, timezone: str,
-               payload: dict[str, Any]) -> None:
+def plan_daily(
+    target: SchedulerTarget, name: str, hour: int, minute: int, timezone: str, payload: dict[str, Any]
+) -> None:
     """Create or replace a recurring schedule at a local time every day (DST-aware:
     Scheduler evaluates the cron in `timezone`)."""
     scheduler = client("scheduler")
-    spec = {"Name": name, "GroupName": target.group,
-            "ScheduleExpression": f"cron({minute} {hour} * * ? *)",
-            "ScheduleExpressionTimezone": timezone, "FlexibleTimeWindow": {"Mode": "OFF"},
-            "State": "ENABLED", "Target": _target_spec(target, payload)}
+    spec = {
+        "Name": name,
+        "GroupName": target.group,
+        "ScheduleExpression": f"cron({minute} {hour} * * ? *)",
+        "ScheduleExpressionTimezone": timezone,
+        "FlexibleTimeWindow": {"Mode": "OFF"},
+        "State": "ENABLED",
+        "Target": _target_spec(target, payload),
+    }
     try:
         scheduler.create_schedule(**spec)
     except scheduler.exceptions.ConflictException:

@@ -41,8 +41,7 @@ def _connection() -> Connection:
 def get_appointment(practice_id: str, appointment_id: str) -> tuple[Appointment, int]:
     """Return the appointment and its revision; raise NotFoundError."""
     try:
-        item = AppointmentItem.get(*AppointmentItem.key(practice_id, appointment_id),
-                                   consistent_read=True)
+        item = AppointmentItem.get(*AppointmentItem.key(practice_id, appointment_id), consistent_read=True)
     except AppointmentItem.DoesNotExist as exc:
         raise NotFoundError(f"appointment {appointment_id}") from exc
     return appointment_from_item(item), int(item.revision)
@@ -56,16 +55,19 @@ def find_appointment(practice_id: str, appointment_id: str) -> Appointment | Non
 
 
 def _marker(practice_id: str, event: tuple[str, str], now: datetime) -> EventItem:
-    marker = EventItem(*EventItem.key(practice_id, event[0]), event_type=event[1],
-                       received_at=now)
+    marker = EventItem(*EventItem.key(practice_id, event[0]), event_type=event[1], received_at=now)
     marker.expires_at = now + timedelta(days=EVENT_RETENTION_DAYS)
     return marker
 
 
-def write_appointment(new: Appointment, revision: int | None, now: datetime,
-                      event: tuple[str, str] | None = None,
-                      also: list[NotifyItem] | None = None,
-                      held_revision: int | None = None) -> None:
+def write_appointment(
+    new: Appointment,
+    revision: int | None,
+    now: datetime,
+    event: tuple[str, str] | None = None,
+    also: list[NotifyItem] | None = None,
+    held_revision: int | None = None,
+) -> None:
     """Write `new` if the stored revision is still `revision` (None: must not exist).
 
     Args:
@@ -84,20 +86,24 @@ def write_appointment(new: Appointment, revision: int | None, now: datetime,
     try:
         with TransactWrite(connection=_connection()) as tx:
             if event is not None:
-                tx.save(_marker(new.practice_id, event, now),
-                        condition=EventItem.pk.does_not_exist())
+                tx.save(_marker(new.practice_id, event, now), condition=EventItem.pk.does_not_exist())
             tx.save(item)
             if revision is None:
                 held = HeldChangesItem(*HeldChangesItem.key(new.practice_id, new.appointment_id))
                 if held_revision is None:
-                    tx.condition_check(HeldChangesItem, held.pk, held.sk,
-                                       condition=HeldChangesItem.pk.does_not_exist())
+                    tx.condition_check(
+                        HeldChangesItem, held.pk, held.sk, condition=HeldChangesItem.pk.does_not_exist()
+                    )
                 else:
                     held.revision = held_revision
                     tx.delete(held)
             if new.link_token:
-                link = LinkItem(*LinkItem.key(new.link_token), practice_id=new.practice_id,
-                                appointment_id=new.appointment_id, patient_id=new.patient_id)
+                link = LinkItem(
+                    *LinkItem.key(new.link_token),
+                    practice_id=new.practice_id,
+                    appointment_id=new.appointment_id,
+                    patient_id=new.patient_id,
+                )
                 link.expires_at = link_expiry(new.end)
                 tx.save(link)
             for extra in also or []:
@@ -110,44 +116,54 @@ def write_appointment(new: Appointment, revision: int | None, now: datetime,
 def get_held(practice_id: str, appointment_id: str) -> tuple[Held, int | None]:
     """Changes held for an appointment not created yet, and their revision (None: none)."""
     try:
-        item = HeldChangesItem.get(*HeldChangesItem.key(practice_id, appointment_id),
-                                   consistent_read=True)
+        item = HeldChangesItem.get(*HeldChangesItem.key(practice_id, appointment_id), consistent_read=True)
     except HeldChangesItem.DoesNotExist:
         return Held(), None
     return Held(dict(item.values or {})), int(item.revision)
 
 
-def hold(practice_id: str, appointment_id: str, held: Held, revision: int | None,
-         now: datetime, event: tuple[str, str]) -> None:
+def hold(
+    practice_id: str, appointment_id: str, held: Held, revision: int | None, now: datetime, event: tuple[str, str]
+) -> None:
     """Keep changes for an appointment that does not exist yet (B9), atomically with the
     event marker and only while the appointment still does not exist.
 
     Raises DuplicateEventError, or ConflictError when the appointment was created (or the
     held changes changed) meanwhile: read again and apply.
     """
-    item = HeldChangesItem(*HeldChangesItem.key(practice_id, appointment_id),
-                           practice_id=practice_id, appointment_id=appointment_id,
-                           values=held.values)
+    item = HeldChangesItem(
+        *HeldChangesItem.key(practice_id, appointment_id),
+        practice_id=practice_id,
+        appointment_id=appointment_id,
+        values=held.values,
+    )
     if revision is not None:
         item.revision = revision
     item.expires_at = now + HELD_RETENTION
     pk, sk = AppointmentItem.key(practice_id, appointment_id)
-    _transact([lambda tx: tx.save(_marker(practice_id, event, now),
-                                  condition=EventItem.pk.does_not_exist()),
-               lambda tx: tx.condition_check(AppointmentItem, pk, sk,
-                                             condition=AppointmentItem.pk.does_not_exist()),
-               lambda tx: tx.save(item)], practice_id, event[0])
+    _transact(
+        [
+            lambda tx: tx.save(_marker(practice_id, event, now), condition=EventItem.pk.does_not_exist()),
+            lambda tx: tx.condition_check(AppointmentItem, pk, sk, condition=AppointmentItem.pk.does_not_exist()),
+            lambda tx: tx.save(item),
+        ],
+        practice_id,
+        event[0],
+    )
 
 
 def mark_announced(appointment: Appointment, revision: int, now: datetime) -> None:
     """Record that the patient and the calendar now know this state (B9); ConflictError
     if the appointment changed since it was read (the change settles again)."""
-    item = AppointmentItem(*AppointmentItem.key(appointment.practice_id,
-                                                appointment.appointment_id))
+    item = AppointmentItem(*AppointmentItem.key(appointment.practice_id, appointment.appointment_id))
     item.revision = revision
     try:
-        item.update(actions=[AppointmentItem.announced.set(snapshot_to_json(appointment.snapshot())),
-                             AppointmentItem.updated_at.set(now)])
+        item.update(
+            actions=[
+                AppointmentItem.announced.set(snapshot_to_json(appointment.snapshot())),
+                AppointmentItem.updated_at.set(now),
+            ]
+        )
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             raise ConflictError(appointment.appointment_id) from exc
@@ -186,8 +202,14 @@ def _refused(exc: TransactWriteError, practice_id: str, event_id: str | None) ->
     raise ConflictError(event_id or "item") from exc
 
 
-def record_event(practice_id: str, event_id: str, event_type: str, now: datetime,
-                 effect: NotifyItem | None = None, condition: Condition | None = None) -> None:
+def record_event(
+    practice_id: str,
+    event_id: str,
+    event_type: str,
+    now: datetime,
+    effect: NotifyItem | None = None,
+    condition: Condition | None = None,
+) -> None:
     """Record an event with an optional single-item effect, atomically.
 
     Raises DuplicateEventError (the marker exists), or ConflictError when `condition` on

@@ -12,13 +12,15 @@ from .models import CallbackItem
 RETENTION = timedelta(days=7)
 
 
-def callback_item(practice_id: str, event_type: str, payload: dict[str, Any],
-                  now: datetime) -> CallbackItem:
+def callback_item(practice_id: str, event_type: str, payload: dict[str, Any], now: datetime) -> CallbackItem:
     callback_id = uuid.uuid4().hex
-    item = CallbackItem(*CallbackItem.key(practice_id, callback_id), practice_id=practice_id,
-                        event_type=event_type, created_at=now,
-                        payload={"id": callback_id, "type": event_type,
-                                 "occurred_at": now.isoformat(), "data": payload})
+    item = CallbackItem(
+        *CallbackItem.key(practice_id, callback_id),
+        practice_id=practice_id,
+        event_type=event_type,
+        created_at=now,
+        payload={"id": callback_id, "type": event_type, "occurred_at": now.isoformat(), "data": payload},
+    )
     item.expires_at = now + RETENTION
     item.gsi2pk = notices_key(practice_id)
     # Notices raised at the same instant (the local clock stands still while due work

@@ -30,9 +30,10 @@ def settings_to_json(settings: PracticeSettings) -> dict[str, Any]:
     out["no_fallback_types"] = list(settings.no_fallback_types)
     out["reminder_policy"] = settings.reminder_policy.value
     out["templates"] = dict(settings.templates)
-    out["recall_rules"] = [{**dataclasses.asdict(r), "category": r.category.value,
-                            "appointment_types": list(r.appointment_types)}
-                           for r in settings.recall_rules]
+    out["recall_rules"] = [
+        {**dataclasses.asdict(r), "category": r.category.value, "appointment_types": list(r.appointment_types)}
+        for r in settings.recall_rules
+    ]
     return out
 
 
@@ -48,10 +49,14 @@ def settings_from_json(raw: dict[str, Any], overrides: dict[str, Any] | None = N
         merged["templates"] = tuple(sorted(merged["templates"].items()))
     if "recall_rules" in merged:
         merged["recall_rules"] = tuple(
-            RecallRule(recall_type=r["recall_type"], interval_days=int(r["interval_days"]),
-                       appointment_types=tuple(r.get("appointment_types", ())),
-                       category=RecallCategory(r.get("category", "health")))
-            for r in merged["recall_rules"])
+            RecallRule(
+                recall_type=r["recall_type"],
+                interval_days=int(r["interval_days"]),
+                appointment_types=tuple(r.get("appointment_types", ())),
+                category=RecallCategory(r.get("category", "health")),
+            )
+            for r in merged["recall_rules"]
+        )
     if "reminder_policy" in merged:
         merged["reminder_policy"] = ReminderPolicy(merged["reminder_policy"])
     return PracticeSettings(**merged)
@@ -82,24 +87,32 @@ def appointment_from_item(item: AppointmentItem) -> Appointment:
 
 
 def snapshot_to_json(snapshot: AppointmentSnapshot) -> dict[str, Any]:
-    return {"version": snapshot.version, "status": snapshot.status.value,
-            "start": snapshot.start.isoformat(), "end": snapshot.end.isoformat(),
-            "notifications_enabled": snapshot.notifications_enabled}
+    return {
+        "version": snapshot.version,
+        "status": snapshot.status.value,
+        "start": snapshot.start.isoformat(),
+        "end": snapshot.end.isoformat(),
+        "notifications_enabled": snapshot.notifications_enabled,
+    }
 
 
 def snapshot_from_json(raw: dict[str, Any] | None) -> AppointmentSnapshot | None:
     if not raw:
         return None
-    return AppointmentSnapshot(int(raw["version"]), AppointmentStatus(raw["status"]),
-                               datetime.fromisoformat(raw["start"]),
-                               datetime.fromisoformat(raw["end"]),
-                               bool(raw.get("notifications_enabled", True)))
+    return AppointmentSnapshot(
+        int(raw["version"]),
+        AppointmentStatus(raw["status"]),
+        datetime.fromisoformat(raw["start"]),
+        datetime.fromisoformat(raw["end"]),
+        bool(raw.get("notifications_enabled", True)),
+    )
 
 
 def appointment_to_item(appointment: Appointment, revision: int | None = None) -> AppointmentItem:
     pk, sk = AppointmentItem.key(appointment.practice_id, appointment.appointment_id)
     item = AppointmentItem(
-        pk, sk,
+        pk,
+        sk,
         practice_id=appointment.practice_id,
         appointment_id=appointment.appointment_id,
         patient_id=appointment.patient_id,

@@ -32,14 +32,21 @@ def _key(ref: MessageRef, channel: Channel | str) -> tuple[str, str]:
     return LedgerItem.key(ref.practice_id, ref.appointment_id, ref.message_id, str(channel))
 
 
-def _new(ref: MessageRef, channel: Channel | str, status: DeliveryStatus, now: datetime,
-         reason: str | None = None) -> LedgerItem:
+def _new(
+    ref: MessageRef, channel: Channel | str, status: DeliveryStatus, now: datetime, reason: str | None = None
+) -> LedgerItem:
     return LedgerItem(
         *_key(ref, channel),
-        practice_id=ref.practice_id, appointment_id=ref.appointment_id,
-        patient_id=ref.patient_id, message_id=ref.message_id, kind=str(ref.kind),
-        channel=str(channel), status=status.value, reason=reason,
-        created_at=now, updated_at=now,
+        practice_id=ref.practice_id,
+        appointment_id=ref.appointment_id,
+        patient_id=ref.patient_id,
+        message_id=ref.message_id,
+        kind=str(ref.kind),
+        channel=str(channel),
+        status=status.value,
+        reason=reason,
+        created_at=now,
+        updated_at=now,
         gsi2pk=LedgerItem.patient_key(ref.practice_id, ref.patient_id),
         gsi2sk=f"{now.isoformat()}#{ref.message_id}#{channel}",
         history=[LedgerHistory(at=now, status=status.value, reason=reason)],
@@ -57,10 +64,13 @@ def claim(ref: MessageRef, channel: Channel, now: datetime) -> bool:
     """
     item = _new(ref, channel, DeliveryStatus.PLANNED, now)
     item.lease_until = now + CLAIM_LEASE
-    return condition_held(lambda: item.save(
-        condition=LedgerItem.pk.does_not_exist()
-        | (LedgerItem.status == DeliveryStatus.FAILED.value)
-        | ((LedgerItem.status == DeliveryStatus.PLANNED.value) & (LedgerItem.lease_until < now))))
+    return condition_held(
+        lambda: item.save(
+            condition=LedgerItem.pk.does_not_exist()
+            | (LedgerItem.status == DeliveryStatus.FAILED.value)
+            | ((LedgerItem.status == DeliveryStatus.PLANNED.value) & (LedgerItem.lease_until < now))
+        )
+    )
 
 
 def record_skip(ref: MessageRef, channel: Channel, reason: str, now: datetime) -> None:
@@ -76,28 +86,39 @@ def record_planned(ref: MessageRef, due_at: datetime, now: datetime) -> None:
     condition_held(lambda: item.save(condition=LedgerItem.pk.does_not_exist()))
 
 
-def close_planned(ref: MessageRef, status: DeliveryStatus, now: datetime,
-                  reason: str | None = None) -> bool:
+def close_planned(ref: MessageRef, status: DeliveryStatus, now: datetime, reason: str | None = None) -> bool:
     """planned -> fired / cancelled, once: a second firing or cancel finds it closed."""
     item = LedgerItem(*_key(ref, SCHEDULE))
-    actions = [LedgerItem.status.set(status.value), LedgerItem.updated_at.set(now),
-               LedgerItem.history.set(LedgerItem.history.append(
-                   [LedgerHistory(at=now, status=status.value, reason=reason)]))]
+    actions = [
+        LedgerItem.status.set(status.value),
+        LedgerItem.updated_at.set(now),
+        LedgerItem.history.set(
+            LedgerItem.history.append([LedgerHistory(at=now, status=status.value, reason=reason)])
+        ),
+    ]
     if reason is not None:
         actions.append(LedgerItem.reason.set(reason))
-    return condition_held(lambda: item.update(
-        actions=actions, condition=LedgerItem.status == DeliveryStatus.PLANNED.value))
+    return condition_held(
+        lambda: item.update(actions=actions, condition=LedgerItem.status == DeliveryStatus.PLANNED.value)
+    )
 
 
-def transition(ref: MessageRef, channel: Channel | str, status: DeliveryStatus, now: datetime,
-               reason: str | None = None, **fields: object) -> None:
+def transition(
+    ref: MessageRef,
+    channel: Channel | str,
+    status: DeliveryStatus,
+    now: datetime,
+    reason: str | None = None,
+    **fields: object,
+) -> None:
     """Move a claimed entry to `status`, appending to its history."""
     item = LedgerItem(*_key(ref, channel))
     actions = [
         LedgerItem.status.set(status.value),
         LedgerItem.updated_at.set(now),
-        LedgerItem.history.set(LedgerItem.history.append(
-            [LedgerHistory(at=now, status=status.value, reason=reason)])),
+        LedgerItem.history.set(
+            LedgerItem.history.append([LedgerHistory(at=now, status=status.value, reason=reason)])
+        ),
     ]
     if reason is not None:
         actions.append(LedgerItem.reason.set(reason))
@@ -109,8 +130,9 @@ def transition(ref: MessageRef, channel: Channel | str, status: DeliveryStatus, 
 EVENT = "event"  # the ledger's pseudo-channel of practice events (B9 stale ones)
 
 
-def event_row(practice_id: str, subject_id: str, patient_id: str, event: tuple[str, str],
-              reason: str, now: datetime) -> LedgerItem:
+def event_row(
+    practice_id: str, subject_id: str, patient_id: str, event: tuple[str, str], reason: str, now: datetime
+) -> LedgerItem:
     """A practice event that had no effect (stale, B9), on the subject's ledger."""
     event_id, event_type = event
     ref = MessageRef(practice_id, subject_id, patient_id, f"event.{event_id}", event_type)  # type: ignore[arg-type]

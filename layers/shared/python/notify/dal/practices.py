@@ -28,14 +28,24 @@ class PracticeRecord:
         return settings_from_json(self.raw_settings, overrides) if overrides else self.settings
 
 
-def save_practice(practice_id: str, webhook_secret: str, settings: PracticeSettings,
-                  callback_url: str | None = None,
-                  calendars: dict[str, dict[str, Any]] | None = None) -> None:
+def save_practice(
+    practice_id: str,
+    webhook_secret: str,
+    settings: PracticeSettings,
+    callback_url: str | None = None,
+    calendars: dict[str, dict[str, Any]] | None = None,
+) -> None:
     """Create or replace a practice (operator onboarding, `practice.configured`)."""
     pk, sk = PracticeItem.key(practice_id)
-    PracticeItem(pk, sk, practice_id=practice_id, webhook_secret=webhook_secret,
-                 callback_url=callback_url, settings=settings_to_json(settings),
-                 calendars=calendars or {}).save()
+    PracticeItem(
+        pk,
+        sk,
+        practice_id=practice_id,
+        webhook_secret=webhook_secret,
+        callback_url=callback_url,
+        settings=settings_to_json(settings),
+        calendars=calendars or {},
+    ).save()
 
 
 def get_practice(practice_id: str) -> PracticeRecord:
@@ -45,8 +55,14 @@ def get_practice(practice_id: str) -> PracticeRecord:
     except PracticeItem.DoesNotExist as exc:
         raise NotFoundError(f"practice {practice_id}") from exc
     raw = dict(item.settings or {})
-    return PracticeRecord(practice_id, item.webhook_secret, item.callback_url,
-                          settings_from_json(raw), raw, dict(item.calendars or {}))
+    return PracticeRecord(
+        practice_id,
+        item.webhook_secret,
+        item.callback_url,
+        settings_from_json(raw),
+        raw,
+        dict(item.calendars or {}),
+    )
 
 
 def find_patient(practice_id: str, patient_id: str) -> Patient | None:
@@ -79,9 +95,11 @@ def mark_email_bounced(practice_id: str, patient_id: str, address: str) -> bool:
     """C5: SES reported `address` as undeliverable (hard bounce) or spam: stop using it,
     unless the patient's address changed since. True if the patient was marked."""
     pk, sk = PatientItem.key(practice_id, patient_id)
-    return condition_held(lambda: PatientItem(pk, sk).update(
-        actions=[PatientItem.email_bounced.set(True)],
-        condition=PatientItem.email == address))
+    return condition_held(
+        lambda: PatientItem(pk, sk).update(
+            actions=[PatientItem.email_bounced.set(True)], condition=PatientItem.email == address
+        )
+    )
 
 
 def mark_attended_platform_booking(practice_id: str, patient_id: str) -> None:

@@ -15,9 +15,12 @@ def consume_sms(practice_id: str, month: str, quota: int, parts: int = 1) -> int
     if parts > quota:
         return None
     item = QuotaItem(*QuotaItem.key(practice_id, month))
-    counted = condition_held(lambda: item.update(
-        actions=[QuotaItem.used.add(parts), QuotaItem.entity.set(QuotaItem)],
-        condition=QuotaItem.used.does_not_exist() | (QuotaItem.used <= quota - parts)))
+    counted = condition_held(
+        lambda: item.update(
+            actions=[QuotaItem.used.add(parts), QuotaItem.entity.set(QuotaItem)],
+            condition=QuotaItem.used.does_not_exist() | (QuotaItem.used <= quota - parts),
+        )
+    )
     return int(item.used) if counted else None
 
 

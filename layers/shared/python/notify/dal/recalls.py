@@ -9,9 +9,17 @@ from ..domain.model import Recall, RecallCategory, RecallStatus
 from .errors import condition_held
 from .models import BlockedNumberItem, NotifyItem, RecallItem, StatsItem
 
-STAT_FEATURES = ("recalls_sent_push", "recalls_sent_sms", "recalls_sent_email",
-                 "recall_bookings", "offers_sent", "offers_claimed", "confirmations",
-                 "cancellations", "sms_parts")
+STAT_FEATURES = (
+    "recalls_sent_push",
+    "recalls_sent_sms",
+    "recalls_sent_email",
+    "recall_bookings",
+    "offers_sent",
+    "offers_claimed",
+    "confirmations",
+    "cancellations",
+    "sms_parts",
+)
 
 
 def _due_sort(recall: Recall) -> str:
@@ -19,12 +27,20 @@ def _due_sort(recall: Recall) -> str:
 
 
 def recall_item(recall: Recall, now: datetime) -> RecallItem:
-    item = RecallItem(*RecallItem.key(recall.practice_id, recall.recall_id),
-                      practice_id=recall.practice_id, patient_id=recall.patient_id,
-                      recall_type=recall.recall_type, category=recall.category.value,
-                      due_at=recall.due_at, status=recall.status.value, token=recall.token,
-                      source=recall.source, updated_at=now,
-                      gsi2pk=RecallItem.token_key(recall.token), gsi2sk="RECALL")
+    item = RecallItem(
+        *RecallItem.key(recall.practice_id, recall.recall_id),
+        practice_id=recall.practice_id,
+        patient_id=recall.patient_id,
+        recall_type=recall.recall_type,
+        category=recall.category.value,
+        due_at=recall.due_at,
+        status=recall.status.value,
+        token=recall.token,
+        source=recall.source,
+        updated_at=now,
+        gsi2pk=RecallItem.token_key(recall.token),
+        gsi2sk="RECALL",
+    )
     if recall.status is RecallStatus.DUE:
         item.gsi1pk = RecallItem.due_key(recall.practice_id)
         item.gsi1sk = _due_sort(recall)
@@ -32,10 +48,17 @@ def recall_item(recall: Recall, now: datetime) -> RecallItem:
 
 
 def _from_item(item: RecallItem) -> Recall:
-    return Recall(practice_id=item.practice_id, patient_id=item.patient_id,
-                  recall_type=item.recall_type, category=RecallCategory(item.category),
-                  due_at=item.due_at, status=RecallStatus(item.status), token=item.token,
-                  source=item.source, booked_appointment_id=item.booked_appointment_id or "")
+    return Recall(
+        practice_id=item.practice_id,
+        patient_id=item.patient_id,
+        recall_type=item.recall_type,
+        category=RecallCategory(item.category),
+        due_at=item.due_at,
+        status=RecallStatus(item.status),
+        token=item.token,
+        source=item.source,
+        booked_appointment_id=item.booked_appointment_id or "",
+    )
 
 
 def from_image(image: dict[str, Any]) -> Recall | None:
@@ -49,22 +72,23 @@ def start_period(recall: Recall, now: datetime) -> bool:
     """Make `recall` the patient's current recall of its type unless one with the same
     or a later due date exists (a replayed visit changes nothing). True if written."""
     item = recall_item(recall, now)
-    return condition_held(lambda: item.save(
-        condition=RecallItem.pk.does_not_exist() | (RecallItem.due_at < recall.due_at)))
+    return condition_held(
+        lambda: item.save(condition=RecallItem.pk.does_not_exist() | (RecallItem.due_at < recall.due_at))
+    )
 
 
 def due_recalls(practice_id: str, now: datetime, limit: int = 500) -> list[Recall]:
     """Who is due now, earliest first, from the due queue (no scan)."""
     ceiling = now.strftime("%Y-%m-%dT%H:%M:%SZ") + "#~"
-    items = RecallItem.calendar_index.query(RecallItem.due_key(practice_id),
-                                            NotifyItem.gsi1sk <= ceiling, limit=limit)
+    items = RecallItem.calendar_index.query(
+        RecallItem.due_key(practice_id), NotifyItem.gsi1sk <= ceiling, limit=limit
+    )
     return [_from_item(i) for i in items if isinstance(i, RecallItem)]
 
 
 def get_recall(practice_id: str, recall_id: str) -> Recall | None:
     try:
-        return _from_item(RecallItem.get(*RecallItem.key(practice_id, recall_id),
-                                         consistent_read=True))
+        return _from_item(RecallItem.get(*RecallItem.key(practice_id, recall_id), consistent_read=True))
     except RecallItem.DoesNotExist:
         return None
 
@@ -76,8 +100,13 @@ def find_by_token(token: str) -> Recall | None:
     return None
 
 
-def move_status(recall: Recall, to: RecallStatus, from_statuses: tuple[RecallStatus, ...],
-                now: datetime, booked_appointment_id: str | None = None) -> bool:
+def move_status(
+    recall: Recall,
+    to: RecallStatus,
+    from_statuses: tuple[RecallStatus, ...],
+    now: datetime,
+    booked_appointment_id: str | None = None,
+) -> bool:
     """Conditional status change of this recall period; leaving DUE leaves the queue."""
     item = RecallItem(*RecallItem.key(recall.practice_id, recall.recall_id))
     actions = [RecallItem.status.set(to.value), RecallItem.updated_at.set(now)]
@@ -85,20 +114,28 @@ def move_status(recall: Recall, to: RecallStatus, from_statuses: tuple[RecallSta
         actions += [NotifyItem.gsi1pk.remove(), NotifyItem.gsi1sk.remove()]
     if booked_appointment_id:
         actions.append(RecallItem.booked_appointment_id.set(booked_appointment_id))
-    return condition_held(lambda: item.update(
-        actions=actions, condition=(RecallItem.due_at == recall.due_at)
-        & RecallItem.status.is_in(*(s.value for s in from_statuses))))
+    return condition_held(
+        lambda: item.update(
+            actions=actions,
+            condition=(RecallItem.due_at == recall.due_at)
+            & RecallItem.status.is_in(*(s.value for s in from_statuses)),
+        )
+    )
 
 
 def set_blocked(practice_id: str, number: str, blocked_recalls: bool, now: datetime) -> None:
-    BlockedNumberItem(*BlockedNumberItem.key(practice_id, number), practice_id=practice_id,
-                      number=number, blocked_recalls=blocked_recalls, updated_at=now).save()
+    BlockedNumberItem(
+        *BlockedNumberItem.key(practice_id, number),
+        practice_id=practice_id,
+        number=number,
+        blocked_recalls=blocked_recalls,
+        updated_at=now,
+    ).save()
 
 
 def is_blocked_for_recalls(practice_id: str, number: str) -> bool:
     try:
-        item = BlockedNumberItem.get(*BlockedNumberItem.key(practice_id, number),
-                                     consistent_read=True)
+        item = BlockedNumberItem.get(*BlockedNumberItem.key(practice_id, number), consistent_read=True)
     except BlockedNumberItem.DoesNotExist:
         return False
     return bool(item.blocked_recalls)
@@ -106,21 +143,25 @@ def is_blocked_for_recalls(practice_id: str, number: str) -> bool:
 
 def blocked_numbers(practice_id: str) -> list[dict[str, Any]]:
     pk = BlockedNumberItem.key(practice_id, "")[0]
-    return [{"number": i.number, "blocked_recalls": i.blocked_recalls,
-             "updated_at": i.updated_at.isoformat()}
-            for i in BlockedNumberItem.query(pk) if isinstance(i, BlockedNumberItem)]
+    return [
+        {"number": i.number, "blocked_recalls": i.blocked_recalls, "updated_at": i.updated_at.isoformat()}
+        for i in BlockedNumberItem.query(pk)
+        if isinstance(i, BlockedNumberItem)
+    ]
 
 
 def count(practice_id: str, day: str, **increments: int) -> None:
     """Add to the day's counters in one atomic update (K6)."""
     actions = [getattr(StatsItem, name).add(value) for name, value in increments.items() if value]
     if actions:
-        StatsItem(*StatsItem.key(practice_id, day)).update(
-            actions=[*actions, StatsItem.entity.set(StatsItem)])
+        StatsItem(*StatsItem.key(practice_id, day)).update(actions=[*actions, StatsItem.entity.set(StatsItem)])
 
 
 def statistics(practice_id: str, first_day: str, last_day: str) -> list[dict[str, Any]]:
     pk = StatsItem.key(practice_id, "")[0]
     items = StatsItem.query(pk, NotifyItem.sk.between(first_day, last_day))
-    return [{"day": i.sk, **{f: int(getattr(i, f) or 0) for f in STAT_FEATURES}}
-            for i in items if isinstance(i, StatsItem)]
+    return [
+        {"day": i.sk, **{f: int(getattr(i, f) or 0) for f in STAT_FEATURES}}
+        for i in items
+        if isinstance(i, StatsItem)
+    ]

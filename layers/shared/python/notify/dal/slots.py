@@ -14,8 +14,9 @@ from .errors import condition_held
 from .models import AppointmentItem, NotifyItem, SlotItem
 
 
-def later_appointments(practice_id: str, calendar_id: str, not_before: datetime,
-                       limit: int = 200) -> list[Appointment]:
+def later_appointments(
+    practice_id: str, calendar_id: str, not_before: datetime, limit: int = 200
+) -> list[Appointment]:
     """Appointments of one calendar starting at or after `not_before`, by start (gsi1)."""
     key = AppointmentItem.calendar_key(practice_id, calendar_id)
     floor = not_before.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -25,11 +26,18 @@ def later_appointments(practice_id: str, calendar_id: str, not_before: datetime,
 
 def open_slot(slot: FreedSlot, offered_to: list[str], now: datetime) -> bool:
     """Record the slot once; False if a replayed record opened it already."""
-    item = SlotItem(*SlotItem.key(slot.practice_id, slot.slot_id), practice_id=slot.practice_id,
-                    slot_id=slot.slot_id, calendar_id=slot.calendar_id, start=slot.start,
-                    end=slot.end, practitioner=slot.practitioner,
-                    appointment_type=slot.appointment_type, offered_to=offered_to,
-                    created_at=now)
+    item = SlotItem(
+        *SlotItem.key(slot.practice_id, slot.slot_id),
+        practice_id=slot.practice_id,
+        slot_id=slot.slot_id,
+        calendar_id=slot.calendar_id,
+        start=slot.start,
+        end=slot.end,
+        practitioner=slot.practitioner,
+        appointment_type=slot.appointment_type,
+        offered_to=offered_to,
+        created_at=now,
+    )
     item.expires_at = slot.end
     return condition_held(lambda: item.save(condition=SlotItem.pk.does_not_exist()))
 
@@ -39,14 +47,21 @@ def get_slot(practice_id: str, slot_id: str) -> tuple[FreedSlot, list[str]] | No
         item = SlotItem.get(*SlotItem.key(practice_id, slot_id), consistent_read=True)
     except SlotItem.DoesNotExist:
         return None
-    slot = FreedSlot(item.practice_id, item.slot_id, item.calendar_id, item.start, item.end,
-                     item.practitioner, item.appointment_type, SlotStatus(item.status),
-                     item.winner_appointment_id)
+    slot = FreedSlot(
+        item.practice_id,
+        item.slot_id,
+        item.calendar_id,
+        item.start,
+        item.end,
+        item.practitioner,
+        item.appointment_type,
+        SlotStatus(item.status),
+        item.winner_appointment_id,
+    )
     return slot, list(item.offered_to or [])
 
 
-def take_slot(slot: FreedSlot, moved: Appointment, revision: int,
-              also: list[NotifyItem]) -> bool:
+def take_slot(slot: FreedSlot, moved: Appointment, revision: int, also: list[NotifyItem]) -> bool:
     """Atomically mark the slot taken by `moved` and move the appointment (F2, F3).
 
     Returns False when someone else won (or the appointment changed meanwhile): nothing
@@ -55,10 +70,14 @@ def take_slot(slot: FreedSlot, moved: Appointment, revision: int,
     slot_item = SlotItem(*SlotItem.key(slot.practice_id, slot.slot_id))
     try:
         with TransactWrite(connection=_connection()) as tx:
-            tx.update(slot_item, actions=[
-                SlotItem.status.set(SlotStatus.TAKEN.value),
-                SlotItem.winner_appointment_id.set(moved.appointment_id)],
-                condition=SlotItem.status == SlotStatus.OPEN.value)
+            tx.update(
+                slot_item,
+                actions=[
+                    SlotItem.status.set(SlotStatus.TAKEN.value),
+                    SlotItem.winner_appointment_id.set(moved.appointment_id),
+                ],
+                condition=SlotItem.status == SlotStatus.OPEN.value,
+            )
             tx.save(appointment_to_item(moved, revision))
             for item in also:
                 tx.save(item)

@@ -34,8 +34,11 @@ class NotificationsChange:
 
 
 Change = TimeChange | StatusChange | NotificationsChange
-ASPECT_OF: dict[type, Aspect] = {TimeChange: Aspect.TIME, StatusChange: Aspect.STATUS,
-                                 NotificationsChange: Aspect.NOTIFICATIONS}
+ASPECT_OF: dict[type, Aspect] = {
+    TimeChange: Aspect.TIME,
+    StatusChange: Aspect.STATUS,
+    NotificationsChange: Aspect.NOTIFICATIONS,
+}
 
 
 @dataclass(frozen=True)
@@ -50,8 +53,7 @@ class Outcome:
         return not self.applied
 
 
-def apply_changes(current: Appointment, changes: tuple[Change, ...], stamp: ChangeStamp,
-                  now: datetime) -> Outcome:
+def apply_changes(current: Appointment, changes: tuple[Change, ...], stamp: ChangeStamp, now: datetime) -> Outcome:
     """Apply the aspects of `changes` that `stamp` is not older than.
 
     A new time is a new version of the appointment (its messages are planned again,
@@ -66,19 +68,27 @@ def apply_changes(current: Appointment, changes: tuple[Change, ...], stamp: Chan
             continue
         if isinstance(change, TimeChange):
             if (change.start, change.end) != (result.start, result.end):
-                status = (AppointmentStatus.BOOKED if result.status is AppointmentStatus.CONFIRMED
-                          else result.status)
-                result = replace(result, start=change.start, end=change.end, status=status,
-                                 version=result.version + 1, changed_at=now)
+                status = (
+                    AppointmentStatus.BOOKED if result.status is AppointmentStatus.CONFIRMED else result.status
+                )
+                result = replace(
+                    result,
+                    start=change.start,
+                    end=change.end,
+                    status=status,
+                    version=result.version + 1,
+                    changed_at=now,
+                )
         elif isinstance(change, StatusChange):
             if change.status is not result.status and not (
-                    change.status is AppointmentStatus.BOOKED and result.status in ACTIVE_STATUSES):
-                result = replace(result, status=change.status, changed_at=now,
-                                 cancelled_by=change.cancelled_by)
+                change.status is AppointmentStatus.BOOKED and result.status in ACTIVE_STATUSES
+            ):
+                result = replace(result, status=change.status, changed_at=now, cancelled_by=change.cancelled_by)
         else:
             result = replace(result, notifications_enabled=change.enabled)
-    return Outcome(replace(result, stamps=tuple(sorted(
-        stamped(current.stamp_map, stamp, allowed).items()))), allowed)
+    return Outcome(
+        replace(result, stamps=tuple(sorted(stamped(current.stamp_map, stamp, allowed).items()))), allowed
+    )
 
 
 @dataclass(frozen=True)
@@ -94,8 +104,12 @@ class Held:
         for change in changes:
             aspect = ASPECT_OF[type(change)].value
             if values.get(aspect, {}).get("stamp", "") <= stamp.key:
-                values[aspect] = {"stamp": stamp.key, "occurred_at": stamp.occurred_at.isoformat(),
-                                  "sequence": stamp.sequence, **_encode(change)}
+                values[aspect] = {
+                    "stamp": stamp.key,
+                    "occurred_at": stamp.occurred_at.isoformat(),
+                    "sequence": stamp.sequence,
+                    **_encode(change),
+                }
                 added = True
         return Held(values), added
 
@@ -121,8 +135,10 @@ def _encode(change: Change) -> dict[str, Any]:
     if isinstance(change, TimeChange):
         return {"start": change.start.isoformat(), "end": change.end.isoformat()}
     if isinstance(change, StatusChange):
-        return {"status": change.status.value,
-                "cancelled_by": change.cancelled_by.value if change.cancelled_by else None}
+        return {
+            "status": change.status.value,
+            "cancelled_by": change.cancelled_by.value if change.cancelled_by else None,
+        }
     return {"enabled": change.enabled}
 
 

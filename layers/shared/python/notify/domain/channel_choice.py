@@ -19,8 +19,9 @@ from .model import (
 NOTICE_KINDS = frozenset({MessageKind.CONFIRMATION, MessageKind.RESCHEDULE})
 
 
-def push_ineligibility(patient: Patient, appointment: Appointment | None,
-                       offered: ChannelsOffered = ALL_CHANNELS) -> str | None:
+def push_ineligibility(
+    patient: Patient, appointment: Appointment | None, offered: ChannelsOffered = ALL_CHANNELS
+) -> str | None:
     """Why push cannot be used for this patient (C3), or None when it can.
 
     The patient needs the app, a registered device and push enabled; for a booking not
@@ -52,8 +53,9 @@ def sms_ineligibility(patient: Patient, settings: PracticeSettings) -> str | Non
     return None
 
 
-def email_ineligibility(patient: Patient, settings: PracticeSettings,
-                        offered: ChannelsOffered = ALL_CHANNELS) -> str | None:
+def email_ineligibility(
+    patient: Patient, settings: PracticeSettings, offered: ChannelsOffered = ALL_CHANNELS
+) -> str | None:
     """Why email cannot be used (deployment, practice setting, C6 switch, C5 address)."""
     if not offered.email:
         return "email is not set up for this service"
@@ -68,9 +70,13 @@ def email_ineligibility(patient: Patient, settings: PracticeSettings,
     return None
 
 
-def choose_channels(kind: MessageKind, patient: Patient, appointment: Appointment | None,
-                    settings: PracticeSettings,
-                    offered: ChannelsOffered = ALL_CHANNELS) -> ChannelDecision:
+def choose_channels(
+    kind: MessageKind,
+    patient: Patient,
+    appointment: Appointment | None,
+    settings: PracticeSettings,
+    offered: ChannelsOffered = ALL_CHANNELS,
+) -> ChannelDecision:
     """Return the channels to send `kind` on, with the skipped ones and why.
 
     Push first (C1). Without push: SMS, plus email where the practice uses email (C3).
@@ -80,12 +86,11 @@ def choose_channels(kind: MessageKind, patient: Patient, appointment: Appointmen
     push_reason = push_ineligibility(patient, appointment, offered)
     sms_reason = sms_ineligibility(patient, settings)
     email_reason = email_ineligibility(patient, settings, offered)
-    if kind in NOTICE_KINDS and appointment is not None \
-            and appointment.source is BookingSource.PRACTICE:
-        chosen = [c for c, r in ((Channel.EMAIL, email_reason), (Channel.PUSH, push_reason))
-                  if r is None]
-        skipped += [(c, r) for c, r in ((Channel.EMAIL, email_reason),
-                                        (Channel.PUSH, push_reason)) if r is not None]
+    if kind in NOTICE_KINDS and appointment is not None and appointment.source is BookingSource.PRACTICE:
+        chosen = [c for c, r in ((Channel.EMAIL, email_reason), (Channel.PUSH, push_reason)) if r is None]
+        skipped += [
+            (c, r) for c, r in ((Channel.EMAIL, email_reason), (Channel.PUSH, push_reason)) if r is not None
+        ]
         if not chosen:
             if sms_reason is None:
                 chosen = [Channel.SMS]

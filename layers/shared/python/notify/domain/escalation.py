@@ -10,8 +10,9 @@ from .quiet_hours import defer_out_of_quiet_hours
 NOTICE_FALLBACK = timedelta(hours=4)
 
 
-def escalation_at(kind: MessageKind, appointment: Appointment, settings: PracticeSettings,
-                  sent_at: datetime) -> datetime | None:
+def escalation_at(
+    kind: MessageKind, appointment: Appointment, settings: PracticeSettings, sent_at: datetime
+) -> datetime | None:
     """Return when to check the message and maybe send the SMS, or None for no escalation.
 
     C1: a reminder push unanswered for `push_fallback_minutes` (2h) escalates. C2: never
@@ -23,12 +24,14 @@ def escalation_at(kind: MessageKind, appointment: Appointment, settings: Practic
         return None
     if kind is MessageKind.REMINDER:
         delay = timedelta(minutes=settings.push_fallback_minutes)
-    elif kind in (MessageKind.CONFIRMATION, MessageKind.RESCHEDULE) \
-            and appointment.source is BookingSource.PRACTICE:
+    elif (
+        kind in (MessageKind.CONFIRMATION, MessageKind.RESCHEDULE) and appointment.source is BookingSource.PRACTICE
+    ):
         delay = NOTICE_FALLBACK
     else:
         return None
-    at = defer_out_of_quiet_hours(sent_at.astimezone(UTC) + delay, settings.timezone,
-                                  settings.quiet_start, settings.quiet_end)
+    at = defer_out_of_quiet_hours(
+        sent_at.astimezone(UTC) + delay, settings.timezone, settings.quiet_start, settings.quiet_end
+    )
     # An escalation after the appointment started helps nobody.
     return at if at < appointment.start else None

@@ -40,17 +40,14 @@ class ChangeStamp:
     @property
     def key(self) -> str:
         """Sortable as text (how the table keeps and compares it in a condition)."""
-        return (f"{self.occurred_at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}"
-                f"#{self.sequence:019d}")
+        return f"{self.occurred_at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{self.sequence:019d}"
 
 
-def applicable(stamps: Mapping[str, str], stamp: ChangeStamp,
-               aspects: tuple[Aspect, ...]) -> tuple[Aspect, ...]:
+def applicable(stamps: Mapping[str, str], stamp: ChangeStamp, aspects: tuple[Aspect, ...]) -> tuple[Aspect, ...]:
     """The aspects this change may set: those it is not older than. Empty: stale."""
     return tuple(a for a in aspects if stamps.get(a.value, "") <= stamp.key)
 
 
-def stamped(stamps: Mapping[str, str], stamp: ChangeStamp,
-            aspects: tuple[Aspect, ...]) -> dict[str, str]:
+def stamped(stamps: Mapping[str, str], stamp: ChangeStamp, aspects: tuple[Aspect, ...]) -> dict[str, str]:
     """The stamps after applying `stamp` to `aspects`."""
     return {**stamps, **{a.value: stamp.key for a in aspects}}

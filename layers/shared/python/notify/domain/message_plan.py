@@ -25,8 +25,7 @@ REVIEW_DELAY = timedelta(hours=2)
 REBOOKING_DELAY = timedelta(hours=20)
 
 
-def settled_messages(announced: AppointmentSnapshot | None,
-                     current: Appointment) -> list[MessageKind]:
+def settled_messages(announced: AppointmentSnapshot | None, current: Appointment) -> list[MessageKind]:
     """The notices the patient gets once a change has settled (B9): from what they were
     last told (`announced`) to where the appointment ended, never about the states in
     between.
@@ -56,37 +55,48 @@ def needs_settling(current: Appointment | None) -> bool:
     return announced is None or announced != current.snapshot()
 
 
-def timed_messages(appointment: Appointment | None, settings: PracticeSettings,
-                   review_enabled_for_practice_bookings: bool | None = None) -> list[PlannedMessage]:
+def timed_messages(
+    appointment: Appointment | None,
+    settings: PracticeSettings,
+    review_enabled_for_practice_bookings: bool | None = None,
+) -> list[PlannedMessage]:
     """Every message of this appointment state that is due at a later time."""
     if appointment is None or not appointment.notifications_enabled:
         return []
     planned: list[PlannedMessage] = []
     if appointment.is_active:
-        due = reminder_due_at(appointment.start, appointment.booked_at,
-                              settings.reminder_policy, settings.fixed_offset_hours)
+        due = reminder_due_at(
+            appointment.start, appointment.booked_at, settings.reminder_policy, settings.fixed_offset_hours
+        )
         if due is not None:
-            due = defer_out_of_quiet_hours(due, settings.timezone,
-                                           settings.quiet_start, settings.quiet_end)
+            due = defer_out_of_quiet_hours(due, settings.timezone, settings.quiet_start, settings.quiet_end)
             if due < appointment.start:
                 planned.append(PlannedMessage(MessageKind.REMINDER, due))
     elif appointment.status is AppointmentStatus.ATTENDED:
-        practice_opted_in = (settings.review_for_practice_bookings
-                             if review_enabled_for_practice_bookings is None
-                             else review_enabled_for_practice_bookings)
+        practice_opted_in = (
+            settings.review_for_practice_bookings
+            if review_enabled_for_practice_bookings is None
+            else review_enabled_for_practice_bookings
+        )
         wants_review = appointment.source is not BookingSource.PRACTICE or practice_opted_in
         if wants_review and settings.review_url:
-            planned.append(PlannedMessage(MessageKind.REVIEW_REQUEST, _quiet(
-                appointment.end.astimezone(UTC) + REVIEW_DELAY, settings)))
+            planned.append(
+                PlannedMessage(
+                    MessageKind.REVIEW_REQUEST, _quiet(appointment.end.astimezone(UTC) + REVIEW_DELAY, settings)
+                )
+            )
         if settings.booking_url:
-            planned.append(PlannedMessage(MessageKind.REBOOKING_PROMPT, _quiet(
-                appointment.end.astimezone(UTC) + REBOOKING_DELAY, settings)))
+            planned.append(
+                PlannedMessage(
+                    MessageKind.REBOOKING_PROMPT,
+                    _quiet(appointment.end.astimezone(UTC) + REBOOKING_DELAY, settings),
+                )
+            )
     return planned
 
 
 def _quiet(moment: datetime, settings: PracticeSettings) -> datetime:
-    return defer_out_of_quiet_hours(moment, settings.timezone,
-                                    settings.quiet_start, settings.quiet_end)
+    return defer_out_of_quiet_hours(moment, settings.timezone, settings.quiet_start, settings.quiet_end)
 
 
 def withdrawal_reason(old: Appointment, new: Appointment | None) -> str:
@@ -132,14 +142,14 @@ def settlement_name(current: Appointment, attempt: int = 0) -> str:
     """The settle schedule of one state of an appointment (B9): the same state plans the
     same name (a replayed record plans nothing new), a new state its own."""
     fingerprint = hashlib.sha256(repr((current.snapshot(), attempt)).encode()).hexdigest()[:12]
-    return _safe_name(f"{current.practice_id}.{current.appointment_id}.settle.{fingerprint}",
-                      f"settle.{fingerprint}")
+    return _safe_name(
+        f"{current.practice_id}.{current.appointment_id}.settle.{fingerprint}", f"settle.{fingerprint}"
+    )
 
 
 def schedule_name(practice_id: str, appointment_id: str, kind: MessageKind, version: int) -> str:
     """A deterministic EventBridge Scheduler name (<= 64 chars of [0-9A-Za-z-_.])."""
-    return _safe_name(f"{practice_id}.{appointment_id}.{kind.value}.v{version}",
-                      f"{kind.value}.v{version}")
+    return _safe_name(f"{practice_id}.{appointment_id}.{kind.value}.v{version}", f"{kind.value}.v{version}")
 
 
 def _safe_name(raw: str, short: str) -> str:

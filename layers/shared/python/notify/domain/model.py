@@ -95,7 +95,8 @@ class RecallRule:
 
     def applies_to(self, appointment_type: str) -> bool:
         return not self.appointment_types or appointment_type.casefold() in {
-            t.casefold() for t in self.appointment_types}
+            t.casefold() for t in self.appointment_types
+        }
 
 
 @dataclass(frozen=True)
@@ -183,8 +184,7 @@ class Appointment:
         return dict(self.stamps)
 
     def snapshot(self) -> AppointmentSnapshot:
-        return AppointmentSnapshot(self.version, self.status, self.start, self.end,
-                                   self.notifications_enabled)
+        return AppointmentSnapshot(self.version, self.status, self.start, self.end, self.notifications_enabled)
 
 
 @dataclass(frozen=True)

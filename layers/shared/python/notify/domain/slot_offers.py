@@ -9,8 +9,9 @@ from .event_order import ChangeStamp
 from .model import Appointment, AppointmentStatus, FreedSlot, PracticeSettings, SlotStatus
 
 
-def freed_slot(announced: Appointment | None, current: Appointment | None,
-               settings: PracticeSettings) -> FreedSlot | None:
+def freed_slot(
+    announced: Appointment | None, current: Appointment | None, settings: PracticeSettings
+) -> FreedSlot | None:
     """The slot the appointment left, if this settled change frees one worth offering
     (F1, F3). `announced` is the appointment as the calendar last knew it (B9: a slot held
     only between two edits of a burst was never free to anybody).
@@ -18,8 +19,7 @@ def freed_slot(announced: Appointment | None, current: Appointment | None,
     A slot is freed when an announced, active appointment is cancelled or moved elsewhere
     at least `offer_min_notice_hours` (48h) before its start, measured from the change.
     """
-    if announced is None or current is None or not announced.is_active \
-            or not settings.offers_enabled:
+    if announced is None or current is None or not announced.is_active or not settings.offers_enabled:
         return None
     cancelled = current.status is AppointmentStatus.CANCELLED
     moved = current.is_active and current.start != announced.start
@@ -28,14 +28,19 @@ def freed_slot(announced: Appointment | None, current: Appointment | None,
     changed_at = (current.changed_at or current.booked_at).astimezone(UTC)
     if announced.start.astimezone(UTC) - changed_at < timedelta(hours=settings.offer_min_notice_hours):
         return None
-    return FreedSlot(announced.practice_id, f"{announced.appointment_id}.v{announced.version}",
-                     announced.calendar_id, announced.start.astimezone(UTC),
-                     announced.end.astimezone(UTC), announced.practitioner,
-                     announced.appointment_type, left_by=announced.patient_id)
+    return FreedSlot(
+        announced.practice_id,
+        f"{announced.appointment_id}.v{announced.version}",
+        announced.calendar_id,
+        announced.start.astimezone(UTC),
+        announced.end.astimezone(UTC),
+        announced.practitioner,
+        announced.appointment_type,
+        left_by=announced.patient_id,
+    )
 
 
-def pick_candidates(slot: FreedSlot, later: list[Appointment],
-                    settings: PracticeSettings) -> list[Appointment]:
+def pick_candidates(slot: FreedSlot, later: list[Appointment], settings: PracticeSettings) -> list[Appointment]:
     """The first `offer_candidates` (10) active appointments of the slot's calendar that
     start at least `offer_min_gap_hours` (48h) after the slot, earliest first (F1).
 
@@ -44,10 +49,15 @@ def pick_candidates(slot: FreedSlot, later: list[Appointment],
     it back would only confuse them.
     """
     earliest = slot.start + timedelta(hours=settings.offer_min_gap_hours)
-    eligible = [a for a in later
-                if a.calendar_id == slot.calendar_id and a.is_active
-                and a.notifications_enabled and a.start.astimezone(UTC) >= earliest
-                and a.patient_id != slot.left_by]
+    eligible = [
+        a
+        for a in later
+        if a.calendar_id == slot.calendar_id
+        and a.is_active
+        and a.notifications_enabled
+        and a.start.astimezone(UTC) >= earliest
+        and a.patient_id != slot.left_by
+    ]
     eligible.sort(key=lambda a: (a.start, a.appointment_id))
     chosen: list[Appointment] = []
     patients: set[str] = set()
@@ -84,6 +94,9 @@ def moved_into(candidate: Appointment, slot: FreedSlot, now: datetime) -> Appoin
     """The candidate's appointment after taking the slot: a new version (R3 replans),
     confirmed by the acceptance. The patient's action is a real-world change at `now`: a
     practice event about an earlier moment no longer overrides it (B9)."""
-    return apply_changes(candidate, (TimeChange(slot.start, slot.end),
-                                     StatusChange(AppointmentStatus.CONFIRMED)),
-                         ChangeStamp(now), now).appointment
+    return apply_changes(
+        candidate,
+        (TimeChange(slot.start, slot.end), StatusChange(AppointmentStatus.CONFIRMED)),
+        ChangeStamp(now),
+        now,
+    ).appointment

@@ -22,8 +22,14 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return "v1=" + mac.hexdigest()
 
 
-def verify(secret: str, timestamp_header: str | None, signature_header: str | None,
-           body: bytes, now_epoch: float, window: int = REPLAY_WINDOW_SECONDS) -> None:
+def verify(
+    secret: str,
+    timestamp_header: str | None,
+    signature_header: str | None,
+    body: bytes,
+    now_epoch: float,
+    window: int = REPLAY_WINDOW_SECONDS,
+) -> None:
     """Raise SignatureError unless the signature is valid and fresh."""
     if not timestamp_header or not signature_header:
         raise SignatureError("missing signature headers")

@@ -27,8 +27,7 @@ def record_opened(token: str, message_id: str, now: datetime) -> str:
         kind = MessageKind(parts[1])
     except ValueError as exc:
         raise UnknownMessageError(message_id) from exc
-    ref = MessageRef(appointment.practice_id, appointment.appointment_id,
-                     appointment.patient_id, message_id, kind)
+    ref = MessageRef(appointment.practice_id, appointment.appointment_id, appointment.patient_id, message_id, kind)
     entry = ledger.get_entry(ref, Channel.PUSH)
     if entry is None:
         raise UnknownMessageError(message_id)
@@ -38,8 +37,7 @@ def record_opened(token: str, message_id: str, now: datetime) -> str:
     return entry.status
 
 
-def register_device(token: str, device_token: str, platform: str, push_enabled: bool,
-                    now: datetime) -> None:
+def register_device(token: str, device_token: str, platform: str, push_enabled: bool, now: datetime) -> None:
     """The app registers (or re-registers) the patient's device for push (C3)."""
     view = open_link(token, now)
     item = practice_store.patient_item(view.appointment.practice_id, view.appointment.patient_id)

@@ -14,8 +14,7 @@ from ..domain.webhook_signature import (
 )
 
 
-def authenticate_practice(practice_id: str | None, headers: dict[str, str], body: bytes,
-                          now: datetime) -> None:
+def authenticate_practice(practice_id: str | None, headers: dict[str, str], body: bytes, now: datetime) -> None:
     """Raise SignatureError unless the request is signed by this practice, and fresh.
 
     An unknown practice gives the same error as a bad signature: nothing to probe.
@@ -27,5 +26,10 @@ def authenticate_practice(practice_id: str | None, headers: dict[str, str], body
     except NotFoundError as exc:
         raise SignatureError("unknown practice") from exc
     lowered = {k.lower(): v for k, v in (headers or {}).items()}
-    verify(practice.webhook_secret, lowered.get(TIMESTAMP_HEADER.lower()),
-           lowered.get(SIGNATURE_HEADER.lower()), body, now.timestamp())
+    verify(
+        practice.webhook_secret,
+        lowered.get(TIMESTAMP_HEADER.lower()),
+        lowered.get(SIGNATURE_HEADER.lower()),
+        body,
+        now.timestamp(),
+    )

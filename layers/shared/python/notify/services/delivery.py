@@ -81,8 +81,9 @@ def _not_sent(ref: MessageRef, reason: str, now: datetime, outcome: DeliveryOutc
     logger.info("message not sent", message_id=ref.message_id, reason=reason)
 
 
-def _load(req: SendRequest, now: datetime, base_url: str, config: ChannelConfig,
-          outcome: DeliveryOutcome) -> _Job | None:
+def _load(
+    req: SendRequest, now: datetime, base_url: str, config: ChannelConfig, outcome: DeliveryOutcome
+) -> _Job | None:
     if req.recall_id is not None:
         return _load_recall(req, now, base_url, config, outcome)
     assert req.appointment_id is not None
@@ -100,9 +101,12 @@ def _load(req: SendRequest, now: datetime, base_url: str, config: ChannelConfig,
     if reason is None and appointment is not None:
         patient = practice_store.find_patient(req.practice_id, appointment.patient_id)
         reason = None if patient is not None else "unknown patient"
-    if reason is None and req.kind is MessageKind.REBOOKING_PROMPT and appointment is not None \
-            and appointment_store.has_future_appointment(req.practice_id,
-                                                         appointment.patient_id, now):
+    if (
+        reason is None
+        and req.kind is MessageKind.REBOOKING_PROMPT
+        and appointment is not None
+        and appointment_store.has_future_appointment(req.practice_id, appointment.patient_id, now)
+    ):
         reason = "next appointment already booked"
     if reason is not None:
         _not_sent(ref, reason, now, outcome)
@@ -111,15 +115,26 @@ def _load(req: SendRequest, now: datetime, base_url: str, config: ChannelConfig,
     settings = practice.settings_for(appointment.calendar_id)
     locale = pick_locale(patient.locale, settings.locale)
     context = template_context(appointment, patient, settings, locale, base_url, slot)
-    rendered = render(req.kind, locale, context, overrides=dict(settings.templates),
-                      transliterate_sms=settings.sms_transliterate)
+    rendered = render(
+        req.kind, locale, context, overrides=dict(settings.templates), transliterate_sms=settings.sms_transliterate
+    )
     link = context["offer_link"] if slot is not None else context["link"]
-    return _Job(ref, appointment, patient, practice, settings, rendered, link,
-                f"app://appointments/{appointment.appointment_id}", config)
+    return _Job(
+        ref,
+        appointment,
+        patient,
+        practice,
+        settings,
+        rendered,
+        link,
+        f"app://appointments/{appointment.appointment_id}",
+        config,
+    )
 
 
-def _load_recall(req: SendRequest, now: datetime, base_url: str, config: ChannelConfig,
-                 outcome: DeliveryOutcome) -> _Job | None:
+def _load_recall(
+    req: SendRequest, now: datetime, base_url: str, config: ChannelConfig, outcome: DeliveryOutcome
+) -> _Job | None:
     """K1/K2: a recall of this period, unless booked, replaced or no longer needed."""
     assert req.recall_id is not None
     practice = practice_store.get_practice(req.practice_id)
@@ -134,8 +149,7 @@ def _load_recall(req: SendRequest, now: datetime, base_url: str, config: Channel
         reason = f"recall {recall.status.value}"
     elif patient is None:
         reason = "unknown patient"
-    elif recall.source != "manual" and appointment_store.has_future_appointment(
-            req.practice_id, patient_id, now):
+    elif recall.source != "manual" and appointment_store.has_future_appointment(req.practice_id, patient_id, now):
         reason = "next appointment already booked"
     if reason is not None:
         _not_sent(ref, reason, now, outcome)
@@ -145,19 +159,23 @@ def _load_recall(req: SendRequest, now: datetime, base_url: str, config: Channel
     locale = pick_locale(patient.locale, settings.locale)
     link = recalls.recall_link(settings.link_base_url or base_url, recall.token)
     context = recall_context(recall, patient, settings, link)
-    rendered = render(req.kind, locale, context, overrides=dict(settings.templates),
-                      transliterate_sms=settings.sms_transliterate)
-    return _Job(ref, None, patient, practice, settings, rendered, link,
-                f"app://recalls/{recall.recall_id}", config, recall)
+    rendered = render(
+        req.kind, locale, context, overrides=dict(settings.templates), transliterate_sms=settings.sms_transliterate
+    )
+    return _Job(
+        ref, None, patient, practice, settings, rendered, link, f"app://recalls/{recall.recall_id}", config, recall
+    )
 
 
-def deliver(req: SendRequest, now: datetime, base_url: str,
-            config: ChannelConfig) -> DeliveryOutcome:
+def deliver(req: SendRequest, now: datetime, base_url: str, config: ChannelConfig) -> DeliveryOutcome:
     """Send `req` on the channels the rules choose and start its escalation if due."""
     outcome = DeliveryOutcome()
     if req.scheduled and req.appointment_id is not None:
-        ledger.close_planned(MessageRef(req.practice_id, req.appointment_id, "", req.message_id,
-                                        req.kind), DeliveryStatus.FIRED, now)
+        ledger.close_planned(
+            MessageRef(req.practice_id, req.appointment_id, "", req.message_id, req.kind),
+            DeliveryStatus.FIRED,
+            now,
+        )
     job = _load(req, now, base_url, config, outcome)
     if job is None:
         return outcome
@@ -168,8 +186,7 @@ def deliver(req: SendRequest, now: datetime, base_url: str,
     for channel in decision.channels:
         _send_on(job, channel, now, outcome, fallback_to_email=Channel.EMAIL not in decision.channels)
     sent = set(outcome.sent)
-    escalates = Channel.PUSH.value in sent or (req.kind in NOTICE_KINDS
-                                               and Channel.EMAIL.value in sent)
+    escalates = Channel.PUSH.value in sent or (req.kind in NOTICE_KINDS and Channel.EMAIL.value in sent)
     if req.kind is MessageKind.SLOT_OFFER and sent:
         statistics.record(req.practice_id, job.settings.timezone, now, offers_sent=1)
     if escalates and Channel.SMS.value not in sent:
@@ -179,51 +196,60 @@ def deliver(req: SendRequest, now: datetime, base_url: str,
             assert job.appointment is not None
             at = escalation_at(req.kind, job.appointment, job.settings, now)
         if at is not None:
-            request = {**req.model_dump(mode="json", exclude_none=True, exclude={"scheduled"}),
-                       "escalate_at": iso_z(at)}
-            payload = {"practice_id": req.practice_id, "record_key": req.record_key,
-                       "escalate_at": request["escalate_at"], "request": request}
+            request = {
+                **req.model_dump(mode="json", exclude_none=True, exclude={"scheduled"}),
+                "escalate_at": iso_z(at),
+            }
+            payload = {
+                "practice_id": req.practice_id,
+                "record_key": req.record_key,
+                "escalate_at": request["escalate_at"],
+                "request": request,
+            }
             outcome.escalation_started = escalation_machine.start_escalation(
-                req.practice_id, req.message_id, payload)
+                req.practice_id, req.message_id, payload
+            )
     return outcome
 
 
-def escalate(req: SendRequest, now: datetime, base_url: str,
-             config: ChannelConfig) -> DeliveryOutcome:
+def escalate(req: SendRequest, now: datetime, base_url: str, config: ChannelConfig) -> DeliveryOutcome:
     """The push went unanswered (C1) or the notice unopened (R6): send the SMS, once."""
     outcome = DeliveryOutcome()
     job = _load(req, now, base_url, config, outcome)
     if job is None:
         return outcome
-    delivered = (DeliveryStatus.SENT.value, DeliveryStatus.OPENED.value,
-                 DeliveryStatus.ACTED.value)
-    entries = [e for e in (ledger.get_entry(job.ref, Channel.PUSH),
-                           ledger.get_entry(job.ref, Channel.EMAIL))
-               if e is not None and e.status in delivered]
+    delivered = (DeliveryStatus.SENT.value, DeliveryStatus.OPENED.value, DeliveryStatus.ACTED.value)
+    entries = [
+        e
+        for e in (ledger.get_entry(job.ref, Channel.PUSH), ledger.get_entry(job.ref, Channel.EMAIL))
+        if e is not None and e.status in delivered
+    ]
     if job.recall is not None:
         answered = job.recall.status is not RecallStatus.SENT
     else:
         assert job.appointment is not None
         answered = job.appointment.status is not AppointmentStatus.BOOKED
-    opened = any(e.status in (DeliveryStatus.OPENED.value, DeliveryStatus.ACTED.value)
-                 for e in entries)
+    opened = any(e.status in (DeliveryStatus.OPENED.value, DeliveryStatus.ACTED.value) for e in entries)
     if answered or ((req.kind in NOTICE_KINDS or job.recall is not None) and opened):
         reason = "patient answered" if answered else "notice opened"
         outcome.skipped.append((Channel.SMS.value, reason))
         logger.info("escalation not needed", message_id=req.message_id, reason=reason)
         return outcome
     # K3: an unviewed recall goes by SMS, or by email when SMS is not possible.
-    _send_on(job, Channel.SMS, now, outcome, fallback_to_email=job.recall is not None
-             and job.settings.recall_email)
+    _send_on(
+        job, Channel.SMS, now, outcome, fallback_to_email=job.recall is not None and job.settings.recall_email
+    )
     if Channel.SMS.value in outcome.sent:
         for entry in entries:
-            ledger.transition(job.ref, Channel(entry.channel), DeliveryStatus.ESCALATED, now,
-                              reason="no answer: SMS sent")
+            ledger.transition(
+                job.ref, Channel(entry.channel), DeliveryStatus.ESCALATED, now, reason="no answer: SMS sent"
+            )
     return outcome
 
 
-def _send_on(job: _Job, channel: Channel, now: datetime, outcome: DeliveryOutcome,
-             fallback_to_email: bool) -> None:
+def _send_on(
+    job: _Job, channel: Channel, now: datetime, outcome: DeliveryOutcome, fallback_to_email: bool
+) -> None:
     if channel is Channel.SMS:
         reason = sms_ineligibility(job.patient, job.settings)
         if reason is not None:
@@ -234,16 +260,18 @@ def _send_on(job: _Job, channel: Channel, now: datetime, outcome: DeliveryOutcom
             return
     if not ledger.claim(job.ref, channel, now):
         outcome.skipped.append((channel.value, "already sent"))
-        logger.info("duplicate delivery ignored", message_id=job.ref.message_id,
-                    channel=channel.value)
+        logger.info("duplicate delivery ignored", message_id=job.ref.message_id, channel=channel.value)
         return
     try:
         fields = _SENDERS[channel](job, now)
     except _Skip as skip:
         ledger.transition(job.ref, channel, DeliveryStatus.SKIPPED, now, reason=str(skip))
         outcome.skipped.append((channel.value, str(skip)))
-        if skip.try_email and fallback_to_email \
-                and email_ineligibility(job.patient, job.settings, job.offered) is None:
+        if (
+            skip.try_email
+            and fallback_to_email
+            and email_ineligibility(job.patient, job.settings, job.offered) is None
+        ):
             _send_on(job, Channel.EMAIL, now, outcome, fallback_to_email=False)
         return
     except ChannelError as exc:
@@ -258,11 +286,9 @@ def _send_on(job: _Job, channel: Channel, now: datetime, outcome: DeliveryOutcom
     ledger.transition(job.ref, channel, DeliveryStatus.SENT, now, link=job.deep_link, **fields)
     outcome.sent.append(channel.value)
     if job.recall is not None:
-        statistics.record(job.ref.practice_id, job.settings.timezone, now,
-                          **{f"recalls_sent_{channel.value}": 1})
+        statistics.record(job.ref.practice_id, job.settings.timezone, now, **{f"recalls_sent_{channel.value}": 1})
     metrics.add_metric(name=f"Sent_{channel.value}", unit="Count", value=1)
-    logger.info("message sent", message_id=job.ref.message_id, channel=channel.value,
-                kind=job.ref.kind.value)
+    logger.info("message sent", message_id=job.ref.message_id, channel=channel.value, kind=job.ref.kind.value)
 
 
 class _Skip(Exception):
@@ -274,18 +300,33 @@ class _Skip(Exception):
 def _send_push(job: _Job, now: datetime) -> dict[str, object]:
     endpoint = job.patient.push_endpoint
     if not endpoint:
-        endpoint = channels.register_device(job.config, job.patient.device_token,
-                                            job.patient.platform or "android")
+        endpoint = channels.register_device(
+            job.config, job.patient.device_token, job.patient.platform or "android"
+        )
         practice_store.set_push_endpoint(job.ref.practice_id, job.patient.patient_id, endpoint)
-    subject = ({"recall_id": job.recall.recall_id, "actions": "book"} if job.recall is not None
-               else {"appointment_id": job.ref.appointment_id, "actions": "confirm,cancel"})
-    message = PushMessage(job.rendered.push_title, job.rendered.push_body,
-                          deep_link=job.app_link,
-                          data={**subject, "practice_id": job.ref.practice_id,
-                                "message_id": job.ref.message_id, "link": job.deep_link})
+    subject = (
+        {"recall_id": job.recall.recall_id, "actions": "book"}
+        if job.recall is not None
+        else {"appointment_id": job.ref.appointment_id, "actions": "confirm,cancel"}
+    )
+    message = PushMessage(
+        job.rendered.push_title,
+        job.rendered.push_body,
+        deep_link=job.app_link,
+        data={
+            **subject,
+            "practice_id": job.ref.practice_id,
+            "message_id": job.ref.message_id,
+            "link": job.deep_link,
+        },
+    )
     provider_id = channels.send_push(endpoint, message)
-    return {"provider_message_id": provider_id, "text": job.rendered.push_body,
-            "subject": job.rendered.push_title, "recipient": "device"}
+    return {
+        "provider_message_id": provider_id,
+        "text": job.rendered.push_body,
+        "subject": job.rendered.push_title,
+        "recipient": "device",
+    }
 
 
 def _send_sms(job: _Job, now: datetime) -> dict[str, object]:
@@ -296,8 +337,7 @@ def _send_sms(job: _Job, now: datetime) -> dict[str, object]:
     if channels.is_opted_out(phone):
         raise _Skip("number opted out (STOP)", try_email=True)
     segments = job.rendered.sms_segments
-    used = quota.consume_sms(job.ref.practice_id, now.strftime("%Y-%m"),
-                             job.settings.sms_quota, segments)
+    used = quota.consume_sms(job.ref.practice_id, now.strftime("%Y-%m"), job.settings.sms_quota, segments)
     if used is None:
         metrics.add_metric(name="SmsQuotaReached", unit="Count", value=1)
         raise _Skip("monthly SMS quota reached", try_email=True)
@@ -308,30 +348,50 @@ def _send_sms(job: _Job, now: datetime) -> dict[str, object]:
         raise
     _warn_on_quota(job, used, segments, now)
     statistics.record(job.ref.practice_id, job.settings.timezone, now, sms_parts=segments)
-    return {"provider_message_id": provider_id, "text": job.rendered.sms,
-            "segments": segments, "recipient": _mask(phone)}
+    return {
+        "provider_message_id": provider_id,
+        "text": job.rendered.sms,
+        "segments": segments,
+        "recipient": _mask(phone),
+    }
 
 
 def _warn_on_quota(job: _Job, used: int, parts: int, now: datetime) -> None:
     """C7: tell the practice when this send crossed 80% of the quota, and when it hit it."""
     quota_size = job.settings.sms_quota
-    crossed = [label for label, level in (("sms.quota_warning", job.settings.sms_quota_warning * quota_size),
-                                          ("sms.quota_reached", quota_size))
-               if used - parts < level <= used]
+    crossed = [
+        label
+        for label, level in (
+            ("sms.quota_warning", job.settings.sms_quota_warning * quota_size),
+            ("sms.quota_reached", quota_size),
+        )
+        if used - parts < level <= used
+    ]
     for label in crossed:
         metrics.add_metric(name="SmsQuotaWarning", unit="Count", value=1)
-        callback_item(job.ref.practice_id, label, {
-            "month": now.strftime("%Y-%m"), "sms_used": used, "sms_quota": quota_size},
-            now).save()
+        callback_item(
+            job.ref.practice_id,
+            label,
+            {"month": now.strftime("%Y-%m"), "sms_used": used, "sms_quota": quota_size},
+            now,
+        ).save()
 
 
 def _send_email(job: _Job, now: datetime) -> dict[str, object]:
     provider_id = channels.send_email(
-        job.config, job.patient.email, job.rendered.email_subject, job.rendered.email_text,
-        job.rendered.email_html, {"practice_id": job.ref.practice_id,
-                                  "patient_id": job.patient.patient_id})
-    return {"provider_message_id": provider_id, "text": job.rendered.email_text,
-            "subject": job.rendered.email_subject, "recipient": _mask(job.patient.email)}
+        job.config,
+        job.patient.email,
+        job.rendered.email_subject,
+        job.rendered.email_text,
+        job.rendered.email_html,
+        {"practice_id": job.ref.practice_id, "patient_id": job.patient.patient_id},
+    )
+    return {
+        "provider_message_id": provider_id,
+        "text": job.rendered.email_text,
+        "subject": job.rendered.email_subject,
+        "recipient": _mask(job.patient.email),
+    }
 
 
 def _mask(contact: str) -> str:

@@ -38,15 +38,17 @@ def apply_ses_event(raw: str) -> str:
         addresses = [r.get("emailAddress", "") for r in bounce.get("bouncedRecipients") or []]
     elif kind == "Complaint":
         metrics.add_metric(name="EmailComplained", unit="Count", value=1)
-        addresses = [r.get("emailAddress", "")
-                     for r in (event.get("complaint") or {}).get("complainedRecipients") or []]
+        addresses = [
+            r.get("emailAddress", "") for r in (event.get("complaint") or {}).get("complainedRecipients") or []
+        ]
     else:
         return "ignored"
     practice_id, patient_id = _tag(mail, "practice_id"), _tag(mail, "patient_id")
     if not practice_id or not patient_id:
         logger.warning("SES event without our tags", event_type=kind)
         return "ignored"
-    marked = any(practice_store.mark_email_bounced(practice_id, patient_id, address)
-                 for address in addresses if address)
+    marked = any(
+        practice_store.mark_email_bounced(practice_id, patient_id, address) for address in addresses if address
+    )
     logger.info("email feedback", event_type=kind, marked=marked)
     return "marked" if marked else "ignored"

@@ -86,18 +86,15 @@ def apply_event(practice_id: str, event: object, now: datetime) -> IntakeResult:
             try:
                 recall = recalls.due_from_pms(practice_id, event.data, now)
             except recalls.RecallsOffError as exc:
-                raise EventRejectedError("type", "recalls are not enabled for this practice",
-                                         409) from exc
-            appointment_store.record_event(practice_id, event.event_id, event.type, now,
-                                           recall_item(recall, now))
+                raise EventRejectedError("type", "recalls are not enabled for this practice", 409) from exc
+            appointment_store.record_event(practice_id, event.event_id, event.type, now, recall_item(recall, now))
             status = IntakeStatus.APPLIED
         else:
             status = _change(practice_id, event, now)
     except DuplicateEventError:
         logger.info("duplicate webhook event", event_id=event_id)
         return IntakeResult(IntakeStatus.DUPLICATE, event_id)
-    logger.info("webhook event taken", event_id=event_id, outcome=status.value,
-                event_type=event.type)  # type: ignore[attr-defined]
+    logger.info("webhook event taken", event_id=event_id, outcome=status.value, event_type=event.type)  # type: ignore[attr-defined]
     return IntakeResult(status, event_id)
 
 
@@ -105,8 +102,11 @@ def changes_of(event: object) -> tuple[Change, ...]:
     """What an appointment event changes (B9 aspects)."""
     data = event.data  # type: ignore[attr-defined]
     if isinstance(event, AppointmentCreated):
-        return (TimeChange(data.start, data.end), StatusChange(AppointmentStatus.BOOKED),
-                NotificationsChange(data.notifications_enabled))
+        return (
+            TimeChange(data.start, data.end),
+            StatusChange(AppointmentStatus.BOOKED),
+            NotificationsChange(data.notifications_enabled),
+        )
     if isinstance(event, AppointmentRescheduled):
         return (TimeChange(data.start, data.end),)
     if isinstance(event, AppointmentCancelled):
@@ -126,22 +126,29 @@ def _create(practice_id: str, event: AppointmentCreated, now: datetime) -> Intak
     for _ in range(MAX_ATTEMPTS):
         held, held_revision = appointment_store.get_held(practice_id, data.appointment_id)
         blank = Appointment(
-            practice_id=practice_id, appointment_id=data.appointment_id,
-            patient_id=data.patient_id, start=data.start, end=data.end,
-            booked_at=min(event.occurred_at, now), calendar_id=data.calendar_id,
-            appointment_type=data.appointment_type, practitioner=data.practitioner,
-            source=data.source, link_token=new_token(), changed_at=now,
-            recall_id=recalls.resolve_token(practice_id, data.patient_id, data.recall_token))
+            practice_id=practice_id,
+            appointment_id=data.appointment_id,
+            patient_id=data.patient_id,
+            start=data.start,
+            end=data.end,
+            booked_at=min(event.occurred_at, now),
+            calendar_id=data.calendar_id,
+            appointment_type=data.appointment_type,
+            practitioner=data.practitioner,
+            source=data.source,
+            link_token=new_token(),
+            changed_at=now,
+            recall_id=recalls.resolve_token(practice_id, data.patient_id, data.recall_token),
+        )
         created = apply_changes(blank, changes_of(event), stamp, now).appointment
         appointment = reconcile(replace(created, version=1), held, now)
         try:
-            appointment_store.write_appointment(appointment, None, now,
-                                                (event.event_id, event.type),
-                                                held_revision=held_revision)
+            appointment_store.write_appointment(
+                appointment, None, now, (event.event_id, event.type), held_revision=held_revision
+            )
         except ConflictError:
             if _exists(practice_id, data.appointment_id):
-                raise EventRejectedError("data.appointment_id",
-                                         "appointment already exists") from None
+                raise EventRejectedError("data.appointment_id", "appointment already exists") from None
             continue  # changes were held meanwhile: fold them in
         return IntakeStatus.APPLIED
     raise ConflictError(data.appointment_id)
@@ -162,15 +169,18 @@ def _change(practice_id: str, event: object, now: datetime) -> IntakeStatus:
             held, held_revision = appointment_store.get_held(practice_id, appointment_id)
             held, _ = held.add(changes, stamp)
             try:
-                appointment_store.hold(practice_id, appointment_id, held, held_revision, now,
-                                       event_key)
+                appointment_store.hold(practice_id, appointment_id, held, held_revision, now, event_key)
             except ConflictError:
                 continue  # created (or more held) meanwhile
             return IntakeStatus.HELD
         outcome = apply_changes(current, changes, stamp, now)
         if outcome.stale:
-            appointment_store.record_event(practice_id, *event_key, now, ledger.event_row(
-                practice_id, appointment_id, current.patient_id, event_key, STALE_REASON, now))
+            appointment_store.record_event(
+                practice_id,
+                *event_key,
+                now,
+                ledger.event_row(practice_id, appointment_id, current.patient_id, event_key, STALE_REASON, now),
+            )
             return IntakeStatus.STALE
         try:
             appointment_store.write_appointment(outcome.appointment, revision, now, event_key)
@@ -182,29 +192,45 @@ def _change(practice_id: str, event: object, now: datetime) -> IntakeStatus:
     raise ConflictError(appointment_id)
 
 
-def _upsert_patient(practice_id: str, event: PatientUpserted, now: datetime,
-                    attempt: int = 0) -> IntakeStatus:
+def _upsert_patient(practice_id: str, event: PatientUpserted, now: datetime, attempt: int = 0) -> IntakeStatus:
     data = event.data
     stamp = stamp_of(event).key
     item = practice_store.patient_item(practice_id, data.patient_id)
     if item.stamp and item.stamp > stamp:
-        appointment_store.record_event(practice_id, event.event_id, event.type, now,
-                                       ledger.event_row(practice_id, "patient", data.patient_id,
-                                                        (event.event_id, event.type),
-                                                        STALE_REASON, now))
+        appointment_store.record_event(
+            practice_id,
+            event.event_id,
+            event.type,
+            now,
+            ledger.event_row(
+                practice_id, "patient", data.patient_id, (event.event_id, event.type), STALE_REASON, now
+            ),
+        )
         return IntakeStatus.STALE
     token_changed = data.device_token != item.device_token
     if data.email != item.email:
         item.email_bounced = False  # a new address gets its own chance (C5)
-    for field in ("name", "phone", "email", "locale", "has_app", "push_enabled",
-                  "device_token", "platform", "sms_enabled", "email_enabled", "no_marketing"):
+    for field in (
+        "name",
+        "phone",
+        "email",
+        "locale",
+        "has_app",
+        "push_enabled",
+        "device_token",
+        "platform",
+        "sms_enabled",
+        "email_enabled",
+        "no_marketing",
+    ):
         setattr(item, field, getattr(data, field))
     if token_changed:
         item.push_endpoint = ""
     previous, item.stamp = item.stamp, stamp
     try:
-        appointment_store.record_event(practice_id, event.event_id, event.type, now, item,
-                                       condition=practice_store.unchanged_since(previous))
+        appointment_store.record_event(
+            practice_id, event.event_id, event.type, now, item, condition=practice_store.unchanged_since(previous)
+        )
     except ConflictError:
         if attempt + 1 >= MAX_ATTEMPTS:
             raise

@@ -9,16 +9,25 @@ from ..domain.patient_link import link_url
 from ..rendering import local_times
 
 
-def template_context(appointment: Appointment, patient: Patient, settings: PracticeSettings,
-                     locale: str, base_url: str, slot: FreedSlot | None = None) -> dict[str, Any]:
+def template_context(
+    appointment: Appointment,
+    patient: Patient,
+    settings: PracticeSettings,
+    locale: str,
+    base_url: str,
+    slot: FreedSlot | None = None,
+) -> dict[str, Any]:
     base = settings.link_base_url or base_url
     token = appointment.link_token
     first_name = (patient.name.split() or [""])[0]
     offer: dict[str, Any] = {}
     if slot is not None:
         slot_times = local_times(slot.start, settings.timezone, locale)
-        offer = {"slot_when": slot_times["when"], "slot_when_short": slot_times["when_short"],
-                 "offer_link": f"{link_url(base, token)}/offer/{slot.slot_id}"}
+        offer = {
+            "slot_when": slot_times["when"],
+            "slot_when_short": slot_times["when_short"],
+            "offer_link": f"{link_url(base, token)}/offer/{slot.slot_id}",
+        }
     return {
         **offer,
         "practice": settings.name,
@@ -41,8 +50,7 @@ def template_context(appointment: Appointment, patient: Patient, settings: Pract
     }
 
 
-def recall_context(recall: Recall, patient: Patient, settings: PracticeSettings,
-                   link: str) -> dict[str, Any]:
+def recall_context(recall: Recall, patient: Patient, settings: PracticeSettings, link: str) -> dict[str, Any]:
     """A recall's variables: its tracked link stands in for the booking page (K2)."""
     return {
         "practice": settings.name,

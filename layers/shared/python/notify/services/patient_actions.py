@@ -64,25 +64,34 @@ def act(token: str, action: PatientAction, now: datetime) -> AppointmentView:
     """Apply the patient's action; repeating a done action is harmless (idempotent)."""
     view = open_link(token, now)
     appointment = view.appointment
-    target = (AppointmentStatus.CONFIRMED if action is PatientAction.CONFIRM
-              else AppointmentStatus.CANCELLED)
+    target = AppointmentStatus.CONFIRMED if action is PatientAction.CONFIRM else AppointmentStatus.CANCELLED
     if appointment.status is target:
         return view
     if not appointment.is_active:
         raise ActionNotAllowedError(f"appointment is {appointment.status.value}")
     # The patient's action is a real-world change now: a practice event about an earlier
     # moment no longer overrides it (B9).
-    changed = apply_changes(appointment, (StatusChange(
-        target, Actor.PATIENT if target is AppointmentStatus.CANCELLED else None),),
-        ChangeStamp(now), now).appointment
+    changed = apply_changes(
+        appointment,
+        (StatusChange(target, Actor.PATIENT if target is AppointmentStatus.CANCELLED else None),),
+        ChangeStamp(now),
+        now,
+    ).appointment
     for _ in range(3):
-        current, revision = appointment_store.get_appointment(appointment.practice_id,
-                                                              appointment.appointment_id)
+        current, revision = appointment_store.get_appointment(appointment.practice_id, appointment.appointment_id)
         if current.version != appointment.version or not current.is_active:
             raise ActionNotAllowedError("appointment changed, reload the page")
-        notice = callback_item(appointment.practice_id, f"appointment.{target.value}", {
-            "appointment_id": appointment.appointment_id, "patient_id": appointment.patient_id,
-            "by": "patient", "via": "patient link"}, now)
+        notice = callback_item(
+            appointment.practice_id,
+            f"appointment.{target.value}",
+            {
+                "appointment_id": appointment.appointment_id,
+                "patient_id": appointment.patient_id,
+                "by": "patient",
+                "via": "patient link",
+            },
+            now,
+        )
         try:
             appointment_store.write_appointment(changed, revision, now, also=[notice])
             break
@@ -91,8 +100,11 @@ def act(token: str, action: PatientAction, now: datetime) -> AppointmentView:
     else:
         raise ActionNotAllowedError("appointment is being changed, try again")
     metrics.add_metric(name=f"PatientAction_{action.value}", unit="Count", value=1)
-    statistics.record(appointment.practice_id, view.settings.timezone, now,
-                      **{"confirmations" if action is PatientAction.CONFIRM
-                         else "cancellations": 1})
+    statistics.record(
+        appointment.practice_id,
+        view.settings.timezone,
+        now,
+        **{"confirmations" if action is PatientAction.CONFIRM else "cancellations": 1},
+    )
     logger.info("patient action", appointment_id=appointment.appointment_id, action=action.value)
     return replace(view, appointment=changed)

@@ -49,19 +49,32 @@ class PlanOutcome:
 
 
 def _payload(appointment: Appointment, kind: MessageKind) -> dict[str, object]:
-    return {"practice_id": appointment.practice_id, "appointment_id": appointment.appointment_id,
-            "kind": kind.value, "version": appointment.version}
+    return {
+        "practice_id": appointment.practice_id,
+        "appointment_id": appointment.appointment_id,
+        "kind": kind.value,
+        "version": appointment.version,
+    }
 
 
 def _ref(appointment: Appointment, kind: MessageKind) -> ledger.MessageRef:
-    return ledger.MessageRef(appointment.practice_id, appointment.appointment_id,
-                             appointment.patient_id,
-                             message_id(appointment, kind, appointment.version), kind)
+    return ledger.MessageRef(
+        appointment.practice_id,
+        appointment.appointment_id,
+        appointment.patient_id,
+        message_id(appointment, kind, appointment.version),
+        kind,
+    )
 
 
-def plan_change(old: Appointment | None, new: Appointment | None, practice: PracticeRecord,
-                target: SchedulerTarget, now: datetime,
-                settle_target: SchedulerTarget | None = None) -> PlanOutcome:
+def plan_change(
+    old: Appointment | None,
+    new: Appointment | None,
+    practice: PracticeRecord,
+    target: SchedulerTarget,
+    now: datetime,
+    settle_target: SchedulerTarget | None = None,
+) -> PlanOutcome:
     """Bring the schedules in line with the change old -> new, and have it settle."""
     outcome = PlanOutcome()
     if settle_target is not None and needs_settling(new):
@@ -71,20 +84,25 @@ def plan_change(old: Appointment | None, new: Appointment | None, practice: Prac
     new_plan = {}
     if new is not None:
         settings = practice.settings_for(new.calendar_id)
-        new_plan = {schedule_name(new.practice_id, new.appointment_id, p.kind, new.version): p
-                    for p in timed_messages(new, settings)}
+        new_plan = {
+            schedule_name(new.practice_id, new.appointment_id, p.kind, new.version): p
+            for p in timed_messages(new, settings)
+        }
     old_plan = {}
     if old is not None:
         old_settings = practice.settings_for(old.calendar_id)
-        old_plan = {schedule_name(old.practice_id, old.appointment_id, p.kind, old.version): p
-                    for p in timed_messages(old, old_settings)}
+        old_plan = {
+            schedule_name(old.practice_id, old.appointment_id, p.kind, old.version): p
+            for p in timed_messages(old, old_settings)
+        }
     old_names = old_plan.keys()
 
     for name in sorted(old_names - new_plan.keys()):
         assert old is not None
         scheduler.cancel_schedule(target, name)
-        ledger.close_planned(_ref(old, old_plan[name].kind), DeliveryStatus.CANCELLED, now,
-                             withdrawal_reason(old, new))
+        ledger.close_planned(
+            _ref(old, old_plan[name].kind), DeliveryStatus.CANCELLED, now, withdrawal_reason(old, new)
+        )
         outcome.cancelled.append(name)
 
     for name, planned in new_plan.items():
@@ -96,28 +114,34 @@ def plan_change(old: Appointment | None, new: Appointment | None, practice: Prac
                 invoker.send_now(_payload(new, planned.kind))
                 outcome.sent_now.append(planned.kind.value)
             else:
-                ledger.record_skip(_ref(new, planned.kind), Channel.PUSH,
-                                   "due time passed before planning", now)
+                ledger.record_skip(_ref(new, planned.kind), Channel.PUSH, "due time passed before planning", now)
                 outcome.skipped.append(name)
             continue
-        scheduler.plan_schedule(target, name, planned.due_at,
-                                {**_payload(new, planned.kind), "scheduled": True})
+        scheduler.plan_schedule(target, name, planned.due_at, {**_payload(new, planned.kind), "scheduled": True})
         ledger.record_planned(_ref(new, planned.kind), planned.due_at, now)
         outcome.scheduled.append(name)
-    logger.info("appointment planned", appointment_id=(new or old).appointment_id,  # type: ignore[union-attr]
-                sent_now=outcome.sent_now, scheduled=outcome.scheduled,
-                cancelled=outcome.cancelled)
+    logger.info(
+        "appointment planned",
+        appointment_id=(new or old).appointment_id,  # type: ignore[union-attr]
+        sent_now=outcome.sent_now,
+        scheduled=outcome.scheduled,
+        cancelled=outcome.cancelled,
+    )
     return outcome
 
 
-def _plan_settlement(current: Appointment, practice: PracticeRecord, target: SchedulerTarget,
-                     now: datetime, attempt: int = 0) -> None:
+def _plan_settlement(
+    current: Appointment, practice: PracticeRecord, target: SchedulerTarget, now: datetime, attempt: int = 0
+) -> None:
     """The moment this change has settled (named after the state, so a replayed record
     plans nothing new and a later state gets its own)."""
     delay = timedelta(seconds=practice.settings_for(current.calendar_id).notice_delay_seconds)
-    scheduler.plan_schedule(target, settlement_name(current, attempt), now + delay,
-                            {"settle": {"practice_id": current.practice_id,
-                                        "appointment_id": current.appointment_id}})
+    scheduler.plan_schedule(
+        target,
+        settlement_name(current, attempt),
+        now + delay,
+        {"settle": {"practice_id": current.practice_id, "appointment_id": current.appointment_id}},
+    )
 
 
 @dataclass
@@ -126,10 +150,15 @@ class SettleOutcome:
     offers: list[str] = field(default_factory=list)
 
 
-def settle(practice_id: str, appointment_id: str, practice: PracticeRecord,
-           target: SchedulerTarget, settle_target: SchedulerTarget, now: datetime,
-           release: Callable[[Appointment | None, Appointment, PracticeRecord,
-                              SchedulerTarget, datetime], list[str]]) -> SettleOutcome:
+def settle(
+    practice_id: str,
+    appointment_id: str,
+    practice: PracticeRecord,
+    target: SchedulerTarget,
+    settle_target: SchedulerTarget,
+    now: datetime,
+    release: Callable[[Appointment | None, Appointment, PracticeRecord, SchedulerTarget, datetime], list[str]],
+) -> SettleOutcome:
     """The change has settled: tell the patient what changed since they were last told
     (R1, R3, R5, R6), free the slot the calendar last showed (F1, F3), then record what
     is now announced. Sends come first: a retry after a crash re-sends, and the ledger
@@ -143,9 +172,17 @@ def settle(practice_id: str, appointment_id: str, practice: PracticeRecord,
     for kind in settled_messages(current.announced, current):
         invoker.send_now(_payload(current, kind))
         outcome.notices.append(kind.value)
-    announced = (None if current.announced is None else replace(
-        current, start=current.announced.start, end=current.announced.end,
-        status=current.announced.status, version=current.announced.version))
+    announced = (
+        None
+        if current.announced is None
+        else replace(
+            current,
+            start=current.announced.start,
+            end=current.announced.end,
+            status=current.announced.status,
+            version=current.announced.version,
+        )
+    )
     outcome.offers = release(announced, current, practice, target, now)
     try:
         appointment_store.mark_announced(current, revision, now)
@@ -153,6 +190,7 @@ def settle(practice_id: str, appointment_id: str, practice: PracticeRecord,
         # Changed while settling: that change settles in its turn (its own schedule may
         # have been taken by this one's name, so plan one more under a fresh name).
         _plan_settlement(current, practice, settle_target, now, attempt=revision + 1)
-    logger.info("appointment settled", appointment_id=appointment_id, notices=outcome.notices,
-                offers=len(outcome.offers))
+    logger.info(
+        "appointment settled", appointment_id=appointment_id, notices=outcome.notices, offers=len(outcome.offers)
+    )
     return outcome

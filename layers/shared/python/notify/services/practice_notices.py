@@ -24,8 +24,7 @@ def deliver_notice(raw_record: dict[str, Any], now: datetime) -> bool:
     practice = practice_store.get_practice(item.practice_id)
     if not practice.callback_url:
         return False
-    post_callback(practice.callback_url, practice.webhook_secret, dict(item.payload),
-                  int(now.timestamp()))
+    post_callback(practice.callback_url, practice.webhook_secret, dict(item.payload), int(now.timestamp()))
     metrics.add_metric(name="PracticeCallbacks", unit="Count", value=1)
     logger.info("practice notified", event_type=item.event_type)
     return True

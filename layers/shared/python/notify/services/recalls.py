@@ -43,8 +43,7 @@ from . import statistics
 
 # K4: the reason the practice sees, word for word from the spec.
 BLOCKED_REASON = "Mobile number blocked in your blocked communication list"
-NEEDS_CONFIRMATION = ("the patient declined marketing; recalls are transactional, "
-                      "confirm to send")
+NEEDS_CONFIRMATION = "the patient declined marketing; recalls are transactional, confirm to send"
 PENDING = (RecallStatus.DUE, RecallStatus.SENT)
 
 
@@ -69,13 +68,18 @@ def message_id(recall: Recall) -> str:
 
 
 def message_ref(recall: Recall) -> MessageRef:
-    return MessageRef(recall.practice_id, subject_id(recall), recall.patient_id,
-                      message_id(recall), MessageKind.RECALL)
+    return MessageRef(
+        recall.practice_id, subject_id(recall), recall.patient_id, message_id(recall), MessageKind.RECALL
+    )
 
 
 def send_payload(recall: Recall) -> dict[str, object]:
-    return {"practice_id": recall.practice_id, "recall_id": recall.recall_id,
-            "kind": MessageKind.RECALL.value, "version": int(recall.period)}
+    return {
+        "practice_id": recall.practice_id,
+        "recall_id": recall.recall_id,
+        "kind": MessageKind.RECALL.value,
+        "version": int(recall.period),
+    }
 
 
 def recall_link(base_url: str, token: str) -> str:
@@ -85,11 +89,17 @@ def recall_link(base_url: str, token: str) -> str:
 
 def escalation_at(recall: Recall, settings: PracticeSettings, sent_at: datetime) -> datetime:
     """K3: a result recall goes to SMS 2h after an unviewed push, a health recall 24h."""
-    hours = (settings.recall_result_escalation_hours
-             if recall.category is RecallCategory.RESULT
-             else settings.recall_health_escalation_hours)
-    return defer_out_of_quiet_hours(sent_at.astimezone(UTC) + timedelta(hours=hours),
-                                    settings.timezone, settings.quiet_start, settings.quiet_end)
+    hours = (
+        settings.recall_result_escalation_hours
+        if recall.category is RecallCategory.RESULT
+        else settings.recall_health_escalation_hours
+    )
+    return defer_out_of_quiet_hours(
+        sent_at.astimezone(UTC) + timedelta(hours=hours),
+        settings.timezone,
+        settings.quiet_start,
+        settings.quiet_end,
+    )
 
 
 # -- periods ---------------------------------------------------------------------------------
@@ -101,44 +111,59 @@ def due_day_start(visit_end: datetime, interval_days: int, timezone: str) -> dat
     return datetime.combine(day, time(0, 0), tzinfo=zone).astimezone(UTC)
 
 
-def on_appointment_change(old: Appointment | None, new: Appointment | None,
-                          practice: PracticeRecord, now: datetime) -> None:
+def on_appointment_change(
+    old: Appointment | None, new: Appointment | None, practice: PracticeRecord, now: datetime
+) -> None:
     """Stream side of recalls: an attended visit starts a period (K1); a booking made
     from a recall link closes it and is counted (K2, K6). Both are idempotent."""
     if new is None:
         return
-    if new.status is AppointmentStatus.ATTENDED and (old is None or old.status is not
-                                                     AppointmentStatus.ATTENDED):
+    if new.status is AppointmentStatus.ATTENDED and (old is None or old.status is not AppointmentStatus.ATTENDED):
         _start_periods_after_visit(new, practice, now)
     if old is None and new.recall_id:
         _attribute_booking(new, practice, now)
 
 
-def _start_periods_after_visit(visit: Appointment, practice: PracticeRecord,
-                               now: datetime) -> None:
+def _start_periods_after_visit(visit: Appointment, practice: PracticeRecord, now: datetime) -> None:
     settings = practice.settings_for(visit.calendar_id)
     for rule in settings.recall_rules:
         if not rule.applies_to(visit.appointment_type):
             continue
-        recall = Recall(practice_id=visit.practice_id, patient_id=visit.patient_id,
-                        recall_type=rule.recall_type, category=rule.category,
-                        due_at=due_day_start(visit.end, rule.interval_days, settings.timezone),
-                        token=new_token(), source="criteria")
+        recall = Recall(
+            practice_id=visit.practice_id,
+            patient_id=visit.patient_id,
+            recall_type=rule.recall_type,
+            category=rule.category,
+            due_at=due_day_start(visit.end, rule.interval_days, settings.timezone),
+            token=new_token(),
+            source="criteria",
+        )
         if store.start_period(recall, now):
-            logger.info("recall period started", recall_type=rule.recall_type,
-                        due_at=recall.due_at.isoformat())
+            logger.info("recall period started", recall_type=rule.recall_type, due_at=recall.due_at.isoformat())
 
 
 def _attribute_booking(booking: Appointment, practice: PracticeRecord, now: datetime) -> None:
     recall = store.get_recall(booking.practice_id, booking.recall_id)
     if recall is None or not store.move_status(
-            recall, RecallStatus.BOOKED, (*PENDING, RecallStatus.VIEWED), now,
-            booked_appointment_id=booking.appointment_id):
+        recall,
+        RecallStatus.BOOKED,
+        (*PENDING, RecallStatus.VIEWED),
+        now,
+        booked_appointment_id=booking.appointment_id,
+    ):
         return
     statistics.record(booking.practice_id, practice.settings.timezone, now, recall_bookings=1)
-    callback_item(booking.practice_id, "recall.booked", {
-        "patient_id": booking.patient_id, "recall_type": recall.recall_type,
-        "appointment_id": booking.appointment_id, "via": "recall link"}, now).save()
+    callback_item(
+        booking.practice_id,
+        "recall.booked",
+        {
+            "patient_id": booking.patient_id,
+            "recall_type": recall.recall_type,
+            "appointment_id": booking.appointment_id,
+            "via": "recall link",
+        },
+        now,
+    ).save()
     logger.info("booking from recall", recall_type=recall.recall_type)
 
 
@@ -150,9 +175,15 @@ def due_from_pms(practice_id: str, data: RecallDueData, now: datetime) -> Recall
     """K1: a `recall.due` record from the PMS; the PMS's list is authoritative."""
     if not recalls_on(practice_store.get_practice(practice_id).settings):
         raise RecallsOffError(practice_id)
-    return Recall(practice_id=practice_id, patient_id=data.patient_id,
-                  recall_type=data.recall_type, category=data.category, due_at=data.due_at,
-                  token=new_token(), source="pms")
+    return Recall(
+        practice_id=practice_id,
+        patient_id=data.patient_id,
+        recall_type=data.recall_type,
+        category=data.category,
+        due_at=data.due_at,
+        token=new_token(),
+        source="pms",
+    )
 
 
 def resolve_token(practice_id: str, patient_id: str, token: str | None) -> str:
@@ -183,8 +214,7 @@ def sweep(practice_id: str, now: datetime) -> SweepOutcome:
     for recall in store.due_recalls(practice_id, now):
         if appointment_store.has_future_appointment(practice_id, recall.patient_id, now):
             if store.move_status(recall, RecallStatus.NOT_NEEDED, (RecallStatus.DUE,), now):
-                ledger.record_skip(message_ref(recall), Channel.PUSH,
-                                   "next appointment already booked", now)
+                ledger.record_skip(message_ref(recall), Channel.PUSH, "next appointment already booked", now)
             outcome.not_needed.append(recall.recall_id)
             continue
         invoker.send_now(send_payload(recall))
@@ -207,8 +237,9 @@ def plan_daily_sweep(practice: PracticeRecord, target: SchedulerTarget) -> bool:
     if not recalls_on(settings):
         scheduler.cancel_schedule(target, name)
         return False
-    scheduler.plan_daily(target, name, settings.recall_hour, 0, settings.timezone,
-                         {"practice_id": practice.practice_id})
+    scheduler.plan_daily(
+        target, name, settings.recall_hour, 0, settings.timezone, {"practice_id": practice.practice_id}
+    )
     return True
 
 
@@ -224,15 +255,20 @@ def manual_send(practice_id: str, request: ManualRecall, now: datetime) -> dict[
         raise UnknownPatientError(request.patient_id)
     if patient.no_marketing and not request.confirmed:
         raise NeedsConfirmationError(NEEDS_CONFIRMATION)
-    recall = Recall(practice_id=practice_id, patient_id=patient.patient_id,
-                    recall_type=request.recall_type, category=request.category,
-                    due_at=now.replace(second=0, microsecond=0), token=new_token(),
-                    source="manual", status=RecallStatus.SENT)
+    recall = Recall(
+        practice_id=practice_id,
+        patient_id=patient.patient_id,
+        recall_type=request.recall_type,
+        category=request.category,
+        due_at=now.replace(second=0, microsecond=0),
+        token=new_token(),
+        source="manual",
+        status=RecallStatus.SENT,
+    )
     # Its stream record hands it to send_push (see on_recall_record).
     store.recall_item(recall, now).save()
     number = normalise_mobile(patient.phone, practice.settings.country)
-    warnings = [BLOCKED_REASON] if number and store.is_blocked_for_recalls(practice_id,
-                                                                           number) else []
+    warnings = [BLOCKED_REASON] if number and store.is_blocked_for_recalls(practice_id, number) else []
     return {"status": "sending", "message_id": message_id(recall), "warnings": warnings}
 
 
@@ -245,8 +281,7 @@ def on_recall_record(raw_record: dict[str, Any]) -> bool:
     return True
 
 
-def block_number(practice_id: str, raw_number: str, blocked_recalls: bool,
-                 now: datetime) -> str | None:
+def block_number(practice_id: str, raw_number: str, blocked_recalls: bool, now: datetime) -> str | None:
     """K4: tick or untick "blocked recalls" on a number; None if it is not a mobile."""
     country = practice_store.get_practice(practice_id).settings.country
     number = normalise_mobile(raw_number, country)

@@ -20,8 +20,13 @@ from . import statistics
 from .patient_actions import AppointmentView, open_link
 
 
-def release_slot(announced: Appointment | None, current: Appointment,
-                 practice: PracticeRecord, target: SchedulerTarget, now: datetime) -> list[str]:
+def release_slot(
+    announced: Appointment | None,
+    current: Appointment,
+    practice: PracticeRecord,
+    target: SchedulerTarget,
+    now: datetime,
+) -> list[str]:
     """Offer the slot the appointment held (as last announced) to the next patients, once
     the change has settled; returns the offered appointment ids."""
     settings = practice.settings_for(current.calendar_id)
@@ -32,18 +37,24 @@ def release_slot(announced: Appointment | None, current: Appointment,
     candidates = pick_candidates(slot, later, settings)
     if not slot_store.open_slot(slot, [c.appointment_id for c in candidates], now):
         return []  # a replayed stream record: offers went out the first time
-    send_at = defer_out_of_quiet_hours(now, settings.timezone, settings.quiet_start,
-                                       settings.quiet_end)
+    send_at = defer_out_of_quiet_hours(now, settings.timezone, settings.quiet_start, settings.quiet_end)
     for candidate in candidates:
-        payload = {"practice_id": candidate.practice_id,
-                   "appointment_id": candidate.appointment_id,
-                   "kind": MessageKind.SLOT_OFFER.value, "version": candidate.version,
-                   "slot_id": slot.slot_id}
+        payload = {
+            "practice_id": candidate.practice_id,
+            "appointment_id": candidate.appointment_id,
+            "kind": MessageKind.SLOT_OFFER.value,
+            "version": candidate.version,
+            "slot_id": slot.slot_id,
+        }
         if send_at <= now:
             invoker.send_now(payload)
         else:
-            name = schedule_name(candidate.practice_id, f"{candidate.appointment_id}.{slot.slot_id}",
-                                 MessageKind.SLOT_OFFER, candidate.version)
+            name = schedule_name(
+                candidate.practice_id,
+                f"{candidate.appointment_id}.{slot.slot_id}",
+                MessageKind.SLOT_OFFER,
+                candidate.version,
+            )
             scheduler.plan_schedule(target, name, send_at, payload)
     metrics.add_metric(name="OffersSent", unit="Count", value=len(candidates))
     logger.info("slot released", slot_id=slot.slot_id, offers=len(candidates))
@@ -70,17 +81,26 @@ def accept_offer(token: str, slot_id: str, now: datetime) -> OfferView:
     offer = view_offer(token, slot_id, now)
     if offer.refusal is not None or offer.slot is None:
         return offer
-    appointment, revision = get_appointment(offer.view.appointment.practice_id,
-                                            offer.view.appointment.appointment_id)
+    appointment, revision = get_appointment(
+        offer.view.appointment.practice_id, offer.view.appointment.appointment_id
+    )
     reason = refusal(offer.slot, appointment, now)
     if reason is not None:
         return OfferView(offer.view, offer.slot, reason)
     moved = moved_into(appointment, offer.slot, now)
-    notice = callback_item(moved.practice_id, "appointment.moved", {
-        "appointment_id": moved.appointment_id, "patient_id": moved.patient_id,
-        "from": {"start": appointment.start.isoformat(), "end": appointment.end.isoformat()},
-        "to": {"start": moved.start.isoformat(), "end": moved.end.isoformat()},
-        "slot_id": offer.slot.slot_id, "reason": "freed slot accepted by the patient"}, now)
+    notice = callback_item(
+        moved.practice_id,
+        "appointment.moved",
+        {
+            "appointment_id": moved.appointment_id,
+            "patient_id": moved.patient_id,
+            "from": {"start": appointment.start.isoformat(), "end": appointment.end.isoformat()},
+            "to": {"start": moved.start.isoformat(), "end": moved.end.isoformat()},
+            "slot_id": offer.slot.slot_id,
+            "reason": "freed slot accepted by the patient",
+        },
+        now,
+    )
     if not slot_store.take_slot(offer.slot, moved, revision, [notice]):
         metrics.add_metric(name="OfferTooLate", unit="Count", value=1)
         return OfferView(offer.view, offer.slot, "no longer available")

@@ -14,8 +14,7 @@ def appointment_images(raw_record: dict[str, Any]) -> tuple[Appointment | None, 
     keys = stream.get("Keys", {})
     if not keys.get("sk", {}).get("S", "").startswith("APPT#"):
         return None
-    return (appointment_from_image(stream.get("OldImage")),
-            appointment_from_image(stream.get("NewImage")))
+    return (appointment_from_image(stream.get("OldImage")), appointment_from_image(stream.get("NewImage")))
 
 
 def practice_id_of_profile(raw_record: dict[str, Any]) -> str | None:
