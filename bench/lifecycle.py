@@ -72,10 +72,10 @@ def lifecycles(stack: Any) -> dict[str, dict[str, Any]]:
     results = {}
 
     def practice(pid: str) -> PracticeClient:
-        secret = onboard(
+        credentials = onboard(
             pid, name="Bench", timezone="Europe/Warsaw", country="PL", booking_url="https://b.example"
         )
-        return PracticeClient(stack.api_url, pid, secret, control)
+        return PracticeClient(stack.api_url, credentials, control)
 
     def noon(days: int) -> datetime:
         now = control.now()
@@ -151,8 +151,8 @@ def busy_week(stack: Any, practices: int, appointments: int, cancel_ratio: float
     clients = []
     for i in range(practices):
         pid = f"busy-{i}"
-        secret = onboard(pid, name=f"Practice {i}", timezone="Europe/Warsaw", country="PL")
-        clients.append(PracticeClient(stack.api_url, pid, secret, control))
+        credentials = onboard(pid, name=f"Practice {i}", timezone="Europe/Warsaw", country="PL")
+        clients.append(PracticeClient(stack.api_url, credentials, control))
     patients = 0
     for client in clients:
         for j in range(max(1, appointments // practices // 2)):

@@ -14,6 +14,8 @@ Lambda concurrency quota (docs/runbook.md, "Throttled requests").
 
 from __future__ import annotations
 
+import re
+
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -21,6 +23,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from cdk_nag import NagSuppressions
 from constructs import Construct
+
+from notify.api.apps import APPS, routes
 
 STAGE = "v1"
 # Requests per second (steady) and burst, per method.
@@ -56,56 +60,21 @@ class ApiConstruct(Construct):
         validator = self.api.add_request_validator(
             "Params", validate_request_parameters=True, validate_request_body=True
         )
-        webhook_integration = apigw.LambdaIntegration(webhook)
-        links_integration = apigw.LambdaIntegration(links)
-
-        def practice_route(resource: apigw.IResource, method: str, **options) -> None:
-            resource.add_method(method, webhook_integration, **options)
-            self._methods.append((resource.path, method, PRACTICE_LIMITS))
-
-        def link_route(resource: apigw.IResource, method: str, **options) -> None:
-            resource.add_method(method, links_integration, **options)
-            self._methods.append((resource.path, method, LINK_LIMITS))
-
-        practice = self.api.root.add_resource("practices").add_resource("{practice_id}")
-        practice_route(
-            practice.add_resource("events"),
-            "POST",
-            request_validator=validator,
-            request_parameters={"method.request.path.practice_id": True},
-        )
-        # Signed reads: ledger (B5), notices (B6), SMS usage (C7).
-        practice_route(practice.add_resource("appointments").add_resource("{appointment_id}"), "GET")
-        practice_route(
-            practice.add_resource("patients").add_resource("{patient_id}").add_resource("messages"), "GET"
-        )
-        practice_route(practice.add_resource("notices"), "GET")
-        practice_route(practice.add_resource("usage"), "GET")
-        # Recalls: manual send (K4, K5), blocked numbers (K4), statistics (K6).
-        practice_route(practice.add_resource("recalls"), "POST")
-        blocked = practice.add_resource("blocked-numbers")
-        practice_route(blocked, "GET")
-        practice_route(blocked.add_resource("{number}"), "PUT")
-        practice_route(practice.add_resource("statistics"), "GET")
-
-        link = self.api.root.add_resource("l").add_resource("{token}")
-        link_route(
-            link, "GET", request_validator=validator, request_parameters={"method.request.path.token": True}
-        )
-        link_route(link.add_resource("reschedule"), "GET")
-        link_route(link.add_resource("{action}"), "POST")
-        link_route(link.add_resource("receipt"), "POST")
-        link_route(link.add_resource("device"), "POST")
-        offer = link.add_resource("offer").add_resource("{slot_id}")
-        link_route(offer, "GET")
-        link_route(offer, "POST")
-        # A recall's tracked link (K2): the practice's booking page.
-        link_route(
-            self.api.root.add_resource("r").add_resource("{token}"),
-            "GET",
-            request_validator=validator,
-            request_parameters={"method.request.path.token": True},
-        )
+        # Every route the two resolvers serve, and nothing else (an unknown path gets API
+        # Gateway's 403 before any function runs); path parameters are required.
+        for integration, name, limits in (
+            (apigw.LambdaIntegration(webhook), "practice", PRACTICE_LIMITS),
+            (apigw.LambdaIntegration(links), "patient", LINK_LIMITS),
+        ):
+            for path, method in routes(APPS[name]()):
+                parameters = re.findall(r"{(\w+)}", path)
+                self._resource(path).add_method(
+                    method,
+                    integration,
+                    request_validator=validator,
+                    request_parameters={f"method.request.path.{p}": True for p in parameters},
+                )
+                self._methods.append((path, method, limits))
 
         deployment = apigw.Deployment(self, "Deployment", api=self.api)
         self.stage = apigw.Stage(
@@ -170,6 +139,13 @@ class ApiConstruct(Construct):
     def url(self) -> str:
         """The stage's invoke URL (ends with a slash), the base of every patient link."""
         return self.api.url
+
+    def _resource(self, path: str) -> apigw.IResource:
+        """The resource of `path`, creating the missing parents."""
+        resource = self.api.root
+        for part in path.strip("/").split("/"):
+            resource = resource.get_resource(part) or resource.add_resource(part)
+        return resource
 
     def _firewall(self) -> wafv2.CfnWebACL:
         """Per-client-IP rate rules: the public link routes tighter than the rest."""

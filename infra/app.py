@@ -4,7 +4,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# The stack reads the layer's key shapes and statuses (one source of truth).
+sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "shared" / "python")]
 
 import aws_cdk as cdk  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402

@@ -5,8 +5,9 @@ it sends; C2 is decided before starting."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -15,8 +16,11 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from cdk_nag import NagSuppressions
 from constructs import Construct
 
-# Appointment statuses that answer a reminder, and recall statuses that end a recall.
-ANSWERED = ("confirmed", "cancelled", "attended", "viewed", "rebooked", "not_needed")
+from notify.dal.keys import Prefix
+from notify.domain.model import ANSWERED_APPOINTMENT, ANSWERED_RECALL
+
+# Appointment and recall statuses in which the patient answered: no SMS (C1, K3).
+ANSWERED = sorted(s.value for s in ANSWERED_APPOINTMENT | ANSWERED_RECALL)
 
 
 class EscalationConstruct(Construct):
@@ -38,7 +42,7 @@ class EscalationConstruct(Construct):
             consistent_read=True,
             key={
                 "pk": tasks.DynamoAttributeValue.from_string(
-                    sfn.JsonPath.format("PRACTICE#{}", sfn.JsonPath.string_at("$.practice_id"))
+                    sfn.JsonPath.format(Prefix.PRACTICE.value + "{}", sfn.JsonPath.string_at("$.practice_id"))
                 ),
                 "sk": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.record_key")),
             },
@@ -92,6 +96,35 @@ class EscalationConstruct(Construct):
                         "Resource::*",
                         {"regex": "/^Resource::<Functionssmsfallback[0-9A-F]{8}\\.Arn>:\\*$/g"},
                     ],
+                }
+            ],
+            apply_to_children=True,
+        )
+
+    def allow_stopping(self, grantee: iam.IGrantable) -> None:
+        """Stop this machine's executions (P1: an erased patient's escalations)."""
+        stack = Stack.of(self)
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["states:StopExecution"],
+                resources=[
+                    stack.format_arn(
+                        service="states",
+                        resource="execution",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        resource_name=f"{self.state_machine.state_machine_name}:*",
+                    )
+                ],
+            )
+        )
+        NagSuppressions.add_resource_suppressions(
+            grantee,
+            [
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": "Executions are named per message; the wildcard stays inside this state "
+                    "machine's executions.",
+                    "appliesTo": [{"regex": "/^Resource::arn:<AWS::Partition>:states:.*:execution:.*/g"}],
                 }
             ],
             apply_to_children=True,

@@ -4,6 +4,12 @@
   CloudWatch, SES bounce and complaint events). CloudWatch and SES can publish to an
   encrypted topic only when the key's policy lets their service principal use it; with
   the AWS-managed `alias/aws/sns` key an alarm fires and nothing arrives.
+- `secrets`: seals practices' API keys and callback secrets (P3). Functions may decrypt
+  only with the encryption context of their purpose: the practice API the API keys, the
+  callback sender the callback secrets; nothing else may decrypt. The operator CLI
+  encrypts (with the operator's credentials, not a function role).
+- `links`: the HMAC key patient-link tokens are derived from (P3): GenerateMac only, the
+  key never leaves KMS.
 - `logs`: encrypts every log group. CloudWatch Logs encrypts with a customer key only
   when the key policy lets `logs.<region>.amazonaws.com` use it for this account's log
   groups (the encryption context names the log group).
@@ -73,4 +79,36 @@ class KeysConstruct(Construct):
                     }
                 },
             )
+        )
+        self.secrets = kms.Key(
+            self,
+            "SecretsKey",
+            enable_key_rotation=True,
+            description="Practice API keys and callback secrets (sealed)",
+            pending_window=Duration.days(30),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.links = kms.Key(
+            self,
+            "LinkKey",
+            key_spec=kms.KeySpec.HMAC_256,
+            key_usage=kms.KeyUsage.GENERATE_VERIFY_MAC,
+            description="Patient-link tokens are derived from this key",
+            pending_window=Duration.days(30),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+    def allow_unsealing(self, grantee: iam.IGrantable, purpose: str) -> None:
+        """Decrypt practice secrets of one purpose only (`api` or `callback`)."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt"],
+                resources=[self.secrets.key_arn],
+                conditions={"StringEquals": {"kms:EncryptionContext:purpose": purpose}},
+            )
+        )
+
+    def allow_link_tokens(self, grantee: iam.IGrantable) -> None:
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=["kms:GenerateMac"], resources=[self.links.key_arn])
         )

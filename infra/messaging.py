@@ -179,3 +179,30 @@ class MessagingConstruct(Construct):
             ],
             apply_to_children=True,
         )
+
+    def allow_forgetting_devices(self, grantee: lambda_.Function) -> None:
+        """Delete push endpoints (P1: an erased patient's device)."""
+        stack = Stack.of(self)
+        grantee.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["sns:DeleteEndpoint"],
+                resources=[
+                    stack.format_arn(service="sns", resource="endpoint/GCM/*"),
+                    stack.format_arn(service="sns", resource="endpoint/APNS/*"),
+                ],
+            )
+        )
+        NagSuppressions.add_resource_suppressions(
+            grantee,
+            [
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": "Push endpoints are created per device under our platform applications.",
+                    "appliesTo": [
+                        "Resource::arn:<AWS::Partition>:sns:<AWS::Region>:<AWS::AccountId>:endpoint/GCM/*",
+                        "Resource::arn:<AWS::Partition>:sns:<AWS::Region>:<AWS::AccountId>:endpoint/APNS/*",
+                    ],
+                }
+            ],
+            apply_to_children=True,
+        )

@@ -31,17 +31,29 @@ from infra.keys import KeysConstruct
 from infra.messaging import MessagingConstruct
 from infra.observability import DeadLettersConstruct, ObservabilityConstruct, Watched
 from infra.scheduling import SchedulingConstruct
+from notify.dal.keys import Prefix
 
-# The stream carries every write; each reader takes only its own items.
-APPOINTMENT_RECORDS = {"dynamodb": {"Keys": {"sk": {"S": [{"prefix": "APPT#"}]}}}}
+# The stream carries every write; each reader takes only its own items (key shapes from
+# the layer's one module of them).
+APPOINTMENT_RECORDS = {"dynamodb": {"Keys": {"sk": {"S": [{"prefix": Prefix.APPOINTMENT.value}]}}}}
 # A manual recall (K4, K5) the practice API wrote: schedule_reminder hands it to send_push
 # (the API cannot call send_push itself: send_push's links point at the API).
 MANUAL_RECALL_RECORDS = {
-    "dynamodb": {"Keys": {"sk": {"S": [{"prefix": "RECALL#"}]}}, "NewImage": {"source": {"S": ["manual"]}}},
+    "dynamodb": {
+        "Keys": {"sk": {"S": [{"prefix": Prefix.RECALL.value}]}},
+        "NewImage": {"source": {"S": ["manual"]}},
+    },
     "eventName": ["INSERT", "MODIFY"],
 }
-PRACTICE_RECORDS = {"dynamodb": {"Keys": {"sk": {"S": ["PROFILE"]}}}, "eventName": ["INSERT", "MODIFY"]}
-CALLBACK_RECORDS = {"dynamodb": {"Keys": {"pk": {"S": [{"prefix": "CALLBACK#"}]}}}, "eventName": ["INSERT"]}
+PRACTICE_RECORDS = {"dynamodb": {"Keys": {"sk": {"S": [Prefix.PROFILE.value]}}}, "eventName": ["INSERT", "MODIFY"]}
+ERASURE_RECORDS = {
+    "dynamodb": {"Keys": {"pk": {"S": [{"prefix": Prefix.ERASURE.value}]}}},
+    "eventName": ["INSERT"],
+}
+CALLBACK_RECORDS = {
+    "dynamodb": {"Keys": {"pk": {"S": [{"prefix": Prefix.CALLBACK.value}]}}},
+    "eventName": ["INSERT"],
+}
 
 # The item operations each function's code calls (infra/data.py): nothing scans, deletes
 # or batch-writes.
@@ -50,14 +62,17 @@ TABLE_ACCESS = {
     # Creating an appointment consumes the changes held for it (B9): a delete, or a
     # condition check that none were held, in the creation's transaction.
     "booking_webhook": (*READ_WRITE, "DeleteItem", "ConditionCheckItem"),
+    # Erasure (P1) removes a patient's items.
+    "schedule_reminder": (*READ_WRITE, "DeleteItem"),
     "patient_links": READ_WRITE,
-    "schedule_reminder": READ_WRITE,
     "send_push": READ_WRITE,
     "sms_fallback": READ_WRITE,
     "recall_sweep": ("PutItem", "UpdateItem", "Query"),
     "practice_callback": ("GetItem",),
     "delivery_events": ("UpdateItem",),
 }
+# Lambda's default quota of filters on one event source mapping (more only on request).
+MAX_STREAM_FILTERS = 5
 # Functions invoked asynchronously (async invoke, Scheduler, SNS): each has bounded
 # retries and an on-failure destination.
 ASYNC_RETRIES = 2
@@ -86,14 +101,19 @@ class NotificationStack(Stack):
                 on_failure=destinations.SqsDestination(queue),
             )
 
+        link_key_env = {"LINK_KEY_ARN": keys.links.key_arn}
+        secrets_env = {"SECRETS_KEY_ARN": keys.secrets.key_arn}
+
         # API: practice webhook and patient links.
-        webhook = function("booking_webhook", table_env)
+        webhook = function("booking_webhook", {**table_env, **link_key_env, **secrets_env})
+        keys.allow_unsealing(webhook, "api")
+        keys.allow_link_tokens(webhook)
         links = function("patient_links", table_env)
         api = ApiConstruct(self, "Api", webhook=webhook, links=links, logs_key=keys.logs)
         public_url = api.url
 
         # Sending: escalation SMS, then send_push which starts escalations.
-        sender_env = {**table_env, **messaging.environment(), "PUBLIC_BASE_URL": public_url}
+        sender_env = {**table_env, **link_key_env, **messaging.environment(), "PUBLIC_BASE_URL": public_url}
         sms_fallback = function("sms_fallback", sender_env)
         escalation = EscalationConstruct(
             self, "Escalation", table=table, sms_fallback=sms_fallback, logs_key=keys.logs
@@ -109,6 +129,7 @@ class NotificationStack(Stack):
         escalation.state_machine.grant_start_execution(send_push)
         for sender in (send_push, sms_fallback):
             messaging.allow_sending(sender)
+            keys.allow_link_tokens(sender)
         # Recalls (K1): each practice's daily schedule fires recall_sweep.
         recall_sweep = function("recall_sweep", {**table_env, "SEND_FUNCTION_ARN": send_push.function_arn})
         asynchronous(recall_sweep, dead_letters.sends)
@@ -127,19 +148,32 @@ class NotificationStack(Stack):
                 "SCHEDULER_ROLE_ARN": scheduling.role.role_arn,
                 "SCHEDULER_DLQ_ARN": dead_letters.schedules.queue_arn,
                 "RECALL_FUNCTION_ARN": recall_sweep.function_arn,
+                "ESCALATION_STATE_MACHINE_ARN": escalation.state_machine.state_machine_arn,
+                **link_key_env,
             },
         )
         scheduling.allow_planner(planner)
+        keys.allow_link_tokens(planner)
+        # Erasure (P1) stops the patient's escalations and forgets their devices.
+        escalation.allow_stopping(planner)
+        messaging.allow_forgetting_devices(planner)
         # Its settle schedules (B9) fire the planner itself.
         scheduling.allow_target(planner)
         asynchronous(planner, dead_letters.schedules)
         factory.allow_invoke(send_push, planner)
         self._consume_stream(
-            planner, table, dead_letters, APPOINTMENT_RECORDS, PRACTICE_RECORDS, MANUAL_RECALL_RECORDS
+            planner,
+            table,
+            dead_letters,
+            APPOINTMENT_RECORDS,
+            PRACTICE_RECORDS,
+            MANUAL_RECALL_RECORDS,
+            ERASURE_RECORDS,
         )
 
         # Practice callbacks (B6): written with their cause, delivered from the stream.
-        callbacks = function("practice_callback", table_env)
+        callbacks = function("practice_callback", {**table_env, **secrets_env})
+        keys.allow_unsealing(callbacks, "callback")
         self._consume_stream(callbacks, table, dead_letters, CALLBACK_RECORDS)
 
         # SES bounces and complaints mark the address invalid (C5).
@@ -180,7 +214,11 @@ class NotificationStack(Stack):
     def _consume_stream(
         function: lambda_.Function, table, dead_letters: DeadLettersConstruct, *patterns: dict
     ) -> None:
-        """Bounded retries, partial batch responses, bisect, DLQ (B8), filtered records."""
+        """Bounded retries, partial batch responses, bisect, DLQ (B8), filtered records.
+
+        Lambda accepts at most MAX_STREAM_FILTERS filters per event source mapping.
+        """
+        assert len(patterns) <= MAX_STREAM_FILTERS, "Lambda refuses more filters per mapping"
         function.add_event_source(
             sources.DynamoEventSource(
                 table,

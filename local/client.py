@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin
 
 import requests
-
-from notify.domain.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 
 class LocalControl:
@@ -67,15 +65,21 @@ class LocalControl:
 
 
 class PracticeClient:
-    """A PMS: sends signed events with the practice's secret. `base_url` is the API's URL
-    (the stage's, as the deploy outputs it)."""
+    """A PMS, as a practice's developers would write it with published libraries: events
+    signed with Standard Webhooks (`standardwebhooks`), every other request with RFC 9421
+    HTTP Message Signatures (`http-message-signatures`), both with the practice's API key.
+    `base_url` is the API's URL (the stage's, as the deploy outputs it)."""
 
-    def __init__(self, base_url: str, practice_id: str, secret: str, control: LocalControl) -> None:
+    def __init__(self, base_url: str, credentials: Any, control: LocalControl) -> None:
         self.base = base_url.rstrip("/")
-        self.practice_id = practice_id
-        self.secret = secret
+        self.credentials = credentials
+        self.practice_id: str = credentials.practice_id
         self.control = control
         self.http = requests.Session()
+
+    @property
+    def secret(self) -> str:
+        return self.credentials.api_secret
 
     def send(
         self,
@@ -97,37 +101,80 @@ class PracticeClient:
         if sequence is not None:
             event["sequence"] = sequence
         body = json.dumps(event, default=str).encode()
-        ts = timestamp if timestamp is not None else int(now.timestamp())
+        sent_at = datetime.fromtimestamp(timestamp, tz=UTC) if timestamp is not None else now
         headers = {
             "Content-Type": "application/json",
-            TIMESTAMP_HEADER: str(ts),
-            SIGNATURE_HEADER: sign(secret or self.secret, ts, body),
+            **standard_webhook_headers(secret or self.secret, f"msg_{event['event_id']}", sent_at, body),
         }
         return self.http.post(
             f"{self.base}/practices/{self.practice_id}/events", data=body, headers=headers, timeout=60
         )
 
     def get(self, path: str, **params: str) -> requests.Response:
-        """A signed read of the practice API (signature over the empty body)."""
+        """A signed read of the practice API."""
         return self.call("GET", path, params=params or None)
 
     def call(
-        self, method: str, path: str, body: dict[str, Any] | None = None, params: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+        key_id: str | None = None,
+        secret: str | None = None,
     ) -> requests.Response:
-        """A signed call of the practice API (signature over timestamp + body)."""
-        raw = json.dumps(body).encode() if body is not None else b""
-        ts = int(self.control.now().timestamp())
-        headers = {TIMESTAMP_HEADER: str(ts), SIGNATURE_HEADER: sign(self.secret, ts, raw)}
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-        return self.http.request(
+        """A signed call of the practice API (RFC 9421 over method, path, query, body)."""
+        prepared = self.prepare(method, path, body, params)
+        sign_request(prepared, key_id or self.credentials.key_id, secret or self.secret, self.control.now())
+        return self.http.send(prepared, timeout=60)
+
+    def prepare(
+        self, method: str, path: str, body: dict[str, Any] | None = None, params: dict[str, str] | None = None
+    ) -> requests.PreparedRequest:
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        return requests.Request(
             method,
             f"{self.base}/practices/{self.practice_id}/{path.lstrip('/')}",
-            data=raw or None,
+            data=json.dumps(body).encode() if body is not None else None,
             params=params,
             headers=headers,
-            timeout=60,
-        )
+        ).prepare()
+
+
+def standard_webhook_headers(secret: str, message_id: str, sent_at: datetime, body: bytes) -> dict[str, str]:
+    """The three Standard Webhooks headers, from the reference library."""
+    from standardwebhooks.webhooks import Webhook
+
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(sent_at.timestamp())),
+        "webhook-signature": Webhook(secret).sign(message_id, sent_at, body.decode()),
+    }
+
+
+def sign_request(prepared: requests.PreparedRequest, key_id: str, secret: str, created: datetime) -> None:
+    """RFC 9421 with hmac-sha256, from the http-message-signatures library: method, path,
+    each query parameter and (for a body) its Content-Digest."""
+    import base64
+    from urllib.parse import parse_qs, urlsplit
+
+    from http_message_signatures import HTTPMessageSigner, HTTPSignatureKeyResolver, algorithms
+
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+
+    class Keys(HTTPSignatureKeyResolver):
+        def resolve_private_key(self, key_id: str) -> bytes:
+            return key
+
+        def resolve_public_key(self, key_id: str) -> bytes:
+            return key
+
+    query = parse_qs(urlsplit(prepared.url or "").query, keep_blank_values=True)
+    components = ("@method", "@path", *(f'"@query-param";name="{name}"' for name in query))
+    body = prepared.body if isinstance(prepared.body, bytes) else None
+    HTTPMessageSigner(signature_algorithm=algorithms.HMAC_SHA256, key_resolver=Keys()).sign(
+        prepared, key_id=key_id, created=created, covered_component_ids=components, body=body
+    )
 
 
 class _Forms(HTMLParser):
@@ -172,8 +219,13 @@ class PatientBrowser:
         return match.group(1)
 
     def open_recall(self, token: str) -> requests.Response:
-        """Tap a recall link: the booking page comes back as a redirect (not followed)."""
-        return self.http.get(f"{self.base}/r/{token}", allow_redirects=False, timeout=60)
+        """Tap a recall link: the recall's page (opening it records nothing, K2)."""
+        return self.http.get(f"{self.base}/r/{token}", timeout=60)
+
+    def book_from_recall(self, token: str) -> requests.Response:
+        """Tap a recall link and press "book": the booking page comes back as a redirect
+        (not followed)."""
+        return self.submit(self.open_recall(token), "/book")
 
     def open(self, token: str) -> requests.Response:
         return self.http.get(f"{self.base}/l/{token}", timeout=60)

@@ -134,8 +134,8 @@ def run_demo() -> None:
     try:
         pms = {}
         for practice_id, settings in PRACTICES.items():
-            secret = onboard(practice_id, **settings)  # the operator CLI's code path
-            pms[practice_id] = PracticeClient(stack.api_url, practice_id, secret, control)
+            credentials = onboard(practice_id, **settings)  # the operator CLI's code path
+            pms[practice_id] = PracticeClient(stack.api_url, credentials, control)
             for patient_id, data in PATIENTS[practice_id].items():
                 _ok(pms[practice_id].send("patient.upserted", {"patient_id": patient_id, **data}))
         for practice_id, appt, patient, start, source, kind, doctor in BOOKINGS:

@@ -156,10 +156,8 @@ class LocalDeployer:
         # Ref of a stage is its name.
         "AWS::ApiGateway::Stage": (lambda logical, p: p["StageName"], None),
         "AWS::SES::ConfigurationSet": (lambda logical, p: p.get("Name") or _short(logical), None),
-        "AWS::KMS::Key": (
-            lambda logical, p: f"local-{_short(logical, 30)}",
-            f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{{n}}",
-        ),
+        # Ref of a key is its id; the deploy takes both from the key KMS creates.
+        "AWS::KMS::Key": (lambda logical, p: logical, f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{{n}}"),
         "AWS::Logs::LogGroup": (
             lambda logical, p: f"/local/{logical}",
             f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{{n}}",
@@ -183,7 +181,6 @@ class LocalDeployer:
             "AWS::SNS::Topic",
             "AWS::StepFunctions::StateMachine",
             "AWS::Lambda::LayerVersion",
-            "AWS::KMS::Key",
         ):
             return self.arns.get(logical, logical)
         if kind == "AWS::SQS::Queue":
@@ -214,6 +211,7 @@ class LocalDeployer:
             raise ValueError(f"no value for the template's required parameters {missing}")
         self._plan_names()
         out = Deployment()
+        self._keys()
         self._messaging_identities(out)
         self._storage(out)
         self._messaging(out)
@@ -225,6 +223,19 @@ class LocalDeployer:
         out.stage = stage["Properties"]["StageName"]
         out.routes = self._routes()
         return out
+
+    def _keys(self) -> None:
+        """KMS keys first: functions name them in their environment."""
+        kms = boto3.client("kms")
+        for logical, res in self.t.of_type("AWS::KMS::Key").items():
+            props = res.get("Properties", {})
+            created = kms.create_key(
+                KeySpec=props.get("KeySpec", "SYMMETRIC_DEFAULT"),
+                KeyUsage=props.get("KeyUsage", "ENCRYPT_DECRYPT"),
+                Description=str(props.get("Description", logical)),
+            )
+            self.names[logical] = created["KeyMetadata"]["KeyId"]
+            self.arns[logical] = created["KeyMetadata"]["Arn"]
 
     def _storage(self, out: Deployment) -> None:
         """Roles, tables and queues."""

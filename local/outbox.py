@@ -10,7 +10,7 @@ from typing import Any
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
-from notify.dal.models import LedgerItem
+from notify.dal.models import LedgerContentItem, LedgerItem
 
 from .deploy import ACCOUNT, REGION
 
@@ -34,13 +34,20 @@ def _sent_at(item: LedgerItem) -> str:
     return item.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _contents() -> dict[tuple[str, str], LedgerContentItem]:
+    """What each sent message said (while kept, P2), by its row's key."""
+    return {(i.pk, i.sk.removesuffix("#content")): i for i in LedgerContentItem.scan()}
+
+
 def outbox(practice_id: str | None = None) -> list[dict[str, Any]]:
     provider = provider_message_ids()
+    contents = _contents()
     condition = LedgerItem.status.is_in(*SENT_STATES)
     rows = []
     for item in LedgerItem.scan(condition):
         if practice_id and item.practice_id != practice_id:
             continue
+        content = contents.get((item.pk, item.sk))
         rows.append(
             {
                 "at": _sent_at(item),
@@ -50,12 +57,12 @@ def outbox(practice_id: str | None = None) -> list[dict[str, Any]]:
                 "patient_id": item.patient_id,
                 "appointment_id": item.appointment_id,
                 "message_id": item.message_id,
-                "recipient": item.recipient,
-                "subject": item.subject,
-                "text": item.text,
+                "recipient": content.recipient if content else None,
+                "subject": content.subject if content else None,
+                "text": content.text if content else None,
                 "segments": item.segments,
                 "status": item.status,
-                "link": item.link,
+                "link": content.link if content else None,
                 "delivered_to_provider": item.provider_message_id in provider.get(item.channel, set()),
             }
         )

@@ -1,9 +1,14 @@
-"""Operator CLI: onboard or reconfigure a practice. The same code path locally and on AWS.
+"""Operator CLI: onboard a practice, rotate its API keys. The same code locally and on AWS.
 
-    TABLE_NAME=... python -m ops.practice onboard --practice-id harbour --name "Harbour
-        Dental" --timezone Europe/London --country GB --locale en [--secret S]
+    TABLE_NAME=... SECRETS_KEY_ARN=... python -m ops.practice onboard \
+        --practice-id harbour --name "Harbour Dental" --timezone Europe/London --country GB
+    python -m ops.practice rotate-key --practice-id harbour
+    python -m ops.practice retire-key --practice-id harbour --key-id key_1a2b3c4d5e6f
 
-On AWS it uses your credentials; against the local stack set AWS_ENDPOINT_URL to the
+Secrets are generated here and printed once (as JSON, to hand to the practice); they are
+stored only sealed with KMS (P3), and never taken on the command line (shell history and
+process lists would keep them). `SECRETS_KEY_ARN` is the stack's output of that name. On
+AWS it uses your credentials; against the local stack set AWS_ENDPOINT_URL to the
 emulator (printed by `make serve`).
 """
 
@@ -12,22 +17,40 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import secrets
+import os
 import sys
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from notify.domain.model import PracticeSettings
 
 
-def onboard(
+@dataclass(frozen=True)
+class Credentials:
+    """What a practice's developers need: the API key they sign requests with (Standard
+    Webhooks for events, RFC 9421 for the rest) and the secret our callbacks carry."""
+
+    practice_id: str
+    key_id: str
+    api_secret: str
+    callback_secret: str
+
+
+def _kms_key(key_arn: str | None) -> str:
+    key = key_arn or os.environ.get("SECRETS_KEY_ARN")
+    if not key:
+        raise SystemExit("SECRETS_KEY_ARN is not set (the stack's output of that name)")
+    return key
+
+
+def configure(
     practice_id: str,
-    secret: str | None = None,
     callback_url: str | None = None,
     calendars: dict[str, dict[str, Any]] | None = None,
     **settings: Any,
-) -> str:
-    """Create or replace a practice; returns its webhook secret (generated if not given)."""
+) -> None:
+    """Create or replace a practice's settings (its keys stay as they are)."""
     from notify.dal.conversions import settings_from_json
     from notify.dal.practices import save_practice
 
@@ -36,36 +59,71 @@ def onboard(
     unknown = set(settings) - known
     if unknown:
         raise ValueError(f"unknown settings: {sorted(unknown)}")
-    secret = secret or secrets.token_urlsafe(32)
-    save_practice(practice_id, secret, settings_from_json(settings), callback_url, calendars)
-    return secret
+    save_practice(practice_id, settings_from_json(settings), callback_url, calendars)
+
+
+def onboard(
+    practice_id: str,
+    callback_url: str | None = None,
+    calendars: dict[str, dict[str, Any]] | None = None,
+    secrets_key_arn: str | None = None,
+    **settings: Any,
+) -> Credentials:
+    """Create a practice and issue its first API key and its callback secret."""
+    from notify.clock import utcnow
+    from notify.services import practice_keys
+
+    key = _kms_key(secrets_key_arn)
+    configure(practice_id, callback_url, calendars, **settings)
+    now = utcnow()
+    api = practice_keys.issue_api_key(practice_id, key, now)
+    callback = practice_keys.issue_callback_secret(practice_id, key, now)
+    return Credentials(practice_id, api.key_id, api.secret, callback.secret)
 
 
 def main(argv: list[str] | None = None) -> None:
+    from notify.clock import utcnow
+    from notify.services import practice_keys
+
     parser = argparse.ArgumentParser(prog="python -m ops.practice")
     sub = parser.add_subparsers(dest="command", required=True)
-    cmd = sub.add_parser("onboard")
+    cmd = sub.add_parser("onboard", help="create a practice; prints its secrets once")
     cmd.add_argument("--practice-id", required=True)
     cmd.add_argument("--name", required=True)
     cmd.add_argument("--timezone", required=True)
     cmd.add_argument("--country", required=True)
     cmd.add_argument("--locale", default="en")
-    cmd.add_argument("--secret")
     cmd.add_argument("--callback-url")
     cmd.add_argument("--settings", default="{}", help="JSON of further PracticeSettings")
+    rotate = sub.add_parser("rotate-key", help="issue a second API key; prints it once")
+    rotate.add_argument("--practice-id", required=True)
+    retire = sub.add_parser("retire-key", help="stop accepting an API key")
+    retire.add_argument("--practice-id", required=True)
+    retire.add_argument("--key-id", required=True)
     args = parser.parse_args(argv)
-    secret = onboard(
-        args.practice_id,
-        secret=args.secret,
-        callback_url=args.callback_url,
-        name=args.name,
-        timezone=args.timezone,
-        country=args.country,
-        locale=args.locale,
-        **json.loads(args.settings),
-    )
-    json.dump({"practice_id": args.practice_id, "webhook_secret": secret}, sys.stdout)
+    if args.command == "onboard":
+        credentials = onboard(
+            args.practice_id,
+            callback_url=args.callback_url,
+            name=args.name,
+            timezone=args.timezone,
+            country=args.country,
+            locale=args.locale,
+            **json.loads(args.settings),
+        )
+        json.dump(dataclasses.asdict(credentials), sys.stdout, indent=2)
+    elif args.command == "rotate-key":
+        issued = practice_keys.issue_api_key(args.practice_id, _kms_key(None), utcnow())
+        json.dump(
+            {"practice_id": args.practice_id, "key_id": issued.key_id, "api_secret": issued.secret},
+            sys.stdout,
+            indent=2,
+        )
+    else:
+        removed = practice_keys.retire_api_key(args.practice_id, args.key_id)
+        json.dump({"practice_id": args.practice_id, "key_id": args.key_id, "retired": removed}, sys.stdout)
     print()
+    print("Shown once: hand it to the practice now; it is stored encrypted only.", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ def new_practice(local_stack, control):
             locale="en",
             booking_url="https://book.example.com/harbour",
         )
-        secret = onboard(practice_id, **{**defaults, **settings})
-        return PracticeClient(local_stack.api_url, practice_id, secret, control)
+        credentials = onboard(practice_id, **{**defaults, **settings})
+        return PracticeClient(local_stack.api_url, credentials, control)
 
     return make

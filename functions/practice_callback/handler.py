@@ -6,14 +6,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from notify.clock import utcnow
 from notify.observability import logger, metrics, tracer
 from notify.services.practice_notices import deliver_notice
-from notify.settings import ApiSettings
+from notify.settings import CallbackSettings
 from notify.stream_batches import process_stream_batch
 
-settings = ApiSettings.from_env()
+settings = CallbackSettings.from_env()
 
 
 def record_handler(record: DynamoDBRecord) -> None:
-    deliver_notice(record.raw_event, utcnow())
+    deliver_notice(record.raw_event, utcnow(), settings.secrets_key_arn)
 
 
 @logger.inject_lambda_context(correlation_id_path="Records[0].eventID")

@@ -1,9 +1,12 @@
 """A practice's daily recall schedule fired (K1): recall everyone due, once per period."""
 
+from typing import Any
+
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
+from notify.adapters.invoker import Invoker
 from notify.clock import utcnow
 from notify.contracts import Identifier
 from notify.observability import logger, metrics, tracer
@@ -11,6 +14,7 @@ from notify.services.recalls import sweep
 from notify.settings import RecallSettings
 
 settings = RecallSettings.from_env()
+invoker = Invoker(settings.send_function_arn)
 
 
 class SweepRequest(BaseModel):
@@ -22,8 +26,8 @@ class SweepRequest(BaseModel):
 @logger.inject_lambda_context(correlation_id_path="practice_id")
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse(event=event, model=SweepRequest)
-    outcome = sweep(request.practice_id, utcnow())
+    outcome = sweep(request.practice_id, utcnow(), invoker)
     metrics.add_metric(name="RecallsDue", unit="Count", value=len(outcome.sent))
     return {"sent": len(outcome.sent), "not_needed": len(outcome.not_needed)}

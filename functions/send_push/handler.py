@@ -1,23 +1,32 @@
 """A schedule fired (or a message is due at once): send it, push first, then escalate."""
 
+from typing import Any
+
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.adapters.channels import ChannelConfig
+from notify.adapters.escalation_machine import Escalations
+from notify.adapters.link_keys import LinkKeys
 from notify.clock import utcnow
 from notify.contracts import SendRequest
 from notify.observability import logger, metrics, tracer
-from notify.services.delivery import deliver
+from notify.services.delivery import Sending, deliver
 from notify.settings import SenderSettings
 
 settings = SenderSettings.from_env()
-channels = ChannelConfig.from_settings(settings)
+sending = Sending(
+    settings.public_base_url,
+    ChannelConfig.from_settings(settings),
+    LinkKeys(settings.link_key_arn),
+    Escalations(settings.escalation_state_machine_arn),
+)
 
 
 @logger.inject_lambda_context(correlation_id_path="appointment_id")
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse(event=event, model=SendRequest)
-    outcome = deliver(request, utcnow(), settings.public_base_url, channels)
+    outcome = deliver(request, utcnow(), sending)
     return {"sent": outcome.sent, "skipped": outcome.skipped, "escalation_started": outcome.escalation_started}

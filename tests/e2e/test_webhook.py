@@ -7,10 +7,14 @@ from datetime import timedelta
 
 import pytest
 
+from notify.services.practice_keys import new_secret
+
+NOT_THE_SECRET = new_secret()
+
 
 def test_webhook_wrong_secret_is_401_and_writes_nothing(scenario, control):
     s = scenario()
-    response = s.pms.send("patient.upserted", {"patient_id": "pat"}, secret="not-the-secret")
+    response = s.pms.send("patient.upserted", {"patient_id": "pat"}, secret=NOT_THE_SECRET)
     assert response.status_code == 401
     start = control.now() + timedelta(days=5)
     response = s.pms.send(
@@ -21,7 +25,7 @@ def test_webhook_wrong_secret_is_401_and_writes_nothing(scenario, control):
             "start": start.isoformat(),
             "end": (start + timedelta(hours=1)).isoformat(),
         },
-        secret="not-the-secret",
+        secret=NOT_THE_SECRET,
     )
     assert response.status_code == 401
     assert s.messages() == []
@@ -42,12 +46,19 @@ def test_webhook_unsigned_garbage_is_401_not_422(scenario):
 
 def test_webhook_one_practice_secret_cannot_write_to_another(scenario, control):
     mine, theirs = scenario(), scenario()
+    # A request properly signed with my key, sent to the other practice's path.
+    from local.client import standard_webhook_headers
+
+    body = (
+        b'{"event_id": "e1", "type": "patient.upserted", "occurred_at": "2026-03-02T07:00:00Z", '
+        b'"data": {"patient_id": "pat"}}'
+    )
     response = mine.pms.http.post(
         f"{mine.pms.base}/practices/{theirs.pms.practice_id}/events",
-        data=b"{}",
+        data=body,
         headers={
-            "X-Notify-Timestamp": str(int(control.now().timestamp())),
-            "X-Notify-Signature": "v1=" + "0" * 64,
+            "Content-Type": "application/json",
+            **standard_webhook_headers(mine.pms.secret, "msg_e1", control.now(), body),
         },
         timeout=30,
     )

@@ -60,6 +60,13 @@ def test_a_table_stream_has_at_most_two_readers_per_shard(template):
     assert readers and all(len(r) <= 2 for r in readers.values()), dict(readers)
 
 
+def test_a_stream_reader_has_no_more_filters_than_lambda_accepts(template):
+    """Lambda accepts five filters per event source mapping by default (up to ten on
+    request); creating the mapping with more fails at deploy time, not here."""
+    for logical, mapping in _resources(template, "AWS::Lambda::EventSourceMapping").items():
+        assert 1 <= len(mapping["Properties"]["FilterCriteria"]["Filters"]) <= 5, logical
+
+
 def test_planning_and_freed_slots_share_a_reader_and_callbacks_have_their_own(template):
     functions = _function_logicals(template)
     mappings = {
@@ -68,6 +75,7 @@ def test_planning_and_freed_slots_share_a_reader_and_callbacks_have_their_own(te
     }
     assert set(mappings) == {functions["schedule_reminder"], functions["practice_callback"]}
     assert "APPT#" in mappings[functions["schedule_reminder"]]
+    assert "ERASURE#" in mappings[functions["schedule_reminder"]]  # P1 runs in the planner
     assert "CALLBACK#" in mappings[functions["practice_callback"]]
     assert "APPT#" not in mappings[functions["practice_callback"]]
 
@@ -195,7 +203,8 @@ def test_security_each_function_may_call_only_the_table_operations_its_code_call
         stream = {"DescribeStream", "GetRecords", "GetShardIterator"}
         assert granted - stream == set(TABLE_ACCESS[name]), name
         assert not granted & {"Scan", "BatchWriteItem", "BatchGetItem"}, name
-        if name != "booking_webhook":  # consumes held changes (B9)
+        # Deleting is for consuming held changes (B9, the webhook) and erasure (P1, the planner).
+        if name not in {"booking_webhook", "schedule_reminder"}:
             assert "DeleteItem" not in granted, name
 
 

@@ -17,6 +17,7 @@ BASE = {
     "PUBLIC_BASE_URL": "https://x.example/v1/",
     "EMAIL_CONFIGURATION_SET": "cs",
     "ESCALATION_STATE_MACHINE_ARN": "arn:sm",
+    "LINK_KEY_ARN": "arn:aws:kms:eu-central-1:1:key/links",
     "PUSH_FCM_ARN": "arn:aws:sns:eu-central-1:1:app/GCM/a",
     "PUSH_APNS_ARN": "none",
     "EMAIL_FROM": "no-reply@clinic.example",

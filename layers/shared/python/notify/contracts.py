@@ -3,11 +3,14 @@ and the webhook's event models, from which the OpenAPI document is generated."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from .dal import keys
+from .domain.message_ids import RECALL_SUBJECT, MessageId
 from .domain.model import Actor, BookingSource, MessageKind, RecallCategory
 
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -16,7 +19,9 @@ Token = Annotated[str, Field(min_length=16, max_length=16, pattern=r"^[A-Za-z0-9
 
 
 class SendRequest(BaseModel):
-    """What a schedule, an async invoke or the state machine asks a sender to do."""
+    """What a schedule, an async invoke or the state machine asks a sender to do. Built
+    with `for_appointment` / `for_recall`, sent as `payload()`, parsed back by the sender:
+    the one shape of a send between functions."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -38,20 +43,53 @@ class SendRequest(BaseModel):
             raise ValueError("a recall_id goes with kind 'recall'")
         return self
 
+    @classmethod
+    def for_appointment(
+        cls,
+        practice_id: str,
+        appointment_id: str,
+        kind: MessageKind,
+        version: int,
+        slot_id: str | None = None,
+        scheduled: bool = False,
+    ) -> SendRequest:
+        return cls(
+            practice_id=practice_id,
+            appointment_id=appointment_id,
+            kind=kind,
+            version=version,
+            slot_id=slot_id,
+            scheduled=scheduled,
+        )
+
+    @classmethod
+    def for_recall(cls, practice_id: str, recall_id: str, period: str) -> SendRequest:
+        return cls(practice_id=practice_id, recall_id=recall_id, kind=MessageKind.RECALL, version=int(period))
+
+    def payload(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True, exclude_defaults=True) | {
+            "kind": self.kind.value,
+            "version": self.version,
+        }
+
+    def payload_json(self) -> str:
+        return json.dumps(self.payload(), separators=(",", ":"))
+
     @property
     def subject_id(self) -> str:
         """What the ledger files the message under: the appointment, or the recall."""
-        return self.appointment_id or f"recall.{self.recall_id}"
+        return self.appointment_id or f"{RECALL_SUBJECT}{self.recall_id}"
 
     @property
     def record_key(self) -> str:
         """Sort key of the item the escalation state machine reads before its SMS."""
-        return f"APPT#{self.appointment_id}" if self.appointment_id else f"RECALL#{self.recall_id}"
+        if self.appointment_id:
+            return keys.appointment(self.practice_id, self.appointment_id)[1]
+        return keys.recall(self.practice_id, self.recall_id or "")[1]
 
     @property
     def message_id(self) -> str:
-        base = f"{self.subject_id}#{self.kind.value}#v{self.version}"
-        return f"{base}#{self.slot_id}" if self.slot_id else base
+        return str(MessageId(self.subject_id, self.kind, self.version, self.slot_id))
 
 
 class SettleRequest(BaseModel):
@@ -61,6 +99,15 @@ class SettleRequest(BaseModel):
 
     practice_id: Identifier
     appointment_id: Identifier
+
+
+class EraseRequest(BaseModel):
+    """An erasure's second pass is due (P1)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    practice_id: Identifier
+    request_id: Identifier
 
 
 class EscalationRequest(SendRequest):
@@ -212,6 +259,17 @@ class PatientUpserted(_Event):
     data: PatientData
 
 
+class PatientErasedData(_Strict):
+    patient_id: Identifier
+
+
+class PatientErased(_Event):
+    """P1: erase everything held about this patient (GDPR art. 17)."""
+
+    type: Literal["patient.erased"]
+    data: PatientErasedData
+
+
 class RecallDue(_Event):
     type: Literal["recall.due"]
     data: RecallDueData
@@ -225,9 +283,13 @@ WebhookEvent = Annotated[
     | AppointmentNoShow
     | AppointmentNotifications
     | PatientUpserted
+    | PatientErased
     | RecallDue,
     Field(discriminator="type"),
 ]
+EVENT_TYPES = frozenset(
+    get_args(model.model_fields["type"].annotation)[0] for model in get_args(get_args(WebhookEvent)[0])
+)
 
 
 def iso_z(moment: datetime) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from markupsafe import escape
 
+from .domain.model import PracticeSettings
 from .services.patient_actions import AppointmentView
 
 _LABELS = {
@@ -146,13 +147,41 @@ def gone_page(locale: str = "en") -> str:
 
 
 _BOOK = {
-    "en": ("Book your visit", "Please call {practice} to book your visit."),
-    "pl": ("Umów wizytę", "Zadzwoń do {practice}, aby umówić wizytę."),
-    "fr": ("Prenez rendez-vous", "Appelez {practice} pour prendre rendez-vous."),
+    "en": (
+        "Book your visit",
+        "Book online",
+        "Call {practice} to book your visit: {phone}",
+        "Call {practice} to book your visit.",
+    ),
+    "pl": (
+        "Umów wizytę",
+        "Umów się online",
+        "Zadzwoń do {practice}, aby umówić wizytę: {phone}",
+        "Zadzwoń do {practice}, aby umówić wizytę.",
+    ),
+    "fr": (
+        "Prenez rendez-vous",
+        "Réserver en ligne",
+        "Appelez {practice} pour prendre rendez-vous : {phone}",
+        "Appelez {practice} pour prendre rendez-vous.",
+    ),
 }
 
 
-def recall_page(practice: str, locale: str) -> str:
-    """A recall link of a practice without an online booking page (K2)."""
-    title, text = _BOOK.get(locale, _BOOK["en"])
-    return _page(title, f"<p>{escape(text.format(practice=practice))}</p>")
+def recall_page(settings: PracticeSettings, locale: str, token: str, root: str) -> str:
+    """A recall's page (K2): book online (a POST: opening the page records nothing), or
+    the practice's phone number when it has no booking page."""
+    title, book, call, call_no_phone = _BOOK.get(locale, _BOOK["en"])
+    if settings.booking_url:
+        body = (
+            f"<form method=post action='{escape(root)}/r/{escape(token)}/book'>"
+            f"<button>{escape(book)}</button></form>"
+        )
+    elif settings.phone:
+        body = (
+            f"<p>{escape(call.format(practice=settings.name, phone=''))}"
+            f"<a href='tel:{escape(settings.phone)}'>{escape(settings.phone)}</a></p>"
+        )
+    else:
+        body = f"<p>{escape(call_no_phone.format(practice=settings.name))}</p>"
+    return _page(title, f"<p><b>{escape(settings.name)}</b></p>{body}")

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 from jinja2 import (
+    BaseLoader,
     ChoiceLoader,
     DictLoader,
     Environment,
@@ -63,7 +64,7 @@ def local_times(moment: datetime, timezone: str, locale: str) -> dict[str, str]:
 
 @lru_cache(maxsize=64)
 def _environment(overrides: tuple[tuple[str, str], ...]) -> Environment:
-    loaders = [DictLoader(dict(overrides))] if overrides else []
+    loaders: list[BaseLoader] = [DictLoader(dict(overrides))] if overrides else []
     loaders.append(FileSystemLoader(_TEMPLATES))
     return Environment(
         loader=ChoiceLoader(loaders),

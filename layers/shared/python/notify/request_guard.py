@@ -15,12 +15,12 @@ from typing import Any
 MAX_BODY = 64 * 1024
 
 
-def error_body(message: str, fields: list[dict] | None = None) -> dict[str, Any]:
+def error_body(message: str, fields: list[dict[str, str]] | None = None) -> dict[str, Any]:
     """The shape of every API error: what went wrong, and the fields it concerns."""
     return {"error": message, **({"fields": fields} if fields else {})}
 
 
-def proxy_error(status: int, message: str, fields: list[dict] | None = None) -> dict[str, Any]:
+def proxy_error(status: int, message: str, fields: list[dict[str, str]] | None = None) -> dict[str, Any]:
     """An API Gateway proxy response carrying our error shape."""
     return {
         "statusCode": status,

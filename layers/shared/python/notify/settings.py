@@ -22,17 +22,37 @@ class _EnvSettings(BaseModel):
 
 
 class ApiSettings(_EnvSettings):
-    """booking_webhook, patient_links, practice_callback, delivery_events."""
+    """patient_links, delivery_events."""
 
 
-class PlannerSettings(_EnvSettings):
-    """schedule_reminder: message plans, recall periods and freed-slot offers."""
+class _SecretsKeySettings(_EnvSettings):
+    # P3: the KMS key practice secrets are sealed with (decrypt only, per purpose).
+    secrets_key_arn: str = Field(alias="SECRETS_KEY_ARN", min_length=1)
+
+
+class CallbackSettings(_SecretsKeySettings):
+    """practice_callback (signs callbacks with the practice's callback secret)."""
+
+
+class _LinkKeySettings(_EnvSettings):
+    # P3: the KMS HMAC key patient-link tokens are derived from.
+    link_key_arn: str = Field(alias="LINK_KEY_ARN", min_length=1)
+
+
+class PracticeApiSettings(_LinkKeySettings, _SecretsKeySettings):
+    """booking_webhook (the practice API: verifies signatures, derives link tokens)."""
+
+
+class PlannerSettings(_LinkKeySettings):
+    """schedule_reminder: message plans, settlements, recall periods, freed-slot offers
+    and erasures."""
 
     schedule_group: str = Field(alias="SCHEDULE_GROUP", min_length=1)
     send_function_arn: str = Field(alias="SEND_FUNCTION_ARN", min_length=1)
     scheduler_role_arn: str = Field(alias="SCHEDULER_ROLE_ARN", min_length=1)
     scheduler_dlq_arn: str | None = Field(default=None, alias="SCHEDULER_DLQ_ARN")
     recall_function_arn: str | None = Field(default=None, alias="RECALL_FUNCTION_ARN")
+    escalation_state_machine_arn: str = Field(alias="ESCALATION_STATE_MACHINE_ARN", min_length=1)
 
 
 class RecallSettings(_EnvSettings):
@@ -56,7 +76,7 @@ class SmsOrigination(BaseModel):
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
 
 
-class FallbackSettings(_EnvSettings):
+class FallbackSettings(_LinkKeySettings):
     """sms_fallback (the state machine invokes it, so it cannot know the machine's ARN)."""
 
     public_base_url: str = Field(alias="PUBLIC_BASE_URL", min_length=1)

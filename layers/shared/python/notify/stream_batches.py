@@ -1,5 +1,5 @@
-"""What every stream-driven handler shares: partial batch responses over the table's
-stream (B8: one bad record never blocks its shard) and the scheduler target."""
+"""What every stream reader shares: partial batch responses over the table's stream (B8:
+one bad record never blocks its shard)."""
 
 from __future__ import annotations
 
@@ -11,38 +11,17 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from .adapters.scheduler import SchedulerTarget
-from .settings import PlannerSettings
 
-
-def process_stream_batch(event: dict, context: Any, record_handler: Callable[[DynamoDBRecord], None]) -> dict:
+def process_stream_batch(
+    event: dict[str, Any], context: Any, record_handler: Callable[[DynamoDBRecord], None]
+) -> PartialItemFailureResponse:
     """Run `record_handler` per record; failed records are reported, not the batch."""
     return process_partial_response(
         event=event,
         record_handler=record_handler,
         processor=BatchProcessor(event_type=EventType.DynamoDBStreams),
         context=context,
-    )
-
-
-def scheduler_target(settings: PlannerSettings) -> SchedulerTarget:
-    return SchedulerTarget(
-        settings.schedule_group,
-        settings.send_function_arn,
-        settings.scheduler_role_arn,
-        settings.scheduler_dlq_arn,
-    )
-
-
-def recall_target(settings: PlannerSettings) -> SchedulerTarget | None:
-    """The daily recall sweep's target (K1), where the planner has one."""
-    if not settings.recall_function_arn:
-        return None
-    return SchedulerTarget(
-        settings.schedule_group,
-        settings.recall_function_arn,
-        settings.scheduler_role_arn,
-        settings.scheduler_dlq_arn,
     )

@@ -14,4 +14,5 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeou
 @cache
 def client(service: str) -> Any:
     """A client on its own session (the default session is not thread-safe)."""
-    return boto3.session.Session().client(service, config=_CONFIG)
+    session: Any = boto3.session.Session()  # service names are checked by the callers' tests
+    return session.client(service, config=_CONFIG)

@@ -58,6 +58,12 @@ def register_device(config: ChannelConfig, token: str, platform: str = "android"
     return str(response["EndpointArn"])
 
 
+def delete_endpoint(endpoint_arn: str) -> bool:
+    """Forget a device (P1: its patient was erased). SNS deletes idempotently."""
+    client("sns").delete_endpoint(EndpointArn=endpoint_arn)
+    return True
+
+
 def send_push(endpoint_arn: str, message: PushMessage) -> str:
     """Publish to one device; the payload opens the appointment in the app (C4)."""
     fcm = {

@@ -1,20 +1,19 @@
-"""Asynchronous invocation of send_push for messages due at once (confirmations, notices).
+"""Asynchronous invocation of send_push for messages due at once (notices, offers, recalls).
 
 Async invokes get Lambda's retries and the function's on-failure destination (B8).
 """
 
 from __future__ import annotations
 
-import json
-import os
-from typing import Any
-
+from ..contracts import SendRequest
 from .aws_clients import client
 
 
-def send_now(payload: dict[str, Any]) -> None:
-    client("lambda").invoke(
-        FunctionName=os.environ["SEND_FUNCTION_ARN"],
-        InvocationType="Event",
-        Payload=json.dumps(payload, separators=(",", ":")).encode(),
-    )
+class Invoker:
+    def __init__(self, function_arn: str) -> None:
+        self.function_arn = function_arn
+
+    def send_now(self, request: SendRequest) -> None:
+        client("lambda").invoke(
+            FunctionName=self.function_arn, InvocationType="Event", Payload=request.payload_json().encode()
+        )

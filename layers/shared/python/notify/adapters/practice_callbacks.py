@@ -1,20 +1,33 @@
-"""Signed HTTP callbacks to a practice's system (B6), with the webhook's signature scheme."""
+"""HTTP callbacks to a practice's system (B6), signed with Standard Webhooks (P4) using the
+practice's callback secret, so its developers verify them with any Standard Webhooks
+library."""
 
 from __future__ import annotations
 
 import json
 import urllib.error
 import urllib.request
+from datetime import datetime
 from typing import Any
-
-from ..domain.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 
 class CallbackError(Exception):
     """The practice's endpoint did not accept the callback (retried by the stream)."""
 
 
-def post_callback(url: str, secret: str, payload: dict[str, Any], now_epoch: int, timeout_s: float = 5.0) -> int:
+def signed_headers(secret: str, message_id: str, sent_at: datetime, body: bytes) -> dict[str, str]:
+    from standardwebhooks.webhooks import Webhook
+
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(sent_at.timestamp())),
+        "webhook-signature": Webhook(secret).sign(message_id, sent_at, body.decode()),
+    }
+
+
+def post_callback(
+    url: str, secret: str, message_id: str, payload: dict[str, Any], sent_at: datetime, timeout_s: float = 5.0
+) -> int:
     body = json.dumps(payload, separators=(",", ":"), default=str).encode()
     request = urllib.request.Request(
         url,
@@ -22,9 +35,8 @@ def post_callback(url: str, secret: str, payload: dict[str, Any], now_epoch: int
         method="POST",
         headers={
             "Content-Type": "application/json",
-            TIMESTAMP_HEADER: str(now_epoch),
-            SIGNATURE_HEADER: sign(secret, now_epoch, body),
             "User-Agent": "patient-notify/1",
+            **signed_headers(secret, message_id, sent_at, body),
         },
     )
     try:

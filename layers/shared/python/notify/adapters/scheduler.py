@@ -1,9 +1,9 @@
-"""EventBridge Scheduler one-shot schedules that fire send_push."""
+"""EventBridge Scheduler schedules: one-shot (messages due later, settle moments) and a
+practice's daily recall sweep."""
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,15 +17,6 @@ class SchedulerTarget:
     target_arn: str
     role_arn: str
     dead_letter_arn: str | None = None
-
-    @classmethod
-    def from_env(cls) -> SchedulerTarget:
-        return cls(
-            os.environ["SCHEDULE_GROUP"],
-            os.environ["SEND_FUNCTION_ARN"],
-            os.environ["SCHEDULER_ROLE_ARN"],
-            os.environ.get("SCHEDULER_DLQ_ARN"),
-        )
 
 
 def at_expression(moment: datetime) -> str:

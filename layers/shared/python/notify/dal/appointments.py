@@ -6,6 +6,7 @@ once, B4), the appointment (optimistic lock on `revision`), and its link.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -16,7 +17,8 @@ from pynamodb.transactions import TransactWrite
 
 from ..domain.appointment_changes import Held
 from ..domain.model import Appointment
-from ..domain.patient_link import link_expiry
+from ..domain.patient_link import link_expiry, token_digest
+from . import keys
 from .conversions import appointment_from_item, appointment_to_item, snapshot_to_json
 from .errors import ConflictError, DuplicateEventError, NotFoundError
 from .models import (
@@ -67,6 +69,7 @@ def write_appointment(
     event: tuple[str, str] | None = None,
     also: list[NotifyItem] | None = None,
     held_revision: int | None = None,
+    link_digest: str | None = None,
 ) -> None:
     """Write `new` if the stored revision is still `revision` (None: must not exist).
 
@@ -76,6 +79,7 @@ def write_appointment(
         held_revision: creating an appointment whose held changes (at this revision) were
             folded in: they are consumed in the same transaction. A creation without
             them checks that none were held meanwhile (B9).
+        link_digest: the digest of the patient link's token, written with it (P3).
     Raises:
         DuplicateEventError: the event was applied before (nothing written).
         ConflictError: the appointment changed meanwhile, already exists, or changes
@@ -97,9 +101,9 @@ def write_appointment(
                 else:
                     held.revision = held_revision
                     tx.delete(held)
-            if new.link_token:
+            if link_digest:
                 link = LinkItem(
-                    *LinkItem.key(new.link_token),
+                    *LinkItem.key(link_digest),
                     practice_id=new.practice_id,
                     appointment_id=new.appointment_id,
                     patient_id=new.patient_id,
@@ -170,7 +174,10 @@ def mark_announced(appointment: Appointment, revision: int, now: datetime) -> No
         raise
 
 
-def _transact(writes: list, practice_id: str, event_id: str) -> None:
+Write = Callable[[TransactWrite], object]
+
+
+def _transact(writes: list[Write], practice_id: str, event_id: str) -> None:
     """One transaction of `writes`, which include the event's marker."""
     try:
         with TransactWrite(connection=_connection()) as tx:
@@ -224,12 +231,22 @@ def record_event(
 
 def has_future_appointment(practice_id: str, patient_id: str, after: datetime) -> bool:
     """R8: does the patient already have an active appointment after `after`? (gsi2)"""
-    key = f"PATIENT#{practice_id}#{patient_id}"
-    floor = "APPT#" + after.strftime("%Y-%m-%dT%H:%M:%SZ")
-    for item in AppointmentItem.patient_index.query(key, NotifyItem.gsi2sk > floor):
+    floor = f"{keys.Prefix.APPOINTMENT}{keys.moment(after)}"
+    for item in AppointmentItem.patient_index.query(
+        keys.patient_items(practice_id, patient_id), NotifyItem.gsi2sk > floor
+    ):
         if isinstance(item, AppointmentItem) and item.status in ("booked", "confirmed"):
             return True
     return False
+
+
+def appointments_of_patient(practice_id: str, patient_id: str) -> list[Appointment]:
+    """The patient's appointments, by start (gsi2)."""
+    return [
+        appointment_from_item(i)
+        for i in AppointmentItem.patient_index.query(keys.patient_items(practice_id, patient_id))
+        if isinstance(i, AppointmentItem)
+    ]
 
 
 def resolve_link(token: str, now: datetime) -> tuple[str, str, str]:
@@ -238,7 +255,7 @@ def resolve_link(token: str, now: datetime) -> tuple[str, str, str]:
     TTL deletion lags (and never happens on the emulator), so expiry is checked here.
     """
     try:
-        link = LinkItem.get(*LinkItem.key(token))
+        link = LinkItem.get(*LinkItem.key(token_digest(token)))
     except LinkItem.DoesNotExist as exc:
         raise NotFoundError("link") from exc
     if link.expires_at is not None and link.expires_at <= now:

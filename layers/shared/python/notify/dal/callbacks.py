@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from . import keys
 from .models import CallbackItem
 
 RETENTION = timedelta(days=7)
@@ -30,7 +31,16 @@ def callback_item(practice_id: str, event_type: str, payload: dict[str, Any], no
 
 
 def notices_key(practice_id: str) -> str:
-    return f"NOTICES#{practice_id}"
+    return keys.notices(practice_id)
+
+
+def still_there(item: CallbackItem) -> bool:
+    """Is the callback still to be sent (not withdrawn by an erasure, P1)?"""
+    try:
+        CallbackItem.get(item.pk, item.sk, consistent_read=True)
+    except CallbackItem.DoesNotExist:
+        return False
+    return True
 
 
 def from_image(image: dict[str, Any]) -> CallbackItem:

@@ -18,6 +18,7 @@ from ..domain.model import (
     RecallRule,
     ReminderPolicy,
 )
+from . import keys
 from .models import AppointmentItem, PatientItem
 
 _SETTING_FIELDS = {f.name for f in dataclasses.fields(PracticeSettings)}
@@ -78,7 +79,7 @@ def appointment_from_item(item: AppointmentItem) -> Appointment:
         version=int(item.version),
         notifications_enabled=item.notifications_enabled,
         cancelled_by=Actor(item.cancelled_by) if item.cancelled_by else None,
-        link_token=item.link_token,
+        link_generation=int(item.link_generation or 1),
         recall_id=item.recall_id or "",
         stamps=tuple(sorted((item.stamps or {}).items())),
         changed_at=item.changed_at,
@@ -127,15 +128,15 @@ def appointment_to_item(appointment: Appointment, revision: int | None = None) -
         version=appointment.version,
         notifications_enabled=appointment.notifications_enabled,
         cancelled_by=appointment.cancelled_by.value if appointment.cancelled_by else None,
-        link_token=appointment.link_token,
+        link_generation=appointment.link_generation,
         recall_id=appointment.recall_id or None,
         stamps=dict(appointment.stamps) or None,
         changed_at=appointment.changed_at,
         announced=snapshot_to_json(appointment.announced) if appointment.announced else None,
-        gsi1pk=AppointmentItem.calendar_key(appointment.practice_id, appointment.calendar_id),
-        gsi1sk=appointment.start.strftime("%Y-%m-%dT%H:%M:%SZ") + "#" + appointment.appointment_id,
-        gsi2pk=f"PATIENT#{appointment.practice_id}#{appointment.patient_id}",
-        gsi2sk="APPT#" + appointment.start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        gsi1pk=keys.calendar(appointment.practice_id, appointment.calendar_id),
+        gsi1sk=f"{keys.moment(appointment.start)}#{appointment.appointment_id}",
+        gsi2pk=keys.patient_items(appointment.practice_id, appointment.patient_id),
+        gsi2sk=f"{keys.Prefix.APPOINTMENT}{keys.moment(appointment.start)}",
     )
     if revision is not None:
         item.revision = revision

@@ -4,16 +4,24 @@ A message on a channel is claimed by a conditional put before anything is sent; 
 second delivery of the same firing finds the claim and sends nothing. A message due
 later also has a row on the pseudo-channel `schedule` from the moment it is planned:
 planned (with its due time), then fired or cancelled, whichever happens first.
+
+What a sent message said (text, subject, link, masked recipient) is kept beside its row
+in a content item that expires at the practice's retention (P2): the row stays, the
+content goes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from pynamodb.expressions.update import Action
+
 from ..domain.model import Channel, DeliveryStatus, MessageKind
+from . import keys
 from .errors import condition_held
-from .models import LedgerHistory, LedgerItem
+from .models import LedgerContentItem, LedgerHistory, LedgerItem, NotifyItem
 
 
 @dataclass(frozen=True)
@@ -47,7 +55,7 @@ def _new(
         reason=reason,
         created_at=now,
         updated_at=now,
-        gsi2pk=LedgerItem.patient_key(ref.practice_id, ref.patient_id),
+        gsi2pk=keys.patient_items(ref.practice_id, ref.patient_id),
         gsi2sk=f"{now.isoformat()}#{ref.message_id}#{channel}",
         history=[LedgerHistory(at=now, status=status.value, reason=reason)],
     )
@@ -89,7 +97,7 @@ def record_planned(ref: MessageRef, due_at: datetime, now: datetime) -> None:
 def close_planned(ref: MessageRef, status: DeliveryStatus, now: datetime, reason: str | None = None) -> bool:
     """planned -> fired / cancelled, once: a second firing or cancel finds it closed."""
     item = LedgerItem(*_key(ref, SCHEDULE))
-    actions = [
+    actions: list[Action] = [
         LedgerItem.status.set(status.value),
         LedgerItem.updated_at.set(now),
         LedgerItem.history.set(
@@ -113,7 +121,7 @@ def transition(
 ) -> None:
     """Move a claimed entry to `status`, appending to its history."""
     item = LedgerItem(*_key(ref, channel))
-    actions = [
+    actions: list[Action] = [
         LedgerItem.status.set(status.value),
         LedgerItem.updated_at.set(now),
         LedgerItem.history.set(
@@ -125,6 +133,31 @@ def transition(
     for name, value in fields.items():
         actions.append(getattr(LedgerItem, name).set(value))
     item.update(actions=actions, condition=LedgerItem.pk.exists())
+
+
+@dataclass(frozen=True)
+class Content:
+    """What a sent message said, and until when we keep it (P2)."""
+
+    text: str | None
+    subject: str | None
+    link: str | None
+    recipient: str | None
+    keep_until: datetime
+
+
+def record_content(ref: MessageRef, channel: Channel, content: Content, now: datetime) -> None:
+    item = LedgerContentItem(
+        *LedgerContentItem.key(ref.practice_id, ref.appointment_id, ref.message_id, str(channel)),
+        text=content.text,
+        subject=content.subject,
+        link=content.link,
+        recipient=content.recipient,
+        gsi2pk=keys.patient_items(ref.practice_id, ref.patient_id),
+        gsi2sk=f"{now.isoformat()}#{ref.message_id}#{channel}#content",
+    )
+    item.expires_at = content.keep_until
+    item.save()
 
 
 EVENT = "event"  # the ledger's pseudo-channel of practice events (B9 stale ones)
@@ -146,10 +179,25 @@ def get_entry(ref: MessageRef, channel: Channel) -> LedgerItem | None:
         return None
 
 
-def for_appointment(practice_id: str, appointment_id: str) -> list[LedgerItem]:
-    pk = f"LEDGER#{practice_id}#{appointment_id}"
-    return list(LedgerItem.query(pk))
+@dataclass(frozen=True)
+class Entry:
+    """A ledger row with its content, if still kept."""
+
+    row: LedgerItem
+    content: LedgerContentItem | None
 
 
-def for_patient(practice_id: str, patient_id: str) -> list[LedgerItem]:
-    return list(LedgerItem.patient_index.query(LedgerItem.patient_key(practice_id, patient_id)))
+def _entries(items: Sequence[object]) -> list[Entry]:
+    contents = {i.sk.removesuffix("#content"): i for i in items if isinstance(i, LedgerContentItem)}
+    return [Entry(i, contents.get(i.sk)) for i in items if isinstance(i, LedgerItem)]
+
+
+def for_subject(practice_id: str, subject_id: str) -> list[Entry]:
+    """The ledger of one appointment (or recall, or patient)."""
+    return _entries(list(NotifyItem.query(keys.ledger(practice_id, subject_id))))
+
+
+def for_patient(practice_id: str, patient_id: str) -> list[Entry]:
+    """Every message of one patient, in time order (gsi2)."""
+    items = list(NotifyItem.patient_index.query(keys.patient_items(practice_id, patient_id)))
+    return _entries(items)

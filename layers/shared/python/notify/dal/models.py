@@ -1,9 +1,11 @@
-"""Single-table design. The table name is read from the environment once, here."""
+"""Single-table design: one pynamodb base model with a discriminator, one subclass per item
+kind, keys from `keys` (docs/data-model.md). The table name is read from the environment
+once, here (pynamodb fixes it at import)."""
 
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -20,12 +22,22 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from . import keys
+
 TABLE_NAME = os.environ.get("TABLE_NAME", "notify")
 REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-central-1"
 
 
+class StringListAttribute(ListAttribute[str]):
+    """A list of strings. (pynamodb types `ListAttribute(of=UnicodeAttribute)` as a list of
+    attributes; the values read and written are strings.)"""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(of=UnicodeAttribute, **kwargs)  # type: ignore[arg-type]
+
+
 class CalendarIndex(GlobalSecondaryIndex["NotifyItem"]):
-    """Appointments of one calendar ordered by start (freed-slot candidates, F1)."""
+    """gsi1: appointments of one calendar by start (F1), a practice's due recalls (K1)."""
 
     class Meta:
         index_name = "gsi1"
@@ -36,7 +48,8 @@ class CalendarIndex(GlobalSecondaryIndex["NotifyItem"]):
 
 
 class PatientIndex(GlobalSecondaryIndex["NotifyItem"]):
-    """Everything about one patient in time order (ledger per patient, B5)."""
+    """gsi2: one patient's appointments and messages in time order (B5, P1, P5), a
+    practice's notices (B6), recalls by token (K2)."""
 
     class Meta:
         index_name = "gsi2"
@@ -58,21 +71,37 @@ class NotifyItem(Model):
     gsi1sk = UnicodeAttribute(null=True)
     gsi2pk = UnicodeAttribute(null=True)
     gsi2sk = UnicodeAttribute(null=True)
-    expires_at = TTLAttribute(null=True)
+    expires_at = TTLAttribute(null=True)  # DynamoDB TTL deletes the item after this (P2)
     calendar_index = CalendarIndex()
     patient_index = PatientIndex()
 
 
 class PracticeItem(NotifyItem, discriminator="practice"):
+    """A practice's settings (C8); no secrets (they live in SecretsItem, P3)."""
+
     practice_id = UnicodeAttribute()
-    webhook_secret = UnicodeAttribute()
     callback_url = UnicodeAttribute(null=True)
     settings = JSONAttribute(default=dict)
     calendars = JSONAttribute(default=dict)
 
     @staticmethod
     def key(practice_id: str) -> tuple[str, str]:
-        return f"PRACTICE#{practice_id}", "PROFILE"
+        return keys.profile(practice_id)
+
+
+class SecretsItem(NotifyItem, discriminator="secrets"):
+    """P3: a practice's API keys (up to two active: rotation without downtime) and the
+    secret we sign callbacks with, each encrypted with KMS (bound to practice and
+    purpose by the encryption context). Only the functions that verify or sign may
+    decrypt them; the table and its stream carry ciphertext only."""
+
+    practice_id = UnicodeAttribute()
+    api_keys = JSONAttribute(default=list)  # [{"key_id", "ciphertext", "created_at"}]
+    callback_secret = JSONAttribute(null=True)  # {"key_id", "ciphertext", "created_at"}
+
+    @staticmethod
+    def key(practice_id: str) -> tuple[str, str]:
+        return keys.secrets(practice_id)
 
 
 class PatientItem(NotifyItem, discriminator="patient"):
@@ -96,7 +125,36 @@ class PatientItem(NotifyItem, discriminator="patient"):
 
     @staticmethod
     def key(practice_id: str, patient_id: str) -> tuple[str, str]:
-        return f"PRACTICE#{practice_id}", f"PATIENT#{patient_id}"
+        return keys.patient(practice_id, patient_id)
+
+
+class ErasedItem(NotifyItem, discriminator="erased"):
+    """P1: a patient was erased at this practice (keyed by a one-way digest of the id):
+    a PMS update older than the erasure cannot bring the patient back."""
+
+    stamp = UnicodeAttribute()
+    erased_at = UTCDateTimeAttribute()
+
+    @staticmethod
+    def key(practice_id: str, patient_digest: str) -> tuple[str, str]:
+        return keys.erased(practice_id, patient_digest)
+
+
+class ErasureItem(NotifyItem, discriminator="erasure"):
+    """P1: an erasure to carry out (its stream record starts it; a second pass later
+    catches what work in flight wrote meanwhile). Deleted when both passes are done."""
+
+    practice_id = UnicodeAttribute()
+    patient_id = UnicodeAttribute()
+    requested_at = UTCDateTimeAttribute()
+    passes_done = NumberAttribute(default=0)
+    # What the first pass found: the second cleans the same subjects again.
+    appointment_ids = StringListAttribute(null=True)
+    recall_ids = StringListAttribute(null=True)
+
+    @staticmethod
+    def key(practice_id: str, request_id: str) -> tuple[str, str]:
+        return keys.erasure(practice_id, request_id)
 
 
 class AppointmentItem(NotifyItem, discriminator="appointment"):
@@ -114,7 +172,9 @@ class AppointmentItem(NotifyItem, discriminator="appointment"):
     version = NumberAttribute(default=1)
     notifications_enabled = BooleanAttribute(default=True)
     cancelled_by = UnicodeAttribute(null=True)
-    link_token = UnicodeAttribute(default="")
+    # P3: the patient link's token is derived (a keyed MAC), never stored; a new
+    # generation revokes the old link.
+    link_generation = NumberAttribute(default=1)
     recall_id = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
     # B9: per aspect the stamp of the change last applied; what was last announced.
@@ -125,11 +185,7 @@ class AppointmentItem(NotifyItem, discriminator="appointment"):
 
     @staticmethod
     def key(practice_id: str, appointment_id: str) -> tuple[str, str]:
-        return f"PRACTICE#{practice_id}", f"APPT#{appointment_id}"
-
-    @staticmethod
-    def calendar_key(practice_id: str, calendar_id: str) -> str:
-        return f"CAL#{practice_id}#{calendar_id}"
+        return keys.appointment(practice_id, appointment_id)
 
 
 class HeldChangesItem(NotifyItem, discriminator="held_changes"):
@@ -143,17 +199,19 @@ class HeldChangesItem(NotifyItem, discriminator="held_changes"):
 
     @staticmethod
     def key(practice_id: str, appointment_id: str) -> tuple[str, str]:
-        return f"PRACTICE#{practice_id}", f"HELD#{appointment_id}"
+        return keys.held(practice_id, appointment_id)
 
 
 class LinkItem(NotifyItem, discriminator="link"):
+    """A patient link (R4), found by the digest of its token; expires after the visit."""
+
     practice_id = UnicodeAttribute()
     appointment_id = UnicodeAttribute()
     patient_id = UnicodeAttribute()
 
     @staticmethod
-    def key(token: str) -> tuple[str, str]:
-        return f"LINK#{token}", "LINK"
+    def key(token_digest: str) -> tuple[str, str]:
+        return keys.link(token_digest)
 
 
 class EventItem(NotifyItem, discriminator="event"):
@@ -164,17 +222,30 @@ class EventItem(NotifyItem, discriminator="event"):
 
     @staticmethod
     def key(practice_id: str, event_id: str) -> tuple[str, str]:
-        return f"EVENT#{practice_id}#{event_id}", "EVENT"
+        return keys.event(practice_id, event_id)
 
 
-class LedgerHistory(MapAttribute):
+class SignatureItem(NotifyItem, discriminator="signature"):
+    """P4: a practice request's signature seen within its replay window: the same signed
+    request sent again (a replay) is refused."""
+
+    @staticmethod
+    def key(digest: str) -> tuple[str, str]:
+        return keys.signature(digest)
+
+
+class LedgerHistory(MapAttribute[str, object]):
+    def __init__(self, **attributes: Any) -> None:
+        super().__init__(**attributes)  # type: ignore[no-untyped-call]
+
     at = UTCDateTimeAttribute()
     status = UnicodeAttribute()
     reason = UnicodeAttribute(null=True)
 
 
 class LedgerItem(NotifyItem, discriminator="ledger"):
-    """One message on one channel (B5): planned, skipped, sent, opened, acted, escalated."""
+    """One message on one channel (B5): planned, skipped, sent, opened, acted, escalated.
+    What it said, where and with which link is in its LedgerContentItem (P2)."""
 
     practice_id = UnicodeAttribute()
     appointment_id = UnicodeAttribute()
@@ -184,11 +255,7 @@ class LedgerItem(NotifyItem, discriminator="ledger"):
     channel = UnicodeAttribute()
     status = UnicodeAttribute()
     reason = UnicodeAttribute(null=True)
-    recipient = UnicodeAttribute(null=True)
-    text = UnicodeAttribute(null=True)
-    subject = UnicodeAttribute(null=True)
     provider_message_id = UnicodeAttribute(null=True)
-    link = UnicodeAttribute(null=True)
     segments = NumberAttribute(null=True)
     due_at = UTCDateTimeAttribute(null=True)
     lease_until = UTCDateTimeAttribute(null=True)
@@ -197,12 +264,23 @@ class LedgerItem(NotifyItem, discriminator="ledger"):
     history = ListAttribute(of=LedgerHistory, default=list)
 
     @staticmethod
-    def key(practice_id: str, appointment_id: str, message_id: str, channel: str) -> tuple[str, str]:
-        return f"LEDGER#{practice_id}#{appointment_id}", f"{message_id}#{channel}"
+    def key(practice_id: str, subject_id: str, message_id: str, channel: str) -> tuple[str, str]:
+        return keys.ledger(practice_id, subject_id), keys.ledger_row(message_id, channel)
+
+
+class LedgerContentItem(NotifyItem, discriminator="ledger_content"):
+    """P2: a sent message's text, link and (masked) recipient, beside its ledger row. It
+    expires at the practice's retention (default 90 days after the appointment): the
+    ledger keeps that the message went, not what it said."""
+
+    text = UnicodeAttribute(null=True)
+    subject = UnicodeAttribute(null=True)
+    link = UnicodeAttribute(null=True)
+    recipient = UnicodeAttribute(null=True)
 
     @staticmethod
-    def patient_key(practice_id: str, patient_id: str) -> str:
-        return f"PATIENT#{practice_id}#{patient_id}"
+    def key(practice_id: str, subject_id: str, message_id: str, channel: str) -> tuple[str, str]:
+        return keys.ledger(practice_id, subject_id), keys.ledger_row(message_id, channel) + "#content"
 
 
 class SlotItem(NotifyItem, discriminator="slot"):
@@ -217,12 +295,12 @@ class SlotItem(NotifyItem, discriminator="slot"):
     appointment_type = UnicodeAttribute(default="")
     status = UnicodeAttribute(default="open")
     winner_appointment_id = UnicodeAttribute(null=True)
-    offered_to = ListAttribute(of=UnicodeAttribute, default=list)
+    offered_to = StringListAttribute(default=list)
     created_at = UTCDateTimeAttribute()
 
     @staticmethod
     def key(practice_id: str, slot_id: str) -> tuple[str, str]:
-        return f"SLOT#{practice_id}#{slot_id}", "SLOT"
+        return keys.slot(practice_id, slot_id)
 
 
 class CallbackItem(NotifyItem, discriminator="callback"):
@@ -236,7 +314,7 @@ class CallbackItem(NotifyItem, discriminator="callback"):
 
     @staticmethod
     def key(practice_id: str, callback_id: str) -> tuple[str, str]:
-        return f"CALLBACK#{practice_id}#{callback_id}", "CALLBACK"
+        return keys.callback(practice_id, callback_id)
 
 
 class QuotaItem(NotifyItem, discriminator="quota"):
@@ -246,13 +324,14 @@ class QuotaItem(NotifyItem, discriminator="quota"):
 
     @staticmethod
     def key(practice_id: str, month: str) -> tuple[str, str]:
-        return f"QUOTA#{practice_id}", month
+        return keys.quota(practice_id, month)
 
 
 class RecallItem(NotifyItem, discriminator="recall"):
     """A patient's current recall of one type (K1). While due it sits in the practice's
     due queue (gsi1, sparse: removed once handled), so the daily sweep reads only who is
-    due, never the whole table; its token (gsi2) attributes bookings to it (K2)."""
+    due, never the whole table; the digest of its link token (gsi2) attributes bookings
+    to it (K2) until the token expires."""
 
     practice_id = UnicodeAttribute()
     patient_id = UnicodeAttribute()
@@ -260,22 +339,14 @@ class RecallItem(NotifyItem, discriminator="recall"):
     category = UnicodeAttribute()
     due_at = UTCDateTimeAttribute()
     status = UnicodeAttribute()
-    token = UnicodeAttribute()
+    token_expires_at = UTCDateTimeAttribute(null=True)
     source = UnicodeAttribute(default="criteria")
     booked_appointment_id = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
 
     @staticmethod
     def key(practice_id: str, recall_id: str) -> tuple[str, str]:
-        return f"PRACTICE#{practice_id}", f"RECALL#{recall_id}"
-
-    @staticmethod
-    def due_key(practice_id: str) -> str:
-        return f"RECALLDUE#{practice_id}"
-
-    @staticmethod
-    def token_key(token: str) -> str:
-        return f"RECALLTOKEN#{token}"
+        return keys.recall(practice_id, recall_id)
 
 
 class BlockedNumberItem(NotifyItem, discriminator="blocked_number"):
@@ -289,11 +360,12 @@ class BlockedNumberItem(NotifyItem, discriminator="blocked_number"):
 
     @staticmethod
     def key(practice_id: str, number: str) -> tuple[str, str]:
-        return f"BLOCKED#{practice_id}", number
+        return keys.blocked(practice_id, number)
 
 
 class StatsItem(NotifyItem, discriminator="stats"):
-    """K6: one practice's counters for one day, incremented atomically (ADD)."""
+    """K6: one practice's counters for one day, incremented atomically (ADD). Counts
+    only: nothing in them identifies a patient (kept through erasure, P1)."""
 
     recalls_sent_push = NumberAttribute(default=0)
     recalls_sent_sms = NumberAttribute(default=0)
@@ -307,9 +379,4 @@ class StatsItem(NotifyItem, discriminator="stats"):
 
     @staticmethod
     def key(practice_id: str, day: str) -> tuple[str, str]:
-        return f"STATS#{practice_id}", day
-
-
-def epoch(moment: datetime) -> datetime:
-    """TTLAttribute takes an aware datetime; keep it UTC."""
-    return moment.astimezone(UTC)
+        return keys.stats(practice_id, day)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pynamodb.expressions.condition import Condition
@@ -10,13 +11,12 @@ from pynamodb.expressions.condition import Condition
 from ..domain.model import Patient, PracticeSettings
 from .conversions import patient_from_item, settings_from_json, settings_to_json
 from .errors import NotFoundError, condition_held
-from .models import PatientItem, PracticeItem
+from .models import PatientItem, PracticeItem, SecretsItem
 
 
 @dataclass(frozen=True)
 class PracticeRecord:
     practice_id: str
-    webhook_secret: str
     callback_url: str | None
     settings: PracticeSettings
     raw_settings: dict[str, Any]
@@ -30,7 +30,6 @@ class PracticeRecord:
 
 def save_practice(
     practice_id: str,
-    webhook_secret: str,
     settings: PracticeSettings,
     callback_url: str | None = None,
     calendars: dict[str, dict[str, Any]] | None = None,
@@ -41,7 +40,6 @@ def save_practice(
         pk,
         sk,
         practice_id=practice_id,
-        webhook_secret=webhook_secret,
         callback_url=callback_url,
         settings=settings_to_json(settings),
         calendars=calendars or {},
@@ -57,11 +55,71 @@ def get_practice(practice_id: str) -> PracticeRecord:
     raw = dict(item.settings or {})
     return PracticeRecord(
         practice_id,
-        item.webhook_secret,
         item.callback_url,
         settings_from_json(raw),
         raw,
         dict(item.calendars or {}),
+    )
+
+
+@dataclass(frozen=True)
+class SealedKey:
+    key_id: str
+    ciphertext: str  # KMS ciphertext, base64 (P3)
+    created_at: str
+
+
+@dataclass(frozen=True)
+class PracticeSecrets:
+    api_keys: tuple[SealedKey, ...] = ()
+    callback: SealedKey | None = None
+
+
+def get_secrets(practice_id: str) -> PracticeSecrets:
+    try:
+        item = SecretsItem.get(*SecretsItem.key(practice_id), consistent_read=True)
+    except SecretsItem.DoesNotExist:
+        return PracticeSecrets()
+    callback = item.callback_secret
+    return PracticeSecrets(
+        tuple(SealedKey(**k) for k in item.api_keys or []), SealedKey(**callback) if callback else None
+    )
+
+
+def add_api_key(practice_id: str, key_id: str, ciphertext: str, now: datetime) -> None:
+    pk, sk = SecretsItem.key(practice_id)
+    stored = get_secrets(practice_id)
+    sealed = [k.__dict__ for k in stored.api_keys] + [
+        {"key_id": key_id, "ciphertext": ciphertext, "created_at": now.isoformat()}
+    ]
+    SecretsItem(
+        pk,
+        sk,
+        practice_id=practice_id,
+        api_keys=sealed,
+        callback_secret=stored.callback.__dict__ if stored.callback else None,
+    ).save()
+
+
+def remove_api_key(practice_id: str, key_id: str) -> bool:
+    stored = get_secrets(practice_id)
+    kept = [k.__dict__ for k in stored.api_keys if k.key_id != key_id]
+    if len(kept) == len(stored.api_keys):
+        return False
+    pk, sk = SecretsItem.key(practice_id)
+    SecretsItem(pk, sk).update(actions=[SecretsItem.api_keys.set(kept)])
+    return True
+
+
+def set_callback_secret(practice_id: str, key_id: str, ciphertext: str, now: datetime) -> None:
+    pk, sk = SecretsItem.key(practice_id)
+    sealed = {"key_id": key_id, "ciphertext": ciphertext, "created_at": now.isoformat()}
+    SecretsItem(pk, sk).update(
+        actions=[
+            SecretsItem.practice_id.set(practice_id),
+            SecretsItem.callback_secret.set(sealed),
+            SecretsItem.entity.set(SecretsItem),
+        ]
     )
 
 

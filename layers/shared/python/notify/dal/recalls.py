@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pynamodb.expressions.update import Action
+
+from ..domain import patient_link
 from ..domain.model import Recall, RecallCategory, RecallStatus
+from . import keys
 from .errors import condition_held
 from .models import BlockedNumberItem, NotifyItem, RecallItem, StatsItem
 
@@ -23,10 +27,11 @@ STAT_FEATURES = (
 
 
 def _due_sort(recall: Recall) -> str:
-    return recall.due_at.strftime("%Y-%m-%dT%H:%M:%SZ") + "#" + recall.recall_id
+    return f"{keys.moment(recall.due_at)}#{recall.recall_id}"
 
 
-def recall_item(recall: Recall, now: datetime) -> RecallItem:
+def recall_item(recall: Recall, now: datetime, token_digest: str) -> RecallItem:
+    """The item of a recall period; `token_digest` finds it by its link's token (K2)."""
     item = RecallItem(
         *RecallItem.key(recall.practice_id, recall.recall_id),
         practice_id=recall.practice_id,
@@ -35,14 +40,14 @@ def recall_item(recall: Recall, now: datetime) -> RecallItem:
         category=recall.category.value,
         due_at=recall.due_at,
         status=recall.status.value,
-        token=recall.token,
+        token_expires_at=patient_link.recall_link_expiry(recall.due_at),
         source=recall.source,
         updated_at=now,
-        gsi2pk=RecallItem.token_key(recall.token),
+        gsi2pk=keys.recall_token(token_digest),
         gsi2sk="RECALL",
     )
     if recall.status is RecallStatus.DUE:
-        item.gsi1pk = RecallItem.due_key(recall.practice_id)
+        item.gsi1pk = keys.recall_due(recall.practice_id)
         item.gsi1sk = _due_sort(recall)
     return item
 
@@ -55,7 +60,6 @@ def _from_item(item: RecallItem) -> Recall:
         category=RecallCategory(item.category),
         due_at=item.due_at,
         status=RecallStatus(item.status),
-        token=item.token,
         source=item.source,
         booked_appointment_id=item.booked_appointment_id or "",
     )
@@ -63,15 +67,15 @@ def _from_item(item: RecallItem) -> Recall:
 
 def from_image(image: dict[str, Any]) -> Recall | None:
     """A recall from a stream image, None for anything else."""
-    if not image.get("sk", {}).get("S", "").startswith("RECALL#"):
+    if not image.get("sk", {}).get("S", "").startswith(keys.Prefix.RECALL):
         return None
     return _from_item(RecallItem.from_raw_data(image))
 
 
-def start_period(recall: Recall, now: datetime) -> bool:
+def start_period(recall: Recall, now: datetime, token_digest: str) -> bool:
     """Make `recall` the patient's current recall of its type unless one with the same
     or a later due date exists (a replayed visit changes nothing). True if written."""
-    item = recall_item(recall, now)
+    item = recall_item(recall, now, token_digest)
     return condition_held(
         lambda: item.save(condition=RecallItem.pk.does_not_exist() | (RecallItem.due_at < recall.due_at))
     )
@@ -79,9 +83,9 @@ def start_period(recall: Recall, now: datetime) -> bool:
 
 def due_recalls(practice_id: str, now: datetime, limit: int = 500) -> list[Recall]:
     """Who is due now, earliest first, from the due queue (no scan)."""
-    ceiling = now.strftime("%Y-%m-%dT%H:%M:%SZ") + "#~"
+    ceiling = f"{keys.moment(now)}#~"
     items = RecallItem.calendar_index.query(
-        RecallItem.due_key(practice_id), NotifyItem.gsi1sk <= ceiling, limit=limit
+        keys.recall_due(practice_id), NotifyItem.gsi1sk <= ceiling, limit=limit
     )
     return [_from_item(i) for i in items if isinstance(i, RecallItem)]
 
@@ -93,9 +97,20 @@ def get_recall(practice_id: str, recall_id: str) -> Recall | None:
         return None
 
 
-def find_by_token(token: str) -> Recall | None:
-    for item in RecallItem.patient_index.query(RecallItem.token_key(token)):
-        if isinstance(item, RecallItem):
+def recalls_of_patient(practice_id: str, patient_id: str) -> list[Recall]:
+    prefix = f"{keys.Prefix.RECALL}{patient_id}."
+    return [
+        _from_item(i)
+        for i in RecallItem.query(keys.practice(practice_id), RecallItem.sk.startswith(prefix))
+        if isinstance(i, RecallItem)
+    ]
+
+
+def find_by_token(token: str, now: datetime) -> Recall | None:
+    """The recall whose link carries `token`, while the link is valid (P3: recall links
+    expire)."""
+    for item in RecallItem.patient_index.query(keys.recall_token(patient_link.token_digest(token))):
+        if isinstance(item, RecallItem) and (item.token_expires_at is None or item.token_expires_at > now):
             return _from_item(item)
     return None
 
@@ -109,7 +124,7 @@ def move_status(
 ) -> bool:
     """Conditional status change of this recall period; leaving DUE leaves the queue."""
     item = RecallItem(*RecallItem.key(recall.practice_id, recall.recall_id))
-    actions = [RecallItem.status.set(to.value), RecallItem.updated_at.set(now)]
+    actions: list[Action] = [RecallItem.status.set(to.value), RecallItem.updated_at.set(now)]
     if to is not RecallStatus.DUE:
         actions += [NotifyItem.gsi1pk.remove(), NotifyItem.gsi1sk.remove()]
     if booked_appointment_id:

@@ -8,6 +8,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from ..domain.model import Appointment, FreedSlot, SlotStatus
+from . import keys
 from .appointments import _connection
 from .conversions import appointment_from_item, appointment_to_item
 from .errors import condition_held
@@ -18,7 +19,7 @@ def later_appointments(
     practice_id: str, calendar_id: str, not_before: datetime, limit: int = 200
 ) -> list[Appointment]:
     """Appointments of one calendar starting at or after `not_before`, by start (gsi1)."""
-    key = AppointmentItem.calendar_key(practice_id, calendar_id)
+    key = keys.calendar(practice_id, calendar_id)
     floor = not_before.strftime("%Y-%m-%dT%H:%M:%SZ")
     items = AppointmentItem.calendar_index.query(key, NotifyItem.gsi1sk >= floor, limit=limit)
     return [appointment_from_item(i) for i in items if isinstance(i, AppointmentItem)]

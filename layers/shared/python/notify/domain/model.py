@@ -81,6 +81,18 @@ class RecallStatus(StrEnum):
 
 
 ACTIVE_STATUSES = frozenset({AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED})
+# C1, K3: the patient has answered (no escalation SMS): an appointment confirmed, cancelled
+# or over; a recall seen, booked from or no longer needed. The escalation state machine's
+# choice is built from these too.
+ANSWERED_APPOINTMENT = frozenset(
+    {
+        AppointmentStatus.CONFIRMED,
+        AppointmentStatus.CANCELLED,
+        AppointmentStatus.ATTENDED,
+        AppointmentStatus.NO_SHOW,
+    }
+)
+ANSWERED_RECALL = frozenset({RecallStatus.VIEWED, RecallStatus.BOOKED, RecallStatus.NOT_NEEDED})
 
 
 @dataclass(frozen=True)
@@ -125,12 +137,15 @@ class PracticeSettings:
     offer_min_gap_hours: int = 48
     offer_candidates: int = 10
     booking_url: str = ""
+    phone: str = ""  # shown where a patient has to call (no online booking)
     review_url: str = ""
     after_booking_instructions: str = ""
     link_base_url: str = ""
     recalls_enabled: bool = False  # on as well whenever recall_rules are set
     recall_rules: tuple[RecallRule, ...] = ()
     recall_hour: int = 10
+    # P2: message texts, links and recipients are kept this long after the appointment.
+    retention_days: int = 90
     # B9: notices and freed-slot offers wait this long after a change, so that a burst
     # of edits (or events delivered out of order) ends in one message about the result.
     notice_delay_seconds: int = 60
@@ -165,7 +180,7 @@ class Appointment:
     version: int = 1
     notifications_enabled: bool = True
     cancelled_by: Actor | None = None
-    link_token: str = ""
+    link_generation: int = 1  # P3: a new generation revokes the patient link
     recall_id: str = ""
     # B9: per aspect (time, status, notifications) the stamp of the change last applied.
     stamps: tuple[tuple[str, str], ...] = ()
@@ -234,7 +249,6 @@ class Recall:
     category: RecallCategory
     due_at: datetime
     status: RecallStatus = RecallStatus.DUE
-    token: str = ""
     source: str = "criteria"
     booked_appointment_id: str = ""
 

@@ -1,22 +1,49 @@
-"""Patient links (R4): short, unguessable, expiring tokens, one per appointment."""
+"""Patient links (R4, K2): short, unguessable, expiring tokens, never stored (P3).
+
+A token is the first 96 bits of a keyed MAC (HMAC-SHA256 in KMS, key never leaves it) of
+what it opens: the same inputs give the same token, so any sender can put the link in a
+message without the token being kept anywhere. The table keeps only a digest of it
+(SHA-256), which is what a presented token is looked up by: a copy of the table opens
+no link. A new generation of an appointment's link revokes the old one.
+"""
 
 from __future__ import annotations
 
-import secrets
+import base64
+import hashlib
 from datetime import datetime, timedelta
 
-TOKEN_BYTES = 12  # 96 bits of entropy, 16 URL-safe characters: short enough for SMS
+TOKEN_CHARS = 16  # 96 bits, URL-safe base64: short enough for an SMS
 AFTER_APPOINTMENT = timedelta(days=2)
+RECALL_LINK_LIFETIME = timedelta(days=60)
 
 
-def new_token() -> str:
-    """A fresh random token (96 bits from the OS CSPRNG)."""
-    return secrets.token_urlsafe(TOKEN_BYTES)
+def appointment_link_input(practice_id: str, appointment_id: str, generation: int) -> bytes:
+    return f"appointment/{practice_id}/{appointment_id}/{generation}".encode()
+
+
+def recall_link_input(practice_id: str, recall_id: str, period: str) -> bytes:
+    return f"recall/{practice_id}/{recall_id}/{period}".encode()
+
+
+def token_from_mac(mac: bytes) -> str:
+    """The URL-safe token of a MAC (its first 96 bits)."""
+    return base64.urlsafe_b64encode(mac).decode()[:TOKEN_CHARS]
+
+
+def token_digest(token: str) -> str:
+    """What the table keeps of a token, and finds a presented token by."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def link_expiry(appointment_end: datetime) -> datetime:
     """Links stay usable until two days after the appointment (reviews, rebooking)."""
     return appointment_end + AFTER_APPOINTMENT
+
+
+def recall_link_expiry(due_at: datetime) -> datetime:
+    """A recall's booking link stays usable two months after it was due."""
+    return due_at + RECALL_LINK_LIFETIME
 
 
 def link_url(base_url: str, token: str, action: str | None = None) -> str:

@@ -7,10 +7,13 @@ reason (B5), and SMS count against the practice's monthly quota atomically (C7).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from ..adapters import channels, escalation_machine
+from ..adapters import channels
 from ..adapters.channels import ChannelConfig, ChannelError, PushMessage
+from ..adapters.escalation_machine import Escalations
+from ..adapters.link_keys import LinkKeys
 from ..contracts import SendRequest, iso_z
 from ..dal import appointments as appointment_store
 from ..dal import ledger, quota
@@ -30,8 +33,9 @@ from ..domain.contact_validation import normalise_mobile, number_country
 from ..domain.escalation import escalation_at
 from ..domain.message_plan import staleness_reason
 from ..domain.model import (
+    ANSWERED_APPOINTMENT,
+    ANSWERED_RECALL,
     Appointment,
-    AppointmentStatus,
     Channel,
     ChannelsOffered,
     DeliveryStatus,
@@ -39,7 +43,6 @@ from ..domain.model import (
     Patient,
     PracticeSettings,
     Recall,
-    RecallStatus,
 )
 from ..domain.slot_offers import refusal
 from ..observability import logger, metrics
@@ -48,6 +51,20 @@ from . import recalls, statistics
 from .message_context import recall_context, template_context
 
 MESSAGE_LEVEL = "message"
+
+
+@dataclass(frozen=True)
+class Sending:
+    """What a sender sends with (built from its validated settings by the handler)."""
+
+    base_url: str
+    channels: ChannelConfig
+    links: LinkKeys
+    escalations: Escalations | None = None  # sms_fallback starts none
+
+    @property
+    def offered(self) -> ChannelsOffered:
+        return ChannelsOffered(self.channels.push_platforms, self.channels.email)
 
 
 @dataclass
@@ -67,12 +84,17 @@ class _Job:
     rendered: Rendered
     deep_link: str
     app_link: str
-    config: ChannelConfig
+    sending: Sending
+    keep_until: datetime  # P2: the message's text and link are kept until then
     recall: Recall | None = None
 
     @property
     def offered(self) -> ChannelsOffered:
-        return ChannelsOffered(self.config.push_platforms, self.config.email)
+        return self.sending.offered
+
+    @property
+    def config(self) -> ChannelConfig:
+        return self.sending.channels
 
 
 def _not_sent(ref: MessageRef, reason: str, now: datetime, outcome: DeliveryOutcome) -> None:
@@ -81,11 +103,9 @@ def _not_sent(ref: MessageRef, reason: str, now: datetime, outcome: DeliveryOutc
     logger.info("message not sent", message_id=ref.message_id, reason=reason)
 
 
-def _load(
-    req: SendRequest, now: datetime, base_url: str, config: ChannelConfig, outcome: DeliveryOutcome
-) -> _Job | None:
+def _load(req: SendRequest, now: datetime, sending: Sending, outcome: DeliveryOutcome) -> _Job | None:
     if req.recall_id is not None:
-        return _load_recall(req, now, base_url, config, outcome)
+        return _load_recall(req, now, sending, outcome)
     assert req.appointment_id is not None
     practice = practice_store.get_practice(req.practice_id)
     appointment = appointment_store.find_appointment(req.practice_id, req.appointment_id)
@@ -114,7 +134,10 @@ def _load(
     assert appointment is not None and patient is not None
     settings = practice.settings_for(appointment.calendar_id)
     locale = pick_locale(patient.locale, settings.locale)
-    context = template_context(appointment, patient, settings, locale, base_url, slot)
+    token = sending.links.appointment_token(
+        appointment.practice_id, appointment.appointment_id, appointment.link_generation
+    )
+    context = template_context(appointment, patient, settings, locale, sending.base_url, token, slot)
     rendered = render(
         req.kind, locale, context, overrides=dict(settings.templates), transliterate_sms=settings.sms_transliterate
     )
@@ -128,18 +151,17 @@ def _load(
         rendered,
         link,
         f"app://appointments/{appointment.appointment_id}",
-        config,
+        sending,
+        appointment.end + timedelta(days=settings.retention_days),
     )
 
 
-def _load_recall(
-    req: SendRequest, now: datetime, base_url: str, config: ChannelConfig, outcome: DeliveryOutcome
-) -> _Job | None:
+def _load_recall(req: SendRequest, now: datetime, sending: Sending, outcome: DeliveryOutcome) -> _Job | None:
     """K1/K2: a recall of this period, unless booked, replaced or no longer needed."""
     assert req.recall_id is not None
     practice = practice_store.get_practice(req.practice_id)
     recall = recall_store.get_recall(req.practice_id, req.recall_id)
-    patient_id = recall.patient_id if recall else req.recall_id.split(".")[0]
+    patient_id = recall.patient_id if recall else "unknown"
     ref = MessageRef(req.practice_id, req.subject_id, patient_id, req.message_id, req.kind)
     patient = practice_store.find_patient(req.practice_id, patient_id)
     reason = None
@@ -157,17 +179,30 @@ def _load_recall(
     assert recall is not None and patient is not None
     settings = practice.settings
     locale = pick_locale(patient.locale, settings.locale)
-    link = recalls.recall_link(settings.link_base_url or base_url, recall.token)
+    link = recalls.recall_link(
+        settings.link_base_url or sending.base_url,
+        sending.links.recall_token(recall.practice_id, recall.recall_id, recall.period),
+    )
     context = recall_context(recall, patient, settings, link)
     rendered = render(
         req.kind, locale, context, overrides=dict(settings.templates), transliterate_sms=settings.sms_transliterate
     )
     return _Job(
-        ref, None, patient, practice, settings, rendered, link, f"app://recalls/{recall.recall_id}", config, recall
+        ref,
+        None,
+        patient,
+        practice,
+        settings,
+        rendered,
+        link,
+        f"app://recalls/{recall.recall_id}",
+        sending,
+        now + timedelta(days=settings.retention_days),
+        recall,
     )
 
 
-def deliver(req: SendRequest, now: datetime, base_url: str, config: ChannelConfig) -> DeliveryOutcome:
+def deliver(req: SendRequest, now: datetime, sending: Sending) -> DeliveryOutcome:
     """Send `req` on the channels the rules choose and start its escalation if due."""
     outcome = DeliveryOutcome()
     if req.scheduled and req.appointment_id is not None:
@@ -176,7 +211,7 @@ def deliver(req: SendRequest, now: datetime, base_url: str, config: ChannelConfi
             DeliveryStatus.FIRED,
             now,
         )
-    job = _load(req, now, base_url, config, outcome)
+    job = _load(req, now, sending, outcome)
     if job is None:
         return outcome
     decision = choose_channels(req.kind, job.patient, job.appointment, job.settings, job.offered)
@@ -189,7 +224,7 @@ def deliver(req: SendRequest, now: datetime, base_url: str, config: ChannelConfi
     escalates = Channel.PUSH.value in sent or (req.kind in NOTICE_KINDS and Channel.EMAIL.value in sent)
     if req.kind is MessageKind.SLOT_OFFER and sent:
         statistics.record(req.practice_id, job.settings.timezone, now, offers_sent=1)
-    if escalates and Channel.SMS.value not in sent:
+    if escalates and Channel.SMS.value not in sent and sending.escalations is not None:
         if job.recall is not None:
             at: datetime | None = recalls.escalation_at(job.recall, job.settings, now)
         else:
@@ -206,16 +241,14 @@ def deliver(req: SendRequest, now: datetime, base_url: str, config: ChannelConfi
                 "escalate_at": request["escalate_at"],
                 "request": request,
             }
-            outcome.escalation_started = escalation_machine.start_escalation(
-                req.practice_id, req.message_id, payload
-            )
+            outcome.escalation_started = sending.escalations.start(req.practice_id, req.message_id, payload)
     return outcome
 
 
-def escalate(req: SendRequest, now: datetime, base_url: str, config: ChannelConfig) -> DeliveryOutcome:
+def escalate(req: SendRequest, now: datetime, sending: Sending) -> DeliveryOutcome:
     """The push went unanswered (C1) or the notice unopened (R6): send the SMS, once."""
     outcome = DeliveryOutcome()
-    job = _load(req, now, base_url, config, outcome)
+    job = _load(req, now, sending, outcome)
     if job is None:
         return outcome
     delivered = (DeliveryStatus.SENT.value, DeliveryStatus.OPENED.value, DeliveryStatus.ACTED.value)
@@ -225,10 +258,10 @@ def escalate(req: SendRequest, now: datetime, base_url: str, config: ChannelConf
         if e is not None and e.status in delivered
     ]
     if job.recall is not None:
-        answered = job.recall.status is not RecallStatus.SENT
+        answered = job.recall.status in ANSWERED_RECALL
     else:
         assert job.appointment is not None
-        answered = job.appointment.status is not AppointmentStatus.BOOKED
+        answered = job.appointment.status in ANSWERED_APPOINTMENT
     opened = any(e.status in (DeliveryStatus.OPENED.value, DeliveryStatus.ACTED.value) for e in entries)
     if answered or ((req.kind in NOTICE_KINDS or job.recall is not None) and opened):
         reason = "patient answered" if answered else "notice opened"
@@ -283,7 +316,16 @@ def _send_on(
         ledger.transition(job.ref, channel, DeliveryStatus.FAILED, now, reason="send error")
         metrics.add_metric(name=f"SendFailed_{channel.value}", unit="Count", value=1)
         raise
-    ledger.transition(job.ref, channel, DeliveryStatus.SENT, now, link=job.deep_link, **fields)
+    content = fields.pop("content")
+    ledger.transition(job.ref, channel, DeliveryStatus.SENT, now, **fields)
+    ledger.record_content(
+        job.ref,
+        channel,
+        ledger.Content(
+            content.get("text"), content.get("subject"), job.deep_link, content.get("recipient"), job.keep_until
+        ),
+        now,
+    )
     outcome.sent.append(channel.value)
     if job.recall is not None:
         statistics.record(job.ref.practice_id, job.settings.timezone, now, **{f"recalls_sent_{channel.value}": 1})
@@ -297,7 +339,7 @@ class _Skip(Exception):
         self.try_email = try_email
 
 
-def _send_push(job: _Job, now: datetime) -> dict[str, object]:
+def _send_push(job: _Job, now: datetime) -> dict[str, Any]:
     endpoint = job.patient.push_endpoint
     if not endpoint:
         endpoint = channels.register_device(
@@ -323,13 +365,11 @@ def _send_push(job: _Job, now: datetime) -> dict[str, object]:
     provider_id = channels.send_push(endpoint, message)
     return {
         "provider_message_id": provider_id,
-        "text": job.rendered.push_body,
-        "subject": job.rendered.push_title,
-        "recipient": "device",
+        "content": {"text": job.rendered.push_body, "subject": job.rendered.push_title, "recipient": "device"},
     }
 
 
-def _send_sms(job: _Job, now: datetime) -> dict[str, object]:
+def _send_sms(job: _Job, now: datetime) -> dict[str, Any]:
     phone = normalise_mobile(job.patient.phone, job.settings.country)
     assert phone is not None
     if job.recall is not None and recall_store.is_blocked_for_recalls(job.ref.practice_id, phone):
@@ -350,9 +390,8 @@ def _send_sms(job: _Job, now: datetime) -> dict[str, object]:
     statistics.record(job.ref.practice_id, job.settings.timezone, now, sms_parts=segments)
     return {
         "provider_message_id": provider_id,
-        "text": job.rendered.sms,
         "segments": segments,
-        "recipient": _mask(phone),
+        "content": {"text": job.rendered.sms, "recipient": _mask(phone)},
     }
 
 
@@ -377,7 +416,7 @@ def _warn_on_quota(job: _Job, used: int, parts: int, now: datetime) -> None:
         ).save()
 
 
-def _send_email(job: _Job, now: datetime) -> dict[str, object]:
+def _send_email(job: _Job, now: datetime) -> dict[str, Any]:
     provider_id = channels.send_email(
         job.config,
         job.patient.email,
@@ -388,9 +427,11 @@ def _send_email(job: _Job, now: datetime) -> dict[str, object]:
     )
     return {
         "provider_message_id": provider_id,
-        "text": job.rendered.email_text,
-        "subject": job.rendered.email_subject,
-        "recipient": _mask(job.patient.email),
+        "content": {
+            "text": job.rendered.email_text,
+            "subject": job.rendered.email_subject,
+            "recipient": _mask(job.patient.email),
+        },
     }
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from ..adapters.link_keys import LinkKeys
 from ..contracts import (
     AppointmentAttended,
     AppointmentCancelled,
@@ -22,11 +23,12 @@ from ..contracts import (
     AppointmentNoShow,
     AppointmentNotifications,
     AppointmentRescheduled,
+    PatientErased,
     PatientUpserted,
     RecallDue,
 )
 from ..dal import appointments as appointment_store
-from ..dal import ledger
+from ..dal import erasures, ledger
 from ..dal import practices as practice_store
 from ..dal.errors import ConflictError, DuplicateEventError, NotFoundError
 from ..dal.recalls import recall_item
@@ -40,21 +42,13 @@ from ..domain.appointment_changes import (
 )
 from ..domain.event_order import ChangeStamp
 from ..domain.model import Appointment, AppointmentStatus, BookingSource
-from ..domain.patient_link import new_token
+from ..domain.patient_link import token_digest
 from ..observability import logger
-from . import recalls
+from . import erasure, recalls
+from .errors import EventRejectedError, UnsupportedEventError
 
 MAX_ATTEMPTS = 4
 STALE_REASON = "older than the change already applied (B9): no effect"
-
-
-class EventRejectedError(Exception):
-    """The event cannot apply to the current state; `field` names what is wrong."""
-
-    def __init__(self, field: str, message: str, status: int = 409) -> None:
-        super().__init__(message)
-        self.field = field
-        self.status = status
 
 
 class IntakeStatus(StrEnum):
@@ -74,20 +68,29 @@ def stamp_of(event: object) -> ChangeStamp:
     return ChangeStamp(event.occurred_at, event.sequence or 0)  # type: ignore[attr-defined]
 
 
-def apply_event(practice_id: str, event: object, now: datetime) -> IntakeResult:
+def apply_event(practice_id: str, event: object, now: datetime, links: LinkKeys) -> IntakeResult:
     """Apply one validated webhook event; raise EventRejectedError when it cannot apply."""
     event_id: str = event.event_id  # type: ignore[attr-defined]
     try:
         if isinstance(event, AppointmentCreated):
-            status = _create(practice_id, event, now)
+            status = _create(practice_id, event, now, links)
         elif isinstance(event, PatientUpserted):
             status = _upsert_patient(practice_id, event, now)
+        elif isinstance(event, PatientErased):
+            status = IntakeStatus(
+                erasure.request_erasure(
+                    practice_id, event.data.patient_id, stamp_of(event), now, (event.event_id, event.type)
+                )
+            )
         elif isinstance(event, RecallDue):
-            try:
-                recall = recalls.due_from_pms(practice_id, event.data, now)
-            except recalls.RecallsOffError as exc:
-                raise EventRejectedError("type", "recalls are not enabled for this practice", 409) from exc
-            appointment_store.record_event(practice_id, event.event_id, event.type, now, recall_item(recall, now))
+            recall = recalls.due_from_pms(practice_id, event.data, now)
+            appointment_store.record_event(
+                practice_id,
+                event.event_id,
+                event.type,
+                now,
+                recall_item(recall, now, recalls.recall_token_digest(links, recall)),
+            )
             status = IntakeStatus.APPLIED
         else:
             status = _change(practice_id, event, now)
@@ -117,10 +120,10 @@ def changes_of(event: object) -> tuple[Change, ...]:
         return (StatusChange(AppointmentStatus.NO_SHOW),)
     if isinstance(event, AppointmentNotifications):
         return (NotificationsChange(data.enabled),)
-    raise EventRejectedError("type", "unsupported event type", 422)
+    raise UnsupportedEventError("type", "unsupported event type")
 
 
-def _create(practice_id: str, event: AppointmentCreated, now: datetime) -> IntakeStatus:
+def _create(practice_id: str, event: AppointmentCreated, now: datetime, links: LinkKeys) -> IntakeStatus:
     data = event.data
     stamp = stamp_of(event)
     for _ in range(MAX_ATTEMPTS):
@@ -136,15 +139,21 @@ def _create(practice_id: str, event: AppointmentCreated, now: datetime) -> Intak
             appointment_type=data.appointment_type,
             practitioner=data.practitioner,
             source=data.source,
-            link_token=new_token(),
             changed_at=now,
-            recall_id=recalls.resolve_token(practice_id, data.patient_id, data.recall_token),
+            recall_id=recalls.resolve_token(practice_id, data.patient_id, data.recall_token, now),
         )
         created = apply_changes(blank, changes_of(event), stamp, now).appointment
         appointment = reconcile(replace(created, version=1), held, now)
         try:
             appointment_store.write_appointment(
-                appointment, None, now, (event.event_id, event.type), held_revision=held_revision
+                appointment,
+                None,
+                now,
+                (event.event_id, event.type),
+                held_revision=held_revision,
+                link_digest=token_digest(
+                    links.appointment_token(practice_id, appointment.appointment_id, appointment.link_generation)
+                ),
             )
         except ConflictError:
             if _exists(practice_id, data.appointment_id):
@@ -196,7 +205,8 @@ def _upsert_patient(practice_id: str, event: PatientUpserted, now: datetime, att
     data = event.data
     stamp = stamp_of(event).key
     item = practice_store.patient_item(practice_id, data.patient_id)
-    if item.stamp and item.stamp > stamp:
+    erased_at = erasures.erased_stamp(practice_id, erasure.patient_digest(practice_id, data.patient_id))
+    if (item.stamp and item.stamp > stamp) or (erased_at and erased_at > stamp):
         appointment_store.record_event(
             practice_id,
             event.event_id,

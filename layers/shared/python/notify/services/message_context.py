@@ -15,10 +15,11 @@ def template_context(
     settings: PracticeSettings,
     locale: str,
     base_url: str,
+    token: str,
     slot: FreedSlot | None = None,
 ) -> dict[str, Any]:
+    """`token` is the appointment's patient-link token (derived, never stored: P3)."""
     base = settings.link_base_url or base_url
-    token = appointment.link_token
     first_name = (patient.name.split() or [""])[0]
     offer: dict[str, Any] = {}
     if slot is not None:

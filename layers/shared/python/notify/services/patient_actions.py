@@ -16,19 +16,12 @@ from ..domain.model import Actor, Appointment, AppointmentStatus, PracticeSettin
 from ..observability import logger, metrics
 from ..rendering import local_times, pick_locale
 from . import statistics
+from .errors import ActionNotAllowedError, LinkNotFoundError
 
 
 class PatientAction(StrEnum):
     CONFIRM = "confirm"
     CANCEL = "cancel"
-
-
-class LinkNotFoundError(Exception):
-    """Unknown or expired link (the same answer for both: nothing to probe)."""
-
-
-class ActionNotAllowedError(Exception):
-    """The appointment is no longer in a state that allows the action."""
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from ..adapters import invoker, scheduler
+from ..adapters import scheduler
+from ..adapters.invoker import Invoker
+from ..adapters.link_keys import LinkKeys
 from ..adapters.scheduler import SchedulerTarget
+from ..contracts import SendRequest, SettleRequest
 from ..dal import appointments as appointment_store
 from ..dal import ledger
 from ..dal.errors import ConflictError, NotFoundError
 from ..dal.practices import PracticeRecord
 from ..domain.message_plan import (
-    message_id,
     needs_settling,
     schedule_name,
     settled_messages,
@@ -40,6 +42,16 @@ from ..observability import logger
 CATCH_UP = timedelta(minutes=15)
 
 
+@dataclass(frozen=True)
+class Planning:
+    """What the planner plans with (built from its validated settings by the handler)."""
+
+    messages: SchedulerTarget  # one-shot schedules that fire send_push
+    settlements: SchedulerTarget  # one-shot schedules that fire the planner itself (B9)
+    invoker: Invoker  # send_push, for what is due at once
+    links: LinkKeys  # recall links of periods the planner starts (K1)
+
+
 @dataclass
 class PlanOutcome:
     sent_now: list[str] = field(default_factory=list)
@@ -48,13 +60,10 @@ class PlanOutcome:
     skipped: list[str] = field(default_factory=list)
 
 
-def _payload(appointment: Appointment, kind: MessageKind) -> dict[str, object]:
-    return {
-        "practice_id": appointment.practice_id,
-        "appointment_id": appointment.appointment_id,
-        "kind": kind.value,
-        "version": appointment.version,
-    }
+def _request(appointment: Appointment, kind: MessageKind, scheduled: bool = False) -> SendRequest:
+    return SendRequest.for_appointment(
+        appointment.practice_id, appointment.appointment_id, kind, appointment.version, scheduled=scheduled
+    )
 
 
 def _ref(appointment: Appointment, kind: MessageKind) -> ledger.MessageRef:
@@ -62,24 +71,19 @@ def _ref(appointment: Appointment, kind: MessageKind) -> ledger.MessageRef:
         appointment.practice_id,
         appointment.appointment_id,
         appointment.patient_id,
-        message_id(appointment, kind, appointment.version),
+        _request(appointment, kind).message_id,
         kind,
     )
 
 
 def plan_change(
-    old: Appointment | None,
-    new: Appointment | None,
-    practice: PracticeRecord,
-    target: SchedulerTarget,
-    now: datetime,
-    settle_target: SchedulerTarget | None = None,
+    old: Appointment | None, new: Appointment | None, practice: PracticeRecord, planning: Planning, now: datetime
 ) -> PlanOutcome:
     """Bring the schedules in line with the change old -> new, and have it settle."""
     outcome = PlanOutcome()
-    if settle_target is not None and needs_settling(new):
+    if needs_settling(new):
         assert new is not None
-        _plan_settlement(new, practice, settle_target, now)
+        _plan_settlement(new, practice, planning.settlements, now)
 
     new_plan = {}
     if new is not None:
@@ -99,7 +103,7 @@ def plan_change(
 
     for name in sorted(old_names - new_plan.keys()):
         assert old is not None
-        scheduler.cancel_schedule(target, name)
+        scheduler.cancel_schedule(planning.messages, name)
         ledger.close_planned(
             _ref(old, old_plan[name].kind), DeliveryStatus.CANCELLED, now, withdrawal_reason(old, new)
         )
@@ -111,13 +115,15 @@ def plan_change(
         assert new is not None
         if planned.due_at <= now:
             if now - planned.due_at <= CATCH_UP:
-                invoker.send_now(_payload(new, planned.kind))
+                planning.invoker.send_now(_request(new, planned.kind))
                 outcome.sent_now.append(planned.kind.value)
             else:
                 ledger.record_skip(_ref(new, planned.kind), Channel.PUSH, "due time passed before planning", now)
                 outcome.skipped.append(name)
             continue
-        scheduler.plan_schedule(target, name, planned.due_at, {**_payload(new, planned.kind), "scheduled": True})
+        scheduler.plan_schedule(
+            planning.messages, name, planned.due_at, _request(new, planned.kind, scheduled=True).payload()
+        )
         ledger.record_planned(_ref(new, planned.kind), planned.due_at, now)
         outcome.scheduled.append(name)
     logger.info(
@@ -136,11 +142,9 @@ def _plan_settlement(
     """The moment this change has settled (named after the state, so a replayed record
     plans nothing new and a later state gets its own)."""
     delay = timedelta(seconds=practice.settings_for(current.calendar_id).notice_delay_seconds)
+    request = SettleRequest(practice_id=current.practice_id, appointment_id=current.appointment_id)
     scheduler.plan_schedule(
-        target,
-        settlement_name(current, attempt),
-        now + delay,
-        {"settle": {"practice_id": current.practice_id, "appointment_id": current.appointment_id}},
+        target, settlement_name(current, attempt), now + delay, {"settle": request.model_dump()}
     )
 
 
@@ -150,14 +154,16 @@ class SettleOutcome:
     offers: list[str] = field(default_factory=list)
 
 
+Release = Callable[[Appointment | None, Appointment, PracticeRecord, "Planning", datetime], list[str]]
+
+
 def settle(
     practice_id: str,
     appointment_id: str,
     practice: PracticeRecord,
-    target: SchedulerTarget,
-    settle_target: SchedulerTarget,
+    planning: Planning,
     now: datetime,
-    release: Callable[[Appointment | None, Appointment, PracticeRecord, SchedulerTarget, datetime], list[str]],
+    release: Release,
 ) -> SettleOutcome:
     """The change has settled: tell the patient what changed since they were last told
     (R1, R3, R5, R6), free the slot the calendar last showed (F1, F3), then record what
@@ -170,7 +176,7 @@ def settle(
     except NotFoundError:
         return outcome
     for kind in settled_messages(current.announced, current):
-        invoker.send_now(_payload(current, kind))
+        planning.invoker.send_now(_request(current, kind))
         outcome.notices.append(kind.value)
     announced = (
         None
@@ -183,13 +189,13 @@ def settle(
             version=current.announced.version,
         )
     )
-    outcome.offers = release(announced, current, practice, target, now)
+    outcome.offers = release(announced, current, practice, planning, now)
     try:
         appointment_store.mark_announced(current, revision, now)
     except ConflictError:
         # Changed while settling: that change settles in its turn (its own schedule may
         # have been taken by this one's name, so plan one more under a fresh name).
-        _plan_settlement(current, practice, settle_target, now, attempt=revision + 1)
+        _plan_settlement(current, practice, planning.settlements, now, attempt=revision + 1)
     logger.info(
         "appointment settled", appointment_id=appointment_id, notices=outcome.notices, offers=len(outcome.offers)
     )

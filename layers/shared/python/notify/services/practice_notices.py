@@ -6,25 +6,32 @@ from datetime import datetime
 from typing import Any
 
 from ..adapters.practice_callbacks import post_callback
+from ..dal import callbacks as callback_store
 from ..dal import practices as practice_store
-from ..dal.callbacks import from_image
 from ..observability import logger, metrics
+from . import practice_keys
 
 
-def deliver_notice(raw_record: dict[str, Any], now: datetime) -> bool:
+def deliver_notice(raw_record: dict[str, Any], now: datetime, secrets_key_arn: str) -> bool:
     """POST the callback of a new CALLBACK item; False when there is nothing to send.
 
-    Raises CallbackError when the practice's endpoint fails: the stream retries the
-    record (bounded) and then parks it in the dead-letter queue.
+    A callback whose item is gone (its patient was erased, P1) is not sent. Raises
+    CallbackError when the practice's endpoint fails: the stream retries the record
+    (bounded) and then parks it in the dead-letter queue.
     """
     stream = raw_record.get("dynamodb", {})
     if raw_record.get("eventName") != "INSERT" or "NewImage" not in stream:
         return False
-    item = from_image(stream["NewImage"])
+    item = callback_store.from_image(stream["NewImage"])
     practice = practice_store.get_practice(item.practice_id)
-    if not practice.callback_url:
+    secret = practice_keys.callback_secret(secrets_key_arn, item.practice_id)
+    if not practice.callback_url or secret is None:
         return False
-    post_callback(practice.callback_url, practice.webhook_secret, dict(item.payload), int(now.timestamp()))
+    if not callback_store.still_there(item):
+        logger.info("practice callback withdrawn", event_type=item.event_type)
+        return False
+    payload = dict(item.payload)
+    post_callback(practice.callback_url, secret, str(payload["id"]), payload, now)
     metrics.add_metric(name="PracticeCallbacks", unit="Count", value=1)
     logger.info("practice notified", event_type=item.event_type)
     return True

@@ -1,4 +1,5 @@
-"""What a practice can read back (B5 ledger, B6 notices, C7 SMS usage)."""
+"""What a practice can read back: the ledger (B5), notices (B6), SMS usage (C7), and
+everything held about one patient (P5)."""
 
 from __future__ import annotations
 
@@ -8,30 +9,46 @@ from typing import Any
 from ..dal import appointments as appointment_store
 from ..dal import ledger, quota
 from ..dal import practices as practice_store
+from ..dal import recalls as recall_store
 from ..dal.callbacks import list_callbacks
 from ..dal.errors import NotFoundError
-from ..dal.models import LedgerItem
-from ..domain.model import PracticeSettings
+from ..domain.contact_validation import normalise_mobile
+from ..domain.model import Appointment, PracticeSettings
+from .errors import NotFoundForPracticeError, UnknownPatientError
 
 
-class NotFoundForPracticeError(Exception):
-    """Nothing with that id in this practice (never reveals other practices' data)."""
-
-
-def _entry(item: LedgerItem) -> dict[str, Any]:
+def _entry(entry: ledger.Entry) -> dict[str, Any]:
+    row, content = entry.row, entry.content
     return {
-        "message_id": item.message_id,
-        "appointment_id": item.appointment_id,
-        "patient_id": item.patient_id,
-        "kind": item.kind,
-        "channel": item.channel,
-        "status": item.status,
-        "reason": item.reason,
-        "recipient": item.recipient,
-        "text": item.text,
-        "segments": item.segments,
-        "due_at": item.due_at.isoformat() if item.due_at else None,
-        "history": [{"at": h.at.isoformat(), "status": h.status, "reason": h.reason} for h in item.history or []],
+        "message_id": row.message_id,
+        "appointment_id": row.appointment_id,
+        "patient_id": row.patient_id,
+        "kind": row.kind,
+        "channel": row.channel,
+        "status": row.status,
+        "reason": row.reason,
+        "segments": row.segments,
+        "due_at": row.due_at.isoformat() if row.due_at else None,
+        # P2: kept for the practice's retention period after the appointment, then gone.
+        "recipient": content.recipient if content else None,
+        "text": content.text if content else None,
+        "link": content.link if content else None,
+        "history": [{"at": h.at.isoformat(), "status": h.status, "reason": h.reason} for h in row.history or []],
+    }
+
+
+def _appointment(appointment: Appointment) -> dict[str, Any]:
+    return {
+        "appointment_id": appointment.appointment_id,
+        "patient_id": appointment.patient_id,
+        "status": appointment.status.value,
+        "start": appointment.start.isoformat(),
+        "end": appointment.end.isoformat(),
+        "version": appointment.version,
+        "calendar_id": appointment.calendar_id,
+        "appointment_type": appointment.appointment_type,
+        "practitioner": appointment.practitioner,
+        "notifications_enabled": appointment.notifications_enabled,
     }
 
 
@@ -41,22 +58,60 @@ def appointment_report(practice_id: str, appointment_id: str) -> dict[str, Any]:
     except NotFoundError as exc:
         raise NotFoundForPracticeError(appointment_id) from exc
     return {
-        "appointment": {
-            "appointment_id": appointment.appointment_id,
-            "patient_id": appointment.patient_id,
-            "status": appointment.status.value,
-            "start": appointment.start.isoformat(),
-            "end": appointment.end.isoformat(),
-            "version": appointment.version,
-            "calendar_id": appointment.calendar_id,
-            "notifications_enabled": appointment.notifications_enabled,
-        },
-        "messages": [_entry(i) for i in ledger.for_appointment(practice_id, appointment_id)],
+        "appointment": _appointment(appointment),
+        "messages": [_entry(e) for e in ledger.for_subject(practice_id, appointment_id)],
     }
 
 
 def patient_messages(practice_id: str, patient_id: str) -> dict[str, Any]:
-    return {"patient_id": patient_id, "messages": [_entry(i) for i in ledger.for_patient(practice_id, patient_id)]}
+    return {"patient_id": patient_id, "messages": [_entry(e) for e in ledger.for_patient(practice_id, patient_id)]}
+
+
+def patient_export(practice_id: str, patient_id: str, now: datetime) -> dict[str, Any]:
+    """P5 (GDPR art. 15): everything held about one patient, as JSON: the record, the
+    appointments, every message with its states (and what it said, within the
+    retention period), recalls, and the number's blocked-communication entry."""
+    patient = practice_store.find_patient(practice_id, patient_id)
+    if patient is None:
+        raise UnknownPatientError(patient_id)
+    settings = practice_store.get_practice(practice_id).settings
+    number = normalise_mobile(patient.phone, settings.country)
+    appointments = appointment_store.appointments_of_patient(practice_id, patient_id)
+    messages = ledger.for_patient(practice_id, patient_id)
+    for recall in recall_store.recalls_of_patient(practice_id, patient_id):
+        messages += ledger.for_subject(practice_id, f"recall.{recall.recall_id}")
+    return {
+        "exported_at": now.isoformat(),
+        "patient": {
+            "patient_id": patient.patient_id,
+            "name": patient.name,
+            "phone": patient.phone,
+            "email": patient.email,
+            "locale": patient.locale,
+            "has_app": patient.has_app,
+            "push_enabled": patient.push_enabled,
+            "push_device_registered": bool(patient.device_token or patient.push_endpoint),
+            "sms_enabled": patient.sms_enabled,
+            "email_enabled": patient.email_enabled,
+            "email_bounced": patient.email_bounced,
+            "no_marketing": patient.no_marketing,
+        },
+        "appointments": [_appointment(a) for a in appointments],
+        "messages": [_entry(e) for e in messages],
+        "recalls": [
+            {
+                "recall_type": r.recall_type,
+                "category": r.category.value,
+                "due_at": r.due_at.isoformat(),
+                "status": r.status.value,
+                "source": r.source,
+            }
+            for r in recall_store.recalls_of_patient(practice_id, patient_id)
+        ],
+        "blocked_communications": [
+            e for e in recall_store.blocked_numbers(practice_id) if number and e["number"] == number
+        ],
+    }
 
 
 def practice_settings(practice_id: str) -> PracticeSettings:

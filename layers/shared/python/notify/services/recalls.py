@@ -13,9 +13,11 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..adapters import invoker, scheduler
+from ..adapters import scheduler
+from ..adapters.invoker import Invoker
+from ..adapters.link_keys import LinkKeys
 from ..adapters.scheduler import SchedulerTarget
-from ..contracts import ManualRecall, RecallDueData
+from ..contracts import ManualRecall, RecallDueData, SendRequest
 from ..dal import appointments as appointment_store
 from ..dal import ledger
 from ..dal import practices as practice_store
@@ -36,10 +38,17 @@ from ..domain.model import (
     RecallStatus,
     recalls_on,
 )
-from ..domain.patient_link import new_token
+from ..domain.patient_link import token_digest
 from ..domain.quiet_hours import defer_out_of_quiet_hours
 from ..observability import logger
 from . import statistics
+from .errors import (
+    LinkNotFoundError,
+    NeedsConfirmationError,
+    NotAMobileNumberError,
+    RecallsOffError,
+    UnknownPatientError,
+)
 
 # K4: the reason the practice sees, word for word from the spec.
 BLOCKED_REASON = "Mobile number blocked in your blocked communication list"
@@ -47,44 +56,24 @@ NEEDS_CONFIRMATION = "the patient declined marketing; recalls are transactional,
 PENDING = (RecallStatus.DUE, RecallStatus.SENT)
 
 
-class NeedsConfirmationError(Exception):
-    """K5: a manual recall to a no-marketing patient needs the sender's confirmation."""
-
-
-class UnknownPatientError(Exception):
-    pass
-
-
-class RecallLinkNotFoundError(Exception):
-    pass
-
-
-def subject_id(recall: Recall) -> str:
-    return f"recall.{recall.recall_id}"
-
-
-def message_id(recall: Recall) -> str:
-    return f"{subject_id(recall)}#{MessageKind.RECALL.value}#v{recall.period}"
+def send_request(recall: Recall) -> SendRequest:
+    return SendRequest.for_recall(recall.practice_id, recall.recall_id, recall.period)
 
 
 def message_ref(recall: Recall) -> MessageRef:
+    request = send_request(recall)
     return MessageRef(
-        recall.practice_id, subject_id(recall), recall.patient_id, message_id(recall), MessageKind.RECALL
+        recall.practice_id, request.subject_id, recall.patient_id, request.message_id, MessageKind.RECALL
     )
 
 
-def send_payload(recall: Recall) -> dict[str, object]:
-    return {
-        "practice_id": recall.practice_id,
-        "recall_id": recall.recall_id,
-        "kind": MessageKind.RECALL.value,
-        "version": int(recall.period),
-    }
-
-
 def recall_link(base_url: str, token: str) -> str:
-    """The tracked link of a recall: opening it counts as viewed, then the booking page."""
+    """The link of a recall: a page with the practice's booking (K2)."""
     return f"{base_url.rstrip('/')}/r/{token}"
+
+
+def recall_token_digest(links: LinkKeys, recall: Recall) -> str:
+    return token_digest(links.recall_token(recall.practice_id, recall.recall_id, recall.period))
 
 
 def escalation_at(recall: Recall, settings: PracticeSettings, sent_at: datetime) -> datetime:
@@ -112,19 +101,21 @@ def due_day_start(visit_end: datetime, interval_days: int, timezone: str) -> dat
 
 
 def on_appointment_change(
-    old: Appointment | None, new: Appointment | None, practice: PracticeRecord, now: datetime
+    old: Appointment | None, new: Appointment | None, practice: PracticeRecord, now: datetime, links: LinkKeys
 ) -> None:
     """Stream side of recalls: an attended visit starts a period (K1); a booking made
     from a recall link closes it and is counted (K2, K6). Both are idempotent."""
     if new is None:
         return
     if new.status is AppointmentStatus.ATTENDED and (old is None or old.status is not AppointmentStatus.ATTENDED):
-        _start_periods_after_visit(new, practice, now)
+        _start_periods_after_visit(new, practice, now, links)
     if old is None and new.recall_id:
         _attribute_booking(new, practice, now)
 
 
-def _start_periods_after_visit(visit: Appointment, practice: PracticeRecord, now: datetime) -> None:
+def _start_periods_after_visit(
+    visit: Appointment, practice: PracticeRecord, now: datetime, links: LinkKeys
+) -> None:
     settings = practice.settings_for(visit.calendar_id)
     for rule in settings.recall_rules:
         if not rule.applies_to(visit.appointment_type):
@@ -135,10 +126,9 @@ def _start_periods_after_visit(visit: Appointment, practice: PracticeRecord, now
             recall_type=rule.recall_type,
             category=rule.category,
             due_at=due_day_start(visit.end, rule.interval_days, settings.timezone),
-            token=new_token(),
             source="criteria",
         )
-        if store.start_period(recall, now):
+        if store.start_period(recall, now, recall_token_digest(links, recall)):
             logger.info("recall period started", recall_type=rule.recall_type, due_at=recall.due_at.isoformat())
 
 
@@ -167,30 +157,25 @@ def _attribute_booking(booking: Appointment, practice: PracticeRecord, now: date
     logger.info("booking from recall", recall_type=recall.recall_type)
 
 
-class RecallsOffError(Exception):
-    """The practice does not use recalls: a PMS recall record would never be sent."""
-
-
 def due_from_pms(practice_id: str, data: RecallDueData, now: datetime) -> Recall:
     """K1: a `recall.due` record from the PMS; the PMS's list is authoritative."""
     if not recalls_on(practice_store.get_practice(practice_id).settings):
-        raise RecallsOffError(practice_id)
+        raise RecallsOffError()
     return Recall(
         practice_id=practice_id,
         patient_id=data.patient_id,
         recall_type=data.recall_type,
         category=data.category,
         due_at=data.due_at,
-        token=new_token(),
         source="pms",
     )
 
 
-def resolve_token(practice_id: str, patient_id: str, token: str | None) -> str:
+def resolve_token(practice_id: str, patient_id: str, token: str | None, now: datetime) -> str:
     """K2: the recall a booking came from, if its token belongs to this patient."""
     if not token:
         return ""
-    recall = store.find_by_token(token)
+    recall = store.find_by_token(token, now)
     if recall is None or (recall.practice_id, recall.patient_id) != (practice_id, patient_id):
         logger.info("booking carried an unknown recall token")
         return ""
@@ -204,7 +189,7 @@ class SweepOutcome:
     not_needed: list[str] = field(default_factory=list)
 
 
-def sweep(practice_id: str, now: datetime) -> SweepOutcome:
+def sweep(practice_id: str, now: datetime, invoker: Invoker) -> SweepOutcome:
     """K1: recall everyone due with no future appointment, once per period.
 
     The send is requested before the recall leaves the queue: a crash in between makes
@@ -217,7 +202,7 @@ def sweep(practice_id: str, now: datetime) -> SweepOutcome:
                 ledger.record_skip(message_ref(recall), Channel.PUSH, "next appointment already booked", now)
             outcome.not_needed.append(recall.recall_id)
             continue
-        invoker.send_now(send_payload(recall))
+        invoker.send_now(send_request(recall))
         store.move_status(recall, RecallStatus.SENT, (RecallStatus.DUE,), now)
         outcome.sent.append(recall.recall_id)
     logger.info("recall sweep", sent=len(outcome.sent), not_needed=len(outcome.not_needed))
@@ -244,7 +229,7 @@ def plan_daily_sweep(practice: PracticeRecord, target: SchedulerTarget) -> bool:
 
 
 # -- manual sends (K4, K5) -------------------------------------------------------------------
-def manual_send(practice_id: str, request: ManualRecall, now: datetime) -> dict[str, object]:
+def manual_send(practice_id: str, request: ManualRecall, now: datetime, links: LinkKeys) -> dict[str, object]:
     """Send a recall now from the practice; no-marketing patients need `confirmed` (K5).
 
     A blocked number still gets the recall on its other channels, never by SMS (K4).
@@ -261,32 +246,31 @@ def manual_send(practice_id: str, request: ManualRecall, now: datetime) -> dict[
         recall_type=request.recall_type,
         category=request.category,
         due_at=now.replace(second=0, microsecond=0),
-        token=new_token(),
         source="manual",
         status=RecallStatus.SENT,
     )
     # Its stream record hands it to send_push (see on_recall_record).
-    store.recall_item(recall, now).save()
+    store.recall_item(recall, now, recall_token_digest(links, recall)).save()
     number = normalise_mobile(patient.phone, practice.settings.country)
     warnings = [BLOCKED_REASON] if number and store.is_blocked_for_recalls(practice_id, number) else []
-    return {"status": "sending", "message_id": message_id(recall), "warnings": warnings}
+    return {"status": "sending", "message_id": send_request(recall).message_id, "warnings": warnings}
 
 
-def on_recall_record(raw_record: dict[str, Any]) -> bool:
+def on_recall_record(raw_record: dict[str, Any], invoker: Invoker) -> bool:
     """Stream side of a manual recall: send it (a replay is stopped by the ledger claim)."""
     recall = store.from_image(raw_record.get("dynamodb", {}).get("NewImage") or {})
     if recall is None or recall.source != "manual" or recall.status is not RecallStatus.SENT:
         return False
-    invoker.send_now(send_payload(recall))
+    invoker.send_now(send_request(recall))
     return True
 
 
-def block_number(practice_id: str, raw_number: str, blocked_recalls: bool, now: datetime) -> str | None:
-    """K4: tick or untick "blocked recalls" on a number; None if it is not a mobile."""
+def block_number(practice_id: str, raw_number: str, blocked_recalls: bool, now: datetime) -> str:
+    """K4: tick or untick "blocked recalls" on a number (stored in E.164)."""
     country = practice_store.get_practice(practice_id).settings.country
     number = normalise_mobile(raw_number, country)
     if number is None:
-        return None
+        raise NotAMobileNumberError("not a valid mobile number")
     store.set_blocked(practice_id, number, blocked_recalls, now)
     return number
 
@@ -296,14 +280,20 @@ def blocked_numbers(practice_id: str) -> list[dict[str, object]]:
 
 
 # -- the patient's side ----------------------------------------------------------------------
-def open_recall_link(token: str, now: datetime) -> tuple[Recall, PracticeSettings]:
-    """The patient opened the recall (link or app): viewed, so no escalation (K3)."""
-    recall = store.find_by_token(token)
+def find_recall_link(token: str, now: datetime) -> tuple[Recall, PracticeSettings]:
+    """The recall a link opens (LinkNotFoundError if unknown or expired). Looking records
+    nothing: link scanners and chat previews open every link (a GET never changes
+    anything), so "viewed" is only what the patient does on the page."""
+    found = store.find_by_token(token, now)
+    recall = store.get_recall(found.practice_id, found.recall_id) if found else None
     if recall is None:
-        raise RecallLinkNotFoundError(token)
-    recall = store.get_recall(recall.practice_id, recall.recall_id)
-    if recall is None or recall.token != token:
-        raise RecallLinkNotFoundError(token)
+        raise LinkNotFoundError(token)
+    return recall, practice_store.get_practice(recall.practice_id).settings
+
+
+def act_on_recall_link(token: str, now: datetime) -> tuple[Recall, PracticeSettings]:
+    """The patient acted on the recall (pressed "book"): viewed, so no escalation (K3)."""
+    recall, settings = find_recall_link(token, now)
     if store.move_status(recall, RecallStatus.VIEWED, PENDING, now):
         ref = message_ref(recall)
         for channel in Channel:
@@ -311,4 +301,4 @@ def open_recall_link(token: str, now: datetime) -> tuple[Recall, PracticeSetting
             if entry is not None and entry.status == DeliveryStatus.SENT.value:
                 ledger.transition(ref, channel, DeliveryStatus.OPENED, now)
         recall = replace(recall, status=RecallStatus.VIEWED)
-    return recall, practice_store.get_practice(recall.practice_id).settings
+    return recall, settings

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from ..adapters import invoker, scheduler
-from ..adapters.scheduler import SchedulerTarget
+from ..adapters import scheduler
+from ..contracts import SendRequest
 from ..dal import slots as slot_store
 from ..dal.appointments import get_appointment
 from ..dal.callbacks import callback_item
@@ -19,12 +20,15 @@ from ..observability import logger, metrics
 from . import statistics
 from .patient_actions import AppointmentView, open_link
 
+if TYPE_CHECKING:
+    from .planning import Planning
+
 
 def release_slot(
     announced: Appointment | None,
     current: Appointment,
     practice: PracticeRecord,
-    target: SchedulerTarget,
+    planning: Planning,
     now: datetime,
 ) -> list[str]:
     """Offer the slot the appointment held (as last announced) to the next patients, once
@@ -39,15 +43,15 @@ def release_slot(
         return []  # a replayed stream record: offers went out the first time
     send_at = defer_out_of_quiet_hours(now, settings.timezone, settings.quiet_start, settings.quiet_end)
     for candidate in candidates:
-        payload = {
-            "practice_id": candidate.practice_id,
-            "appointment_id": candidate.appointment_id,
-            "kind": MessageKind.SLOT_OFFER.value,
-            "version": candidate.version,
-            "slot_id": slot.slot_id,
-        }
+        request = SendRequest.for_appointment(
+            candidate.practice_id,
+            candidate.appointment_id,
+            MessageKind.SLOT_OFFER,
+            candidate.version,
+            slot_id=slot.slot_id,
+        )
         if send_at <= now:
-            invoker.send_now(payload)
+            planning.invoker.send_now(request)
         else:
             name = schedule_name(
                 candidate.practice_id,
@@ -55,7 +59,7 @@ def release_slot(
                 MessageKind.SLOT_OFFER,
                 candidate.version,
             )
-            scheduler.plan_schedule(target, name, send_at, payload)
+            scheduler.plan_schedule(planning.messages, name, send_at, request.payload())
     metrics.add_metric(name="OffersSent", unit="Count", value=len(candidates))
     logger.info("slot released", slot_id=slot.slot_id, offers=len(candidates))
     return [c.appointment_id for c in candidates]

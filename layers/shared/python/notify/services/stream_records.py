@@ -1,18 +1,28 @@
-"""Stream records of the table, reduced to what the planners need."""
+"""Stream records of the table, reduced to what the planner needs."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ..dal import keys
 from ..dal.conversions import appointment_from_image
 from ..domain.model import Appointment
+
+# DynamoDB's own deletions (TTL, P2) carry this identity on their stream records.
+TTL_PRINCIPAL = "dynamodb.amazonaws.com"
+
+
+def expired(raw_record: dict[str, Any]) -> bool:
+    """A deletion by DynamoDB's TTL (the item aged out, P2): nothing to plan."""
+    identity = raw_record.get("userIdentity") or {}
+    return raw_record.get("eventName") == "REMOVE" and identity.get("principalId") == TTL_PRINCIPAL
 
 
 def appointment_images(raw_record: dict[str, Any]) -> tuple[Appointment | None, Appointment | None] | None:
     """(old, new) appointments of a stream record, or None for another entity."""
     stream = raw_record.get("dynamodb", {})
-    keys = stream.get("Keys", {})
-    if not keys.get("sk", {}).get("S", "").startswith("APPT#"):
+    sort_key = stream.get("Keys", {}).get("sk", {}).get("S", "")
+    if not sort_key.startswith(keys.Prefix.APPOINTMENT) or expired(raw_record):
         return None
     return (appointment_from_image(stream.get("OldImage")), appointment_from_image(stream.get("NewImage")))
 
@@ -20,7 +30,18 @@ def appointment_images(raw_record: dict[str, Any]) -> tuple[Appointment | None, 
 def practice_id_of_profile(raw_record: dict[str, Any]) -> str | None:
     """The practice whose profile (settings) this record created or changed, else None."""
     stream = raw_record.get("dynamodb", {})
-    keys = stream.get("Keys", {})
-    if keys.get("sk", {}).get("S") != "PROFILE" or "NewImage" not in stream:
+    if stream.get("Keys", {}).get("sk", {}).get("S") != keys.Prefix.PROFILE or "NewImage" not in stream:
         return None
-    return stream["NewImage"].get("practice_id", {}).get("S")
+    practice_id = stream["NewImage"].get("practice_id", {}).get("S")
+    return str(practice_id) if practice_id else None
+
+
+def erasure_requested(raw_record: dict[str, Any]) -> tuple[str, str] | None:
+    """(practice_id, request_id) of a new erasure request (P1), else None."""
+    stream = raw_record.get("dynamodb", {})
+    key = stream.get("Keys", {})
+    if raw_record.get("eventName") != "INSERT" or not key.get("pk", {}).get("S", "").startswith(
+        keys.Prefix.ERASURE
+    ):
+        return None
+    return key["pk"]["S"].removeprefix(keys.Prefix.ERASURE), key["sk"]["S"]

@@ -1,0 +1,50 @@
+"""The two resolvers, each with its routers and its error answers. The handlers serve them;
+the CDK app builds API Gateway's resources from their routes (infra/api.py), and
+docs/api/*.json are their OpenAPI documents: one list of routes for all three."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+from . import errors
+from .patient import app as app_routes
+from .patient import appointment, offers, recalls
+from .patient.pages import error_page
+from .practice import events, patients, reads
+from .practice import recalls as practice_recalls
+
+TITLES = {"practice": "Patient notifications: practice API", "patient": "Patient notifications: patient pages"}
+
+
+def practice_app() -> APIGatewayRestResolver:
+    """Signed requests from a practice's system, JSON answers."""
+    app = APIGatewayRestResolver(enable_validation=True)
+    for module in (events, reads, patients, practice_recalls):
+        app.include_router(module.router)
+    errors.register_json(app)
+    return app
+
+
+def patient_app() -> APIGatewayRestResolver:
+    """Pages behind a patient's link, HTML answers (JSON for the app)."""
+    app = APIGatewayRestResolver(enable_validation=True)
+    # Literal routes first: /l/{token}/receipt and /offer/... win over /l/{token}/{action}.
+    for module in (app_routes, offers, recalls, appointment):
+        app.include_router(module.router)
+    errors.register_pages(app, error_page)
+    return app
+
+
+APPS = {"practice": practice_app, "patient": patient_app}
+METHODS = ("get", "put", "post", "delete", "patch")
+
+
+def routes(app: APIGatewayRestResolver) -> list[tuple[str, str]]:
+    """(path, METHOD) of every route, paths as API Gateway writes them (/l/{token})."""
+    schema = app.get_openapi_schema()
+    return [
+        (path, method.upper())
+        for path, item in (schema.paths or {}).items()
+        for method in METHODS
+        if getattr(item, method) is not None
+    ]

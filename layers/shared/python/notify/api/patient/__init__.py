@@ -1,0 +1,1 @@
+"""The patient pages' routers, one module per concern."""

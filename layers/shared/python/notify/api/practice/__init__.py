@@ -1,0 +1,1 @@
+"""The practice API's routers, one module per concern."""

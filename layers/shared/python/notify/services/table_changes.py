@@ -1,0 +1,46 @@
+"""What a change in the table causes later (the planner's one entry point): for an
+appointment its message plan, its settlement (notices, freed slot: B9, F1) and recall
+side effects (K1, K2); for a practice profile its daily recall schedule (K1); for a
+manual recall its send (K4, K5); for an erasure request its first pass (P1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..adapters.scheduler import SchedulerTarget
+from ..dal.practices import get_practice
+from . import erasure, recalls
+from .planning import Planning, plan_change
+from .stream_records import appointment_images, erasure_requested, practice_id_of_profile
+
+
+@dataclass(frozen=True)
+class Planner:
+    planning: Planning
+    erasure: erasure.ErasureDeps
+    sweeps: SchedulerTarget | None  # the daily recall sweep (K1), where configured
+
+
+def on_record(raw_record: dict[str, Any], planner: Planner, now: datetime) -> None:
+    practice_id = practice_id_of_profile(raw_record)
+    if practice_id is not None:
+        if planner.sweeps is not None:
+            recalls.plan_daily_sweep(get_practice(practice_id), planner.sweeps)
+        return
+    requested = erasure_requested(raw_record)
+    if requested is not None:
+        erasure.erase(*requested, now, planner.erasure)
+        return
+    if recalls.on_recall_record(raw_record, planner.planning.invoker):
+        return
+    images = appointment_images(raw_record)
+    if images is None:
+        return
+    old, new = images
+    current = new or old
+    assert current is not None
+    practice = get_practice(current.practice_id)
+    plan_change(old, new, practice, planner.planning, now)
+    recalls.on_appointment_change(old, new, practice, now, planner.planning.links)
