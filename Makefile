@@ -50,8 +50,10 @@ soak: synth  ## the long drills, serially, figures printed: $(SOAK)
 	.venv-lint/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-lint.txt
 	touch $@
 
-lint: synth .venv-lint/.installed  ## ruff, and cfn-lint + checkov on the template (accepted checks: infra/accepted_checks.yaml)
+lint: synth .venv-lint/.installed  ## ruff (lint and format), mypy strict on the layer, cfn-lint + checkov on the template (accepted: infra/accepted_checks.yaml)
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 	.venv-lint/bin/python infra/lint_template.py
 
 redrive: setup  ## put dead-lettered work back: make redrive QUEUE=SendFailures (or StreamFailures, ScheduleFailures, Escalations; AWS creds or AWS_ENDPOINT_URL)

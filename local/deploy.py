@@ -95,13 +95,13 @@ def _ours(function_properties: dict[str, Any]) -> bool:
     return str(function_properties.get("Handler", "")).startswith("functions.")
 
 
+# The one table's local name, known without a synth: tests set TABLE_NAME to it before
+# the shared package (which reads it once, at import) is imported.
+LOCAL_TABLE = f"{STACK}-table"
+
+
 def table_name(logical_id: str) -> str:
-    return f"{STACK}-{_short(logical_id, 40)}"
-
-
-def planned_table_names(template: Template) -> dict[str, str]:
-    """The names the deploy will give the tables (tests set TABLE_NAME before imports)."""
-    return {logical: table_name(logical) for logical in template.of_type("AWS::DynamoDB::Table")}
+    return LOCAL_TABLE
 
 
 class LocalDeployer:
@@ -242,7 +242,10 @@ class LocalDeployer:
         for logical, res in self.t.of_type("AWS::IAM::Role").items():
             doc = self.resolve(res["Properties"]["AssumeRolePolicyDocument"])
             boto3.client("iam").create_role(RoleName=self.names[logical], AssumeRolePolicyDocument=json.dumps(doc))
-        for logical, res in self.t.of_type("AWS::DynamoDB::Table").items():
+        tables = self.t.of_type("AWS::DynamoDB::Table")
+        if len(tables) != 1:
+            raise NotImplementedError(f"the local stack names one table ({LOCAL_TABLE}); found {len(tables)}")
+        for logical, res in tables.items():
             out.tables[logical] = self._table(logical, res["Properties"])
         for logical in self.t.of_type("AWS::SQS::Queue"):
             url = boto3.client("sqs").create_queue(QueueName=self.names[logical])["QueueUrl"]

@@ -1,11 +1,11 @@
-"""moto in server mode, made to behave like AWS where our product depends on it.
+"""moto in server mode, with WSGI layers where our product needs AWS's behaviour:
 
 - DynamoDB requests are serialised (one lock around them): real DynamoDB serialises
-  writes per item, moto does not, and "first acceptance wins" must be provable locally.
-- Lambda invokes run the real handler in-process (moto would need Docker); async
-  invokes are queued for the router, which retries them like Lambda does.
-- Step Functions Wait states and retry intervals wait on the virtual clock instead of
-  sleeping real time.
+  writes per item, moto does not, and "first acceptance wins" must be provable locally;
+- the B8 drills' fault injection (throttling, a service down);
+- SES's mailbox simulator (bounce and complaint addresses), which moto lacks.
+
+What is changed inside moto itself is in moto_patches.py, each change checked at start.
 """
 
 from __future__ import annotations
@@ -16,29 +16,17 @@ import random
 import re
 import threading
 import uuid
-from collections.abc import Callable
-from datetime import UTC, timedelta
-from types import SimpleNamespace
 from typing import Any
 
-from moto.awslambda.models import LambdaFunction
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
     create_backend_app,
 )
-from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl as retrier_module
-from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp
-from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
-    WaitFunction,
-)
 from werkzeug.serving import make_server
 
-from .clock import VirtualClock
-
-# Held while moto handles a DynamoDB request; the router takes it to trim streams.
-DYNAMODB_LOCK = threading.Lock()
+from .moto_patches import DYNAMODB_LOCK
 
 
 class SerialisedDynamoDB:
@@ -199,141 +187,3 @@ class MotoServer(ThreadedMotoServer):
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
         self._server_ready_event.set()
         self._server.serve_forever()
-
-
-def patch_lambda(invoke_sync: Callable[[str, dict], Any], enqueue_async: Callable[[str, dict], None]) -> None:
-    """Route moto's Lambda invokes (direct, Step Functions tasks) to the real handlers."""
-
-    def invoke(self: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> bytes:
-        event = json.loads(body) if body else {}
-        # An API Invoke carries its HTTP headers; SNS's delivery to a subscribed function
-        # comes without any, and SNS invokes Lambda asynchronously.
-        if not request_headers or request_headers.get("X-Amz-Invocation-Type") == "Event":
-            enqueue_async(self.function_name, event)
-            return b""
-        try:
-            result = invoke_sync(self.function_name, event)
-        except Exception as exc:  # the handler's error becomes Lambda's error payload
-            response_headers["x-amz-function-error"] = "Unhandled"
-            payload = getattr(exc, "payload", {"errorType": type(exc).__name__, "errorMessage": str(exc)})
-            return json.dumps(payload).encode()
-        return json.dumps(result).encode()
-
-    LambdaFunction.invoke = invoke  # type: ignore[method-assign]
-
-
-def patch_waits(clock: VirtualClock) -> None:
-    """Wait states, and the pause between a task's retries, block on the virtual clock
-    (moto would sleep real seconds)."""
-
-    def eval_body(self: WaitFunction, env: Any) -> None:
-        if isinstance(self, Timestamp):
-            self.string.eval(env=env)
-            raw = env.stack.pop()
-            parsed = Timestamp._from_timestamp_string(raw)
-            if parsed is None:
-                env.stack.append(raw)
-                seconds = Timestamp._get_wait_seconds(self, env)  # raises the ASL failure
-                target = clock.now() + timedelta(seconds=seconds)
-            else:
-                target = parsed.replace(tzinfo=UTC)
-        else:
-            target = clock.now() + timedelta(seconds=self._get_wait_seconds(env=env))
-        clock.wait_until(target, still_running=env.is_running)
-
-    WaitFunction._eval_body = eval_body  # type: ignore[method-assign]
-
-    def sleep_on_clock(seconds: float) -> None:
-        clock.wait_until(clock.now() + timedelta(seconds=seconds))
-
-    # The retrier's module calls time.sleep(interval); give it a `time` of its own.
-    retrier_module.time = SimpleNamespace(sleep=sleep_on_clock)  # type: ignore[attr-defined]
-
-
-def _snapshot_items(backend: Any, transact_items: list[dict[str, Any]]) -> list[Any]:
-    """The items a transaction touches, deep-copied (None where absent)."""
-    import copy
-
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
-    saved = []
-    for entry in transact_items:
-        _, op = next(iter(entry.items()))
-        table = backend.tables.get(op.get("TableName"))
-        if table is None:
-            continue
-        raw = op.get("Key") or op.get("Item") or {}
-        hash_key = DynamoType(raw[table.hash_key_attr])
-        range_key = (
-            DynamoType(raw[table.range_key_attr]) if table.range_key_attr and table.range_key_attr in raw else None
-        )
-        bucket = table.items.get(hash_key, {}) if table.range_key_attr else table.items
-        current = bucket.get(range_key if table.range_key_attr else hash_key)
-        saved.append((table, hash_key, range_key, copy.deepcopy(current)))
-    return saved
-
-
-def _restore(saved: list[Any], streams: dict[Any, int]) -> None:
-    """Put the touched items and the stream lengths back as they were."""
-    for table, hash_key, range_key, item in reversed(saved):
-        if table.range_key_attr:
-            bucket = table.items[hash_key]
-            if item is None:
-                bucket.pop(range_key, None)
-                if not bucket:
-                    table.items.pop(hash_key, None)
-            else:
-                bucket[range_key] = item
-        elif item is None:
-            table.items.pop(hash_key, None)
-        else:
-            table.items[hash_key] = item
-    for shard, length in streams.items():
-        del shard.items[length:]
-
-
-def patch_transactions() -> None:
-    """Make moto's TransactWriteItems cost O(items touched), not O(table).
-
-    Runs only inside a DynamoDB request, i.e. under DYNAMODB_LOCK, which is what makes
-    swapping the module's `copy` for the duration of the call safe.
-
-    moto deep-copies every table a transaction names (items and stream included) so that
-    it can roll back; on a table that keeps growing, each write becomes slower than the
-    last. This snapshot keeps only the touched items and the stream length, and restores
-    them if the transaction is cancelled: the same all-or-nothing outcome.
-    """
-    import copy
-
-    from moto.dynamodb.models import DynamoDBBackend
-    from moto.dynamodb.models import copy as moto_copy_module
-
-    original = DynamoDBBackend.transact_write_items
-    if getattr(original, "_local_patch", False):
-        return
-
-    from moto.dynamodb.models.table import Table
-
-    class _NoTableCopy:
-        """Stands in for the `copy` module inside moto's module: tables are not copied
-        (our snapshot covers them), everything else is copied as before."""
-
-        @staticmethod
-        def deepcopy(value: Any, memo: Any = None) -> Any:
-            return value if isinstance(value, Table) else copy.deepcopy(value, memo)
-
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        saved = _snapshot_items(self, transact_items)
-        streams = {t.stream_shard: len(t.stream_shard.items) for t, *_ in saved if t.stream_shard is not None}
-        module = original.__globals__
-        module["copy"] = _NoTableCopy
-        try:
-            original(self, transact_items)
-        except Exception:
-            _restore(saved, streams)
-            raise
-        finally:
-            module["copy"] = moto_copy_module
-
-    transact_write_items._local_patch = True  # type: ignore[attr-defined]
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]

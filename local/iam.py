@@ -96,7 +96,7 @@ class PolicyBook:
         if service == "sns":
             if operation == "CreatePlatformEndpoint":
                 return [("sns:CreatePlatformEndpoint", params["PlatformApplicationArn"])]
-            target = params.get("TargetArn") or params.get("TopicArn") or "*"
+            target = params.get("TargetArn") or params.get("TopicArn") or params.get("EndpointArn") or "*"
             return [(f"sns:{operation}", target)]
         if service == "sesv2" and operation == "SendEmail":
             domain = params["FromEmailAddress"].rsplit("@", 1)[1]

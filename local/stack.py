@@ -59,7 +59,10 @@ class LocalStack:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> LocalStack:
-        from .emulator import MotoServer, patch_lambda, patch_transactions, patch_waits
+        from . import moto_patches
+        from .emulator import MotoServer
+
+        moto_patches.check_version()
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         # Handlers flush metrics on every call; an empty flush is normal here.
@@ -111,9 +114,9 @@ class LocalStack:
         self.router.faults = self.moto.faults
         self.router.mailbox = self.moto.mailbox_simulator
         # Late-bound, so that instrumentation wrapped around runtime.invoke sees every call.
-        patch_lambda(lambda name, event: self.router.invoke_task(name, event), self.router.enqueue_async)
-        patch_waits(self.clock)
-        patch_transactions()
+        moto_patches.apply(
+            self.clock, lambda name, event: self.router.invoke_task(name, event), self.router.enqueue_async
+        )
         late.app = LocalApi(
             self.deployment.routes,
             self.runtime,

@@ -2,7 +2,8 @@
 session; every test onboards its own practice, so tests never see each other's data.
 
 The shared package reads TABLE_NAME once at import, so it is set here, before any test
-module imports it, to the name the local deploy gives the synthesised table.
+module imports it, to the name the local deploy gives the table (no synth needed: unit
+tests run on a fresh clone).
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from local.deploy import planned_table_names
-from local.template import Template
+from local.deploy import LOCAL_TABLE
 
-os.environ.setdefault("TABLE_NAME", next(iter(planned_table_names(Template()).values())))
+os.environ.setdefault("TABLE_NAME", LOCAL_TABLE)
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-central-1")
 
 STACK_START = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # a Monday, 08:00 in Warsaw / Paris

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from local.router import next_daily
+from local.schedules import next_daily
 from notify.dal.conversions import settings_from_json, settings_to_json
 from notify.domain.channel_choice import choose_channels
 from notify.domain.model import (

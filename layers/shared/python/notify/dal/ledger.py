@@ -94,12 +94,17 @@ def record_planned(ref: MessageRef, due_at: datetime, now: datetime) -> None:
     condition_held(lambda: item.save(condition=LedgerItem.pk.does_not_exist()))
 
 
+CLOSED_PLAN_RETENTION = timedelta(days=30)
+
+
 def close_planned(ref: MessageRef, status: DeliveryStatus, now: datetime, reason: str | None = None) -> bool:
-    """planned -> fired / cancelled, once: a second firing or cancel finds it closed."""
+    """planned -> fired / cancelled, once: a second firing or cancel finds it closed. A
+    closed plan is bookkeeping: it expires CLOSED_PLAN_RETENTION later (P2)."""
     item = LedgerItem(*_key(ref, SCHEDULE))
     actions: list[Action] = [
         LedgerItem.status.set(status.value),
         LedgerItem.updated_at.set(now),
+        LedgerItem.expires_at.set(now + CLOSED_PLAN_RETENTION),
         LedgerItem.history.set(
             LedgerItem.history.append([LedgerHistory(at=now, status=status.value, reason=reason)])
         ),
@@ -187,17 +192,22 @@ class Entry:
     content: LedgerContentItem | None
 
 
-def _entries(items: Sequence[object]) -> list[Entry]:
-    contents = {i.sk.removesuffix("#content"): i for i in items if isinstance(i, LedgerContentItem)}
+def _entries(items: Sequence[object], now: datetime) -> list[Entry]:
+    """Rows with their content. Content past its time is gone even before DynamoDB's TTL
+    process deletes it (up to two days later, P2)."""
+    contents = {
+        i.sk.removesuffix("#content"): i
+        for i in items
+        if isinstance(i, LedgerContentItem) and (i.expires_at is None or i.expires_at > now)
+    }
     return [Entry(i, contents.get(i.sk)) for i in items if isinstance(i, LedgerItem)]
 
 
-def for_subject(practice_id: str, subject_id: str) -> list[Entry]:
+def for_subject(practice_id: str, subject_id: str, now: datetime) -> list[Entry]:
     """The ledger of one appointment (or recall, or patient)."""
-    return _entries(list(NotifyItem.query(keys.ledger(practice_id, subject_id))))
+    return _entries(list(NotifyItem.query(keys.ledger(practice_id, subject_id))), now)
 
 
-def for_patient(practice_id: str, patient_id: str) -> list[Entry]:
-    """Every message of one patient, in time order (gsi2)."""
-    items = list(NotifyItem.patient_index.query(keys.patient_items(practice_id, patient_id)))
-    return _entries(items)
+def for_patient(practice_id: str, patient_id: str, now: datetime) -> list[Entry]:
+    """Every message of one patient (its appointments' and recalls'), in time order (gsi2)."""
+    return _entries(list(NotifyItem.patient_index.query(keys.patient_items(practice_id, patient_id))), now)

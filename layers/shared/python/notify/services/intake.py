@@ -206,7 +206,11 @@ def _upsert_patient(practice_id: str, event: PatientUpserted, now: datetime, att
     stamp = stamp_of(event).key
     item = practice_store.patient_item(practice_id, data.patient_id)
     erased_at = erasures.erased_stamp(practice_id, erasure.patient_digest(practice_id, data.patient_id))
-    if (item.stamp and item.stamp > stamp) or (erased_at and erased_at > stamp):
+    if erased_at and erased_at > stamp:
+        # Older than the patient's erasure (P1): acknowledged, and nothing about them kept.
+        appointment_store.record_event(practice_id, event.event_id, event.type, now)
+        return IntakeStatus.STALE
+    if item.stamp and item.stamp > stamp:
         appointment_store.record_event(
             practice_id,
             event.event_id,

@@ -52,19 +52,20 @@ def _appointment(appointment: Appointment) -> dict[str, Any]:
     }
 
 
-def appointment_report(practice_id: str, appointment_id: str) -> dict[str, Any]:
+def appointment_report(practice_id: str, appointment_id: str, now: datetime) -> dict[str, Any]:
     try:
         appointment, _ = appointment_store.get_appointment(practice_id, appointment_id)
     except NotFoundError as exc:
         raise NotFoundForPracticeError(appointment_id) from exc
     return {
         "appointment": _appointment(appointment),
-        "messages": [_entry(e) for e in ledger.for_subject(practice_id, appointment_id)],
+        "messages": [_entry(e) for e in ledger.for_subject(practice_id, appointment_id, now)],
     }
 
 
-def patient_messages(practice_id: str, patient_id: str) -> dict[str, Any]:
-    return {"patient_id": patient_id, "messages": [_entry(e) for e in ledger.for_patient(practice_id, patient_id)]}
+def patient_messages(practice_id: str, patient_id: str, now: datetime) -> dict[str, Any]:
+    messages = ledger.for_patient(practice_id, patient_id, now)
+    return {"patient_id": patient_id, "messages": [_entry(e) for e in messages]}
 
 
 def patient_export(practice_id: str, patient_id: str, now: datetime) -> dict[str, Any]:
@@ -77,9 +78,7 @@ def patient_export(practice_id: str, patient_id: str, now: datetime) -> dict[str
     settings = practice_store.get_practice(practice_id).settings
     number = normalise_mobile(patient.phone, settings.country)
     appointments = appointment_store.appointments_of_patient(practice_id, patient_id)
-    messages = ledger.for_patient(practice_id, patient_id)
-    for recall in recall_store.recalls_of_patient(practice_id, patient_id):
-        messages += ledger.for_subject(practice_id, f"recall.{recall.recall_id}")
+    messages = ledger.for_patient(practice_id, patient_id, now)
     return {
         "exported_at": now.isoformat(),
         "patient": {

@@ -19,12 +19,12 @@ router = APIGatewayRouter()
     "/practices/<practice_id>/appointments/<appointment_id>", summary="An appointment and every message of it"
 )
 def read_appointment(practice_id: PracticeId, appointment_id: EntityId) -> dict[str, Any]:
-    return practice_reads.appointment_report(practice_id, appointment_id)
+    return practice_reads.appointment_report(practice_id, appointment_id, utcnow())
 
 
 @router.get("/practices/<practice_id>/patients/<patient_id>/messages", summary="Every message of a patient")
 def read_patient_messages(practice_id: PracticeId, patient_id: EntityId) -> dict[str, Any]:
-    return practice_reads.patient_messages(practice_id, patient_id)
+    return practice_reads.patient_messages(practice_id, patient_id, utcnow())
 
 
 @router.get("/practices/<practice_id>/notices", summary="What the practice was told")

@@ -1,0 +1,279 @@
+"""Every change the local stack makes inside moto, in one place, each checked at start.
+
+moto emulates AWS's APIs; where our product depends on AWS behaviour moto lacks or gets
+in the way of, we change moto's internals. Those internals move between releases, so:
+
+- `check_version()` refuses a moto outside SUPPORTED (the range the local stack was
+  run on, see docs/local-stack.md);
+- every patch below is applied by `apply()`, which then calls `verify()`: each patch
+  checks it took effect and that the moto code it relies on still looks as it did
+  (a patch that would silently do nothing fails loudly instead);
+- tests/e2e/test_local_stack.py drives each patched behaviour through AWS's APIs.
+
+The patches:
+1. Lambda invokes run the real handler in-process (moto would need Docker); async
+   invokes (Event) are queued for the router, which retries them like Lambda does.
+2. Step Functions Wait states wait on the virtual clock instead of sleeping.
+3. The pause between a state's retries waits on the virtual clock too.
+4. TransactWriteItems snapshots only the items it touches (moto deep-copies every table
+   named, stream included, which makes each write slower than the last).
+5. The moto server runs inside our WSGI layers (emulator.MotoServer overrides its
+   `_server_entry`).
+The router and TTL process also read moto's DynamoDB stream shard (`items`,
+`starting_sequence_number`, each record's `record`), checked here as well.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import json
+import threading
+from collections.abc import Callable
+from datetime import UTC, timedelta
+from importlib.metadata import version
+from types import SimpleNamespace
+from typing import Any
+
+from .clock import VirtualClock
+
+
+class EmulatorMismatch(RuntimeError):
+    """moto is not what the local stack's patches were written against."""
+
+
+try:
+    from moto.awslambda.models import LambdaFunction
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import StreamRecord, StreamShard, Table
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl as retrier_module
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
+        WaitFunction,
+    )
+except ImportError as exc:  # moto moved what we patch
+    raise EmulatorMismatch(f"moto {version('moto')}: {exc} (local/moto_patches.py, SUPPORTED)") from exc
+
+# The moto releases the local stack is known to work with (lower inclusive, upper not).
+SUPPORTED = ((5, 2, 5), (5, 3, 0))
+
+# Held while moto handles a DynamoDB request; the router takes it to trim streams and
+# the TTL process to delete expired items.
+DYNAMODB_LOCK = threading.Lock()
+
+
+def _release(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".")[:3] if part.isdigit())
+
+
+def check_version(installed: str | None = None) -> str:
+    found = installed or version("moto")
+    low, high = SUPPORTED
+    if not low <= _release(found) < high:
+        raise EmulatorMismatch(
+            f"moto {found} is outside the supported range "
+            f"{'.'.join(map(str, low))} <= moto < {'.'.join(map(str, high))} (local/moto_patches.py)"
+        )
+    return found
+
+
+def patch_lambda(invoke_sync: Callable[[str, dict], Any], enqueue_async: Callable[[str, dict], None]) -> None:
+    """Route moto's Lambda invokes (direct, Step Functions tasks) to the real handlers."""
+
+    def invoke(self: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> bytes:
+        event = json.loads(body) if body else {}
+        # An API Invoke carries its HTTP headers; SNS's delivery to a subscribed function
+        # comes without any, and SNS invokes Lambda asynchronously.
+        if not request_headers or request_headers.get("X-Amz-Invocation-Type") == "Event":
+            enqueue_async(self.function_name, event)
+            return b""
+        try:
+            result = invoke_sync(self.function_name, event)
+        except Exception as exc:  # the handler's error becomes Lambda's error payload
+            response_headers["x-amz-function-error"] = "Unhandled"
+            payload = getattr(exc, "payload", {"errorType": type(exc).__name__, "errorMessage": str(exc)})
+            return json.dumps(payload).encode()
+        return json.dumps(result).encode()
+
+    invoke._local_patch = True  # type: ignore[attr-defined]
+    LambdaFunction.invoke = invoke  # type: ignore[method-assign]
+
+
+def patch_waits(clock: VirtualClock) -> None:
+    """Wait states, and the pause between a task's retries, block on the virtual clock
+    (moto would sleep real seconds)."""
+
+    def eval_body(self: WaitFunction, env: Any) -> None:
+        if isinstance(self, Timestamp):
+            self.string.eval(env=env)
+            raw = env.stack.pop()
+            parsed = Timestamp._from_timestamp_string(raw)
+            if parsed is None:
+                env.stack.append(raw)
+                seconds = Timestamp._get_wait_seconds(self, env)  # raises the ASL failure
+                target = clock.now() + timedelta(seconds=seconds)
+            else:
+                target = parsed.replace(tzinfo=UTC)
+        else:
+            target = clock.now() + timedelta(seconds=self._get_wait_seconds(env=env))
+        clock.wait_until(target, still_running=env.is_running)
+
+    eval_body._local_patch = True  # type: ignore[attr-defined]
+    WaitFunction._eval_body = eval_body  # type: ignore[method-assign]
+
+    def sleep_on_clock(seconds: float) -> None:
+        clock.wait_until(clock.now() + timedelta(seconds=seconds))
+
+    # The retrier's module calls time.sleep(interval); give it a `time` of its own.
+    retrier_module.time = SimpleNamespace(sleep=sleep_on_clock, local_patch=True)  # type: ignore[attr-defined]
+
+
+def _snapshot_items(backend: Any, transact_items: list[dict[str, Any]]) -> list[Any]:
+    """The items a transaction touches, deep-copied (None where absent)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    saved = []
+    for entry in transact_items:
+        _, op = next(iter(entry.items()))
+        table = backend.tables.get(op.get("TableName"))
+        if table is None:
+            continue
+        raw = op.get("Key") or op.get("Item") or {}
+        hash_key = DynamoType(raw[table.hash_key_attr])
+        range_key = (
+            DynamoType(raw[table.range_key_attr]) if table.range_key_attr and table.range_key_attr in raw else None
+        )
+        bucket = table.items.get(hash_key, {}) if table.range_key_attr else table.items
+        current = bucket.get(range_key if table.range_key_attr else hash_key)
+        saved.append((table, hash_key, range_key, copy.deepcopy(current)))
+    return saved
+
+
+def _restore(saved: list[Any], streams: dict[Any, int]) -> None:
+    """Put the touched items and the stream lengths back as they were."""
+    for table, hash_key, range_key, item in reversed(saved):
+        if table.range_key_attr:
+            bucket = table.items[hash_key]
+            if item is None:
+                bucket.pop(range_key, None)
+                if not bucket:
+                    table.items.pop(hash_key, None)
+            else:
+                bucket[range_key] = item
+        elif item is None:
+            table.items.pop(hash_key, None)
+        else:
+            table.items[hash_key] = item
+    for shard, length in streams.items():
+        del shard.items[length:]
+
+
+def patch_transactions() -> None:
+    """Make moto's TransactWriteItems cost O(items touched), not O(table).
+
+    Runs only inside a DynamoDB request, i.e. under DYNAMODB_LOCK, which is what makes
+    swapping the module's `copy` for the duration of the call safe.
+
+    moto deep-copies every table a transaction names (items and stream included) so that
+    it can roll back; on a table that keeps growing, each write becomes slower than the
+    last. This snapshot keeps only the touched items and the stream length, and restores
+    them if the transaction is cancelled: the same all-or-nothing outcome.
+    """
+    from moto.dynamodb.models import copy as moto_copy_module
+
+    original = DynamoDBBackend.transact_write_items
+    if getattr(original, "_local_patch", False):
+        return
+
+    class _NoTableCopy:
+        """Stands in for the `copy` module inside moto's module: tables are not copied
+        (our snapshot covers them), everything else is copied as before."""
+
+        @staticmethod
+        def deepcopy(value: Any, memo: Any = None) -> Any:
+            return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        saved = _snapshot_items(self, transact_items)
+        streams = {t.stream_shard: len(t.stream_shard.items) for t, *_ in saved if t.stream_shard is not None}
+        module = original.__globals__
+        module["copy"] = _NoTableCopy
+        try:
+            original(self, transact_items)
+        except Exception:
+            _restore(saved, streams)
+            raise
+        finally:
+            module["copy"] = moto_copy_module
+
+    transact_write_items._local_patch = True  # type: ignore[attr-defined]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def apply(
+    clock: VirtualClock,
+    invoke_sync: Callable[[str, dict[str, Any]], Any],
+    enqueue_async: Callable[[str, dict[str, Any]], None],
+) -> None:
+    """Apply every patch, then check each took effect (EmulatorMismatch otherwise)."""
+    check_version()
+    problems = _preconditions()
+    if problems:
+        raise EmulatorMismatch("moto changed under the local stack: " + "; ".join(problems))
+    patch_lambda(invoke_sync, enqueue_async)
+    patch_waits(clock)
+    patch_transactions()
+    problems = verify()
+    if problems:
+        raise EmulatorMismatch("a moto patch did not take effect: " + "; ".join(problems))
+
+
+def _source(obj: Any) -> str:
+    try:
+        return inspect.getsource(obj)
+    except (OSError, TypeError):
+        return ""
+
+
+def _preconditions() -> list[str]:
+    """What the patches rely on in moto's code, before patching."""
+    problems = []
+    if not all(hasattr(Timestamp, name) for name in ("_from_timestamp_string", "_get_wait_seconds")):
+        problems.append("Timestamp wait helpers are gone")
+    if not hasattr(WaitFunction, "_eval_body"):
+        problems.append("WaitFunction._eval_body is gone")
+    if "time.sleep(" not in _source(retrier_module):
+        problems.append("the retrier no longer pauses with time.sleep")
+    transact = DynamoDBBackend.transact_write_items
+    if not getattr(transact, "_local_patch", False) and "copy.deepcopy" not in _source(transact):
+        problems.append("TransactWriteItems no longer deep-copies through its module's `copy`")
+    if not all(hasattr(ThreadedMotoServer, name) for name in ("_server_entry", "get_host_and_port")):
+        problems.append("ThreadedMotoServer._server_entry is gone")
+    server_init = _source(ThreadedMotoServer.__init__)
+    if not all(f"self.{name}" in server_init for name in ("_server_ready_event", "_ip_address", "_port")):
+        problems.append("ThreadedMotoServer's fields changed")
+    shard = _source(StreamShard)
+    if "self.items" not in shard or "self.starting_sequence_number" not in shard:
+        problems.append("StreamShard no longer keeps items / starting_sequence_number")
+    if "self.record" not in _source(StreamRecord):
+        problems.append("StreamRecord no longer keeps its record")
+    if not all(hasattr(Table, name) for name in ("all_items", "delete_item")) or (
+        "self.stream_shard" not in _source(Table.__init__)
+    ):
+        problems.append("Table.all_items / delete_item / stream_shard changed")
+    return problems
+
+
+def verify() -> list[str]:
+    """Each patch in place (an empty list when all are)."""
+    problems = []
+    if not getattr(LambdaFunction.invoke, "_local_patch", False):
+        problems.append("Lambda invokes would need Docker (LambdaFunction.invoke not patched)")
+    if not getattr(WaitFunction._eval_body, "_local_patch", False):
+        problems.append("Wait states would sleep real time (WaitFunction._eval_body not patched)")
+    if not getattr(getattr(retrier_module, "time", None), "local_patch", False):
+        problems.append("retry intervals would sleep real time (retrier's time not patched)")
+    if not getattr(DynamoDBBackend.transact_write_items, "_local_patch", False):
+        problems.append("transactions would copy whole tables (transact_write_items not patched)")
+    return problems

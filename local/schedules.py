@@ -1,0 +1,111 @@
+"""EventBridge Scheduler: fires one-shot `at(...)` schedules when the clock reaches them
+(as an async invoke, which is how Scheduler calls Lambda) and deletes them after
+completion; fires daily `cron(M H * * ? *)` schedules at their local time in their zone."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import boto3
+from moto.scheduler.models import scheduler_backends
+
+from .clock import VirtualClock
+from .deploy import ACCOUNT, REGION, Deployment
+
+_AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
+_DAILY = re.compile(r"^cron\((\d{1,2}) (\d{1,2}) \* \* \? \*\)$")
+
+
+def next_daily(expression: str, timezone: str, after: datetime) -> datetime:
+    """The first local `H:M` of a daily cron expression strictly after `after` (UTC)."""
+    match = _DAILY.match(expression)
+    if not match:
+        raise NotImplementedError(f"local scheduler fires daily crons only: {expression}")
+    zone = ZoneInfo(timezone)
+    minute, hour = int(match.group(1)), int(match.group(2))
+    day = after.astimezone(zone).date()
+    while True:
+        local = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
+        if local.astimezone(UTC) > after:
+            return local.astimezone(UTC)
+        day += timedelta(days=1)
+
+
+class Schedules:
+    def __init__(
+        self,
+        deployment: Deployment,
+        clock: VirtualClock,
+        enqueue: Callable[[str, dict[str, Any]], None],
+        stats: dict[str, int],
+    ) -> None:
+        self.d = deployment
+        self.clock = clock
+        self.enqueue = enqueue
+        self.stats = stats
+        self._cron_fired: dict[tuple[str, str, str, str], datetime] = {}
+        self._scheduler = boto3.client("scheduler")
+
+    def _all(self) -> list[Any]:
+        backend = scheduler_backends[ACCOUNT][REGION]
+        return [
+            s for name in self.d.schedule_groups for s in list(backend.schedule_groups[name].schedules.values())
+        ]
+
+    @staticmethod
+    def _cron_key(schedule: Any) -> tuple[str, str, str, str]:
+        return (
+            schedule.group_name,
+            schedule.name,
+            schedule.schedule_expression,
+            schedule.schedule_expression_timezone or "UTC",
+        )
+
+    def due_time(self, schedule: Any) -> datetime | None:
+        expression = schedule.schedule_expression or ""
+        timezone = schedule.schedule_expression_timezone or "UTC"
+        if expression.startswith("cron("):
+            # A recurring schedule is due at its next time after its last firing (or
+            # after the moment the router first saw it).
+            last = self._cron_fired.setdefault(self._cron_key(schedule), self.clock.now())
+            return next_daily(expression, timezone, last)
+        match = _AT.match(expression)
+        if not match:
+            return None
+        zone = ZoneInfo(timezone)
+        return datetime.fromisoformat(match.group(1)).replace(tzinfo=zone).astimezone(UTC)
+
+    def fire_due(self) -> int:
+        now = self.clock.now()
+        fired = 0
+        for schedule in sorted(self._all(), key=lambda s: self.due_time(s) or now):
+            due = self.due_time(schedule)
+            if schedule.state != "ENABLED" or due is None or due > now:
+                continue
+            function = self.d.function_by_arn(schedule.target["Arn"]).name
+            self.enqueue(function, json.loads(schedule.target.get("Input") or "{}"))
+            fired += 1
+            self.stats["schedules_fired"] += 1
+            if (schedule.schedule_expression or "").startswith("cron("):
+                self._cron_fired[self._cron_key(schedule)] = due
+            elif schedule.action_after_completion == "DELETE":
+                self._scheduler.delete_schedule(Name=schedule.name, GroupName=schedule.group_name)
+            else:
+                schedule.state = "DISABLED"
+        return fired
+
+    def pending(self) -> int:
+        return sum(1 for s in self._all() if s.state == "ENABLED")
+
+    def pending_names(self, prefix: str = "") -> list[str]:
+        return sorted(s.name for s in self._all() if s.state == "ENABLED" and s.name.startswith(prefix))
+
+    def next_due(self) -> datetime | None:
+        now = self.clock.now()
+        times = [t for t in (self.due_time(s) for s in self._all() if s.state == "ENABLED") if t and t > now]
+        return min(times) if times else None

@@ -1,0 +1,325 @@
+"""Data protection end to end (P1, P2, P3, P5 and the link scanner case), checked the way a
+data-protection officer would: by reading every item in the table and every line the
+handlers logged, not by asking the code what it did."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import timedelta
+
+import boto3
+import pytest
+
+from local.ttl import LAG as TTL_LAG
+from notify.dal.ledger import Content, MessageRef, claim, record_content
+from notify.domain.model import Channel, MessageKind
+from notify.services.erasure import SECOND_PASS_AFTER
+
+from .conftest import NOTICE_DELAY
+
+PHONE_NATIONAL = "601 987 654"
+PHONE_E164 = "+48601987654"
+
+
+def _person(tag: str) -> dict:
+    return {
+        "name": f"Zofia Erasmus-{tag}",
+        "phone": PHONE_NATIONAL,
+        "email": f"zofia.{tag}@example.com",
+        "has_app": True,
+        "push_enabled": True,
+        "device_token": f"device-zofia-{tag}",
+        "platform": "android",
+    }
+
+
+def _scan(table: str) -> list[dict]:
+    client = boto3.client("dynamodb")
+    items, kwargs = [], {"TableName": table}
+    while True:
+        page = client.scan(**kwargs)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _kind(item: dict) -> str:
+    return item.get("entity", {}).get("S", "?")
+
+
+def _hits(items: list[dict], needles: dict[str, str]) -> dict[str, set[str]]:
+    """For each needle that occurs, the item kinds it occurs in."""
+    found: dict[str, set[str]] = {}
+    for item in items:
+        text = json.dumps(item, ensure_ascii=False)
+        for label, needle in needles.items():
+            if needle in text:
+                found.setdefault(label, set()).add(_kind(item))
+    return found
+
+
+class LogWindow:
+    """The handlers' log lines written from now on (what CloudWatch Logs would keep)."""
+
+    def __init__(self, stack) -> None:
+        self.path = stack.log_file
+        self.start = self.path.stat().st_size if self.path.exists() else 0
+
+    def lines(self) -> list[str]:
+        with self.path.open(encoding="utf-8") as f:
+            f.seek(self.start)
+            return f.read().splitlines()
+
+
+def _needles(s, patient_id: str, person: dict) -> dict[str, str]:
+    needles = {
+        "name": person["name"],
+        "phone (national)": PHONE_NATIONAL,
+        "phone (digits)": PHONE_NATIONAL.replace(" ", ""),
+        "phone (E.164)": PHONE_E164,
+        "email": person["email"],
+        "device token": person["device_token"],
+        "patient id": patient_id,
+    }
+    for row in s.messages():
+        if row["patient_id"] != patient_id or not row["link"]:
+            continue
+        token = re.search(r"/[lr]/([A-Za-z0-9_-]+)", row["link"]).group(1)
+        needles[f"token {token[:4]}…"] = token
+    return needles
+
+
+def _lively_patient(s, control, patient_id: str, person: dict) -> None:
+    """Everything a patient leaves behind: a booking pushed (its escalation waiting), a
+    booking cancelled from the link (a notice to the practice), a freed-slot offer, a
+    recall, a blocked-number entry."""
+    s.patient(patient_id, **person)
+    s.patient("keeper", phone="601 111 222", name="Adam Keeper")
+    response = s.pms.send(
+        "recall.due", {"patient_id": patient_id, "recall_type": "checkup", "due_at": control.now().isoformat()}
+    )
+    assert response.status_code == 202, response.text
+    control.advance_to(s.local(1, 10, 5))  # the recall goes out (no visit booked yet, K1)
+    s.book("keep1", "keeper", s.local(4))
+    s.book("a1", patient_id, s.local(6), source="app")  # push; escalates to SMS later
+    s.book("a2", patient_id, s.local(12), source="app")
+    assert s.browser.act(s.token("a2"), "cancel").status_code == 200
+    s.change("appointment.cancelled", {"appointment_id": "keep1"})  # slot offered to a1
+    assert s.pms.call("PUT", f"blocked-numbers/{PHONE_E164}", {"blocked_recalls": True}).status_code == 200
+    control.advance_to(s.local(6) - timedelta(hours=47))  # a1's reminder pushed; its escalation waits
+
+
+@pytest.mark.parametrize("how", ["event", "api"])
+def test_p1_erasure_leaves_no_trace_of_the_patient_in_any_item_or_log(scenario, control, local_stack, how):
+    s = scenario(uses_email=True, recalls_enabled=True)
+    logs = LogWindow(local_stack)
+    patient_id = f"erase-{uuid.uuid4().hex[:8]}"
+    person = _person(patient_id[-4:])
+    _lively_patient(s, control, patient_id, person)
+    needles = _needles(s, patient_id, person)
+    kinds = {m["kind"] for m in s.messages() if m["patient_id"] == patient_id}
+    assert {"confirmation", "slot_offer", "recall"} <= kinds, kinds
+    assert any(label.startswith("token") for label in needles)
+    before = _hits(_scan(local_stack.table_name), needles)
+    kinds_before = set().union(*before.values())
+    stats_before = s.pms.get("statistics").json()["totals"]
+    sfn = boto3.client("stepfunctions")
+    (machine,) = local_stack.deployment.state_machines.values()
+    assert sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")["executions"]
+
+    if how == "event":
+        erased = s.pms.send("patient.erased", {"patient_id": patient_id})
+    else:
+        erased = s.pms.call("DELETE", f"patients/{patient_id}")
+    assert erased.status_code == 202, erased.text
+    control.advance(0)  # the first pass
+    # A send that read the patient just before the erasure writes after the first pass:
+    # the second pass removes it.
+    ref = MessageRef(s.pms.practice_id, "a1", patient_id, "a1.reminder.v1", MessageKind.REMINDER)
+    assert claim(ref, Channel.SMS, control.now())
+    late = Content(f"Hello {person['name']}", None, None, PHONE_E164, control.now() + timedelta(days=90))
+    record_content(ref, Channel.SMS, late, control.now())
+    control.advance((SECOND_PASS_AFTER + NOTICE_DELAY).total_seconds())
+
+    items = _scan(local_stack.table_name)
+    after = _hits(items, needles)
+    # Logs carry pseudonymous ids (practice, appointment, message; a recall's message id
+    # holds the PMS's patient id) for correlation, and expire with their log group; never
+    # a name, contact datum, device or token.
+    personal = {label: n for label, n in needles.items() if label != "patient id"}
+    leaked_logs = {label for line in logs.lines() for label, n in personal.items() if n in line}
+    print(
+        f"\nP1 ({how}): {len(needles)} needles; before erasure in {len(kinds_before)} item kinds "
+        f"{sorted(kinds_before)}; after: {len(items)} items scanned, {len(after)} needles found; "
+        f"{len(logs.lines())} log lines, {len(leaked_logs)} needles in them"
+    )
+    assert after == {}
+    assert leaked_logs == set(), [line for line in logs.lines() if any(n in line for n in personal.values())][:3]
+    assert {"patient", "appointment", "ledger", "ledger_content", "recall", "blocked_number"} <= kinds_before
+    # Withdrawn: no schedule of the patient's appointments, no escalation running.
+    assert [n for n in control.schedules(s.pms.practice_id) if ".a1." in n or ".a2." in n] == []
+    assert sfn.list_executions(stateMachineArn=machine, statusFilter="RUNNING")["executions"] == []
+    # The device's push endpoint is gone from SNS.
+    sns = boto3.client("sns")
+    endpoints = [
+        e
+        for app in sns.list_platform_applications()["PlatformApplications"]
+        for e in sns.list_endpoints_by_platform_application(PlatformApplicationArn=app["PlatformApplicationArn"])[
+            "Endpoints"
+        ]
+        if e["Attributes"].get("Token") == person["device_token"]
+    ]
+    assert endpoints == []
+    # De-identified counters stay; the other patient is untouched.
+    assert s.pms.get("statistics").json()["totals"] == stats_before
+    assert s.pms.get("patients/keeper/export").status_code == 200
+    assert s.pms.get(f"patients/{patient_id}/export").status_code == 404
+    # Idempotent: the event again is a duplicate; an older update cannot bring them back.
+    if how == "event":
+        again = s.pms.send(
+            "patient.erased", {"patient_id": patient_id}, event_id=json.loads(erased.request.body)["event_id"]
+        )
+        assert again.json()["status"] == "duplicate"
+    older = s.pms.send(
+        "patient.upserted", {"patient_id": patient_id, **person}, occurred_at=control.now() - timedelta(hours=1)
+    )
+    assert older.json()["status"] == "stale"
+    control.advance(0)
+    assert _hits(_scan(local_stack.table_name), needles) == {}
+
+
+def test_p1_erasure_of_an_unknown_patient_is_accepted_and_harmless(scenario, control):
+    s = scenario()
+    s.patient("other")
+    s.book("o1", "other", s.local(5))
+    response = s.pms.call("DELETE", "patients/nobody-here")
+    assert response.status_code == 202
+    control.advance(SECOND_PASS_AFTER.total_seconds() + 60)
+    assert s.pms.get("patients/other/export").json()["appointments"][0]["appointment_id"] == "o1"
+
+
+def test_p5_export_returns_everything_held_about_one_patient(scenario, control, browser):
+    s = scenario(uses_email=True, recalls_enabled=True)
+    person = _person("export")
+    s.patient("pat", **person)
+    s.pms.send("recall.due", {"patient_id": "pat", "recall_type": "checkup", "due_at": control.now().isoformat()})
+    control.advance_to(s.local(1, 10, 5))
+    s.book("a1", "pat", s.local(5), source="app")
+    s.patient("other", phone="601 222 333")
+    s.book("o1", "other", s.local(5))
+
+    export = s.pms.get("patients/pat/export")
+    assert export.status_code == 200, export.text
+    body = export.json()
+    assert body["patient"]["name"] == person["name"] and body["patient"]["email"] == person["email"]
+    assert body["patient"]["push_device_registered"] is True
+    assert [a["appointment_id"] for a in body["appointments"]] == ["a1"]
+    assert [r["recall_type"] for r in body["recalls"]] == ["checkup"]
+    kinds = {(m["kind"], m["channel"]) for m in body["messages"]}
+    assert ("confirmation", "push") in kinds and ("recall", "push") in kinds
+    ids = [(m["message_id"], m["channel"]) for m in body["messages"]]
+    assert len(ids) == len(set(ids)), "each message once"
+    sent = [m for m in body["messages"] if m["status"] == "sent"]
+    assert sent and all(m["text"] for m in sent)  # within retention: what it said
+    assert "o1" not in json.dumps(body) and "601 222 333" not in json.dumps(body)
+    assert s.pms.get("patients/nobody/export").status_code == 404
+
+
+def test_p2_message_texts_links_and_recipients_age_out_after_the_practice_retention(
+    scenario, control, local_stack, browser
+):
+    s = scenario(retention_days=30)
+    s.patient("pat")
+    start = s.local(3)
+    s.book("a1", "pat", start)
+    link = s.link("a1")
+    assert s.messages("a1")[0]["text"]
+    export = s.pms.get("patients/pat/export").json()
+    assert all(m["text"] for m in export["messages"] if m["status"] == "sent")
+
+    # Past the retention, the practice sees that messages went, not what they said; the
+    # link no longer opens, even before DynamoDB's TTL process has deleted anything.
+    control.advance_to(start + timedelta(days=30, hours=1))
+    messages = s.pms.get("patients/pat/messages").json()["messages"]
+    sent = [m for m in messages if m["status"] == "sent"]
+    assert sent and all(m["text"] is None and m["link"] is None and m["recipient"] is None for m in sent)
+    assert browser.http.get(link, timeout=30).status_code == 404
+
+    # Up to two days later the TTL process has deleted the expired items themselves.
+    expired_before = local_stack.router.stats["expired_items"]
+    control.advance(TTL_LAG.total_seconds() + 3600)
+    assert local_stack.router.stats["expired_items"] > expired_before
+    left = {_kind(i) for i in _scan(local_stack.table_name) if s.pms.practice_id in json.dumps(i)}
+    assert "ledger_content" not in left and "link" not in left and "event" not in left, left
+    assert "ledger" in left  # the ledger keeps that the messages went (B5)
+    # The deletions reached the planner as TTL deletions and changed nothing.
+    assert s.pms.get("appointments/a1").json()["appointment"]["status"] == "booked"
+
+
+def test_p3_no_secret_in_plain_text_in_the_table_or_the_logs(scenario, control, local_stack):
+    logs = LogWindow(local_stack)
+    s = scenario()
+    secrets = {s.pms.credentials.api_secret, s.pms.credentials.callback_secret}
+    bare = {secret.removeprefix("whsec_") for secret in secrets}
+    s.patient("pat")
+    s.book("a1", "pat", s.local(5))
+    assert s.pms.get("notices").status_code == 200
+    text = json.dumps(_scan(local_stack.table_name))
+    assert not any(secret in text for secret in secrets | bare)
+    lines = "\n".join(logs.lines())
+    assert not any(secret in lines for secret in secrets | bare)
+    sealed = [
+        i for i in _scan(local_stack.table_name) if _kind(i) == "secrets" and s.pms.practice_id in json.dumps(i)
+    ]
+    assert len(sealed) == 1 and "ciphertext" in json.dumps(sealed[0])
+
+
+def test_links_and_scanners_opening_a_link_records_nothing(scenario, control, browser):
+    s = scenario(booking_url="https://book.example.com/harbour")
+    s.patient("pat", has_app=True, push_enabled=True, device_token="device-scan", platform="android")
+    start = s.local(5)
+    s.book("a1", "pat", start, source="app")
+    control.advance_to(start - timedelta(hours=47))
+    (push,) = s.messages("a1", kind="reminder")
+    assert push["channel"] == "push" and push["link"]
+    before = s.pms.get("appointments/a1").json()
+    # A mail or chat scanner prefetches every link it sees, and what the page links to.
+    for _ in range(3):
+        assert browser.http.get(push["link"], timeout=30).status_code == 200
+        assert browser.http.head(push["link"], timeout=30).status_code in (200, 403, 405)
+        browser.http.get(push["link"] + "/reschedule", allow_redirects=False, timeout=30)
+    assert s.pms.get("appointments/a1").json() == before
+    # Nobody acted: the push's escalation still sends the SMS (C1).
+    control.advance(3 * 3600)
+    assert [m["channel"] for m in s.messages("a1", kind="reminder")] == ["push", "sms"]
+
+
+def test_p3_a_practice_rotates_its_api_key_without_downtime(scenario, control, local_stack, capsys):
+    from local.client import PracticeClient
+    from ops.practice import Credentials, main
+
+    s = scenario()
+    old = s.pms.credentials
+    capsys.readouterr()
+    main(["rotate-key", "--practice-id", old.practice_id])
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["key_id"] != old.key_id and shown["api_secret"].startswith("whsec_")
+    new = PracticeClient(
+        s.pms.base, Credentials(old.practice_id, shown["key_id"], shown["api_secret"], ""), control
+    )
+    # Both keys work while the practice's systems switch over.
+    assert s.pms.send("patient.upserted", {"patient_id": "p1"}).status_code == 202
+    assert new.send("patient.upserted", {"patient_id": "p2"}).status_code == 202
+    assert new.get("notices").status_code == 200 and s.pms.get("notices").status_code == 200
+    # Retired, the old key is refused at once; the new one carries on.
+    main(["retire-key", "--practice-id", old.practice_id, "--key-id", old.key_id])
+    assert json.loads(capsys.readouterr().out)["retired"] is True
+    assert s.pms.send("patient.upserted", {"patient_id": "p3"}).status_code == 401
+    assert s.pms.get("notices").status_code == 401
+    assert new.send("patient.upserted", {"patient_id": "p4"}).status_code == 202
+    # The secret was shown once, on stdout; the table holds it sealed only.
+    text = json.dumps(_scan(local_stack.table_name))
+    assert shown["api_secret"] not in text and shown["api_secret"].removeprefix("whsec_") not in text

@@ -1,0 +1,136 @@
+"""The local stack's changes to moto (local/moto_patches.py), each driven through AWS's own
+APIs: if a patch stopped working, these fail before any product test misleads."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import boto3
+import pytest
+
+from local import moto_patches
+from local.ttl import LAG, TTL_IDENTITY
+
+# A stream record of an item the callback reader does not deliver: handled, no failure.
+UNRELATED_RECORD = {
+    "Records": [
+        {
+            "eventID": "smoke",
+            "eventName": "INSERT",
+            "eventSource": "aws:dynamodb",
+            "dynamodb": {
+                "Keys": {"pk": {"S": "SMOKE#lambda"}, "sk": {"S": "one"}},
+                "SequenceNumber": "1",
+                "StreamViewType": "NEW_AND_OLD_IMAGES",
+            },
+        }
+    ]
+}
+
+
+def test_emulator_refuses_a_moto_outside_the_supported_range():
+    low, high = moto_patches.SUPPORTED
+    assert moto_patches.check_version(".".join(map(str, low)))
+    for outside in ("5.1.22", "5.2.4", ".".join(map(str, high))):
+        with pytest.raises(moto_patches.EmulatorMismatch):
+            moto_patches.check_version(outside)
+
+
+def test_emulator_every_patch_is_in_place(local_stack):
+    assert moto_patches.verify() == []
+    assert moto_patches._preconditions() == []
+
+
+def test_emulator_lambda_invokes_run_the_real_handler_in_process(local_stack):
+    """Patch 1: a synchronous invoke runs our handler (moto alone would need Docker), an
+    asynchronous one is queued and retried like Lambda's."""
+    name = "practice_callback"
+    before = local_stack.runtime.invocations[name]
+    response = boto3.client("lambda").invoke(FunctionName=name, Payload=json.dumps(UNRELATED_RECORD))
+    assert json.loads(response["Payload"].read()) == {"batchItemFailures": []}
+    assert local_stack.runtime.invocations[name] == before + 1
+    boto3.client("lambda").invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps(UNRELATED_RECORD))
+    assert local_stack.router.async_invokes.pending()
+    local_stack.router.settle()
+    assert local_stack.runtime.invocations[name] == before + 2
+
+
+def test_emulator_wait_states_wait_on_the_virtual_clock(local_stack, control):
+    """Patch 2: an hour's Wait state takes no real time and ends when the clock passes it."""
+    sfn = boto3.client("stepfunctions")
+    definition = {
+        "StartAt": "Hold",
+        "States": {"Hold": {"Type": "Wait", "Seconds": 3600, "Next": "Done"}, "Done": {"Type": "Succeed"}},
+    }
+    machine = sfn.create_state_machine(
+        name="local-stack-wait-smoke",
+        definition=json.dumps(definition),
+        roleArn="arn:aws:iam::123456789012:role/smoke",
+    )["stateMachineArn"]
+    try:
+        execution = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
+        control.advance(60)
+        assert sfn.describe_execution(executionArn=execution)["status"] == "RUNNING"
+        control.advance(3600)
+        assert sfn.describe_execution(executionArn=execution)["status"] == "SUCCEEDED"
+    finally:
+        sfn.delete_state_machine(stateMachineArn=machine)
+
+
+def test_emulator_a_cancelled_transaction_writes_nothing_and_leaves_the_stream_as_it_was(local_stack):
+    """Patch 4: the snapshot-and-restore of TransactWriteItems is all-or-nothing."""
+    ddb = boto3.client("dynamodb")
+    table = local_stack.table_name
+    key = {"pk": {"S": "SMOKE#tx"}, "sk": {"S": "one"}}
+    shard = _stream_length(local_stack)
+    with pytest.raises(ddb.exceptions.TransactionCanceledException):
+        ddb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": {**key, "entity": {"S": "smoke"}}}},
+                {
+                    "ConditionCheck": {
+                        "TableName": table,
+                        "Key": {"pk": {"S": "SMOKE#tx"}, "sk": {"S": "absent"}},
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+            ]
+        )
+    assert "Item" not in ddb.get_item(TableName=table, Key=key)
+    assert _stream_length(local_stack) == shard
+    ddb.transact_write_items(
+        TransactItems=[{"Put": {"TableName": table, "Item": {**key, "entity": {"S": "smoke"}}}}]
+    )
+    assert "Item" in ddb.get_item(TableName=table, Key=key)
+    ddb.delete_item(TableName=table, Key=key)
+
+
+def test_emulator_ttl_deletes_expired_items_late_with_the_ttl_identity(local_stack, control):
+    """DynamoDB's TTL process: not before the item's time plus the typical lag; the REMOVE
+    record names the service (the planner ignores such deletions)."""
+    ddb = boto3.client("dynamodb")
+    key = {"pk": {"S": "SMOKE#ttl"}, "sk": {"S": "one"}}
+    expires = int((control.now() + timedelta(hours=1)).timestamp())
+    ddb.put_item(
+        TableName=local_stack.table_name, Item={**key, "entity": {"S": "smoke"}, "expires_at": {"N": str(expires)}}
+    )
+    control.advance(2 * 3600)
+    assert "Item" in ddb.get_item(TableName=local_stack.table_name, Key=key)  # expired, not yet deleted
+    control.advance(LAG.total_seconds())
+    assert "Item" not in ddb.get_item(TableName=local_stack.table_name, Key=key)
+    (record,) = [r for r in local_stack.router.ttl.recent if r["dynamodb"]["Keys"]["pk"]["S"] == "SMOKE#ttl"]
+    assert record["eventName"] == "REMOVE" and record["userIdentity"] == TTL_IDENTITY
+
+
+def _shard(local_stack):
+    from moto.dynamodb.models import dynamodb_backends
+
+    from local.deploy import ACCOUNT, REGION
+
+    return dynamodb_backends[ACCOUNT][REGION].tables[local_stack.table_name].stream_shard
+
+
+def _stream_length(local_stack) -> int:
+    shard = _shard(local_stack)
+    return shard.starting_sequence_number + len(shard.items)
