@@ -23,14 +23,18 @@ class LocalControl:
         return datetime.fromisoformat(raw.replace("Z", "+00:00"))
 
     def advance(self, seconds: float = 0) -> dict[str, Any]:
-        response = self.http.post(f"{self.base}/_local/clock", json={"advance": seconds}, timeout=600)
-        response.raise_for_status()
-        return response.json()
+        return self._clock({"advance": seconds})
 
     def advance_to(self, moment: datetime) -> dict[str, Any]:
-        response = self.http.post(f"{self.base}/_local/clock", json={"set": moment.isoformat()}, timeout=600)
+        return self._clock({"set": moment.isoformat()})
+
+    def _clock(self, spec: dict[str, Any]) -> dict[str, Any]:
+        response = self.http.post(f"{self.base}/_local/clock", json=spec, timeout=600)
+        if response.status_code >= 500:
+            raise RuntimeError(f"the local stack failed moving its clock: {response.text}")
         response.raise_for_status()
-        return response.json()
+        result: dict[str, Any] = response.json()
+        return result
 
     def outbox(self, practice_id: str | None = None) -> list[dict[str, Any]]:
         params = {"practice_id": practice_id} if practice_id else None

@@ -12,6 +12,7 @@ import base64
 import json
 import re
 import time
+import traceback
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -56,8 +57,15 @@ class LocalApi:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
-        local = request.path.startswith("/_local/")
-        response = self._control(request) if local else self._proxy(request)
+        if not request.path.startswith("/_local/"):
+            return self._proxy(request)(environ, start_response)
+        try:
+            response = self._control(request)
+        except Exception as exc:  # the emulator itself failed: say how, to the caller
+            response = self._json(
+                {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc().splitlines()[-12:]},
+                500,
+            )
         return response(environ, start_response)
 
     # -- API Gateway -------------------------------------------------------------------------
