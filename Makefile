@@ -43,7 +43,7 @@ test: synth  ## the whole test suite (what CI runs)
 SOAK := FUZZ_EXAMPLES=5000 F2_TRIALS=50 B4_ROUNDS=10 B8_ROUNDS=20 B9_SHUFFLES=200
 soak: synth  ## the long drills, serially, figures printed: $(SOAK)
 	$(SOAK) $(PY) -m pytest -s tests/e2e/test_robustness.py tests/e2e/test_faults.py \
-		tests/e2e/test_freed_slots.py tests/e2e/test_event_order.py
+		tests/e2e/test_freed_slots.py tests/e2e/test_event_order.py tests/unit/test_practice_content.py
 
 .venv-lint/.installed: requirements-lint.txt
 	python3 -m venv .venv-lint

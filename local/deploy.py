@@ -25,6 +25,9 @@ REGION = "eu-central-1"
 STACK = "PatientNotify"
 # What `cdk deploy --parameters ...` gives on AWS (the template has no dummy defaults).
 # The platform applications are created here and filled in by the deploy.
+# Local-only additions to a function's environment: the test practices' callback
+# endpoints listen on http://127.0.0.1 (on AWS only public https is ever called, P6).
+LOCAL_ENVIRONMENT = {"practice_callback": {"LOCAL_LOOPBACK_CALLBACKS": "true"}}
 LOCAL_PARAMETERS = {
     "EmailFrom": "no-reply@notify.example.com",
     "EmailIdentity": "notify.example.com",
@@ -330,6 +333,7 @@ class LocalDeployer:
     def _function(self, logical: str, raw: dict[str, Any]) -> FunctionSpec:
         props = self.resolve(raw)
         env = dict(props.get("Environment", {}).get("Variables", {}))
+        env.update(LOCAL_ENVIRONMENT.get(_function_name(props), {}))
         for key, value in env.items():
             # The API's public URL is the local server's, with the stage path kept.
             if isinstance(value, str) and ".execute-api." in value:

@@ -19,14 +19,15 @@ import uuid
 from typing import Any
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
 from .moto_patches import DYNAMODB_LOCK
+
+try:  # moto >= 5.2.5 keeps underscored header names (S3 metadata only; not used by us)
+    from moto.moto_server.werkzeug_app import MotoRequestHandler as _RequestHandler
+except ImportError:
+    _RequestHandler = None  # werkzeug's own
 
 
 class SerialisedDynamoDB:
@@ -184,6 +185,6 @@ class MotoServer(ThreadedMotoServer):
         app = SerialisedDynamoDB(DomainDispatcherApplication(create_backend_app))
         self.mailbox_simulator = app = SesMailboxSimulator(app)
         self.faults = app = FaultInjector(app)
-        self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+        self._server = make_server(self._ip_address, self._port, app, True, request_handler=_RequestHandler)
         self._server_ready_event.set()
         self._server.serve_forever()

@@ -21,9 +21,6 @@ import os
 import sys
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
-
-from notify.domain.model import PracticeSettings
 
 
 @dataclass(frozen=True)
@@ -50,16 +47,16 @@ def configure(
     calendars: dict[str, dict[str, Any]] | None = None,
     **settings: Any,
 ) -> None:
-    """Create or replace a practice's settings (its keys stay as they are)."""
-    from notify.dal.conversions import settings_from_json
+    """Create or replace a practice's settings (its keys stay as they are), validated as
+    a `practice.configured` event's are (SettingsProblem names the field)."""
     from notify.dal.practices import save_practice
+    from notify.practice_settings import validate_configuration
 
-    ZoneInfo(settings.get("timezone", "UTC"))  # fail early on a bad zone
-    known = {f.name for f in dataclasses.fields(PracticeSettings)}
-    unknown = set(settings) - known
-    if unknown:
-        raise ValueError(f"unknown settings: {sorted(unknown)}")
-    save_practice(practice_id, settings_from_json(settings), callback_url, calendars)
+    valid, calendars_valid, callback = validate_configuration(
+        {"settings": settings, "calendars": calendars or {}, "callback_url": callback_url},
+        loopback_http=os.environ.get("LOCAL_LOOPBACK_CALLBACKS") == "true",
+    )
+    save_practice(practice_id, valid, callback, calendars_valid)
 
 
 def onboard(

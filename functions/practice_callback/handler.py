@@ -13,7 +13,7 @@ settings = CallbackSettings.from_env()
 
 
 def record_handler(record: DynamoDBRecord) -> None:
-    deliver_notice(record.raw_event, utcnow(), settings.secrets_key_arn)
+    deliver_notice(record.raw_event, utcnow(), settings.secrets_key_arn, settings.local_loopback_callbacks)
 
 
 @logger.inject_lambda_context(correlation_id_path="Records[0].eventID")

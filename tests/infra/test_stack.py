@@ -77,6 +77,7 @@ def test_functions_get_exactly_the_variables_their_settings_validate(template):
         required = {f.alias for f in fields if f.is_required()}
         assert required <= variables, (name, required - variables)
         assert not {v for v in variables - wanted if not v.startswith("POWERTOOLS_")}, name
+        assert not {v for v in variables if v.startswith("LOCAL_")}, (name, "local-stack-only settings")
 
 
 def test_b8_stream_mappings_are_bounded_partial_and_dead_lettered(template):

@@ -11,17 +11,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
-from jinja2 import (
-    BaseLoader,
-    ChoiceLoader,
-    DictLoader,
-    Environment,
-    FileSystemLoader,
-    StrictUndefined,
-    select_autoescape,
-)
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import escape
 
+from . import template_sandbox
 from .domain.model import MessageKind
 from .domain.sms_segments import segment_count, transliterate
 
@@ -40,6 +33,7 @@ class Rendered:
     email_subject: str
     email_text: str
     email_html: str
+    fallback: str | None = None  # why the practice's own template was not used (P6)
 
     @property
     def sms_segments(self) -> int:
@@ -62,16 +56,21 @@ def local_times(moment: datetime, timezone: str, locale: str) -> dict[str, str]:
     }
 
 
-@lru_cache(maxsize=64)
-def _environment(overrides: tuple[tuple[str, str], ...]) -> Environment:
-    loaders: list[BaseLoader] = [DictLoader(dict(overrides))] if overrides else []
-    loaders.append(FileSystemLoader(_TEMPLATES))
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    """Our own templates (the practice's never render here: template_sandbox.py)."""
     return Environment(
-        loader=ChoiceLoader(loaders),
+        loader=FileSystemLoader(_TEMPLATES),
         undefined=StrictUndefined,
         autoescape=select_autoescape(default=False),
         keep_trailing_newline=False,
     )
+
+
+def _our_parts(kind: MessageKind, locale: str, context: dict[str, Any]) -> dict[str, str]:
+    template = _environment().get_template(f"{locale}/{kind.value}.j2")
+    ctx = template.new_context(context)
+    return {name: "".join(block(ctx)).strip() for name, block in template.blocks.items()}
 
 
 def render(
@@ -84,13 +83,20 @@ def render(
     """Render every channel part of `kind` in `locale`.
 
     Args:
-        overrides: a practice's own templates, keyed "<locale>/<kind>.j2" (B3).
+        overrides: a practice's own templates, keyed "<locale>/<kind>.j2" (B3), rendered
+            in the sandbox (P6); one that fails falls back to ours, with the reason.
         transliterate_sms: replace non-GSM-7 letters in the SMS (one segment, not three).
     """
-    env = _environment(tuple(sorted((overrides or {}).items())))
-    template = env.get_template(f"{locale}/{kind.value}.j2")
-    ctx = template.new_context(context)
-    parts = {name: "".join(block(ctx)).strip() for name, block in template.blocks.items()}
+    name = f"{locale}/{kind.value}.j2"
+    fallback = None
+    if overrides and name in overrides:
+        try:
+            parts = template_sandbox.render_parts(overrides, name, context)
+        except Exception as exc:  # any failure of practice content: our text goes instead
+            fallback = f"practice template {name} failed: {type(exc).__name__}"
+            parts = _our_parts(kind, locale, context)
+    else:
+        parts = _our_parts(kind, locale, context)
     sms = " ".join(parts["sms"].split())
     if transliterate_sms:
         sms = transliterate(sms)
@@ -103,4 +109,5 @@ def render(
         email_subject=parts["email_subject"],
         email_text=parts["email_text"],
         email_html=html,
+        fallback=fallback,
     )

@@ -33,6 +33,10 @@ class _SecretsKeySettings(_EnvSettings):
 class CallbackSettings(_SecretsKeySettings):
     """practice_callback (signs callbacks with the practice's callback secret)."""
 
+    # Set by the local stack only (never in the template, tests/infra checks): the test
+    # practices' endpoints listen on http://127.0.0.1. On AWS: public https only (P6).
+    local_loopback_callbacks: bool = Field(default=False, alias="LOCAL_LOOPBACK_CALLBACKS")
+
 
 class _LinkKeySettings(_EnvSettings):
     # P3: the KMS HMAC key patient-link tokens are derived from.

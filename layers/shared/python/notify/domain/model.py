@@ -130,6 +130,7 @@ class PracticeSettings:
     sms_quota_warning: float = 0.8
     sms_default_on: bool = True
     sms_transliterate: bool = False
+    sms_max_segments: int = 3  # P6: a practice's own SMS template must fit this budget
     review_for_practice_bookings: bool = False
     templates: tuple[tuple[str, str], ...] = ()
     offers_enabled: bool = True

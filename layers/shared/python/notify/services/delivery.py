@@ -317,6 +317,10 @@ def _send_on(
         metrics.add_metric(name=f"SendFailed_{channel.value}", unit="Count", value=1)
         raise
     content = fields.pop("content")
+    if job.rendered.fallback:  # P6: the practice's template failed; ours went, and it shows
+        fields["reason"] = job.rendered.fallback
+        metrics.add_metric(name="TemplateFallbacks", unit="Count", value=1)
+        logger.warning("practice template fell back", kind=job.ref.kind.value, reason=job.rendered.fallback)
     ledger.transition(job.ref, channel, DeliveryStatus.SENT, now, **fields)
     ledger.record_content(
         job.ref,

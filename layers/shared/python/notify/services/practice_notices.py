@@ -12,7 +12,9 @@ from ..observability import logger, metrics
 from . import practice_keys
 
 
-def deliver_notice(raw_record: dict[str, Any], now: datetime, secrets_key_arn: str) -> bool:
+def deliver_notice(
+    raw_record: dict[str, Any], now: datetime, secrets_key_arn: str, loopback_http: bool = False
+) -> bool:
     """POST the callback of a new CALLBACK item; False when there is nothing to send.
 
     A callback whose item is gone (its patient was erased, P1) is not sent. Raises
@@ -31,7 +33,7 @@ def deliver_notice(raw_record: dict[str, Any], now: datetime, secrets_key_arn: s
         logger.info("practice callback withdrawn", event_type=item.event_type)
         return False
     payload = dict(item.payload)
-    post_callback(practice.callback_url, secret, str(payload["id"]), payload, now)
+    post_callback(practice.callback_url, secret, str(payload["id"]), payload, now, loopback_http=loopback_http)
     metrics.add_metric(name="PracticeCallbacks", unit="Count", value=1)
     logger.info("practice notified", event_type=item.event_type)
     return True
