@@ -7,7 +7,7 @@ export PYTHONPATH := layers/shared/python:.
 LAYER_SOURCES := requirements.txt infra/build_layer.py $(shell find layers/shared -name '*.py' -o -name '*.j2' 2>/dev/null)
 SYNTH_SOURCES := $(shell find infra functions -name '*.py' 2>/dev/null)
 
-.PHONY: setup demo serve test soak synth layer lint bench cdk-synth clean redrive
+.PHONY: setup demo serve test soak synth layer lint bench cdk-synth clean redrive openapi
 
 setup: .venv/.installed  ## virtual environment with everything pinned
 
@@ -40,10 +40,11 @@ WORKERS ?= $(shell python3 -c "import os; print(min(4, os.cpu_count() or 1))")
 test: synth  ## the whole test suite (what CI runs)
 	$(PY) -m pytest -n $(WORKERS) --dist loadfile
 
-SOAK := FUZZ_EXAMPLES=5000 F2_TRIALS=50 B4_ROUNDS=10 B8_ROUNDS=20 B9_SHUFFLES=200
+SOAK := FUZZ_EXAMPLES=5000 F2_TRIALS=50 B4_ROUNDS=10 B8_ROUNDS=20 B9_SHUFFLES=200 SCHEMATHESIS_EXAMPLES=300 SCHEMATHESIS_COVERAGE=1
 soak: synth  ## the long drills, serially, figures printed: $(SOAK)
 	$(SOAK) $(PY) -m pytest -s tests/e2e/test_robustness.py tests/e2e/test_faults.py \
-		tests/e2e/test_freed_slots.py tests/e2e/test_event_order.py tests/unit/test_practice_content.py
+		tests/e2e/test_freed_slots.py tests/e2e/test_event_order.py tests/unit/test_practice_content.py \
+		tests/e2e/test_contract.py
 
 .venv-lint/.installed: requirements-lint.txt
 	python3 -m venv .venv-lint
@@ -55,6 +56,9 @@ lint: synth .venv-lint/.installed  ## ruff (lint and format), mypy strict on the
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 	.venv-lint/bin/python infra/lint_template.py
+
+openapi: setup  ## rewrite docs/api/openapi.json from the code (a test fails while they differ)
+	$(PY) -m ops.openapi > docs/api/openapi.json
 
 redrive: setup  ## put dead-lettered work back: make redrive QUEUE=SendFailures (or StreamFailures, ScheduleFailures, Escalations; AWS creds or AWS_ENDPOINT_URL)
 	$(PY) -m ops.redrive $(QUEUE)

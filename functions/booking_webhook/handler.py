@@ -10,10 +10,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from notify.adapters.link_keys import LinkKeys
 from notify.api.apps import practice_app
 from notify.api.guard import practice_refusal
+from notify.api.openapi import SERVED_AT
 from notify.api.practice.params import PracticeApi
 from notify.clock import utcnow
 from notify.observability import logger, metrics, tracer
-from notify.request_paths import normalise
+from notify.request_paths import canonical_path, normalise
 from notify.settings import PracticeApiSettings
 
 settings = PracticeApiSettings.from_env()
@@ -25,7 +26,8 @@ app = practice_app()
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    refusal = practice_refusal(event, utcnow(), settings.secrets_key_arn)
+    unsigned = canonical_path(event) == SERVED_AT  # the contract is public
+    refusal = None if unsigned else practice_refusal(event, utcnow(), settings.secrets_key_arn)
     if refusal is not None:
         return refusal
     app.append_context(api=api)

@@ -186,3 +186,52 @@ def test_p4_a_signature_for_one_request_is_worth_nothing_for_any_other(scenario,
     assert statuses == {**dict.fromkeys(replays, 401), "another method": 403}
     numbers = pms.get("blocked-numbers").json()["numbers"]
     assert [(n["number"], n["blocked_recalls"]) for n in numbers] == [("+48601234562", True)]
+
+
+def test_c8_practice_configured_sets_every_setting_per_practice_and_calendar(scenario, control):
+    s = scenario()
+    configured = s.pms.send(
+        "practice.configured",
+        {
+            "settings": {"name": "Harbour Dental", "timezone": "Europe/Warsaw", "country": "PL", "locale": "pl"},
+            "calendars": {"room-2": {"reminder_policy": "fixed", "fixed_offset_hours": 3}},
+        },
+    )
+    assert configured.status_code == 202, configured.text
+    read = s.pms.get("settings").json()
+    assert read["settings"]["locale"] == "pl" and read["settings"]["retention_days"] == 90
+    assert read["calendars"] == {"room-2": {"reminder_policy": "fixed", "fixed_offset_hours": 3}}
+    # The calendar's own reminder policy applies to its appointments (C8).
+    s.patient("pat")
+    start = s.local(5)
+    s.book("a1", "pat", start, calendar_id="room-2")
+    control.advance_to(start - timedelta(hours=2))
+    (reminder,) = s.messages("a1", kind="reminder")
+    assert s.at(reminder) == start - timedelta(hours=3)
+
+
+def test_p6_practice_configured_refuses_bad_settings_naming_the_field(scenario):
+    s = scenario()
+    for settings, field in (
+        ({"timezone": "Mars/Olympus"}, "data.settings.timezone"),
+        ({"booking_url": "http://169.254.169.254/"}, "data.settings.booking_url"),
+        (
+            {"templates": {"en/reminder.j2": "{% block sms %}{{ x.__class__ }}{% endblock %}"}},
+            "data.settings.templates.en/reminder.j2",
+        ),
+        ({"colour": "blue"}, "data.settings.colour"),
+    ):
+        response = s.pms.send("practice.configured", {"settings": settings})
+        assert response.status_code == 422, response.text
+        assert response.json()["fields"][0]["field"] == field
+    assert s.pms.get("settings").json()["settings"]["name"] == "Harbour Dental"  # unchanged
+
+
+def test_contract_unknown_fields_are_ignored_and_unknown_types_named(scenario):
+    s = scenario()
+    newer_pms = s.pms.send("patient.upserted", {"patient_id": "pat", "phone": "601 234 567", "shoe_size": 44})
+    assert newer_pms.status_code == 202 and newer_pms.json()["status"] == "applied"
+    unknown = s.pms.send("appointment.teleported", {"appointment_id": "a1"})
+    assert unknown.status_code == 422
+    assert unknown.json()["fields"][0]["field"] == "type"
+    assert "appointment.created" in unknown.json()["fields"][0]["message"]

@@ -115,7 +115,17 @@ class EscalationRequest(SendRequest):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_max_length=2000)
+    """Event payloads: a field we do not know is kept aside (its name logged), never
+    refused, so a PMS that adds a field keeps working (forward compatible)."""
+
+    model_config = ConfigDict(extra="allow", str_max_length=2000)
+
+    def unknown_fields(self) -> list[str]:
+        names = list(self.model_extra or {})
+        for value in self.__dict__.values():
+            if isinstance(value, _Strict):
+                names += [f"data.{n}" for n in value.unknown_fields()]
+        return sorted(names)
 
 
 class AppointmentData(_Strict):
@@ -275,6 +285,20 @@ class RecallDue(_Event):
     data: RecallDueData
 
 
+class PracticeConfiguredData(_Strict):
+    """C8: the practice's settings, its calendars' own values and its callback URL, as a
+    whole (what is not given takes its default). Checked by practice_settings (P6)."""
+
+    settings: dict[str, Any] = Field(default_factory=dict)
+    calendars: dict[Identifier, dict[str, Any]] = Field(default_factory=dict, max_length=100)
+    callback_url: str | None = Field(default=None, max_length=2048)
+
+
+class PracticeConfigured(_Event):
+    type: Literal["practice.configured"]
+    data: PracticeConfiguredData
+
+
 WebhookEvent = Annotated[
     AppointmentCreated
     | AppointmentRescheduled
@@ -284,7 +308,8 @@ WebhookEvent = Annotated[
     | AppointmentNotifications
     | PatientUpserted
     | PatientErased
-    | RecallDue,
+    | RecallDue
+    | PracticeConfigured,
     Field(discriminator="type"),
 ]
 EVENT_TYPES = frozenset(

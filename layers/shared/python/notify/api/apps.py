@@ -10,7 +10,7 @@ from . import errors
 from .patient import app as app_routes
 from .patient import appointment, offers, recalls
 from .patient.pages import error_page
-from .practice import events, patients, reads
+from .practice import contract, events, patients, reads
 from .practice import recalls as practice_recalls
 
 TITLES = {"practice": "Patient notifications: practice API", "patient": "Patient notifications: patient pages"}
@@ -19,7 +19,7 @@ TITLES = {"practice": "Patient notifications: practice API", "patient": "Patient
 def practice_app() -> APIGatewayRestResolver:
     """Signed requests from a practice's system, JSON answers."""
     app = APIGatewayRestResolver(enable_validation=True)
-    for module in (events, reads, patients, practice_recalls):
+    for module in (events, reads, patients, practice_recalls, contract):
         app.include_router(module.router)
     errors.register_json(app)
     return app

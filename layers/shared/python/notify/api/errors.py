@@ -19,6 +19,7 @@ from ..services import errors
 STATUS: dict[type[errors.ServiceError], int] = {
     errors.NotAuthenticatedError: 401,
     errors.UnsupportedEventError: 422,
+    errors.InvalidSettingsError: 422,
     errors.EventRejectedError: 409,
     errors.NotFoundForPracticeError: 404,
     errors.NeedsConfirmationError: 409,
@@ -64,7 +65,10 @@ def validation_error_as_json(error: RequestValidationError) -> Response[Any]:
     fields = []
     for e in error.errors():
         field, where = field_of(tuple(e.get("loc", ())))
-        fields.append({"field": field, "in": where, "message": str(e.get("msg", e.get("type", "invalid")))})
+        message = str(e.get("msg", e.get("type", "invalid")))
+        if e.get("type") in ("union_tag_invalid", "union_tag_not_found"):  # the event's type
+            field, message = "type", f"unknown event type; known types: {', '.join(sorted(EVENT_TYPES))}"
+        fields.append({"field": field, "in": where, "message": message})
     return json_error(422, "invalid request", fields)
 
 

@@ -83,6 +83,7 @@ class PracticeItem(NotifyItem, discriminator="practice"):
     callback_url = UnicodeAttribute(null=True)
     settings = JSONAttribute(default=dict)
     calendars = JSONAttribute(default=dict)
+    stamp = UnicodeAttribute(null=True)  # B9: the `practice.configured` change last applied
 
     @staticmethod
     def key(practice_id: str) -> tuple[str, str]:

@@ -28,22 +28,45 @@ class PracticeRecord:
         return settings_from_json(self.raw_settings, overrides) if overrides else self.settings
 
 
-def save_practice(
+def practice_item(
     practice_id: str,
     settings: PracticeSettings,
     callback_url: str | None = None,
     calendars: dict[str, dict[str, Any]] | None = None,
-) -> None:
-    """Create or replace a practice (operator onboarding, `practice.configured`)."""
+    stamp: str | None = None,
+) -> PracticeItem:
     pk, sk = PracticeItem.key(practice_id)
-    PracticeItem(
+    return PracticeItem(
         pk,
         sk,
         practice_id=practice_id,
         callback_url=callback_url,
         settings=settings_to_json(settings),
         calendars=calendars or {},
-    ).save()
+        stamp=stamp,
+    )
+
+
+def save_practice(
+    practice_id: str,
+    settings: PracticeSettings,
+    callback_url: str | None = None,
+    calendars: dict[str, dict[str, Any]] | None = None,
+) -> None:
+    """Create or replace a practice (operator onboarding)."""
+    practice_item(practice_id, settings, callback_url, calendars).save()
+
+
+def configuration_stamp(practice_id: str) -> str | None:
+    """B9 for settings: the `practice.configured` change last applied, if any."""
+    try:
+        return PracticeItem.get(*PracticeItem.key(practice_id), consistent_read=True).stamp
+    except PracticeItem.DoesNotExist:
+        return None
+
+
+def configuration_unchanged_since(stamp: str | None) -> Condition:
+    return PracticeItem.stamp.does_not_exist() if stamp is None else PracticeItem.stamp == stamp
 
 
 def get_practice(practice_id: str) -> PracticeRecord:

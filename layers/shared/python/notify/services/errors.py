@@ -29,6 +29,10 @@ class UnsupportedEventError(EventRejectedError):
     """An event type we do not know (422)."""
 
 
+class InvalidSettingsError(EventRejectedError):
+    """Practice settings that cannot be stored (422, the field named: P6, C8)."""
+
+
 class NotFoundForPracticeError(ServiceError):
     """Nothing with that id in this practice (never reveals other practices' data)."""
 

@@ -25,6 +25,7 @@ from ..contracts import (
     AppointmentRescheduled,
     PatientErased,
     PatientUpserted,
+    PracticeConfigured,
     RecallDue,
 )
 from ..dal import appointments as appointment_store
@@ -44,8 +45,9 @@ from ..domain.event_order import ChangeStamp
 from ..domain.model import Appointment, AppointmentStatus, BookingSource
 from ..domain.patient_link import token_digest
 from ..observability import logger
+from ..practice_settings import SettingsProblem, validate_configuration
 from . import erasure, recalls
-from .errors import EventRejectedError, UnsupportedEventError
+from .errors import EventRejectedError, InvalidSettingsError, UnsupportedEventError
 
 MAX_ATTEMPTS = 4
 STALE_REASON = "older than the change already applied (B9): no effect"
@@ -82,6 +84,8 @@ def apply_event(practice_id: str, event: object, now: datetime, links: LinkKeys)
                     practice_id, event.data.patient_id, stamp_of(event), now, (event.event_id, event.type)
                 )
             )
+        elif isinstance(event, PracticeConfigured):
+            status = _configure(practice_id, event, now)
         elif isinstance(event, RecallDue):
             recall = recalls.due_from_pms(practice_id, event.data, now)
             appointment_store.record_event(
@@ -97,6 +101,9 @@ def apply_event(practice_id: str, event: object, now: datetime, links: LinkKeys)
     except DuplicateEventError:
         logger.info("duplicate webhook event", event_id=event_id)
         return IntakeResult(IntakeStatus.DUPLICATE, event_id)
+    unknown = event.unknown_fields()  # type: ignore[attr-defined]
+    if unknown:  # names only: values may be personal data
+        logger.info("webhook event fields ignored", event_type=event.type, fields=unknown)  # type: ignore[attr-defined]
     logger.info("webhook event taken", event_id=event_id, outcome=status.value, event_type=event.type)  # type: ignore[attr-defined]
     return IntakeResult(status, event_id)
 
@@ -199,6 +206,30 @@ def _change(practice_id: str, event: object, now: datetime) -> IntakeStatus:
             practice_store.mark_attended_platform_booking(practice_id, current.patient_id)
         return IntakeStatus.APPLIED
     raise ConflictError(appointment_id)
+
+
+def _configure(practice_id: str, event: PracticeConfigured, now: datetime) -> IntakeStatus:
+    """C8 over the API: the whole configuration, validated (P6), latest change wins (B9)."""
+    try:
+        settings, calendars, callback = validate_configuration(
+            event.data.model_dump(include={"settings", "calendars", "callback_url"})
+        )
+    except SettingsProblem as problem:
+        raise InvalidSettingsError(f"data.{problem.field}", problem.message) from problem
+    stamp = stamp_of(event).key
+    for _ in range(MAX_ATTEMPTS):
+        previous = practice_store.configuration_stamp(practice_id)
+        if previous and previous > stamp:
+            appointment_store.record_event(practice_id, event.event_id, event.type, now)
+            return IntakeStatus.STALE
+        item = practice_store.practice_item(practice_id, settings, callback, calendars, stamp)
+        unchanged = practice_store.configuration_unchanged_since(previous)
+        try:
+            appointment_store.record_event(practice_id, event.event_id, event.type, now, item, condition=unchanged)
+        except ConflictError:
+            continue  # configured meanwhile: compare with that
+        return IntakeStatus.APPLIED
+    raise ConflictError(practice_id)
 
 
 def _upsert_patient(practice_id: str, event: PatientUpserted, now: datetime, attempt: int = 0) -> IntakeStatus:

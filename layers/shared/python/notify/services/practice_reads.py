@@ -11,6 +11,7 @@ from ..dal import ledger, quota
 from ..dal import practices as practice_store
 from ..dal import recalls as recall_store
 from ..dal.callbacks import list_callbacks
+from ..dal.conversions import settings_to_json
 from ..dal.errors import NotFoundError
 from ..domain.contact_validation import normalise_mobile
 from ..domain.model import Appointment, PracticeSettings
@@ -133,4 +134,14 @@ def sms_usage(practice_id: str, now: datetime, month: str | None = None) -> dict
         "sms_quota": settings.sms_quota,
         "warning": used >= settings.sms_quota_warning * settings.sms_quota,
         "exhausted": used >= settings.sms_quota,
+    }
+
+
+def practice_configuration(practice_id: str) -> dict[str, Any]:
+    """C8: what `practice.configured` set (every setting, with defaults filled in)."""
+    record = practice_store.get_practice(practice_id)
+    return {
+        "settings": settings_to_json(record.settings),
+        "calendars": record.calendars,
+        "callback_url": record.callback_url,
     }

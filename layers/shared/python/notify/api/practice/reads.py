@@ -47,3 +47,8 @@ def read_statistics(
 ) -> dict[str, Any]:
     today = statistics.local_day(utcnow(), practice_reads.practice_settings(practice_id).timezone)
     return statistics.usage(practice_id, first or today[:8] + "01", last or today)
+
+
+@router.get("/practices/<practice_id>/settings", summary="The practice's configuration (every setting)")
+def read_settings(practice_id: PracticeId) -> dict[str, Any]:
+    return practice_reads.practice_configuration(practice_id)
