@@ -4,10 +4,10 @@ PY := .venv/bin/python
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONPATH := layers/shared/python:.
 
-LAYER_SOURCES := requirements.txt infra/build_layer.py $(shell find layers/shared -name '*.py' -o -name '*.j2' 2>/dev/null)
+LAYER_SOURCES := requirements.txt infra/build_layer.py $(shell find layers/shared -name '*.py' -o -name '*.j2' -o -name '*.json' 2>/dev/null)
 SYNTH_SOURCES := $(shell find infra functions -name '*.py' 2>/dev/null)
 
-.PHONY: setup demo serve test soak synth layer lint bench cdk-synth clean redrive openapi
+.PHONY: setup demo serve test soak synth layer lint bench cdk-synth clean redrive openapi browser
 
 setup: .venv/.installed  ## virtual environment with everything pinned
 
@@ -37,8 +37,22 @@ serve: synth  ## the local stack on http://127.0.0.1:4566 until Ctrl-C
 # Test files are shared out to up to 4 workers (one local stack each); WORKERS=0 runs serially.
 WORKERS ?= $(shell python3 -c "import os; print(min(4, os.cpu_count() or 1))")
 
-test: synth  ## the whole test suite (what CI runs)
+test: synth browser  ## the whole test suite (what CI runs)
 	$(PY) -m pytest -n $(WORKERS) --dist loadfile
+
+# The page tests drive Debian's chromium with chromedriver and run axe-core in it.
+browser: .stamps/browser node_modules/axe-core/axe.min.js
+
+.stamps/browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver; \
+	fi
+	mkdir -p .stamps && touch $@
+
+node_modules/axe-core/axe.min.js: package.json
+	npm install --no-audit --no-fund --silent
+	touch $@
 
 SOAK := FUZZ_EXAMPLES=5000 F2_TRIALS=50 B4_ROUNDS=10 B8_ROUNDS=20 B9_SHUFFLES=200 SCHEMATHESIS_EXAMPLES=300 SCHEMATHESIS_COVERAGE=1
 soak: synth  ## the long drills, serially, figures printed: $(SOAK)

@@ -187,9 +187,12 @@ class _Forms(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.forms: list[tuple[str, str, dict[str, str]]] = []
+        self.links: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {k: v or "" for k, v in attrs}
+        if tag == "a" and values.get("href"):
+            self.links.append(values["href"])
         if tag == "form":
             self.forms.append((values.get("method", "get").upper(), values.get("action", ""), {}))
         elif tag in ("button", "input") and self.forms and values.get("name"):
@@ -253,9 +256,16 @@ class PatientBrowser:
         return self.http.post(f"{self.base}/l/{token}/{action}", data={"action": action}, timeout=60)
 
     def submit(self, page: requests.Response, action_suffix: str) -> requests.Response:
-        """Submit the page's form whose action ends with `action_suffix`."""
+        """Submit the page's form whose action ends with `action_suffix`; or, for a
+        button that is a link to a page asking once more (cancel), open it and submit
+        that page's form."""
         parser = _Forms()
         parser.feed(page.text)
+        if not any(a.split("?")[0].endswith(action_suffix) for _, a, _ in parser.forms):
+            for href in parser.links:
+                if href.split("?")[0].endswith(action_suffix):
+                    asked = self.http.get(urljoin(page.url, href), timeout=60, allow_redirects=False)
+                    return self.submit(asked, action_suffix) if asked.status_code == 200 else asked
         for method, action, fields in parser.forms:
             if action.split("?")[0].endswith(action_suffix):
                 target = urljoin(page.url, action)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import sys
 import time
 import traceback
 import uuid
@@ -124,6 +125,10 @@ class LocalApi:
         try:
             result = self.runtime.invoke(route.function, event)
         except InvocationError:
+            # What CloudWatch Logs would show the operator: the function's traceback.
+            sys.stderr.write(
+                f"{route.function} failed:\n{self.runtime.tracebacks[-1] if self.runtime.tracebacks else ''}"
+            )
             return Response(json.dumps({"message": "Internal server error"}), 502, content_type="application/json")
         # On AWS the stream is processed within a second; locally, before we answer.
         self.router.settle()

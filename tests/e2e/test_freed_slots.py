@@ -104,9 +104,13 @@ def test_f2_first_acceptance_wins_the_others_see_no_longer_available(scenario, c
     links = {r["appointment_id"]: r["link"] for r in _offers(s)}
     first = s.browser.http.post(links["c1"], timeout=60)
     second = s.browser.http.post(links["c0"], timeout=60)
-    assert first.status_code == 200
+    assert first.status_code == 200 and "your appointment is now at this time" in first.text
     assert second.status_code == 409
-    assert "no longer available" in second.text
+    assert "Someone else took this time first" in second.text
+    # The winner reopening the offer, or tapping Accept again, sees the win (idempotent).
+    assert "your appointment is now at this time" in s.browser.http.get(links["c1"], timeout=60).text
+    again = s.browser.http.post(links["c1"], timeout=60)
+    assert again.status_code == 200 and "your appointment is now at this time" in again.text
     moved = s.pms.get("appointments/c1").json()["appointment"]
     assert moved["start"] == slot_start.isoformat() and moved["status"] == "confirmed"
     assert s.pms.get("appointments/c0").json()["appointment"]["version"] == 1

@@ -114,8 +114,12 @@ def test_r4_link_page_offers_confirm_cancel_reschedule_and_confirms(scenario, co
     assert "Harbour Dental" in page.text
     for action in ("/confirm", "/cancel", "/reschedule"):
         assert f"/l/{token}{action}" in page.text
-    assert s.tap("a1", "confirm").status_code == 200
-    assert "Confirmed" in s.browser.http.get(s.link("a1"), timeout=30).text
+    confirmed = s.tap("a1", "confirm")
+    assert confirmed.status_code == 200 and "Confirmed. See you soon!" in confirmed.text
+    reopened = s.browser.http.get(s.link("a1"), timeout=30).text
+    # Once confirmed, the page says so and no longer offers to confirm.
+    assert "You confirmed this appointment." in reopened and f"/l/{token}/confirm" not in reopened
+    assert f"/l/{token}/cancel" in reopened
 
 
 def test_r4_reschedule_link_goes_to_the_practice_booking_page(scenario, control):

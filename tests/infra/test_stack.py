@@ -246,7 +246,7 @@ def test_queues_are_encrypted_and_ssl_only(template):
 
 def test_api_serves_the_webhook_and_patient_links(template):
     paths = {r["Properties"]["PathPart"] for r in _resources(template, "AWS::ApiGateway::Resource").values()}
-    assert {"practices", "{practice_id}", "events", "l", "{token}", "{action}"} <= paths
+    assert {"practices", "{practice_id}", "events", "l", "{token}", "confirm", "cancel", "calendar.ics"} <= paths
     # The stage carries the version: .../v1/practices/{id}/events, .../v1/l/{token}.
     (stage,) = _resources(template, "AWS::ApiGateway::Stage").values()
     assert stage["Properties"]["StageName"] == "v1"

@@ -84,6 +84,7 @@ class SettingsInput(BaseModel):
     recalls_enabled: bool = False
     recall_rules: list[RecallRuleInput] = Field(default_factory=list, max_length=20)
     recall_hour: int = Field(default=10, ge=0, le=23)
+    cancel_cutoff_minutes: int = Field(default=0, ge=0, le=10080)
     retention_days: int = Field(default=90, ge=7, le=3650)
     notice_delay_seconds: int = Field(default=60, ge=0, le=3600)
     recall_result_escalation_hours: int = Field(default=2, ge=1, le=168)

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from . import errors
 from .patient import app as app_routes
 from .patient import appointment, offers, recalls
-from .patient.pages import error_page
+from .patient.pages import page_error
 from .practice import contract, events, patients, reads
 from .practice import recalls as practice_recalls
 
@@ -31,7 +31,7 @@ def patient_app() -> APIGatewayRestResolver:
     # Literal routes first: /l/{token}/receipt and /offer/... win over /l/{token}/{action}.
     for module in (app_routes, offers, recalls, appointment):
         app.include_router(module.router)
-    errors.register_pages(app, error_page)
+    errors.register_pages(app, page_error(app))
     return app
 
 

@@ -78,6 +78,8 @@ def register_json(app: Any) -> None:
     app.exception_handler(RequestValidationError)(validation_error_as_json)
 
 
-def register_pages(app: Any, page_of: Callable[[errors.ServiceError], Response[Any]]) -> None:
-    """The patient pages' error answers: a page, in the patient's language."""
+def register_pages(app: Any, page_of: Callable[[Exception], Response[Any]]) -> None:
+    """The patient pages' error answers: a page, in the patient's language, also for a
+    link that is not even well-formed (a truncated SMS)."""
     app.exception_handler(errors.ServiceError)(page_of)
+    app.exception_handler(RequestValidationError)(page_of)

@@ -20,7 +20,7 @@ from ..domain.model import Appointment
 from ..domain.patient_link import link_expiry, token_digest
 from . import keys
 from .conversions import appointment_from_item, appointment_to_item, snapshot_to_json
-from .errors import ConflictError, DuplicateEventError, NotFoundError
+from .errors import ConflictError, DuplicateEventError, ExpiredLinkError, NotFoundError
 from .models import (
     REGION,
     AppointmentItem,
@@ -259,5 +259,5 @@ def resolve_link(token: str, now: datetime) -> tuple[str, str, str]:
     except LinkItem.DoesNotExist as exc:
         raise NotFoundError("link") from exc
     if link.expires_at is not None and link.expires_at <= now:
-        raise NotFoundError("link")
+        raise ExpiredLinkError(link.practice_id)
     return link.practice_id, link.appointment_id, link.patient_id

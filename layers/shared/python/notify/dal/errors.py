@@ -29,3 +29,11 @@ def condition_held(write: Callable[[], object]) -> bool:
             return False
         raise
     return True
+
+
+class ExpiredLinkError(NotFoundError):
+    """A patient link that existed and expired: its practice is known (for a helpful page)."""
+
+    def __init__(self, practice_id: str) -> None:
+        super().__init__("link expired")
+        self.practice_id = practice_id

@@ -145,6 +145,9 @@ class PracticeSettings:
     recalls_enabled: bool = False  # on as well whenever recall_rules are set
     recall_rules: tuple[RecallRule, ...] = ()
     recall_hour: int = 10
+    # How long before the start a patient may still cancel from the link (the practice's
+    # late-cancellation window); later, the page asks them to call.
+    cancel_cutoff_minutes: int = 0
     # P2: message texts, links and recipients are kept this long after the appointment.
     retention_days: int = 90
     # B9: notices and freed-slot offers wait this long after a change, so that a burst

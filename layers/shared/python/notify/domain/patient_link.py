@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from datetime import datetime, timedelta
+from urllib.parse import unquote
 
 TOKEN_CHARS = 16  # 96 bits, URL-safe base64: short enough for an SMS
 AFTER_APPOINTMENT = timedelta(days=2)
@@ -50,3 +52,15 @@ def link_url(base_url: str, token: str, action: str | None = None) -> str:
     """The patient-facing URL; actions are POSTs from the page, `a=` preselects one."""
     url = f"{base_url.rstrip('/')}/l/{token}"
     return f"{url}?a={action}" if action else url
+
+
+# What SMS apps and mail clients glue to the end of a link.
+_TRAILING = ".,;:!?)]}>'\"»”’ \t"
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16}$")
+
+
+def token_in(raw: str) -> str | None:
+    """The token of a link as the patient's app delivered it (trailing punctuation
+    tolerated), or None when it cannot be one."""
+    token = unquote(raw).rstrip(_TRAILING)  # percent-encoded or not, as the path arrives
+    return token if _TOKEN.match(token) else None

@@ -61,7 +61,12 @@ class NotAMobileNumberError(ServiceError):
 
 
 class LinkNotFoundError(ServiceError):
-    """Unknown or expired patient link (the same answer for both: nothing to probe)."""
+    """Unknown, malformed or expired patient link. For an expired one the practice is
+    known, and its page can offer a way forward (its booking page or phone)."""
+
+    def __init__(self, token: str = "", practice_id: str | None = None) -> None:
+        super().__init__("link not found")
+        self.practice_id = practice_id
 
 
 class ActionNotAllowedError(ServiceError):

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from ..dal import appointments as appointment_store
 from ..dal import practices as practice_store
 from ..dal.callbacks import callback_item
-from ..dal.errors import ConflictError, NotFoundError
+from ..dal.errors import ConflictError, ExpiredLinkError, NotFoundError
 from ..domain.appointment_changes import StatusChange, apply_changes
 from ..domain.event_order import ChangeStamp
 from ..domain.model import Actor, Appointment, AppointmentStatus, PracticeSettings
+from ..domain.patient_link import token_in
 from ..observability import logger, metrics
 from ..rendering import local_times, pick_locale
 from . import statistics
@@ -31,16 +32,38 @@ class AppointmentView:
     settings: PracticeSettings
     locale: str
     when: str
+    now: datetime
 
     @property
     def can_act(self) -> bool:
-        return self.appointment.is_active
+        return self.appointment.is_active and self.now < self.appointment.start
+
+    @property
+    def can_confirm(self) -> bool:
+        return self.can_act and self.appointment.status is AppointmentStatus.BOOKED
+
+    @property
+    def can_cancel(self) -> bool:
+        """Until the practice's late-cancellation window (never once the visit started)."""
+        cutoff = self.appointment.start - timedelta(minutes=self.settings.cancel_cutoff_minutes)
+        return self.can_act and self.now < cutoff
 
 
-def open_link(token: str, now: datetime) -> AppointmentView:
+def clean_token(raw: str) -> str:
+    """LinkNotFoundError for what cannot be a link's token (see token_in)."""
+    token = token_in(raw)
+    if token is None:
+        raise LinkNotFoundError()
+    return token
+
+
+def open_link(raw_token: str, now: datetime) -> AppointmentView:
+    token = clean_token(raw_token)
     try:
         practice_id, appointment_id, patient_id = appointment_store.resolve_link(token, now)
         appointment, _ = appointment_store.get_appointment(practice_id, appointment_id)
+    except ExpiredLinkError as exc:
+        raise LinkNotFoundError(token, exc.practice_id) from exc
     except NotFoundError as exc:
         raise LinkNotFoundError(token) from exc
     if appointment.patient_id != patient_id:
@@ -50,7 +73,7 @@ def open_link(token: str, now: datetime) -> AppointmentView:
     patient = practice_store.find_patient(practice_id, patient_id)
     locale = pick_locale(patient.locale if patient else None, settings.locale)
     when = local_times(appointment.start, settings.timezone, locale)["when"]
-    return AppointmentView(token, appointment, settings, locale, when)
+    return AppointmentView(token, appointment, settings, locale, when, now)
 
 
 def act(token: str, action: PatientAction, now: datetime) -> AppointmentView:
@@ -60,8 +83,9 @@ def act(token: str, action: PatientAction, now: datetime) -> AppointmentView:
     target = AppointmentStatus.CONFIRMED if action is PatientAction.CONFIRM else AppointmentStatus.CANCELLED
     if appointment.status is target:
         return view
-    if not appointment.is_active:
-        raise ActionNotAllowedError(f"appointment is {appointment.status.value}")
+    allowed = view.can_cancel if action is PatientAction.CANCEL else view.can_confirm or view.can_act
+    if not allowed:
+        raise ActionNotAllowedError(f"appointment is {appointment.status.value}, starts {appointment.start}")
     # The patient's action is a real-world change now: a practice event about an earlier
     # moment no longer overrides it (B9).
     changed = apply_changes(

@@ -38,7 +38,7 @@ from ..domain.model import (
     RecallStatus,
     recalls_on,
 )
-from ..domain.patient_link import token_digest
+from ..domain.patient_link import token_digest, token_in
 from ..domain.quiet_hours import defer_out_of_quiet_hours
 from ..observability import logger
 from . import statistics
@@ -284,7 +284,8 @@ def find_recall_link(token: str, now: datetime) -> tuple[Recall, PracticeSetting
     """The recall a link opens (LinkNotFoundError if unknown or expired). Looking records
     nothing: link scanners and chat previews open every link (a GET never changes
     anything), so "viewed" is only what the patient does on the page."""
-    found = store.find_by_token(token, now)
+    clean = token_in(token)
+    found = store.find_by_token(clean, now) if clean else None
     recall = store.get_recall(found.practice_id, found.recall_id) if found else None
     if recall is None:
         raise LinkNotFoundError(token)

@@ -70,6 +70,7 @@ class OfferView:
     view: AppointmentView
     slot: FreedSlot | None
     refusal: str | None
+    won: bool = False  # this patient took the slot (reopening the offer, or a double tap)
 
 
 def view_offer(token: str, slot_id: str, now: datetime) -> OfferView:
@@ -77,14 +78,16 @@ def view_offer(token: str, slot_id: str, now: datetime) -> OfferView:
     found = slot_store.get_slot(view.appointment.practice_id, slot_id)
     if found is None or view.appointment.appointment_id not in found[1]:
         return OfferView(view, None, "offer not found")
+    if found[0].winner_appointment_id == view.appointment.appointment_id:
+        return OfferView(view, found[0], None, won=True)
     return OfferView(view, found[0], refusal(found[0], view.appointment, now))
 
 
 def accept_offer(token: str, slot_id: str, now: datetime) -> OfferView:
     """Move the patient's appointment into the slot if nobody was faster (F2, F3, B6)."""
     offer = view_offer(token, slot_id, now)
-    if offer.refusal is not None or offer.slot is None:
-        return offer
+    if offer.won or offer.refusal is not None or offer.slot is None:
+        return offer  # the winner tapping again gets the win again
     appointment, revision = get_appointment(
         offer.view.appointment.practice_id, offer.view.appointment.appointment_id
     )
@@ -111,4 +114,4 @@ def accept_offer(token: str, slot_id: str, now: datetime) -> OfferView:
     metrics.add_metric(name="OffersClaimed", unit="Count", value=1)
     statistics.record(moved.practice_id, offer.view.settings.timezone, now, offers_claimed=1)
     logger.info("slot taken", slot_id=offer.slot.slot_id, appointment_id=moved.appointment_id)
-    return OfferView(open_link(token, now), offer.slot, None)
+    return OfferView(open_link(token, now), offer.slot, None, won=True)

@@ -1,4 +1,5 @@
-"""The appointment page of a patient link (R4): see it, confirm, cancel, reschedule."""
+"""The appointment page of a patient link (R4): see it, confirm, cancel (asked once
+more), reschedule, add to a calendar (R12). GETs change nothing."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+from ...calendar_file import appointment_ics
 from ...clock import utcnow
-from ...link_page import appointment_page
+from ...pages import appointment_page, cancel_page
 from ...services.errors import ActionNotAllowedError
 from ...services.patient_actions import PatientAction, act, open_link
-from .pages import Token, html, json, redirect, root, wants_json
+from .pages import Token, absolute, html, json, redirect, root, wants_json
 
 router = APIGatewayRouter()
 
@@ -25,18 +27,48 @@ def show(token: Token) -> Response[str]:
 def reschedule(token: Token) -> Response[str]:
     view = open_link(token, utcnow())
     if not view.settings.booking_url or not view.can_act:
-        return html(409, appointment_page(view, root(router)))
+        return html(409, appointment_page(view, root(router), "not_allowed"))
     return redirect(view.settings.booking_url)
 
 
-# Registered last (see the handler): the literal routes (receipt, offer) win over <action>.
-@router.post("/l/<token>/<action>", summary="Confirm or cancel from a patient link")
-def perform(token: Token, action: PatientAction) -> Response[Any]:
+@router.get("/l/<token>/cancel", summary="Asks once more before cancelling")
+def ask_cancel(token: Token) -> Response[str]:
+    view = open_link(token, utcnow())
+    if not view.can_cancel:
+        return html(409, appointment_page(view, root(router), "not_allowed"))
+    return html(200, cancel_page(view, root(router)))
+
+
+@router.get("/l/<token>/calendar.ics", summary="The appointment as an iCalendar file")
+def calendar(token: Token) -> Response[Any]:
+    view = open_link(token, utcnow())
+    link = absolute(router, f"/l/{view.token}")
+    body = appointment_ics(view.appointment, view.settings, link, utcnow())
+    return Response(
+        status_code=200,
+        content_type="text/calendar; charset=utf-8",
+        body=body.decode(),
+        headers={"Content-Disposition": 'attachment; filename="appointment.ics"', "Cache-Control": "no-store"},
+    )
+
+
+@router.post("/l/<token>/confirm", summary="Confirm from a patient link")
+def confirm(token: Token) -> Response[Any]:
+    return _act(token, PatientAction.CONFIRM)
+
+
+@router.post("/l/<token>/cancel", summary="Cancel from a patient link")
+def cancel(token: Token) -> Response[Any]:
+    return _act(token, PatientAction.CANCEL)
+
+
+def _act(token: str, action: PatientAction) -> Response[Any]:
     try:
         view = act(token, action, utcnow())
     except ActionNotAllowedError:
-        return html(409, appointment_page(open_link(token, utcnow()), root(router)))
+        return html(409, appointment_page(open_link(token, utcnow()), root(router), "not_allowed"))
     if wants_json(router):
         return json(200, {"status": view.appointment.status.value})
-    notice = "confirmed" if action is PatientAction.CONFIRM else "cancelled"
-    return html(200, appointment_page(view, root(router), notice))
+    return html(
+        200, appointment_page(view, root(router), "confirmed" if action is PatientAction.CONFIRM else "cancelled")
+    )

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from ...clock import utcnow
-from ...link_page import offer_page
+from ...pages import offer_page
 from ...rendering import local_times
 from ...services.slot_offers import OfferView, accept_offer, view_offer
 from .pages import SlotId, Token, html, json, root, wants_json
@@ -16,7 +16,7 @@ from .pages import SlotId, Token, html, json, root, wants_json
 router = APIGatewayRouter()
 
 
-def _answer(offer: OfferView, slot_id: str, accepted: bool = False) -> Response[Any]:
+def _answer(offer: OfferView, slot_id: str) -> Response[Any]:
     slot_when = (
         local_times(offer.slot.start, offer.view.settings.timezone, offer.view.locale)["when"]
         if offer.slot is not None
@@ -26,9 +26,9 @@ def _answer(offer: OfferView, slot_id: str, accepted: bool = False) -> Response[
     if wants_json(router):
         return json(
             status,
-            {"accepted": accepted, "refusal": offer.refusal, "start": offer.view.appointment.start.isoformat()},
+            {"accepted": offer.won, "refusal": offer.refusal, "start": offer.view.appointment.start.isoformat()},
         )
-    return html(status, offer_page(offer.view, root(router), slot_id, slot_when, offer.refusal, accepted))
+    return html(status, offer_page(offer.view, root(router), slot_id, slot_when, offer.refusal, offer.won))
 
 
 @router.get("/l/<token>/offer/<slot_id>", summary="A freed-slot offer")
@@ -38,5 +38,4 @@ def show_offer(token: Token, slot_id: SlotId) -> Response[Any]:
 
 @router.post("/l/<token>/offer/<slot_id>", summary="Accept a freed-slot offer: first wins")
 def take_offer(token: Token, slot_id: SlotId) -> Response[Any]:
-    offer = accept_offer(token, slot_id, utcnow())
-    return _answer(offer, slot_id, accepted=offer.refusal is None)
+    return _answer(accept_offer(token, slot_id, utcnow()), slot_id)

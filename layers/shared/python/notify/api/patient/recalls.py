@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from ...clock import utcnow
-from ...link_page import recall_page
+from ...pages import recall_page
 from ...rendering import pick_locale
 from ...services.recalls import act_on_recall_link, find_recall_link
 from .pages import Token, html, json, redirect, root, wants_json

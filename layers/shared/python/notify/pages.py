@@ -1,0 +1,165 @@
+"""The patient's pages (R4, F2, K2 and every error), as jinja2 templates
+(templates/pages/) with their words in one file per language (templates/pages/<lang>.json).
+
+Each page shows only what makes sense in the appointment's state: confirm while it is
+booked and ahead, cancel (after asking once more) until the practice's late-cancellation
+window, a new booking once cancelled; every link and form starts with the prefix of the
+page's own URL (`root`: the stage or a custom domain's base path). No JavaScript.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from .domain.model import AppointmentStatus, PracticeSettings
+from .rendering import LOCALES
+from .services.patient_actions import AppointmentView
+
+_PAGES = Path(__file__).parent / "templates"
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(_PAGES),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(default=True, default_for_string=True),
+    )
+
+
+@cache
+def words(locale: str) -> dict[str, str]:
+    """Every word of the pages in one language (en when the language is not ours)."""
+    code = locale if locale in LOCALES else "en"
+    loaded: dict[str, str] = json.loads((_PAGES / "pages" / f"{code}.json").read_text(encoding="utf-8"))
+    return loaded
+
+
+def browser_locale(accept_language: str | None) -> str:
+    """The first of our languages the browser asks for (Accept-Language), else en."""
+    for part in (accept_language or "").split(","):
+        code = part.split(";")[0].strip()[:2].lower()
+        if code in LOCALES:
+            return code
+    return "en"
+
+
+def _render(template: str, locale: str, **values: Any) -> str:
+    t = words(locale)
+    return _environment().get_template(f"pages/{template}.html.j2").render(locale=locale, t=t, **values)
+
+
+def _call(settings: PracticeSettings, key: str, locale: str) -> str:
+    return words(locale)[key].format(practice=settings.name)
+
+
+def appointment_page(view: AppointmentView, root: str, notice: str | None = None) -> str:
+    t = words(view.locale)
+    appointment, settings = view.appointment, view.settings
+    status = appointment.status
+    if status in (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED) and not view.can_act:
+        state = "state_past"
+    else:
+        state = f"state_{status.value}"
+    cancelled = status is AppointmentStatus.CANCELLED
+    late = view.can_act and not view.can_cancel
+    call_us = cancelled and not settings.booking_url and bool(settings.phone)
+    return _render(
+        "appointment",
+        view.locale,
+        title=t["title"],
+        practice=settings.name,
+        when=view.when,
+        practitioner=appointment.practitioner,
+        state_text=t.get(state, ""),
+        notice=t.get(f"notice_{notice}", "") if notice else "",
+        notice_warn=notice == "not_allowed",
+        root=root,
+        token=view.token,
+        can_confirm=view.can_confirm,
+        can_cancel=view.can_cancel,
+        can_reschedule=view.can_act and bool(settings.booking_url),
+        late_to_cancel=_call(settings, "late_to_cancel", view.locale) if late else "",
+        rebook_url=settings.booking_url if cancelled else "",
+        call=_call(settings, "call_to_book", view.locale) if call_us else "",
+        phone=settings.phone,
+        calendar=appointment.is_active or cancelled,
+    )
+
+
+def cancel_page(view: AppointmentView, root: str) -> str:
+    t = words(view.locale)
+    return _render(
+        "cancel",
+        view.locale,
+        title=t["cancel_title"],
+        practice=view.settings.name,
+        when=view.when,
+        practitioner=view.appointment.practitioner,
+        root=root,
+        token=view.token,
+    )
+
+
+def offer_page(
+    view: AppointmentView, root: str, slot_id: str, slot_when: str | None, refusal: str | None, won: bool
+) -> str:
+    t = words(view.locale)
+    if won:
+        notice, warn = t["offer_won"], False
+    elif refusal == "offer not found":
+        notice, warn = t["offer_not_found"], True
+    elif refusal:
+        notice, warn = t["offer_gone"], True
+    else:
+        notice, warn = "", False
+    open_offer = not won and not refusal
+    return _render(
+        "offer",
+        view.locale,
+        title=t["offer_title"],
+        practice=view.settings.name,
+        notice=notice,
+        notice_warn=warn,
+        offered_when=slot_when if open_offer else "",
+        when=view.when,
+        can_accept=open_offer,
+        root=root,
+        token=view.token,
+        slot_id=slot_id,
+    )
+
+
+def recall_page(settings: PracticeSettings, locale: str, token: str, root: str) -> str:
+    t = words(locale)
+    return _render(
+        "recall",
+        locale,
+        title=t["recall_title"],
+        practice=settings.name,
+        can_book=bool(settings.booking_url),
+        phone=settings.phone,
+        call=_call(settings, "call_to_book", locale),
+        root=root,
+        token=token,
+    )
+
+
+def error_page(locale: str, settings: PracticeSettings | None = None) -> str:
+    """An unknown, malformed or expired link: what happened and a way forward; with the
+    practice's name, booking page and phone when the link told us the practice."""
+    t = words(locale)
+    return _render(
+        "error",
+        locale,
+        title=t["error_title"],
+        message=t["error_gone"],
+        practice=settings.name if settings else "",
+        booking_url=settings.booking_url if settings else "",
+        phone=settings.phone if settings else "",
+    )
