@@ -11,14 +11,14 @@ from notify.adapters.link_keys import LinkKeys
 from notify.api.apps import practice_app
 from notify.api.guard import practice_refusal
 from notify.api.openapi import SERVED_AT
-from notify.api.practice.params import PracticeApi
+from notify.api.practice.params import PracticeApi, wire
 from notify.clock import utcnow
 from notify.observability import logger, metrics, tracer
 from notify.request_paths import canonical_path, normalise
 from notify.settings import PracticeApiSettings
 
 settings = PracticeApiSettings.from_env()
-api = PracticeApi(links=LinkKeys(settings.link_key_arn))
+wire(PracticeApi(links=LinkKeys(settings.link_key_arn)))
 app = practice_app()
 
 
@@ -30,5 +30,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     refusal = None if unsigned else practice_refusal(event, utcnow(), settings.secrets_key_arn)
     if refusal is not None:
         return refusal
-    app.append_context(api=api)
     return app.resolve(normalise(event), context)

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from ...clock import utcnow
 from ...contracts import WebhookEvent
 from ...services.intake import apply_event
-from .params import PracticeApi, PracticeId
+from .params import PracticeId, wired
 
 router = APIGatewayRouter()
 
@@ -23,7 +23,7 @@ router = APIGatewayRouter()
     responses={202: {"description": "applied, duplicate, stale or held"}},
 )
 def receive_event(practice_id: PracticeId, event: Annotated[WebhookEvent, Body()]) -> Response[Any]:
-    api: PracticeApi = router.context["api"]
+    api = wired()
     result = apply_event(practice_id, event, utcnow(), api.links)
     return Response(
         status_code=202,

@@ -19,6 +19,21 @@ Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
 @dataclass(frozen=True)
 class PracticeApi:
-    """What the routes work with, from the function's settings (router.context["api"])."""
+    """What the routes work with, built once from the function's settings (`wire`). Not
+    the resolver's per-request context: that is cleared when any request ends, so a
+    second request in the same process (the local stack's threads) would lose it."""
 
     links: LinkKeys
+
+
+_wired: list[PracticeApi] = []
+
+
+def wire(api: PracticeApi) -> None:
+    _wired[:] = [api]
+
+
+def wired() -> PracticeApi:
+    if not _wired:
+        raise RuntimeError("the practice API is not wired (functions/booking_webhook/handler.py)")
+    return _wired[0]

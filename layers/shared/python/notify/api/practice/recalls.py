@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from ...clock import utcnow
 from ...contracts import BlockedNumber, ManualRecall
 from ...services import recalls
-from .params import PhoneNumber, PracticeApi, PracticeId
+from .params import PhoneNumber, PracticeId, wired
 
 router = APIGatewayRouter()
 
@@ -22,7 +22,7 @@ router = APIGatewayRouter()
     responses={202: {"description": "sending"}, 409: {"description": "needs confirmation (no-marketing patient)"}},
 )
 def send_recall(practice_id: PracticeId, request: Annotated[ManualRecall, Body()]) -> Response[Any]:
-    api: PracticeApi = router.context["api"]
+    api = wired()
     result = recalls.manual_send(practice_id, request, utcnow(), api.links)
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=result)
 
