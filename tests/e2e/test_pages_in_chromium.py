@@ -13,6 +13,8 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -63,6 +65,9 @@ def _press(driver, text: str) -> None:
     for element in driver.find_elements(By.CSS_SELECTOR, "button, a.button"):
         if element.text.strip() == text:
             element.click()
+            # The click only starts the navigation: wait for the old page to go, or the
+            # next read may see it (a race under load).
+            WebDriverWait(driver, 60).until(expected_conditions.staleness_of(element))
             return
     raise LookupError(f"no button {text!r} on {driver.current_url}")
 
