@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from notify.domain.model import MessageKind
 from notify.rendering import LOCALES, local_times, render
+from notify.template_sandbox import KINDS as TEMPLATE_KINDS
 
 PRACTICE = {"en": "Harbour Dental Care", "pl": "Przychodnia Zdrowie Łódź", "fr": "Cabinet Dentaire Lumière"}
 DOCTOR = {"en": "Dr Sarah O'Connor", "pl": "dr Ewa Zielińska", "fr": "Dr Hélène Girard"}
-KINDS = list(MessageKind)
+KINDS = list(TEMPLATE_KINDS)
 
 
 def _context(locale: str) -> dict[str, object]:
@@ -31,6 +31,7 @@ def _context(locale: str) -> dict[str, object]:
         "slot_when_short": slot["when_short"],
         "offer_link": link + "/offer/a1234.v1",
         "from_recall": False,
+        "reply": True,  # the answer instruction (T1), where the sender takes replies
         "map_url": "",
         "parking_info": "",
         "practitioner_photo_url": "",

@@ -23,7 +23,8 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 # The AWS services that publish to our encrypted topics, and what they need of the key.
-TOPIC_PUBLISHERS = ("cloudwatch.amazonaws.com", "ses.amazonaws.com")
+# Services that publish to our encrypted topics: alarms, SES events, inbound SMS (T1).
+TOPIC_PUBLISHERS = ("cloudwatch.amazonaws.com", "ses.amazonaws.com", "sms-voice.amazonaws.com")
 TOPIC_PUBLISHER_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey*")
 
 

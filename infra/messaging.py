@@ -9,12 +9,13 @@ succeed while every send would fail.
 
 from __future__ import annotations
 
-from aws_cdk import CfnCondition, CfnParameter, Fn, Stack
+from aws_cdk import CfnCondition, CfnParameter, CfnResource, Fn, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
+from aws_cdk import custom_resources as cr
 from cdk_nag import NagSuppressions
 from constructs import Construct
 
@@ -24,6 +25,7 @@ EMAIL = r"[^@\s]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
 DOMAIN = r"([A-Za-z0-9-]+\.)+[A-Za-z]{2,}"
 # {"PL": {"origination": "+48...", "sender_id": "ZDROWIE"}, ...}: see notify/settings.py.
 ORIGINATIONS = r"\{.*\}"
+PHONE_NUMBER_ID = r"phone-[0-9a-f]{32}"
 
 
 class MessagingConstruct(Construct):
@@ -79,9 +81,21 @@ class MessagingConstruct(Construct):
         }
         self._email = configured("EmailConfigured", self.email_identity)
 
+        # T1, T2: texts patients send to our number. End User Messaging SMS publishes them
+        # to this topic once two-way SMS is turned on for the number (below).
+        self.two_way_number = parameter(
+            "SmsTwoWayNumberId",
+            f"{PHONE_NUMBER_ID}|{NONE}",
+            "End User Messaging SMS phone number id (phone-...) whose incoming texts are answers; "
+            "'none': patients cannot answer by text",
+        )
+        self.inbound_sms = self._service_topic("InboundSms", topic_key, "sms-voice.amazonaws.com")
+        self._two_way = configured("TwoWaySmsConfigured", self.two_way_number)
+        self._turn_on_two_way()
+
         # Bounces and complaints arrive only through a configuration set's event
         # destination: they go to this topic, whose subscriber marks the address (C5).
-        self.email_events = sns.Topic(self, "EmailEvents", enforce_ssl=True, master_key=topic_key)
+        self.email_events = self._service_topic("EmailEvents", topic_key, "ses.amazonaws.com")
         self.configuration_set = ses.CfnConfigurationSet(
             self,
             "ConfigurationSet",
@@ -100,14 +114,54 @@ class MessagingConstruct(Construct):
                 ),
             ),
         )
-        self.email_events.add_to_resource_policy(
+
+    def _service_topic(self, name: str, key: kms.IKey, publisher: str) -> sns.Topic:
+        """An encrypted topic an AWS service of this account publishes to (the key's
+        policy lets the same services use it: keys.TOPIC_PUBLISHERS)."""
+        topic = sns.Topic(self, name, enforce_ssl=True, master_key=key)
+        topic.add_to_resource_policy(
             iam.PolicyStatement(
                 actions=["sns:Publish"],
-                resources=[self.email_events.topic_arn],
-                principals=[iam.ServicePrincipal("ses.amazonaws.com")],
-                conditions={"StringEquals": {"AWS:SourceAccount": stack.account}},
+                resources=[topic.topic_arn],
+                principals=[iam.ServicePrincipal(publisher)],
+                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
             )
         )
+        return topic
+
+    def _turn_on_two_way(self) -> None:
+        """Two-way SMS on the number, its incoming texts to our topic (a custom resource:
+        the number is registered outside the stack, per country's rules)."""
+        stack = Stack.of(self)
+        number_arn = stack.format_arn(
+            service="sms-voice", resource="phone-number", resource_name=self.two_way_number
+        )
+        call = cr.AwsSdkCall(
+            service="PinpointSMSVoiceV2",
+            action="updatePhoneNumber",
+            parameters={
+                "PhoneNumberId": self.two_way_number,
+                "TwoWayEnabled": True,
+                "TwoWayChannelArn": self.inbound_sms.topic_arn,
+            },
+            physical_resource_id=cr.PhysicalResourceId.of("two-way-sms"),
+        )
+        setting = cr.AwsCustomResource(
+            self,
+            "TwoWaySms",
+            on_create=call,
+            on_update=call,
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [iam.PolicyStatement(actions=["sms-voice:UpdatePhoneNumber"], resources=[number_arn])]
+            ),
+            install_latest_aws_sdk=False,
+        )
+        (resource,) = [
+            c
+            for c in setting.node.find_all()
+            if isinstance(c, CfnResource) and c.cfn_resource_type == "Custom::AWS"
+        ]
+        resource.cfn_options.condition = self._two_way
 
     def _or_placeholder(self, condition: CfnCondition, value: str, kind: str) -> str:
         """`value`, or a well-formed ARN that matches nothing when the channel is off (an
@@ -125,6 +179,7 @@ class MessagingConstruct(Construct):
             "EMAIL_FROM": self.email_from,
             "EMAIL_CONFIGURATION_SET": self.configuration_set.ref,
             "SMS_ORIGINATIONS": self.sms_originations,
+            "SMS_TWO_WAY_NUMBER_ID": self.two_way_number,
         }
 
     def allow_sending(self, sender: lambda_.Function) -> None:

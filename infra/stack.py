@@ -70,6 +70,7 @@ TABLE_ACCESS = {
     "recall_sweep": ("PutItem", "UpdateItem", "Query"),
     "practice_callback": ("GetItem",),
     "delivery_events": ("UpdateItem",),
+    "sms_replies": (*READ_WRITE, "ConditionCheckItem"),
 }
 # Lambda's default quota of filters on one event source mapping (more only on request).
 MAX_STREAM_FILTERS = 5
@@ -175,6 +176,13 @@ class NotificationStack(Stack):
         callbacks = function("practice_callback", {**table_env, **secrets_env})
         keys.allow_unsealing(callbacks, "callback")
         self._consume_stream(callbacks, table, dead_letters, CALLBACK_RECORDS)
+
+        # Patients' texts (T1, T2): answered by sms_replies, which acts as the link page.
+        sms_replies = function("sms_replies", sender_env)
+        asynchronous(sms_replies, dead_letters.sends)
+        messaging.allow_sending(sms_replies)
+        keys.allow_link_tokens(sms_replies)
+        messaging.inbound_sms.add_subscription(subscriptions.LambdaSubscription(sms_replies))
 
         # SES bounces and complaints mark the address invalid (C5).
         delivery_events = function("delivery_events", table_env)

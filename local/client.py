@@ -40,6 +40,15 @@ class LocalControl:
         params = {"practice_id": practice_id} if practice_id else None
         return self.http.get(f"{self.base}/_local/outbox", params=params, timeout=30).json()
 
+    def text(self, sender: str, text: str, to: str = "+48732000000", message_id: str | None = None) -> str:
+        """A patient texts our number (T1); returns the inbound message id."""
+        body: dict[str, Any] = {"from": sender, "text": text, "to": to}
+        if message_id:
+            body["id"] = message_id
+        response = self.http.post(f"{self.base}/_local/sms", json=body, timeout=120)
+        response.raise_for_status()
+        return str(response.json()["inbound_message_id"])
+
     def schedules(self, prefix: str = "") -> list[str]:
         """Names of the one-shot schedules still pending (the product's plan)."""
         return self.http.get(f"{self.base}/_local/schedules", params={"prefix": prefix}, timeout=30).json()

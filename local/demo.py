@@ -255,6 +255,28 @@ def run_demo() -> None:
             Note(control.now(), "waw-zdrowie", "practice API", f"notices: {', '.join(n['type'] for n in notices)}")
         )
 
+        # Patients answer by text (T1, T2): a digit acts like the page's button, anything
+        # else gets one helpful answer and reaches the reception, STOP stops our SMS.
+        def text(patient: str, number: str, words: str) -> None:
+            control.text(number, words)
+            notes.append(Note(control.now(), "waw-zdrowie", names[("waw-zdrowie", patient)], f"texts {words!r}"))
+
+        control.advance_to(local("waw-zdrowie", 24, 10).astimezone(UTC))
+        text("anna", "+48602345678", "1 ")
+        control.advance_to(local("waw-zdrowie", 24, 10, 10).astimezone(UTC))
+        text("magda", "+48606789012", "Czy mogę przyjść 15 minut później?")
+        control.advance_to(local("waw-zdrowie", 24, 10, 20).astimezone(UTC))
+        text("ewa", "+48607890123", "Stop.")
+        consent = pms["waw-zdrowie"].get("sms-consent").json()
+        notes.append(
+            Note(
+                control.now(),
+                "waw-zdrowie",
+                "practice API",
+                f"sms-consent: {sum(c['sms_stopped'] for c in consent['numbers'])} number stopped SMS",
+            )
+        )
+
         control.advance_to(local("par-lumiere", 25, 10).astimezone(UTC))
         tap("par-lumiere", "claire", "p-201", "confirm")
         control.advance_to(local("waw-zdrowie", 25, 10, 5).astimezone(UTC))

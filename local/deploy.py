@@ -33,6 +33,9 @@ LOCAL_PARAMETERS = {
     "EmailIdentity": "notify.example.com",
     "OperatorEmail": "operator@notify.example.com",
     "SmsOriginations": json.dumps({"PL": {"origination": "+48732000000"}, "FR": {"sender_id": "NOTIFY"}}),
+    # Two-way SMS for +48732000000 (on AWS the stack turns it on for the registered number;
+    # locally the inbound topic is fed by POST /_local/sms, and custom resources do not run).
+    "SmsTwoWayNumberId": "phone-" + "0" * 32,
 }
 
 
@@ -78,6 +81,8 @@ class Deployment:
     stage: str = ""  # the API stage every route is served under (API Gateway's URL)
     # SES configuration set -> the SNS topic its bounce / complaint events go to.
     ses_event_topics: dict[str, str] = field(default_factory=dict)
+    # The topic End User Messaging SMS publishes patients' texts to (T1): sms_replies' topic.
+    inbound_sms_topic: str = ""
 
     def function_by_arn(self, arn: str) -> FunctionSpec:
         name = arn.split(":function:")[-1].split(":")[0]
@@ -292,6 +297,8 @@ class LocalDeployer:
                 boto3.client("sns").subscribe(
                     TopicArn=props["TopicArn"], Protocol="lambda", Endpoint=props["Endpoint"]
                 )
+                if out.function_by_arn(props["Endpoint"]).name == "sms_replies":
+                    out.inbound_sms_topic = props["TopicArn"]
 
     def _messaging_identities(self, out: Deployment) -> None:
         sns = boto3.client("sns")

@@ -178,6 +178,13 @@ class LocalApi:
                     "stats": self.router.stats,
                 }
             )
+        if path == "/sms" and request.method == "POST":
+            # T1: {"from": "+48601234567", "text": "1", "to": "+48732000000", "id": optional}
+            spec = request.get_json(force=True, silent=True) or {}
+            inbound = self.router.receive_sms(
+                str(spec.get("from", "")), str(spec.get("text", "")), str(spec.get("to", "")), spec.get("id")
+            )
+            return self._json({"inbound_message_id": inbound})
         if path == "/schedules":
             return self._json(self.router.pending_schedule_names(request.args.get("prefix", "")))
         if path == "/outbox":

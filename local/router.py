@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -82,6 +83,22 @@ class EventRouter:
                 self._sns.publish(TopicArn=topic, Message=json.dumps(event))
                 published += 1
         return published
+
+    # -- two-way SMS -------------------------------------------------------------------------
+    def receive_sms(self, sender: str, text: str, to: str, message_id: str | None = None) -> str:
+        """A patient's text to our number `to`, as End User Messaging SMS publishes it."""
+        inbound_id = message_id or str(uuid.uuid4())
+        payload = {
+            "originationNumber": sender,
+            "destinationNumber": to,
+            "messageKeyword": "",
+            "messageBody": text,
+            "inboundMessageId": inbound_id,
+            "previousPublishedMessageId": "",
+        }
+        self._sns.publish(TopicArn=self.d.inbound_sms_topic, Message=json.dumps(payload))
+        self.settle()
+        return inbound_id
 
     # -- step functions ------------------------------------------------------------------------
     def running_executions(self) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -26,6 +27,8 @@ def test_b4_every_delivery_made_twice_sends_each_message_once_and_counts_once(sc
     s = scenario(recalls_enabled=True, sms_quota=200)
     for patient in ("app", "sms", "freed", "c0", "c1", "rec"):
         s.patient(patient, **(APP_PATIENT if patient == "app" else {}))
+    texter = f"60{uuid.uuid4().int % 10_000_000:07d}"  # T1: answers by text, from a number of its own
+    s.patient("txt", phone=texter)
     t = {
         "slot": s.local(4),
         "a-app": s.local(5, 10),
@@ -39,6 +42,8 @@ def test_b4_every_delivery_made_twice_sends_each_message_once_and_counts_once(sc
     try:
         s.book("a-app", "app", t["a-app"], source="app")
         s.book("a-sms", "sms", t["a-sms"])
+        s.book("a-txt", "txt", t["a-sms"] + timedelta(hours=1))
+        control.text(f"+48{texter}", "1")  # delivered twice by SNS to the function: acts once
         s.book("slot", "freed", t["slot"])
         s.book("c0", "c0", t["c0"])
         s.book("c1", "c1", t["c1"])
@@ -77,7 +82,10 @@ def test_b4_every_delivery_made_twice_sends_each_message_once_and_counts_once(sc
         ("c1", "slot_offer", "sms"),
         ("recall.rec.checkup", "recall", "sms"),
         ("c0", "reschedule", "sms"),
+        ("a-txt", "reply", "sms"),
     } <= kinds
+    assert len([r for r in rows if r["kind"] == "reply"]) == 1
+    assert s.pms.get("appointments/a-txt").json()["appointment"]["status"] == "confirmed"
     sms_parts = sum(r["segments"] for r in rows if r["channel"] == "sms")
     assert s.sms_used(rows) == sms_parts
     totals = s.pms.get("statistics", **{"from": "2000-01-01", "to": "2100-01-01"}).json()["totals"]
@@ -87,10 +95,10 @@ def test_b4_every_delivery_made_twice_sends_each_message_once_and_counts_once(sc
         totals["confirmations"],
         totals["recalls_sent_sms"],
         totals["sms_parts"],
-    ) == (2, 1, 1, 1, sms_parts)
+    ) == (2, 1, 2, 1, sms_parts)  # confirmations: one from the link page, one by text
     notices = [n["type"] for n in s.pms.get("notices").json()["notices"]]
     assert notices.count("appointment.moved") == 1
-    assert notices.count("appointment.confirmed") == 1
+    assert notices.count("appointment.confirmed") == 2  # the link page's and the text's
 
 
 def test_security_no_phone_email_or_name_in_any_log_line(scenario, control, browser, local_stack):

@@ -176,9 +176,8 @@ def test_o1_failed_sms_deliveries_are_logged_and_counted(template):
         if "DirectPublishToPhoneNumber/Failure" in json.dumps(g["Properties"])
     ]
     assert log_group["Properties"]["RetentionInDays"] > 0
-    (custom,) = _resources(template, "Custom::AWS").values()
-    create = json.dumps(custom["Properties"])
-    assert "setSMSAttributes" in create and "DeliveryStatusIAMRole" in create
+    (custom,) = [c for c in _resources(template, "Custom::AWS").values() if "setSMSAttributes" in json.dumps(c)]
+    assert "DeliveryStatusIAMRole" in json.dumps(custom["Properties"])
     (metric_filter,) = _resources(template, "AWS::Logs::MetricFilter").values()
     assert metric_filter["Properties"]["MetricTransformations"][0]["MetricName"] == "SmsDeliveryFailures"
 
@@ -334,3 +333,45 @@ def test_sending_email_goes_through_a_configuration_set_reporting_bounces_and_co
         ]
         assert variables["EMAIL_CONFIGURATION_SET"] == {"Ref": config_set_logical}
         assert variables["SMS_ORIGINATIONS"] == {"Ref": "SmsOriginations"}
+
+
+def test_t1_texts_to_our_number_reach_sms_replies_through_an_encrypted_topic(template):
+    """End User Messaging SMS publishes a two-way number's incoming texts to an SNS topic
+    (standard, not FIFO); an encrypted topic needs the topic policy and the key policy to
+    let sms-voice.amazonaws.com publish (End User Messaging SMS guide, "Topic policies for
+    Amazon SNS topics"). Moto delivers without either."""
+    body = _body(template)
+    number = body["Parameters"]["SmsTwoWayNumberId"]
+    assert "Default" not in number and re.fullmatch(number["AllowedPattern"], "none")
+    assert re.fullmatch(number["AllowedPattern"], "phone-" + "0a" * 16)
+    (custom,) = [c for c in _resources(template, "Custom::AWS").values() if "updatePhoneNumber" in json.dumps(c)]
+    assert custom["Condition"].startswith("MessagingTwoWaySmsConfigured"), "off while no number is given"
+    call = json.dumps(custom["Properties"]["Create"])
+    assert "TwoWayEnabled" in call and "TwoWayChannelArn" in call
+    topic_logical = next(t for t in _resources(template, "AWS::SNS::Topic") if t in call)
+    topic = _resources(template, "AWS::SNS::Topic")[topic_logical]["Properties"]
+    assert "ContentBasedDeduplication" not in topic and not topic.get("FifoTopic")
+    policies = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in _resources(template, "AWS::SNS::TopicPolicy").values()
+        if {"Ref": topic_logical} in p["Properties"]["Topics"]
+    ]
+    assert any(
+        "sms-voice.amazonaws.com" in json.dumps(s.get("Principal")) and "sns:Publish" in _actions(s)
+        for statements in policies
+        for s in statements
+    )
+    key = _resources(template, "AWS::KMS::Key")[topic["KmsMasterKeyId"]["Fn::GetAtt"][0]]
+    assert "KeySpec" not in key["Properties"], "encrypted topics need a symmetric key"
+    assert any(
+        "sms-voice.amazonaws.com" in json.dumps(s.get("Principal", {}))
+        and {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(_actions(s))
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+    )
+    functions = _function_logicals(template)
+    subscribers = [
+        s["Properties"]["Endpoint"]
+        for s in _resources(template, "AWS::SNS::Subscription").values()
+        if s["Properties"]["TopicArn"] == {"Ref": topic_logical}
+    ]
+    assert subscribers == [{"Fn::GetAtt": [functions["sms_replies"], "Arn"]}]

@@ -56,7 +56,13 @@ def test_p6_a_stored_escape_never_runs_at_send_time_our_text_goes_instead(payloa
     """A template stored before these checks (or by a bug) still renders in the sandbox:
     the message goes out with our own text and says why."""
     context = {"practice": "Harbour", "when": "Monday", "when_short": "Mon", "first_name": "Jan", "link": "L"}
-    context |= {"practitioner": "", "confirm_link": "L", "cancel_link": "L", "reschedule_link": "L"}
+    context |= {
+        "practitioner": "",
+        "confirm_link": "L",
+        "cancel_link": "L",
+        "reschedule_link": "L",
+        "reply": False,
+    }
     rendered = render(MessageKind.REMINDER, "en", context, overrides={"en/reminder.j2": _template(payload)})
     assert rendered.fallback and "en/reminder.j2" in rendered.fallback
     assert "uid=" not in rendered.sms and "class" not in rendered.sms

@@ -8,7 +8,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from notify.adapters.channels import ChannelConfig, from_tag_value, sms_attributes, tag_value
+from notify.adapters.channels import ChannelConfig, from_tag_value, our_number, sms_attributes, tag_value
 from notify.domain.contact_validation import number_country
 from notify.settings import SenderSettings
 
@@ -21,6 +21,7 @@ BASE = {
     "PUSH_FCM_ARN": "arn:aws:sns:eu-central-1:1:app/GCM/a",
     "PUSH_APNS_ARN": "none",
     "EMAIL_FROM": "no-reply@clinic.example",
+    "SMS_TWO_WAY_NUMBER_ID": "none",
 }
 
 
@@ -58,3 +59,23 @@ def test_sending_email_tags_round_trip_ids_ses_would_refuse():
     for value in ("p-123", "practice.one:a_b", "zażółć"):
         encoded = tag_value(value)
         assert all(c.isalnum() or c in "_-" for c in encoded) and from_tag_value(encoded) == value
+
+
+def test_t1_patients_are_invited_to_answer_only_a_two_way_number():
+    """A sender id takes no answers, and without two-way on nobody reads them: the texts
+    then offer the link only."""
+    originations = json.dumps({"PL": {"origination": "+48732000000"}, "FR": {"sender_id": "CLINIQUE"}})
+    two_way = ChannelConfig.from_settings(
+        SenderSettings.model_validate(
+            {**BASE, "SMS_ORIGINATIONS": originations, "SMS_TWO_WAY_NUMBER_ID": "phone-" + "ab" * 16}
+        )
+    )
+    assert our_number(two_way, "PL") == "+48732000000"
+    assert our_number(two_way, "FR") is None  # sender id
+    assert our_number(two_way, "GB") is None  # the provider picks a number
+    one_way = ChannelConfig.from_settings(
+        SenderSettings.model_validate({**BASE, "SMS_ORIGINATIONS": originations})
+    )
+    assert our_number(one_way, "PL") is None
+    with pytest.raises(ValidationError):
+        SenderSettings.model_validate({**BASE, "SMS_TWO_WAY_NUMBER_ID": "+48732000000"})

@@ -7,8 +7,8 @@ import pytest
 from notify.domain.model import MessageKind
 from notify.domain.sms_segments import is_gsm7, segment_count, transliterate
 from notify.rendering import LOCALES, local_times, render
+from notify.template_sandbox import KINDS  # every kind we write a text for (replies are answers)
 
-KINDS = list(MessageKind)
 PRACTICE = {"en": "Harbour Dental", "pl": "Przychodnia Zdrowie", "fr": "Cabinet Lumière"}
 
 
@@ -30,6 +30,7 @@ def context(locale: str) -> dict:
         "slot_when_short": "23.11 09:15",
         "offer_link": link + "/offer/a1234.v1",
         "from_recall": False,
+        "reply": False,
         "map_url": "",
         "parking_info": "",
         "practitioner_photo_url": "",

@@ -58,7 +58,9 @@ def _call(settings: PracticeSettings, key: str, locale: str) -> str:
     return words(locale)[key].format(practice=settings.name)
 
 
-def appointment_page(view: AppointmentView, root: str, notice: str | None = None) -> str:
+def appointment_page(
+    view: AppointmentView, root: str, notice: str | None = None, sms_stopped: bool | None = None
+) -> str:
     t = words(view.locale)
     appointment, settings = view.appointment, view.settings
     status = appointment.status
@@ -89,6 +91,11 @@ def appointment_page(view: AppointmentView, root: str, notice: str | None = None
         call=_call(settings, "call_to_book", view.locale) if call_us else "",
         phone=settings.phone,
         calendar=appointment.is_active or cancelled,
+        # T2: the same switch as STOP / START by text (None: the patient has no mobile number).
+        sms_switch="" if sms_stopped is None else ("sms-start" if sms_stopped else "sms-stop"),
+        sms_label=""
+        if sms_stopped is None
+        else (t["sms_start"] if sms_stopped else t["sms_stop"].format(practice=settings.name)),
     )
 
 

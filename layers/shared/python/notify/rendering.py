@@ -111,3 +111,11 @@ def render(
         email_html=html,
         fallback=fallback,
     )
+
+
+def render_answer(name: str, locale: str, context: dict[str, Any]) -> str:
+    """One of our answers to a patient's text (T1, T2): `name` is a block of
+    <locale>/answers.txt.j2 (confirmed, cancelled, not_allowed, stopped, started, help)."""
+    template = _environment().get_template(f"{pick_locale(locale)}/answers.txt.j2")
+    block = template.blocks[name]
+    return " ".join("".join(block(template.new_context(context))).split())

@@ -91,6 +91,8 @@ class FallbackSettings(_LinkKeySettings):
     sms_originations: Json[dict[CountryCode, SmsOrigination]] = Field(
         default_factory=dict, alias="SMS_ORIGINATIONS"
     )
+    # End User Messaging SMS number with two-way on (phone-...), or "none" (T1).
+    sms_two_way_number_id: str = Field(alias="SMS_TWO_WAY_NUMBER_ID", pattern=r"^(phone-[0-9a-f]{32}|none)$")
 
     @field_validator("email_from")
     @classmethod

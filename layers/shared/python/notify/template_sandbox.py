@@ -29,7 +29,9 @@ from .domain.sms_segments import segment_count
 LOCALES = ("en", "pl", "fr")
 PARTS = ("sms", "push_title", "push_body", "email_subject", "email_text")
 MAX_TEMPLATE_CHARS = 4000
-MAX_TEMPLATES = 3 * len(MessageKind)
+# The kinds a practice may word itself (our answers to texts are ours: T1, T2).
+KINDS = tuple(k for k in MessageKind if k is not MessageKind.REPLY)
+MAX_TEMPLATES = 3 * len(KINDS)
 MAX_RENDERED_CHARS = 8000
 _NAME = re.compile(r"^(?P<locale>[a-z]{2})/(?P<kind>[a-z_]+)\.j2$")
 _SAFE_TYPES = (str, int, float, bool, type(None))
@@ -123,6 +125,7 @@ def _sample(kind: MessageKind, locale: str) -> dict[str, Any]:
         "review_link": "https://reviews.example.com/harbour",
         "instructions": "Please arrive ten minutes early.",
         "from_recall": False,
+        "reply": True,
         "map_url": "https://maps.example.com/harbour",
         "parking_info": "Free parking behind the building.",
         "practitioner_photo_url": "https://cdn.example.com/dr.jpg",
@@ -144,7 +147,7 @@ def check(templates: Mapping[str, str], budget: Budget) -> None:
     """Refuse (TemplateProblem naming the template) what cannot be used; None if all can."""
     if len(templates) > MAX_TEMPLATES:
         raise TemplateProblem("templates", f"at most {MAX_TEMPLATES} templates")
-    kinds = {k.value: k for k in MessageKind}
+    kinds = {k.value: k for k in KINDS}
     for name, source in sorted(templates.items()):
         match = _NAME.match(name)
         if not match or match["locale"] not in LOCALES or match["kind"] not in kinds:

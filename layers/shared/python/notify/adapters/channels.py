@@ -22,6 +22,7 @@ class ChannelConfig:
     email_from: str = ""
     configuration_set: str = ""
     sms_originations: dict[str, SmsOrigination] = field(default_factory=dict)
+    two_way: bool = False  # a number of ours takes patients' answers (T1)
 
     @classmethod
     def from_settings(cls, settings: FallbackSettings) -> ChannelConfig:
@@ -31,7 +32,13 @@ class ChannelConfig:
             if arn != NOT_CONFIGURED
         }
         email = "" if settings.email_from == NOT_CONFIGURED else settings.email_from
-        return cls(apps, email, settings.email_configuration_set, dict(settings.sms_originations))
+        return cls(
+            apps,
+            email,
+            settings.email_configuration_set,
+            dict(settings.sms_originations),
+            settings.sms_two_way_number_id != NOT_CONFIGURED,
+        )
 
     @property
     def push_platforms(self) -> frozenset[str]:
@@ -98,6 +105,16 @@ def sms_attributes(origination: SmsOrigination | None) -> dict[str, dict[str, st
     if origination is not None and origination.sender_id:
         attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": origination.sender_id}
     return attributes
+
+
+def our_number(config: ChannelConfig, country: str) -> str | None:
+    """The number our SMS to `country` come from when patients can answer it: two-way SMS
+    is on and the country's identity is a phone number (a sender id takes no replies, and
+    without an identity the provider picks a number we cannot name)."""
+    origination = config.sms_originations.get(country)
+    if not config.two_way or origination is None or not origination.origination.startswith("+"):
+        return None
+    return origination.origination
 
 
 def send_sms(config: ChannelConfig, phone_e164: str, country: str, text: str) -> str:

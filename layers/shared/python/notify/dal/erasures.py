@@ -17,6 +17,7 @@ from .models import (
     AppointmentItem,
     BlockedNumberItem,
     CallbackItem,
+    ConsentItem,
     ErasedItem,
     ErasureItem,
     EventItem,
@@ -228,8 +229,15 @@ def delete_notices_naming(practice_id: str, patient_id: str, appointment_ids: se
 
 
 def delete_number_entries(practice_id: str, number: str) -> int:
-    """Entries about the patient's number that concern only them (K4 blocked list)."""
-    return _delete([BlockedNumberItem(*BlockedNumberItem.key(practice_id, number))])
+    """Entries about the patient's number that concern only them: the K4 blocked list and
+    the T2 consent record (with the keywords' texts). Their T1 conversations are patient
+    items (gsi2) and go with them."""
+    return _delete(
+        [
+            BlockedNumberItem(*BlockedNumberItem.key(practice_id, number)),
+            ConsentItem(*ConsentItem.key(practice_id, number)),
+        ]
+    )
 
 
 def delete_appointments(practice_id: str, appointment_ids: set[str]) -> int:

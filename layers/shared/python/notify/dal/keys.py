@@ -34,6 +34,9 @@ class Prefix(StrEnum):
     STATS = "STATS#"
     SIGNATURE = "SIGNATURE#"
     ERASURE = "ERASURE#"
+    THREAD = "THREAD#"
+    CONSENT = "CONSENT#"
+    INBOUND = "INBOUND#"
     # Index partitions: gsi1 (calendar order, due recalls), gsi2 (one patient's items,
     # a practice's notices, recall tokens).
     CALENDAR = "CAL#"
@@ -147,3 +150,19 @@ def notices(practice_id: str) -> str:
 
 def recall_token(token_digest: str) -> str:
     return f"{Prefix.RECALL_TOKEN}{token_digest}"
+
+
+def thread(our_number: str, patient_number: str) -> tuple[str, str]:
+    """The SMS conversation between one of our numbers and a patient's (T1): what a reply
+    answers (one of our numbers may serve several practices: the latest message wins)."""
+    return f"{Prefix.THREAD}{our_number}#{patient_number}", "THREAD"
+
+
+def consent(practice_id: str, number: str) -> tuple[str, str]:
+    """T2: a number's SMS consent at one practice (STOP / START), with its history."""
+    return f"{Prefix.CONSENT}{practice_id}", number
+
+
+def inbound(message_id: str) -> tuple[str, str]:
+    """An inbound SMS taken (at-least-once delivery acts once)."""
+    return f"{Prefix.INBOUND}{message_id}", "INBOUND"

@@ -381,3 +381,45 @@ class StatsItem(NotifyItem, discriminator="stats"):
     @staticmethod
     def key(practice_id: str, day: str) -> tuple[str, str]:
         return keys.stats(practice_id, day)
+
+
+class ThreadItem(NotifyItem, discriminator="thread"):
+    """T1: the last SMS that invited an answer, per pair of numbers: which practice, which
+    appointments (all of a grouped message), and whether the one helpful reply went."""
+
+    practice_id = UnicodeAttribute()
+    patient_id = UnicodeAttribute()
+    subject_ids = StringListAttribute(default=list)
+    message_id = UnicodeAttribute()
+    sent_at = UTCDateTimeAttribute()
+    helped = BooleanAttribute(default=False)
+
+    @staticmethod
+    def key(our_number: str, patient_number: str) -> tuple[str, str]:
+        return keys.thread(our_number, patient_number)
+
+
+class ConsentItem(NotifyItem, discriminator="consent"):
+    """T2: SMS from this practice to this number stopped or not; every change kept with
+    its time, the exact text and its source (keyword, link page, practice)."""
+
+    practice_id = UnicodeAttribute()
+    number = UnicodeAttribute()
+    sms_stopped = BooleanAttribute(default=False)
+    history = JSONAttribute(default=list)  # [{"at", "sms_stopped", "source", "text", "ref"}]
+    updated_at = UTCDateTimeAttribute()
+    revision = VersionAttribute()
+
+    @staticmethod
+    def key(practice_id: str, number: str) -> tuple[str, str]:
+        return keys.consent(practice_id, number)
+
+
+class InboundItem(NotifyItem, discriminator="inbound"):
+    """An inbound SMS already acted on (T1, B4)."""
+
+    received_at = UTCDateTimeAttribute()
+
+    @staticmethod
+    def key(message_id: str) -> tuple[str, str]:
+        return keys.inbound(message_id)

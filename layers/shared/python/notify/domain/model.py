@@ -17,6 +17,7 @@ class MessageKind(StrEnum):
     REBOOKING_PROMPT = "rebooking_prompt"
     SLOT_OFFER = "slot_offer"
     RECALL = "recall"
+    REPLY = "reply"  # T1, T2: our answer to a patient's text
 
 
 class Channel(StrEnum):

@@ -16,7 +16,7 @@ from ..adapters.escalation_machine import Escalations
 from ..adapters.link_keys import LinkKeys
 from ..contracts import SendRequest, iso_z
 from ..dal import appointments as appointment_store
-from ..dal import ledger, quota
+from ..dal import conversations, ledger, quota
 from ..dal import practices as practice_store
 from ..dal import recalls as recall_store
 from ..dal import slots as slot_store
@@ -97,6 +97,11 @@ class _Job:
         return self.sending.channels
 
 
+# T1: the messages a patient may answer by digit (1 confirm, 2 cancel).
+REPLYABLE = frozenset({MessageKind.CONFIRMATION, MessageKind.REMINDER, MessageKind.RESCHEDULE})
+SMS_STOPPED_REASON = "patient stopped SMS from this practice (STOP)"
+
+
 def _not_sent(ref: MessageRef, reason: str, now: datetime, outcome: DeliveryOutcome) -> None:
     ledger.record_skip(ref, Channel.PUSH, reason, now)
     outcome.skipped.append((MESSAGE_LEVEL, reason))
@@ -137,7 +142,13 @@ def _load(req: SendRequest, now: datetime, sending: Sending, outcome: DeliveryOu
     token = sending.links.appointment_token(
         appointment.practice_id, appointment.appointment_id, appointment.link_generation
     )
-    context = template_context(appointment, patient, settings, locale, sending.base_url, token, slot)
+    phone = normalise_mobile(patient.phone, settings.country)
+    reply = (
+        req.kind in REPLYABLE
+        and phone is not None
+        and channels.our_number(sending.channels, number_country(phone)) is not None
+    )
+    context = template_context(appointment, patient, settings, locale, sending.base_url, token, slot, reply)
     rendered = render(
         req.kind, locale, context, overrides=dict(settings.templates), transliterate_sms=settings.sms_transliterate
     )
@@ -380,6 +391,8 @@ def _send_sms(job: _Job, now: datetime) -> dict[str, Any]:
         raise _Skip(recalls.BLOCKED_REASON, try_email=True)
     if channels.is_opted_out(phone):
         raise _Skip("number opted out (STOP)", try_email=True)
+    if conversations.sms_stopped(job.ref.practice_id, phone):  # T2: our own record
+        raise _Skip(SMS_STOPPED_REASON, try_email=True)
     segments = job.rendered.sms_segments
     used = quota.consume_sms(job.ref.practice_id, now.strftime("%Y-%m"), job.settings.sms_quota, segments)
     if used is None:
@@ -391,6 +404,18 @@ def _send_sms(job: _Job, now: datetime) -> dict[str, Any]:
         quota.refund_sms(job.ref.practice_id, now.strftime("%Y-%m"), segments)
         raise
     _warn_on_quota(job, used, segments, now)
+    ours = channels.our_number(job.config, number_country(phone))
+    if job.ref.kind in REPLYABLE and job.appointment is not None and ours:
+        # T1: an answer from this number now refers to this message.
+        conversations.remember_thread(
+            ours,
+            phone,
+            job.ref.practice_id,
+            job.patient.patient_id,
+            [job.appointment.appointment_id],
+            job.ref.message_id,
+            now,
+        )
     statistics.record(job.ref.practice_id, job.settings.timezone, now, sms_parts=segments)
     return {
         "provider_message_id": provider_id,

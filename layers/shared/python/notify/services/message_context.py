@@ -17,6 +17,7 @@ def template_context(
     base_url: str,
     token: str,
     slot: FreedSlot | None = None,
+    reply: bool = False,
 ) -> dict[str, Any]:
     """`token` is the appointment's patient-link token (derived, never stored: P3)."""
     base = settings.link_base_url or base_url
@@ -31,6 +32,8 @@ def template_context(
         }
     return {
         **offer,
+        # T1: the SMS invites an answer by digit (our sender is a number that takes replies).
+        "reply": reply,
         "practice": settings.name,
         "practitioner": appointment.practitioner,
         "first_name": first_name,

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from ..dal import appointments as appointment_store
+from ..dal import conversations
 from ..dal import practices as practice_store
 from ..dal.callbacks import callback_item
 from ..dal.errors import ConflictError, ExpiredLinkError, NotFoundError
 from ..domain.appointment_changes import StatusChange, apply_changes
+from ..domain.contact_validation import normalise_mobile
 from ..domain.event_order import ChangeStamp
 from ..domain.model import Actor, Appointment, AppointmentStatus, PracticeSettings
 from ..domain.patient_link import token_in
@@ -68,17 +71,33 @@ def open_link(raw_token: str, now: datetime) -> AppointmentView:
         raise LinkNotFoundError(token) from exc
     if appointment.patient_id != patient_id:
         raise LinkNotFoundError(token)
-    practice = practice_store.get_practice(practice_id)
+    return _view(token, appointment, now)
+
+
+def _view(token: str, appointment: Appointment, now: datetime) -> AppointmentView:
+    practice = practice_store.get_practice(appointment.practice_id)
     settings = practice.settings_for(appointment.calendar_id)
-    patient = practice_store.find_patient(practice_id, patient_id)
+    patient = practice_store.find_patient(appointment.practice_id, appointment.patient_id)
     locale = pick_locale(patient.locale if patient else None, settings.locale)
     when = local_times(appointment.start, settings.timezone, locale)["when"]
     return AppointmentView(token, appointment, settings, locale, when, now)
 
 
+def view_of(practice_id: str, appointment_id: str, token: str, now: datetime) -> AppointmentView:
+    """The appointment as its link page would show it (an SMS answer has no link to open);
+    NotFoundError when it is gone."""
+    appointment, _ = appointment_store.get_appointment(practice_id, appointment_id)
+    return _view(token, appointment, now)
+
+
 def act(token: str, action: PatientAction, now: datetime) -> AppointmentView:
     """Apply the patient's action; repeating a done action is harmless (idempotent)."""
-    view = open_link(token, now)
+    return act_on(open_link(token, now), action, now, via="patient link")
+
+
+def act_on(view: AppointmentView, action: PatientAction, now: datetime, via: str) -> AppointmentView:
+    """The action on the appointment of `view`, wherever the patient took it (the link
+    page, an SMS answer): the same checks, notice, counters and planning."""
     appointment = view.appointment
     target = AppointmentStatus.CONFIRMED if action is PatientAction.CONFIRM else AppointmentStatus.CANCELLED
     if appointment.status is target:
@@ -105,7 +124,7 @@ def act(token: str, action: PatientAction, now: datetime) -> AppointmentView:
                 "appointment_id": appointment.appointment_id,
                 "patient_id": appointment.patient_id,
                 "by": "patient",
-                "via": "patient link",
+                "via": via,
             },
             now,
         )
@@ -125,3 +144,26 @@ def act(token: str, action: PatientAction, now: datetime) -> AppointmentView:
     )
     logger.info("patient action", appointment_id=appointment.appointment_id, action=action.value)
     return replace(view, appointment=changed)
+
+
+def sms_stopped(view: AppointmentView) -> bool | None:
+    """T2: has the patient's number stopped SMS from this practice? None: no mobile."""
+    number = _number(view)
+    return None if number is None else conversations.sms_stopped(view.appointment.practice_id, number)
+
+
+def set_sms(token: str, stopped: bool, now: datetime) -> AppointmentView:
+    """T2 from the link page: the same record as a STOP / START text, source "link page"."""
+    view = open_link(token, now)
+    number = _number(view)
+    if number is None:
+        raise ActionNotAllowedError("no mobile number")
+    conversations.set_consent(
+        view.appointment.practice_id, number, stopped, "link page", "", f"link.{uuid.uuid4().hex}", now
+    )
+    return view
+
+
+def _number(view: AppointmentView) -> str | None:
+    patient = practice_store.find_patient(view.appointment.practice_id, view.appointment.patient_id)
+    return normalise_mobile(patient.phone, view.settings.country) if patient and patient.phone else None

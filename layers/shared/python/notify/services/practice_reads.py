@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from ..dal import appointments as appointment_store
-from ..dal import ledger, quota
+from ..dal import conversations, ledger, quota
 from ..dal import practices as practice_store
 from ..dal import recalls as recall_store
 from ..dal.callbacks import list_callbacks
@@ -96,6 +96,7 @@ def patient_export(practice_id: str, patient_id: str, now: datetime) -> dict[str
             "email_bounced": patient.email_bounced,
             "no_marketing": patient.no_marketing,
         },
+        "sms_consent": conversations.consent_of(practice_id, number) if number else None,
         "appointments": [_appointment(a) for a in appointments],
         "messages": [_entry(e) for e in messages],
         "recalls": [
@@ -145,3 +146,8 @@ def practice_configuration(practice_id: str) -> dict[str, Any]:
         "calendars": record.calendars,
         "callback_url": record.callback_url,
     }
+
+
+def sms_consent(practice_id: str) -> list[dict[str, Any]]:
+    """T2: every number's SMS consent at this practice, with each change."""
+    return conversations.consents(practice_id)

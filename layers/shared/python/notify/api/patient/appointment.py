@@ -12,7 +12,7 @@ from ...calendar_file import appointment_ics
 from ...clock import utcnow
 from ...pages import appointment_page, cancel_page
 from ...services.errors import ActionNotAllowedError
-from ...services.patient_actions import PatientAction, act, open_link
+from ...services.patient_actions import PatientAction, act, open_link, set_sms, sms_stopped
 from .pages import Token, absolute, html, json, redirect, root, wants_json
 
 router = APIGatewayRouter()
@@ -20,7 +20,20 @@ router = APIGatewayRouter()
 
 @router.get("/l/<token>", summary="The appointment page of a patient link")
 def show(token: Token) -> Response[str]:
-    return html(200, appointment_page(open_link(token, utcnow()), root(router)))
+    view = open_link(token, utcnow())
+    return html(200, appointment_page(view, root(router), sms_stopped=sms_stopped(view)))
+
+
+@router.post("/l/<token>/sms-stop", summary="Stop SMS from this practice (as STOP by text)")
+def stop_sms(token: Token) -> Response[str]:
+    view = set_sms(token, True, utcnow())
+    return html(200, appointment_page(view, root(router), "sms_stopped", sms_stopped=True))
+
+
+@router.post("/l/<token>/sms-start", summary="Get SMS from this practice again (as START by text)")
+def start_sms(token: Token) -> Response[str]:
+    view = set_sms(token, False, utcnow())
+    return html(200, appointment_page(view, root(router), "sms_started", sms_stopped=False))
 
 
 @router.get("/l/<token>/reschedule", summary="Go to the practice's booking page")

@@ -52,3 +52,8 @@ def read_statistics(
 @router.get("/practices/<practice_id>/settings", summary="The practice's configuration (every setting)")
 def read_settings(practice_id: PracticeId) -> dict[str, Any]:
     return practice_reads.practice_configuration(practice_id)
+
+
+@router.get("/practices/<practice_id>/sms-consent", summary="Numbers that stopped or restarted SMS, with history")
+def read_sms_consent(practice_id: PracticeId) -> dict[str, Any]:
+    return {"numbers": practice_reads.sms_consent(practice_id)}
