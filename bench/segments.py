@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from notify.domain.model import MessageKind
 from notify.rendering import LOCALES, local_times, render
 from notify.template_sandbox import KINDS as TEMPLATE_KINDS
 
@@ -41,14 +42,30 @@ def _context(locale: str) -> dict[str, object]:
     }
 
 
+def _grouped(locale: str) -> dict[str, object]:
+    """R11: a family's two appointments of one day in one reminder."""
+    times = [
+        local_times(datetime(2026, 11, 25, h, m, tzinfo=UTC), "Europe/Warsaw", locale)
+        for h, m in ((8, 0), (8, 30))
+    ]
+    return {
+        **_context(locale),
+        "appointments": f"{times[0]['time']} Anna, {times[1]['time']} Jan",
+        "day_short": times[0]["day_short"],
+        "link": "https://n.example.com/g/AbCdEfGhIjKlMnOp",
+    }
+
+
 def measure() -> list[dict[str, object]]:
     rows = []
-    for kind in KINDS:
+    cases = [(kind, kind.value, _context) for kind in KINDS]
+    cases.append((MessageKind.REMINDER, "reminder, 2 grouped", _grouped))
+    for kind, label, context in cases:
         for locale in LOCALES:
-            plain = render(kind, locale, _context(locale))
-            row = {"kind": kind.value, "locale": locale, "chars": len(plain.sms), "segments": plain.sms_segments}
+            plain = render(kind, locale, context(locale))
+            row = {"kind": label, "locale": locale, "chars": len(plain.sms), "segments": plain.sms_segments}
             if locale == "pl":
-                translit = render(kind, locale, _context(locale), transliterate_sms=True)
+                translit = render(kind, locale, context(locale), transliterate_sms=True)
                 row["segments_transliterated"] = translit.sms_segments
             rows.append(row)
     return rows

@@ -33,7 +33,7 @@ LINK_LIMITS = (50, 100)
 # WAF rate-based rules: requests per client IP in any 5-minute window.
 LINK_REQUESTS_PER_IP = 300
 ALL_REQUESTS_PER_IP = 3000
-LINK_PATHS = r"^/([^/]+/)?[lr]/"
+LINK_PATHS = r"^/([^/]+/)?[lrg]/"
 
 
 class ApiConstruct(Construct):

@@ -109,7 +109,8 @@ class NotificationStack(Stack):
         webhook = function("booking_webhook", {**table_env, **link_key_env, **secrets_env})
         keys.allow_unsealing(webhook, "api")
         keys.allow_link_tokens(webhook)
-        links = function("patient_links", table_env)
+        links = function("patient_links", {**table_env, **link_key_env})
+        keys.allow_link_tokens(links)
         api = ApiConstruct(self, "Api", webhook=webhook, links=links, logs_key=keys.logs)
         public_url = api.url
 

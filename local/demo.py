@@ -54,6 +54,9 @@ PATIENTS = {
         "magda": dict(name="Magdalena Lewandowska", phone="606 789 012", locale="pl"),
         "ewa": dict(name="Ewa Dąbrowska", phone="607 890 123", locale="pl"),
         "marek": dict(name="Marek Zając", phone="608 901 234", locale="pl", **APP, device_token="dev-marek"),
+        # A mother and her son share one phone (R11: one reminder for both).
+        "zofia": dict(name="Zofia Mazur", phone="609 111 222", locale="pl"),
+        "antek": dict(name="Antek Mazur", phone="609 111 222", locale="pl"),
     },
     "par-lumiere": {
         "claire": dict(
@@ -96,6 +99,8 @@ BOOKINGS = [
     ("waw-zdrowie", "w-106", "magda", local("waw-zdrowie", 27, 11), "practice", "Okulista", "dr Adam Mazur"),
     ("waw-zdrowie", "w-107", "ewa", local("waw-zdrowie", 27, 12), "practice", "Internista", "dr Ewa Zielińska"),
     ("waw-zdrowie", "w-108", "marek", local("waw-zdrowie", 31, 14), "app", "Internista", "dr Ewa Zielińska"),
+    ("waw-zdrowie", "w-109", "zofia", local("waw-zdrowie", 26, 16), "practice", "Stomatolog", "dr Adam Mazur"),
+    ("waw-zdrowie", "w-110", "antek", local("waw-zdrowie", 26, 16, 30), "practice", "Stomatolog", "dr Adam Mazur"),
     ("par-lumiere", "p-201", "claire", local("par-lumiere", 26, 9, 30), "app", "Détartrage", "Dr Sophie Laurent"),
     ("par-lumiere", "p-202", "lucas", local("par-lumiere", 27, 14), "practice", "Contrôle", "Dr Sophie Laurent"),
     ("par-lumiere", "p-203", "emma", local("par-lumiere", 26, 16), "portal", "Blanchiment", "Dr Marc Girard"),
@@ -277,6 +282,9 @@ def run_demo() -> None:
             )
         )
 
+        control.advance_to(local("waw-zdrowie", 25, 9).astimezone(UTC))
+        text("ewa", "+48607890123", "START")
+
         control.advance_to(local("par-lumiere", 25, 10).astimezone(UTC))
         tap("par-lumiere", "claire", "p-201", "confirm")
         control.advance_to(local("waw-zdrowie", 25, 10, 5).astimezone(UTC))
@@ -310,6 +318,12 @@ def run_demo() -> None:
                 "cancels Lucas's appointment (internal reason 'not excused')",
             )
         )
+        control.advance_to(local("waw-zdrowie", 25, 17).astimezone(UTC))
+        text("zofia", "+48609111222", "1")  # answers the family's one reminder: both confirmed
+        family = [
+            pms["waw-zdrowie"].get(f"appointments/{a}").json()["appointment"]["status"] for a in ("w-109", "w-110")
+        ]
+        notes.append(Note(control.now(), "waw-zdrowie", "practice API", f"w-109, w-110: {', '.join(family)}"))
         control.advance_to(local("par-lumiere", 26, 10, 5).astimezone(UTC))
         _ok(pms["par-lumiere"].send("appointment.attended", {"appointment_id": "p-201"}))
         notes.append(

@@ -48,11 +48,12 @@ def _expected_once(s, expected: set[tuple[str, str]], escalated: frozenset[str] 
 @pytest.mark.parametrize("round_", range(B8_ROUNDS))  # each round draws other faults
 def test_b8_ten_percent_throttling_everywhere_loses_no_message(scenario, control, round_):
     s = scenario(uses_email=True)
+    family = "602 000 111"  # s0 and s1 share a phone: one reminder for both (R11)
     people = {
         "a0": APP_PATIENT,
         "a1": APP_PATIENT,
-        "s0": {},
-        "s1": {},
+        "s0": {"phone": family},
+        "s1": {"phone": family},
         "e0": {"email": "e0@example.com", "phone": ""},
     }
     start = {pid: s.local(5, 9 + i) for i, pid in enumerate(people)}
@@ -79,6 +80,9 @@ def test_b8_ten_percent_throttling_everywhere_loses_no_message(scenario, control
                 },
                 f"book-{pid}",
             )
+        # The family answers the grouped reminder (T1) while everything still throttles.
+        control.advance_to(start["s0"] - timedelta(hours=47, minutes=30))
+        control.text("+48602000111", "1", message_id=f"drill-{s.pms.practice_id}")
         control.advance_to(end)
     finally:
         after = control.faults()["injected"]
@@ -87,9 +91,16 @@ def test_b8_ten_percent_throttling_everywhere_loses_no_message(scenario, control
     control.advance(0)
     rows = _expected_once(
         s,
-        {(pid, kind) for pid in people for kind in ("confirmation", "reminder")},
+        {(pid, kind) for pid in people for kind in ("confirmation", "reminder") if pid != "s1"}
+        | {("s1", "confirmation"), ("s0", "reply")},
         escalated=frozenset({"a0", "a1"}),
     )
+    (grouped,) = [r for r in rows if (r["appointment_id"], r["kind"], r["channel"]) == ("s0", "reminder", "sms")]
+    assert "11:00" in grouped["text"] and "12:00" in grouped["text"]  # s0's and s1's
+    assert not [r for r in rows if (r["appointment_id"], r["kind"]) == ("s1", "reminder")]
+    assert len([r for r in rows if r["kind"] == "reply"]) == 1
+    for pid in ("s0", "s1"):
+        assert s.pms.get(f"appointments/{pid}").json()["appointment"]["status"] == "confirmed"
     print(
         f"B8 10% drill: {sum(injected.values())} faults injected {injected}, "
         f"{redriven} redriven, {len(rows)} messages sent, 0 lost, "

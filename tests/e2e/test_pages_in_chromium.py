@@ -112,3 +112,22 @@ def test_r4_every_page_state_passes_axe_in_chromium_on_a_phone_and_a_desktop(sce
     assert 'lang="pl"' in driver.page_source
     _check(driver, "error-broken-link")
     assert len(list(SHOTS.glob("*.png"))) >= 2 * 8
+
+
+def test_r11_the_page_of_a_days_grouped_reminder_passes_axe_and_confirms_all(scenario, control, chromium):
+    s = scenario()
+    for patient_id, name in (("mum", "Zofia Mazur"), ("kid", "Antek Mazur")):
+        s.patient(patient_id, name=name, phone="609 444 555", locale="pl")
+    s.book("g1", "mum", s.local(5, 9))
+    s.book("g2", "kid", s.local(5, 9, 30))
+    control.advance_to(s.local(5, 8))
+    (reminder,) = s.messages(kind="reminder", channel="sms")
+    driver = chromium
+    driver.get(reminder["link"])
+    assert "Zofia" in driver.page_source and "Antek" in driver.page_source
+    _check(driver, "group-open")
+    _press(driver, "Potwierdź wszystkie")
+    assert "Potwierdzone. Do zobaczenia!" in driver.page_source
+    _check(driver, "group-confirmed")
+    for appointment_id in ("g1", "g2"):
+        assert s.pms.get(f"appointments/{appointment_id}").json()["appointment"]["status"] == "confirmed"

@@ -259,7 +259,7 @@ def test_security_link_routes_are_throttled_apart_from_the_practices_routes(temp
         (m["Properties"]["HttpMethod"], m) for m in _resources(template, "AWS::ApiGateway::Method").values()
     ]
     assert len(settings) == len(methods)
-    links = {k: v for k, v in settings.items() if re.match(r"^/~1[lr]~1", k[0])}
+    links = {k: v for k, v in settings.items() if re.match(r"^/~1[lrg]~1", k[0])}
     practices = {k: v for k, v in settings.items() if k[0].startswith("/~1practices")}
     contract = {k: v for k, v in settings.items() if k[0] == "/~1openapi.json"}  # the API's public document
     assert links and practices and len(links) + len(practices) + len(contract) == len(settings)

@@ -86,3 +86,51 @@ def test_r3_schedule_names_are_short_and_safe_for_long_ids():
     name = schedule_name("p" * 60, "a" * 60, MessageKind.REBOOKING_PROMPT, 12)
     assert len(name) <= 64
     assert all(c.isalnum() or c in "-_." for c in name)
+
+
+def test_r10_an_offset_applies_when_the_lead_is_at_least_one_and_a_half_times_it():
+    from notify.domain.reminder_timing import reminders_due
+
+    start = NOW + timedelta(days=10)
+    for lead_hours, expected in (
+        (240, [48, 2]),  # 168h needs 252h of lead
+        (252, [168, 48, 2]),
+        (100, [48, 2]),
+        (72, [48, 2]),
+        (71, [2]),
+        (3, [2]),
+        (2.9, []),
+    ):
+        due = reminders_due(start, start - timedelta(hours=lead_hours), (2, 48, 168, 48))
+        assert [h for h, _ in due] == expected, lead_hours
+        assert all(at == start - timedelta(hours=h) for h, at in due)
+
+
+def test_r10_r2_is_the_rule_with_one_offset():
+    from notify.domain.reminder_timing import reminder_due_at, reminders_due
+
+    start = NOW + timedelta(days=10)
+    for lead_hours in (30, 36, 50, 72, 73, 200):
+        booked = start - timedelta(hours=lead_hours)
+        r2 = reminder_due_at(start, booked)
+        offset = 48 if lead_hours > 72 else 24
+        assert r2 == dict(reminders_due(start, booked, (offset,))).get(offset), lead_hours
+
+
+def test_r10_several_reminders_each_have_their_own_message_and_schedule():
+    from notify.contracts import SendRequest
+    from notify.domain.message_ids import MessageId
+
+    settings = replace(SETTINGS, reminder_offsets_hours=(72, 24))
+    planned = timed_messages(APPT, settings)
+    assert [(p.kind, p.offset_hours) for p in planned] == [(MessageKind.REMINDER, 72), (MessageKind.REMINDER, 24)]
+    ids = {
+        SendRequest.for_appointment("p1", "a1", p.kind, 1, offset_hours=p.offset_hours).message_id for p in planned
+    }
+    assert ids == {"a1#reminder#v1#72h", "a1#reminder#v1#24h"}
+    assert {MessageId.parse(i).offset_hours for i in ids} == {72, 24}
+    names = {schedule_name("p1", "a1", p.kind, 1, p.offset_hours) for p in planned}
+    assert len(names) == 2
+    confirmed = replace(APPT, status=AppointmentStatus.CONFIRMED)
+    assert len(timed_messages(confirmed, settings)) == 2
+    assert timed_messages(confirmed, replace(settings, remind_after_confirmation=False)) == []

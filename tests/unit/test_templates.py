@@ -64,6 +64,23 @@ def test_b3_polish_sms_is_one_segment_with_transliteration(kind):
     assert is_gsm7(rendered.sms) and rendered.sms_segments == 1
 
 
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("reply", [True, False])
+def test_r11_a_grouped_reminder_of_two_appointments_is_one_segment(locale, reply):
+    moments = [datetime(2026, 11, 25, h, m, tzinfo=UTC) for h, m in ((8, 0), (8, 30))]
+    times = [local_times(m, "Europe/Warsaw", locale) for m in moments]
+    ctx = {
+        **context(locale),
+        "reply": reply,
+        "appointments": f"{times[0]['time']} Anna, {times[1]['time']} Jan",
+        "day_short": times[0]["day_short"],
+        "link": "https://n.example.com/v1/g/AbCdEfGhIjKlMnOp",
+    }
+    rendered = render(MessageKind.REMINDER, locale, ctx, transliterate_sms=locale == "pl")
+    assert "08:00 Anna, 08:30 Jan" in rendered.sms or "09:00 Anna, 09:30 Jan" in rendered.sms
+    assert "/g/" in rendered.sms and is_gsm7(rendered.sms) and rendered.sms_segments == 1, rendered.sms
+
+
 def test_b3_segment_counting_gsm7_and_ucs2():
     assert segment_count("a" * 160) == 1
     assert segment_count("a" * 161) == 2

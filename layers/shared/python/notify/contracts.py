@@ -32,6 +32,7 @@ class SendRequest(BaseModel):
     kind: MessageKind
     version: int = Field(ge=1)
     slot_id: str | None = Field(default=None, max_length=100)
+    offset_hours: int | None = Field(default=None, ge=1, le=720)  # R10: which reminder
     # Fired by its one-shot schedule: closes the message's `planned` ledger row (B5).
     scheduled: bool = False
 
@@ -52,6 +53,7 @@ class SendRequest(BaseModel):
         version: int,
         slot_id: str | None = None,
         scheduled: bool = False,
+        offset_hours: int | None = None,
     ) -> SendRequest:
         return cls(
             practice_id=practice_id,
@@ -60,6 +62,7 @@ class SendRequest(BaseModel):
             version=version,
             slot_id=slot_id,
             scheduled=scheduled,
+            offset_hours=offset_hours,
         )
 
     @classmethod
@@ -89,7 +92,7 @@ class SendRequest(BaseModel):
 
     @property
     def message_id(self) -> str:
-        return str(MessageId(self.subject_id, self.kind, self.version, self.slot_id))
+        return str(MessageId(self.subject_id, self.kind, self.version, self.slot_id, self.offset_hours))
 
 
 class SettleRequest(BaseModel):

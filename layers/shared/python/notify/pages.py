@@ -17,7 +17,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from .domain.model import AppointmentStatus, PracticeSettings
-from .rendering import LOCALES
+from .rendering import LOCALES, local_times
+from .services.group_pages import GroupView
 from .services.patient_actions import AppointmentView
 
 _PAGES = Path(__file__).parent / "templates"
@@ -169,4 +170,38 @@ def error_page(locale: str, settings: PracticeSettings | None = None) -> str:
         practice=settings.name if settings else "",
         booking_url=settings.booking_url if settings else "",
         phone=settings.phone if settings else "",
+    )
+
+
+def group_page(view: GroupView, root: str, notice: str | None = None) -> str:
+    """R11: a day's appointments of one number, each with its own page, confirm all."""
+    t = words(view.locale)
+    rows = []
+    for member in view.members:
+        appointment = member.view.appointment
+        if appointment.is_active and not member.view.can_act:
+            state = "state_past"
+        else:
+            state = f"state_{appointment.status.value}"
+        rows.append(
+            {
+                "time": local_times(appointment.start, view.settings.timezone, view.locale)["time"],
+                "name": member.first_name,
+                "practitioner": appointment.practitioner,
+                "state": t.get(state, ""),
+                "token": member.view.token,
+                "open": t["group_open"].format(name=member.first_name or appointment.appointment_type),
+            }
+        )
+    return _render(
+        "group",
+        view.locale,
+        title=t["group_title"],
+        practice=view.settings.name,
+        day=view.day,
+        rows=rows,
+        notice=t.get(f"notice_{notice}", "") if notice else "",
+        can_confirm=view.can_confirm,
+        root=root,
+        token=view.token,
     )

@@ -58,6 +58,10 @@ class SettingsInput(BaseModel):
     name: Text = ""
     reminder_policy: ReminderPolicy = ReminderPolicy.LEAD_TIME
     fixed_offset_hours: int = Field(default=24, ge=1, le=336)
+    reminder_offsets_hours: list[Annotated[int, Field(ge=1, le=720)]] = Field(default_factory=list, max_length=4)
+    remind_after_confirmation: bool = True
+    max_automated_per_day: int = Field(default=2, ge=1, le=20)
+    max_automated_per_week: int = Field(default=5, ge=1, le=50)
     push_fallback_minutes: int = Field(default=120, ge=5, le=1440)
     no_fallback_types: list[Annotated[str, Field(max_length=100)]] = Field(
         default_factory=lambda: ["COVID-19 vaccine"], max_length=50

@@ -23,6 +23,7 @@ _TEMPLATES = Path(__file__).parent / "templates"
 # Numeric day and month keep SMS short and free of diacritics in every language.
 _SHORT_FORMAT = {"en": "d MMM HH:mm", "pl": "dd.MM HH:mm", "fr": "dd/MM HH:mm"}
 _LONG_FORMAT = "EEEE d MMMM y, HH:mm"
+_DAY_FORMAT = {"en": "d MMM", "pl": "dd.MM", "fr": "dd/MM"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ def local_times(moment: datetime, timezone: str, locale: str) -> dict[str, str]:
     return {
         "when": format_datetime(local, _LONG_FORMAT, locale=locale),
         "when_short": format_datetime(local, _SHORT_FORMAT[locale], locale=locale),
+        "day_short": format_datetime(local, _DAY_FORMAT[locale], locale=locale),
+        "time": format_datetime(local, "HH:mm", locale=locale),
     }
 
 

@@ -22,7 +22,7 @@ class _EnvSettings(BaseModel):
 
 
 class ApiSettings(_EnvSettings):
-    """patient_links, delivery_events."""
+    """delivery_events."""
 
 
 class _SecretsKeySettings(_EnvSettings):
@@ -41,6 +41,10 @@ class CallbackSettings(_SecretsKeySettings):
 class _LinkKeySettings(_EnvSettings):
     # P3: the KMS HMAC key patient-link tokens are derived from.
     link_key_arn: str = Field(alias="LINK_KEY_ARN", min_length=1)
+
+
+class PatientPagesSettings(_LinkKeySettings):
+    """patient_links (a day's grouped reminder links each appointment's own page, R11)."""
 
 
 class PracticeApiSettings(_LinkKeySettings, _SecretsKeySettings):

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 from . import errors
 from .patient import app as app_routes
-from .patient import appointment, offers, recalls
+from .patient import appointment, groups, offers, recalls
 from .patient.pages import page_error
 from .practice import contract, events, patients, reads
 from .practice import recalls as practice_recalls
@@ -29,7 +29,7 @@ def patient_app() -> APIGatewayRestResolver:
     """Pages behind a patient's link, HTML answers (JSON for the app)."""
     app = APIGatewayRestResolver(enable_validation=True)
     # Literal routes first: /l/{token}/receipt and /offer/... win over /l/{token}/{action}.
-    for module in (app_routes, offers, recalls, appointment):
+    for module in (app_routes, offers, recalls, groups, appointment):
         app.include_router(module.router)
     errors.register_pages(app, page_error(app))
     return app

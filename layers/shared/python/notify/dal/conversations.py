@@ -1,5 +1,5 @@
-"""The table's side of two-way SMS (T1, T2): what a reply answers, a number's consent per
-practice, and inbound messages already taken."""
+"""The table's side of two-way SMS (T1, T2): what a reply answers and a number's consent
+per practice."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from typing import Any
 
 from . import keys
 from .errors import ConflictError, condition_held
-from .models import ConsentItem, InboundItem, ThreadItem
+from .models import ConsentItem, ThreadItem
 
 THREAD_LIFETIME = timedelta(days=14)  # an answer to an older message has nothing to act on
-INBOUND_RETENTION = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -77,13 +76,6 @@ def mark_helped(our_number: str, patient_number: str, message_id: str) -> bool:
             condition=(ThreadItem.message_id == message_id) & (ThreadItem.helped == False),  # noqa: E712
         )
     )
-
-
-def first_time(inbound_id: str, now: datetime) -> bool:
-    """Record an inbound message; False when it was taken before (a repeated delivery)."""
-    item = InboundItem(*InboundItem.key(inbound_id), received_at=now)
-    item.expires_at = now + INBOUND_RETENTION
-    return condition_held(lambda: item.save(condition=InboundItem.pk.does_not_exist()))
 
 
 def sms_stopped(practice_id: str, number: str) -> bool:

@@ -29,6 +29,7 @@ def settings_to_json(settings: PracticeSettings) -> dict[str, Any]:
     out["quiet_start"] = settings.quiet_start.strftime("%H:%M")
     out["quiet_end"] = settings.quiet_end.strftime("%H:%M")
     out["no_fallback_types"] = list(settings.no_fallback_types)
+    out["reminder_offsets_hours"] = list(settings.reminder_offsets_hours)
     out["reminder_policy"] = settings.reminder_policy.value
     out["templates"] = dict(settings.templates)
     out["recall_rules"] = [
@@ -46,6 +47,8 @@ def settings_from_json(raw: dict[str, Any], overrides: dict[str, Any] | None = N
             merged[key] = time.fromisoformat(merged[key])
     if "no_fallback_types" in merged:
         merged["no_fallback_types"] = tuple(merged["no_fallback_types"])
+    if "reminder_offsets_hours" in merged:
+        merged["reminder_offsets_hours"] = tuple(int(h) for h in merged["reminder_offsets_hours"])
     if isinstance(merged.get("templates"), dict):
         merged["templates"] = tuple(sorted(merged["templates"].items()))
     if "recall_rules" in merged:

@@ -252,9 +252,11 @@ def delete_recalls(practice_id: str, recall_ids: set[str]) -> int:
 
 
 def delete_patient_items(practice_id: str, patient_id: str) -> int:
-    """Whatever else the patient index still lists, and the patient record."""
+    """Whatever else the patient index still lists, their message counters (R11) and the
+    patient record."""
     leftovers = list(NotifyItem.patient_index.query(keys.patient_items(practice_id, patient_id)))
-    return _delete([*leftovers, PatientItem(*PatientItem.key(practice_id, patient_id))])
+    counters = list(NotifyItem.query(keys.message_cap(practice_id, patient_id, "")[0]))
+    return _delete([*leftovers, *counters, PatientItem(*PatientItem.key(practice_id, patient_id))])
 
 
 def _delete(items: object) -> int:

@@ -36,14 +36,16 @@ class Prefix(StrEnum):
     ERASURE = "ERASURE#"
     THREAD = "THREAD#"
     CONSENT = "CONSENT#"
-    INBOUND = "INBOUND#"
-    # Index partitions: gsi1 (calendar order, due recalls), gsi2 (one patient's items,
-    # a practice's notices, recall tokens).
+    GROUP = "GROUP#"
+    CAP = "CAP#"
+    # Index partitions: gsi1 (calendar order, due recalls, shared numbers), gsi2 (one
+    # patient's items, a practice's notices, recall tokens).
     CALENDAR = "CAL#"
     RECALL_DUE = "RECALLDUE#"
     PATIENT_ITEMS = "PATIENTITEMS#"
     NOTICES = "NOTICES#"
     RECALL_TOKEN = "RECALLTOKEN#"
+    PHONE = "PHONE#"
 
 
 def moment(when: datetime) -> str:
@@ -163,6 +165,17 @@ def consent(practice_id: str, number: str) -> tuple[str, str]:
     return f"{Prefix.CONSENT}{practice_id}", number
 
 
-def inbound(message_id: str) -> tuple[str, str]:
-    """An inbound SMS taken (at-least-once delivery acts once)."""
-    return f"{Prefix.INBOUND}{message_id}", "INBOUND"
+def phone(practice_id: str, number: str) -> str:
+    """gsi1: the patients of a practice with this mobile number (E.164): a family (R11)."""
+    return f"{Prefix.PHONE}{practice_id}#{number}"
+
+
+def reminder_group(token_digest: str) -> tuple[str, str]:
+    """R11: the one reminder a number gets for a day's appointments, by its page's token."""
+    return f"{Prefix.GROUP}{token_digest}", "GROUP"
+
+
+def message_cap(practice_id: str, patient_id: str, period: str) -> tuple[str, str]:
+    """R11: automated messages a patient got in one local day (`D2026-03-26`) or ISO week
+    (`W2026-13`)."""
+    return f"{Prefix.CAP}{practice_id}#{patient_id}", period

@@ -16,6 +16,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
     VersionAttribute,
 )
@@ -37,7 +38,8 @@ class StringListAttribute(ListAttribute[str]):
 
 
 class CalendarIndex(GlobalSecondaryIndex["NotifyItem"]):
-    """gsi1: appointments of one calendar by start (F1), a practice's due recalls (K1)."""
+    """gsi1: appointments of one calendar by start (F1), a practice's due recalls (K1), the
+    patients sharing a mobile number (R11)."""
 
     class Meta:
         index_name = "gsi1"
@@ -415,11 +417,27 @@ class ConsentItem(NotifyItem, discriminator="consent"):
         return keys.consent(practice_id, number)
 
 
-class InboundItem(NotifyItem, discriminator="inbound"):
-    """An inbound SMS already acted on (T1, B4)."""
+class ReminderGroupItem(NotifyItem, discriminator="reminder_group"):
+    """R11: a day's reminder for one number listing several appointments. The first
+    sender to write it sends the message (`owner`); the others find their appointment
+    in `appointment_ids` and skip. Its page (/g/{token}) is found by the token's digest."""
 
-    received_at = UTCDateTimeAttribute()
+    practice_id = UnicodeAttribute()
+    owner = UnicodeAttribute()  # the message id that sends the grouped reminder
+    appointment_ids = StringListAttribute()
+    day = UnicodeAttribute()  # the appointments' local day (YYYY-MM-DD)
 
     @staticmethod
-    def key(message_id: str) -> tuple[str, str]:
-        return keys.inbound(message_id)
+    def key(token_digest: str) -> tuple[str, str]:
+        return keys.reminder_group(token_digest)
+
+
+class MessageCapItem(NotifyItem, discriminator="message_cap"):
+    """R11: how many automated messages a patient got in one local day or ISO week."""
+
+    sent = NumberAttribute(null=True)
+    messages = UnicodeSetAttribute(null=True)  # the messages counted (each once)
+
+    @staticmethod
+    def key(practice_id: str, patient_id: str, period: str) -> tuple[str, str]:
+        return keys.message_cap(practice_id, patient_id, period)

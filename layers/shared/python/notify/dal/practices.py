@@ -9,6 +9,7 @@ from typing import Any
 from pynamodb.expressions.condition import Condition
 
 from ..domain.model import Patient, PracticeSettings
+from . import keys
 from .conversions import patient_from_item, settings_from_json, settings_to_json
 from .errors import NotFoundError, condition_held
 from .models import PatientItem, PracticeItem, SecretsItem
@@ -160,6 +161,15 @@ def patient_item(practice_id: str, patient_id: str) -> PatientItem:
         return PatientItem.get(pk, sk)
     except PatientItem.DoesNotExist:
         return PatientItem(pk, sk, practice_id=practice_id, patient_id=patient_id)
+
+
+def index_number(item: PatientItem, number: str | None) -> None:
+    """List the patient under their mobile number (gsi1), or nowhere without one: the
+    patients sharing a number are found there (R11)."""
+    if number is None:
+        item.gsi1pk = item.gsi1sk = None
+    else:
+        item.gsi1pk, item.gsi1sk = keys.phone(item.practice_id, number), f"{keys.Prefix.PATIENT}{item.patient_id}"
 
 
 def unchanged_since(stamp: str | None) -> Condition:

@@ -16,7 +16,7 @@ from .model import (
     PracticeSettings,
 )
 from .quiet_hours import defer_out_of_quiet_hours
-from .reminder_timing import reminder_due_at
+from .reminder_timing import reminder_due_at, reminders_due
 
 # Kinds planned as one-shot schedules; the others are sent at once on a transition.
 TIMED_KINDS = (MessageKind.REMINDER, MessageKind.REVIEW_REQUEST, MessageKind.REBOOKING_PROMPT)
@@ -65,13 +65,7 @@ def timed_messages(
         return []
     planned: list[PlannedMessage] = []
     if appointment.is_active:
-        due = reminder_due_at(
-            appointment.start, appointment.booked_at, settings.reminder_policy, settings.fixed_offset_hours
-        )
-        if due is not None:
-            due = defer_out_of_quiet_hours(due, settings.timezone, settings.quiet_start, settings.quiet_end)
-            if due < appointment.start:
-                planned.append(PlannedMessage(MessageKind.REMINDER, due))
+        planned += _reminders(appointment, settings)
     elif appointment.status is AppointmentStatus.ATTENDED:
         practice_opted_in = (
             settings.review_for_practice_bookings
@@ -93,6 +87,27 @@ def timed_messages(
                 )
             )
     return planned
+
+
+def _reminders(appointment: Appointment, settings: PracticeSettings) -> list[PlannedMessage]:
+    """R2's reminder, or each of the practice's several (R10), moved out of quiet hours
+    (B2); none once confirmed if the practice says so."""
+    if appointment.status is AppointmentStatus.CONFIRMED and not settings.remind_after_confirmation:
+        return []
+    if settings.reminder_offsets_hours:
+        wanted: list[tuple[int | None, datetime]] = list(
+            reminders_due(appointment.start, appointment.booked_at, settings.reminder_offsets_hours)
+        )
+    else:
+        due = reminder_due_at(
+            appointment.start, appointment.booked_at, settings.reminder_policy, settings.fixed_offset_hours
+        )
+        wanted = [] if due is None else [(None, due)]
+    return [
+        PlannedMessage(MessageKind.REMINDER, at, offset)
+        for offset, at in ((o, _quiet(due, settings)) for o, due in wanted)
+        if at < appointment.start
+    ]
 
 
 def _quiet(moment: datetime, settings: PracticeSettings) -> datetime:
@@ -132,12 +147,6 @@ def staleness_reason(kind: MessageKind, version: int, appointment: Appointment |
     return None
 
 
-def message_id(appointment: Appointment | str, kind: MessageKind, version: int) -> str:
-    """The idempotency key of one message of one appointment version."""
-    appointment_id = appointment if isinstance(appointment, str) else appointment.appointment_id
-    return f"{appointment_id}#{kind.value}#v{version}"
-
-
 def settlement_name(current: Appointment, attempt: int = 0) -> str:
     """The settle schedule of one state of an appointment (B9): the same state plans the
     same name (a replayed record plans nothing new), a new state its own."""
@@ -147,9 +156,14 @@ def settlement_name(current: Appointment, attempt: int = 0) -> str:
     )
 
 
-def schedule_name(practice_id: str, appointment_id: str, kind: MessageKind, version: int) -> str:
+def schedule_name(
+    practice_id: str, appointment_id: str, kind: MessageKind, version: int, offset_hours: int | None = None
+) -> str:
     """A deterministic EventBridge Scheduler name (<= 64 chars of [0-9A-Za-z-_.])."""
-    return _safe_name(f"{practice_id}.{appointment_id}.{kind.value}.v{version}", f"{kind.value}.v{version}")
+    step = "" if offset_hours is None else f".{offset_hours}h"
+    return _safe_name(
+        f"{practice_id}.{appointment_id}.{kind.value}.v{version}{step}", f"{kind.value}.v{version}{step}"
+    )
 
 
 def _safe_name(raw: str, short: str) -> str:

@@ -122,6 +122,14 @@ class PracticeSettings:
     name: str = ""
     reminder_policy: ReminderPolicy = ReminderPolicy.LEAD_TIME
     fixed_offset_hours: int = 24
+    # R10: several reminders (hours before the start, e.g. (72, 24)); empty: R2's one.
+    reminder_offsets_hours: tuple[int, ...] = ()
+    # R10: a confirmed appointment is still reminded unless the practice turns this off.
+    remind_after_confirmation: bool = True
+    # R11: automated messages (reminders, offers, recalls, review and rebooking prompts) a
+    # patient may get per practice-local day and ISO week.
+    max_automated_per_day: int = 2
+    max_automated_per_week: int = 5
     push_fallback_minutes: int = 120
     no_fallback_types: tuple[str, ...] = ("COVID-19 vaccine",)
     quiet_start: time = time(21, 0)
@@ -296,6 +304,7 @@ class PlannedMessage:
 
     kind: MessageKind
     due_at: datetime
+    offset_hours: int | None = None  # R10: which of several reminders (None: R2's one)
 
 
 @dataclass(frozen=True)

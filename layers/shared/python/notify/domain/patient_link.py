@@ -28,6 +28,11 @@ def recall_link_input(practice_id: str, recall_id: str, period: str) -> bytes:
     return f"recall/{practice_id}/{recall_id}/{period}".encode()
 
 
+def group_link_input(practice_id: str, number: str, day: str, send_day: str) -> bytes:
+    """R11: the page of one day's grouped reminder to one number, sent on `send_day`."""
+    return f"group/{practice_id}/{number}/{day}/{send_day}".encode()
+
+
 def token_from_mac(mac: bytes) -> str:
     """The URL-safe token of a MAC (its first 96 bits)."""
     return base64.urlsafe_b64encode(mac).decode()[:TOKEN_CHARS]

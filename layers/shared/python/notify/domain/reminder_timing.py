@@ -12,6 +12,24 @@ from .model import ReminderPolicy
 
 LONG_LEAD = timedelta(hours=72)
 SHORT_LEAD = timedelta(hours=36)
+# R10 generalises R2: a reminder `o` hours before the start is sent when the appointment
+# was booked at least 1.5 x o ahead (R2's 24h reminder needs 36h of lead, its 48h one 72h).
+LEAD_FACTOR = 1.5
+
+
+def reminders_due(
+    start: datetime, booked_at: datetime, offsets_hours: tuple[int, ...]
+) -> list[tuple[int, datetime]]:
+    """R10: each of the practice's reminder offsets that applies, with its moment, earliest
+    first. An offset applies when the lead time is at least 1.5 times it (R2's rule)."""
+    start, booked_at = start.astimezone(UTC), booked_at.astimezone(UTC)
+    lead = start - booked_at
+    due = [
+        (hours, start - timedelta(hours=hours))
+        for hours in sorted(set(offsets_hours), reverse=True)
+        if lead >= timedelta(hours=hours) * LEAD_FACTOR
+    ]
+    return [(hours, at) for hours, at in due if at > booked_at]
 
 
 def reminder_due_at(

@@ -6,7 +6,7 @@ reason (B5), and SMS count against the practice's monthly quota atomically (C7).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,7 +47,7 @@ from ..domain.model import (
 from ..domain.slot_offers import refusal
 from ..observability import logger, metrics
 from ..rendering import Rendered, pick_locale, render
-from . import recalls, statistics
+from . import recalls, reminder_groups, statistics
 from .message_context import recall_context, template_context
 
 MESSAGE_LEVEL = "message"
@@ -87,6 +87,9 @@ class _Job:
     sending: Sending
     keep_until: datetime  # P2: the message's text and link are kept until then
     recall: Recall | None = None
+    locale: str = "en"
+    context: dict[str, Any] = field(default_factory=dict)  # what `rendered` was made from
+    subject_ids: tuple[str, ...] = ()  # R11: every appointment the message covers
 
     @property
     def offered(self) -> ChannelsOffered:
@@ -100,6 +103,7 @@ class _Job:
 # T1: the messages a patient may answer by digit (1 confirm, 2 cancel).
 REPLYABLE = frozenset({MessageKind.CONFIRMATION, MessageKind.REMINDER, MessageKind.RESCHEDULE})
 SMS_STOPPED_REASON = "patient stopped SMS from this practice (STOP)"
+ALREADY_SENT = "already sent"
 
 
 def _not_sent(ref: MessageRef, reason: str, now: datetime, outcome: DeliveryOutcome) -> None:
@@ -164,6 +168,9 @@ def _load(req: SendRequest, now: datetime, sending: Sending, outcome: DeliveryOu
         f"app://appointments/{appointment.appointment_id}",
         sending,
         appointment.end + timedelta(days=settings.retention_days),
+        locale=locale,
+        context=context,
+        subject_ids=(appointment.appointment_id,),
     )
 
 
@@ -226,11 +233,16 @@ def deliver(req: SendRequest, now: datetime, sending: Sending) -> DeliveryOutcom
     if job is None:
         return outcome
     decision = choose_channels(req.kind, job.patient, job.appointment, job.settings, job.offered)
+    gated = _one_per_day(job, decision.channels, now, outcome)
+    if gated is None:
+        return outcome
+    job = gated
     for channel, reason in decision.skipped:
         ledger.record_skip(job.ref, channel, reason, now)
         outcome.skipped.append((channel.value, reason))
     for channel in decision.channels:
         _send_on(job, channel, now, outcome, fallback_to_email=Channel.EMAIL not in decision.channels)
+    _count_only_what_went(job, outcome, now)
     sent = set(outcome.sent)
     escalates = Channel.PUSH.value in sent or (req.kind in NOTICE_KINDS and Channel.EMAIL.value in sent)
     if req.kind is MessageKind.SLOT_OFFER and sent:
@@ -254,6 +266,77 @@ def deliver(req: SendRequest, now: datetime, sending: Sending) -> DeliveryOutcom
             }
             outcome.escalation_started = sending.escalations.start(req.practice_id, req.message_id, payload)
     return outcome
+
+
+def _one_per_day(
+    job: _Job, channels_chosen: tuple[Channel, ...], now: datetime, outcome: DeliveryOutcome
+) -> _Job | None:
+    """R11: a reminder by SMS goes once for the day's group of its number; an automated
+    message counts against the patient's caps. None: not sent (recorded)."""
+    kind = job.ref.kind
+    if channels_chosen[:1] == (Channel.SMS,) and kind is MessageKind.REMINDER:
+        grouped = _grouped(job, now)
+        if grouped is None:
+            return None
+        job = grouped
+    manual = job.recall is not None and job.recall.source == "manual"  # the practice's own act
+    if kind in reminder_groups.AUTOMATED and channels_chosen and not manual:
+        ref = job.ref
+        over = reminder_groups.within_caps(
+            ref.practice_id, job.patient.patient_id, ref.message_id, job.settings, now
+        )
+        if over is not None:
+            _not_sent(ref, over, now, outcome)
+            return None
+    return job
+
+
+def _count_only_what_went(job: _Job, outcome: DeliveryOutcome, now: datetime) -> None:
+    """R11: a message that went out on no channel (every one skipped) does not count
+    against the caps; one sent by an earlier delivery of it does."""
+    if outcome.sent or any(reason == ALREADY_SENT for _, reason in outcome.skipped):
+        return
+    if job.ref.kind in reminder_groups.AUTOMATED:
+        ref = job.ref
+        reminder_groups.give_back(ref.practice_id, job.patient.patient_id, ref.message_id, job.settings, now)
+
+
+def _grouped(job: _Job, now: datetime) -> _Job | None:
+    """R11: this reminder alone, for the day's group of its number, or None when the
+    group's message covers it (recorded)."""
+    assert job.appointment is not None
+    number = normalise_mobile(job.patient.phone, job.settings.country)
+    if number is None:
+        return job
+    grouping = reminder_groups.group_reminder(
+        job.ref.message_id,
+        job.appointment,
+        job.patient,
+        number,
+        job.settings,
+        job.offered,
+        job.sending.links,
+        now,
+    )
+    if grouping.covered_by is not None:
+        ledger.record_skip(job.ref, Channel.SMS, reminder_groups.covered_reason(grouping.covered_by), now)
+        logger.info("message covered by its group", message_id=job.ref.message_id)
+        return None
+    if not grouping.grouped:
+        return job
+    context = {
+        **job.context,
+        **reminder_groups.group_context(grouping, job.settings, job.locale, job.sending.base_url),
+    }
+    rendered = render(
+        job.ref.kind,
+        job.locale,
+        context,
+        overrides=dict(job.settings.templates),
+        transliterate_sms=job.settings.sms_transliterate,
+    )
+    subjects = tuple(a.appointment_id for a, _ in grouping.members)
+    return replace(job, rendered=rendered, context=context, deep_link=context["link"], subject_ids=subjects)
 
 
 def escalate(req: SendRequest, now: datetime, sending: Sending) -> DeliveryOutcome:
@@ -303,7 +386,7 @@ def _send_on(
                 _send_on(job, Channel.EMAIL, now, outcome, fallback_to_email=False)
             return
     if not ledger.claim(job.ref, channel, now):
-        outcome.skipped.append((channel.value, "already sent"))
+        outcome.skipped.append((channel.value, ALREADY_SENT))
         logger.info("duplicate delivery ignored", message_id=job.ref.message_id, channel=channel.value)
         return
     try:
@@ -412,7 +495,7 @@ def _send_sms(job: _Job, now: datetime) -> dict[str, Any]:
             phone,
             job.ref.practice_id,
             job.patient.patient_id,
-            [job.appointment.appointment_id],
+            list(job.subject_ids),
             job.ref.message_id,
             now,
         )

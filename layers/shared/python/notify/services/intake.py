@@ -41,6 +41,7 @@ from ..domain.appointment_changes import (
     apply_changes,
     reconcile,
 )
+from ..domain.contact_validation import normalise_mobile
 from ..domain.event_order import ChangeStamp
 from ..domain.model import Appointment, AppointmentStatus, BookingSource
 from ..domain.patient_link import token_digest
@@ -271,6 +272,8 @@ def _upsert_patient(practice_id: str, event: PatientUpserted, now: datetime, att
         setattr(item, field, getattr(data, field))
     if token_changed:
         item.push_endpoint = ""
+    country = practice_store.get_practice(practice_id).settings.country
+    practice_store.index_number(item, normalise_mobile(data.phone, country))  # R11: a family
     previous, item.stamp = item.stamp, stamp
     try:
         appointment_store.record_event(

@@ -34,7 +34,7 @@ from ..domain.message_plan import (
     timed_messages,
     withdrawal_reason,
 )
-from ..domain.model import Appointment, Channel, DeliveryStatus, MessageKind
+from ..domain.model import Appointment, Channel, DeliveryStatus, MessageKind, PlannedMessage
 from ..observability import logger
 
 # A schedule whose time passed while we were planning (stream lag) is sent at once if
@@ -60,19 +60,36 @@ class PlanOutcome:
     skipped: list[str] = field(default_factory=list)
 
 
-def _request(appointment: Appointment, kind: MessageKind, scheduled: bool = False) -> SendRequest:
+def _request(
+    appointment: Appointment, kind: MessageKind, scheduled: bool = False, offset_hours: int | None = None
+) -> SendRequest:
     return SendRequest.for_appointment(
-        appointment.practice_id, appointment.appointment_id, kind, appointment.version, scheduled=scheduled
+        appointment.practice_id,
+        appointment.appointment_id,
+        kind,
+        appointment.version,
+        scheduled=scheduled,
+        offset_hours=offset_hours,
     )
 
 
-def _ref(appointment: Appointment, kind: MessageKind) -> ledger.MessageRef:
+def _ref(appointment: Appointment, planned: PlannedMessage) -> ledger.MessageRef:
     return ledger.MessageRef(
         appointment.practice_id,
         appointment.appointment_id,
         appointment.patient_id,
-        _request(appointment, kind).message_id,
-        kind,
+        _request(appointment, planned.kind, offset_hours=planned.offset_hours).message_id,
+        planned.kind,
+    )
+
+
+def _name(appointment: Appointment, planned: PlannedMessage) -> str:
+    return schedule_name(
+        appointment.practice_id,
+        appointment.appointment_id,
+        planned.kind,
+        appointment.version,
+        planned.offset_hours,
     )
 
 
@@ -88,25 +105,17 @@ def plan_change(
     new_plan = {}
     if new is not None:
         settings = practice.settings_for(new.calendar_id)
-        new_plan = {
-            schedule_name(new.practice_id, new.appointment_id, p.kind, new.version): p
-            for p in timed_messages(new, settings)
-        }
+        new_plan = {_name(new, p): p for p in timed_messages(new, settings)}
     old_plan = {}
     if old is not None:
         old_settings = practice.settings_for(old.calendar_id)
-        old_plan = {
-            schedule_name(old.practice_id, old.appointment_id, p.kind, old.version): p
-            for p in timed_messages(old, old_settings)
-        }
+        old_plan = {_name(old, p): p for p in timed_messages(old, old_settings)}
     old_names = old_plan.keys()
 
     for name in sorted(old_names - new_plan.keys()):
         assert old is not None
         scheduler.cancel_schedule(planning.messages, name)
-        ledger.close_planned(
-            _ref(old, old_plan[name].kind), DeliveryStatus.CANCELLED, now, withdrawal_reason(old, new)
-        )
+        ledger.close_planned(_ref(old, old_plan[name]), DeliveryStatus.CANCELLED, now, withdrawal_reason(old, new))
         outcome.cancelled.append(name)
 
     for name, planned in new_plan.items():
@@ -115,16 +124,15 @@ def plan_change(
         assert new is not None
         if planned.due_at <= now:
             if now - planned.due_at <= CATCH_UP:
-                planning.invoker.send_now(_request(new, planned.kind))
+                planning.invoker.send_now(_request(new, planned.kind, offset_hours=planned.offset_hours))
                 outcome.sent_now.append(planned.kind.value)
             else:
-                ledger.record_skip(_ref(new, planned.kind), Channel.PUSH, "due time passed before planning", now)
+                ledger.record_skip(_ref(new, planned), Channel.PUSH, "due time passed before planning", now)
                 outcome.skipped.append(name)
             continue
-        scheduler.plan_schedule(
-            planning.messages, name, planned.due_at, _request(new, planned.kind, scheduled=True).payload()
-        )
-        ledger.record_planned(_ref(new, planned.kind), planned.due_at, now)
+        request = _request(new, planned.kind, scheduled=True, offset_hours=planned.offset_hours)
+        scheduler.plan_schedule(planning.messages, name, planned.due_at, request.payload())
+        ledger.record_planned(_ref(new, planned), planned.due_at, now)
         outcome.scheduled.append(name)
     logger.info(
         "appointment planned",

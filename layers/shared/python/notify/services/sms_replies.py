@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,7 +32,7 @@ from ..dal.ledger import MessageRef
 from ..domain.contact_validation import number_country
 from ..domain.message_ids import MessageId
 from ..domain.model import Channel, DeliveryStatus, MessageKind, PracticeSettings
-from ..domain.patient_link import link_url
+from ..domain.patient_link import group_link_input, link_url
 from ..domain.replies import Reply, parse_reply
 from ..domain.sms_segments import segment_count
 from ..observability import logger, metrics
@@ -120,24 +121,52 @@ def handle_inbound(message: InboundSms, now: datetime, replies: Replies) -> Repl
             now,
         ).save()
         outcome.answered = _answer(
-            thread, settings, patient_number, "help", _about(thread, settings, now, replies), message, now, replies
+            thread,
+            settings,
+            patient_number,
+            "help",
+            _about(thread, settings, patient_number, now, replies),
+            message,
+            now,
+            replies,
         )
     return outcome
 
 
-def _about(thread: Thread, settings: PracticeSettings, now: datetime, replies: Replies) -> dict[str, Any]:
-    """The conversation's first appointment, as an answer names it."""
+def _about(
+    thread: Thread, settings: PracticeSettings, patient_number: str, now: datetime, replies: Replies
+) -> dict[str, Any]:
+    """The conversation's appointments as an answer names them: the time (the day and
+    every time for a day's group, R11) and the page (the group's page for a group)."""
     try:
         view = view_of(thread.practice_id, thread.subject_ids[0], "", now)
     except (NotFoundError, IndexError):
         return {"when_short": "", "link": ""}
-    token = replies.links.appointment_token(
-        thread.practice_id, view.appointment.appointment_id, view.appointment.link_generation
-    )
     locale = pick_locale(settings.locale)
+    base = settings.link_base_url or replies.base_url
+    times = local_times(view.appointment.start, settings.timezone, locale)
+    if len(thread.subject_ids) == 1:
+        token = replies.links.appointment_token(
+            thread.practice_id, view.appointment.appointment_id, view.appointment.link_generation
+        )
+        return {"when_short": times["when_short"], "link": link_url(base, token)}
+    zone = ZoneInfo(settings.timezone)
+    group = group_link_input(
+        thread.practice_id,
+        patient_number,
+        view.appointment.start.astimezone(zone).date().isoformat(),
+        thread.sent_at.astimezone(zone).date().isoformat(),
+    )
+    listed = []
+    for appointment_id in thread.subject_ids:
+        try:
+            start = view_of(thread.practice_id, appointment_id, "", now).appointment.start
+        except NotFoundError:
+            continue
+        listed.append(local_times(start, settings.timezone, locale)["time"])
     return {
-        "when_short": local_times(view.appointment.start, settings.timezone, locale)["when_short"],
-        "link": link_url(settings.link_base_url or replies.base_url, token),
+        "when_short": f"{times['day_short']} {', '.join(sorted(listed))}",
+        "link": f"{base.rstrip('/')}/g/{replies.links.token(group)}",
     }
 
 
@@ -161,7 +190,7 @@ def _act(
             outcome.acted.append(appointment_id)
         except (ActionNotAllowedError, NotFoundError):
             refused = True
-    about = _about(thread, settings, now, replies)
+    about = _about(thread, settings, patient_number, now, replies)
     answer = (
         "not_allowed"
         if refused and not outcome.acted
@@ -211,7 +240,13 @@ def _answer(
     if quota.consume_sms(thread.practice_id, now.strftime("%Y-%m"), settings.sms_quota, segments) is None:
         ledger.transition(ref, Channel.SMS, DeliveryStatus.SKIPPED, now, reason="monthly SMS quota reached")
         return False
-    provider_id = channels.send_sms(replies.channels, patient_number, number_country(patient_number), text)
+    try:
+        provider_id = channels.send_sms(replies.channels, patient_number, number_country(patient_number), text)
+    except Exception:
+        # The retry (Lambda's async retries, a redrive) may claim a failed answer again.
+        quota.refund_sms(thread.practice_id, now.strftime("%Y-%m"), segments)
+        ledger.transition(ref, Channel.SMS, DeliveryStatus.FAILED, now, reason="send error")
+        raise
     ledger.transition(
         ref, Channel.SMS, DeliveryStatus.SENT, now, provider_message_id=provider_id, segments=segments
     )

@@ -1,0 +1,110 @@
+"""R11: one reminder per number per day for a family's (or one patient's) appointments of
+that day, one page and one answer for all of them; per-patient caps on automated
+messages."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+
+def _family(s, *members: str) -> str:
+    """Patients sharing one mobile number of their own; returns it in E.164."""
+    digits = f"60{uuid.uuid4().int % 10_000_000:07d}"
+    for patient_id in members:
+        s.patient(patient_id, phone=digits, name=f"{patient_id.title()} Family")
+    return f"+48{digits}"
+
+
+def _reminders_to(s, number: str) -> list[dict]:
+    return [r for r in s.messages(kind="reminder", channel="sms") if r["recipient"].endswith(number[-3:])]
+
+
+def test_r11_a_familys_reminders_of_one_day_go_as_one_message_listing_them(scenario, control, browser):
+    s = scenario()
+    number = _family(s, "mum", "kid")
+    s.book("a1", "mum", s.local(5, 9))
+    s.book("a2", "kid", s.local(5, 9, 30))
+    control.advance_to(s.local(5, 8))
+    (sms,) = s.messages(kind="reminder", channel="sms")
+    assert sms["appointment_id"] == "a1"
+    assert "09:00 Mum, 09:30 Kid" in sms["text"]
+    assert re.search(r"/v1/g/[A-Za-z0-9_-]{16}", sms["text"]), sms["text"]
+    skipped = [r for r in control.skipped(s.pms.practice_id) if r["appointment_id"] == "a2"]
+    assert any("sent together with a1#reminder#v1" in r["reason"] for r in skipped), skipped
+
+    page = browser.http.get(sms["link"], timeout=60)
+    assert page.status_code == 200 and "Mum" in page.text and "Kid" in page.text
+    assert browser.follow(sms["link"], "confirm").status_code == 200
+    for appointment_id in ("a1", "a2"):
+        assert s.pms.get(f"appointments/{appointment_id}").json()["appointment"]["status"] == "confirmed"
+    assert browser.http.get(sms["link"], timeout=60).status_code == 200  # still there, nothing to confirm
+    del number
+
+
+def test_r11_t1_one_answer_confirms_every_appointment_of_the_grouped_reminder(scenario, control):
+    s = scenario()
+    number = _family(s, "mum", "kid")
+    s.book("a1", "mum", s.local(5, 10))
+    s.book("a2", "kid", s.local(5, 10))  # the same moment: both schedules fire together
+    control.advance_to(s.local(5, 8))
+    (sms,) = s.messages(kind="reminder", channel="sms")
+    assert "10:00 Kid, 10:00 Mum" in sms["text"] or "10:00 Mum, 10:00 Kid" in sms["text"]
+    control.text(number, "1")
+    for appointment_id in ("a1", "a2"):
+        assert s.pms.get(f"appointments/{appointment_id}").json()["appointment"]["status"] == "confirmed"
+    (answer,) = s.messages(kind="reply")
+    assert "10:00, 10:00" in answer["text"]
+
+
+def test_r11_grouped_reminders_go_once_when_every_delivery_comes_twice(scenario, control):
+    s = scenario()
+    _family(s, "mum", "kid", "dad")
+    s.book("a1", "mum", s.local(5, 9))
+    s.book("a2", "kid", s.local(5, 9))
+    s.book("a3", "dad", s.local(5, 11))
+    control.duplicate_deliveries(True)
+    try:
+        control.advance_to(s.local(5, 8))
+    finally:
+        control.duplicate_deliveries(False)
+    reminders = s.messages(kind="reminder", channel="sms")
+    assert len(reminders) == 1, reminders
+    assert {"09:00", "11:00"} <= set(re.findall(r"\d\d:\d\d", reminders[0]["text"]))
+
+
+def test_r11_a_patient_with_the_app_gets_their_own_reminder_and_another_day_its_own(scenario, control):
+    s = scenario()
+    number = _family(s, "mum", "kid")
+    s.patient(
+        "dad",
+        name="Dad",
+        phone=number,
+        has_app=True,
+        push_enabled=True,
+        platform="android",
+        device_token="dev-dad",
+    )
+    s.book("a1", "mum", s.local(5, 9))
+    s.book("a2", "dad", s.local(5, 9, 30), source="app")  # by push: not listed
+    s.book("a3", "kid", s.local(6, 9))  # another day: its own message
+    control.advance_to(s.local(6, 8))
+    sms = {r["appointment_id"]: r for r in s.messages(kind="reminder", channel="sms")}
+    (push,) = s.messages(kind="reminder", channel="push")
+    assert push["appointment_id"] == "a2"
+    assert "Dad" not in sms["a1"]["text"] and "/l/" in sms["a1"]["text"]  # mum's alone, her own page
+    assert "Mum" not in sms["a3"]["text"]
+    assert s.at(sms["a2"]) > s.at(push), "dad's SMS only as the unanswered push's escalation (C1)"
+
+
+def test_r11_a_patient_gets_no_more_automated_messages_a_day_than_the_practice_allows(scenario, control):
+    s = scenario(reminder_offsets_hours=[30, 26], max_automated_per_day=1)
+    s.patient("pat", has_app=True, push_enabled=True, platform="android", device_token="dev-capped")
+    start = s.local(4, 20)  # 30h and 26h before: 14:00 and 18:00 the day before, by push
+    s.book("a1", "pat", start, source="app")
+    control.advance_to(start)
+    (sent,) = {r["message_id"]: r for r in s.messages("a1", kind="reminder")}.values()
+    assert sent["message_id"] == "a1#reminder#v1#30h"
+    reasons = [r["reason"] for r in control.skipped(s.pms.practice_id) if r["appointment_id"] == "a1"]
+    assert any("limit of automated messages" in r for r in reasons), reasons
+    assert len(s.messages("a1", kind="confirmation")) == 1  # confirmations are exempt
