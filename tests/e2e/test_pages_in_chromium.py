@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,13 +61,24 @@ def _check(driver, state: str) -> None:
     assert driver.find_elements(By.TAG_NAME, "main")
 
 
+def _gone(element) -> bool:
+    """The element's page was replaced. Chromium reports a node of a replaced document as
+    stale, or (mid-navigation) as not belonging to the document."""
+    try:
+        element.is_enabled()
+    except (StaleElementReferenceException, WebDriverException):
+        return True
+    return False
+
+
 def _press(driver, text: str) -> None:
     for element in driver.find_elements(By.CSS_SELECTOR, "button, a.button"):
         if element.text.strip() == text:
             element.click()
-            # The click only starts the navigation: wait for the old page to go, or the
-            # next read may see it (a race under load).
-            WebDriverWait(driver, 60).until(expected_conditions.staleness_of(element))
+            # The click only starts the navigation: wait for the old page to go and the
+            # new one to load, or the next read may see the old page (a race under load).
+            WebDriverWait(driver, 60).until(lambda _, gone=element: _gone(gone))
+            WebDriverWait(driver, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
             return
     raise LookupError(f"no button {text!r} on {driver.current_url}")
 
