@@ -12,16 +12,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FUNCTIONS = (
-    "booking_webhook",
-    "patient_links",
-    "schedule_reminder",
-    "send_push",
-    "sms_fallback",
-    "practice_callback",
-    "recall_sweep",
-    "delivery_events",
-)
+FUNCTIONS = tuple(sorted(p.parent.name for p in (ROOT / "functions").glob("*/handler.py")))
 LAMBDA_ENV = {
     "TABLE_NAME": "bench",
     "AWS_DEFAULT_REGION": "eu-central-1",
@@ -35,6 +26,9 @@ LAMBDA_ENV = {
     "PUSH_APNS_ARN": "arn:a",
     "EMAIL_CONFIGURATION_SET": "c",
     "SMS_ORIGINATIONS": "{}",
+    "SMS_TWO_WAY_NUMBER_ID": "none",
+    "LINK_KEY_ARN": "arn:aws:kms:eu-central-1:1:key/links",
+    "SECRETS_KEY_ARN": "arn:aws:kms:eu-central-1:1:key/secrets",
     "ESCALATION_STATE_MACHINE_ARN": "arn:aws:states:eu-central-1:1:stateMachine:m",
     "POWERTOOLS_SERVICE_NAME": "patient-notify",
 }
