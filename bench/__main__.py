@@ -79,7 +79,9 @@ def main() -> None:
     stack = LocalStack(datetime(2026, 3, 2, 7, 0, tzinfo=UTC)).start()
     try:
         print("\n2. AWS requests per appointment lifecycle (handlers only), and cost")
-        for name, result in lifecycle.lifecycles(stack).items():
+        with lifecycle.outcome_writes() as a1_writes:
+            results = lifecycle.lifecycles(stack)
+        for name, result in results.items():
             calls = result["calls"]
             total = sum(calls.values())
             print(
@@ -107,6 +109,17 @@ def main() -> None:
                 f"({', '.join(f'{k} ${v:.3f}' for k, v in lines.items() if k != 'sms')}),"
                 f" plus SMS ${lines['sms']:.2f}"
             )
+        from notify.dal.outcomes import FEATURES as OUTCOME_FEATURES  # the stack named the table
+
+        per_lifecycle = sum(a1_writes.values()) / len(results)
+        a1_cost = per_lifecycle * 1000 * costs.PRICES["dynamodb_write_unit"]
+        print(
+            f"   A1 outcome statistics: {per_lifecycle:.1f} counter updates per lifecycle "
+            f"({', '.join(f'{k} {v}' for k, v in sorted(a1_writes.items()))}): "
+            f"${a1_cost:.4f} per 1,000 appointments (1 WRU each, included above), plus "
+            f"{len(OUTCOME_FEATURES)} CloudWatch metrics for the dashboard, "
+            f"${len(OUTCOME_FEATURES) * costs.PRICES['custom_metric_month']:.2f} a month whatever the volume"
+        )
         print("   Polling design (scan every minute), per month, for comparison:")
         for size in (10_000, 100_000, 1_000_000):
             print(f"      {size:>9,} items: ${costs.polling_cost_per_month(size):,.2f}/month")

@@ -14,6 +14,7 @@ PRICES = {
     "sms": 0.05,  # stated per-part price (PL/FR mobile ~0.04-0.08)
     "ses_email": 0.10 / 1000,
     "sqs_request": 0.40 / 1e6,
+    "custom_metric_month": 0.30,  # CloudWatch, first 10,000 metrics
 }
 DYNAMODB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
 DYNAMODB_READS = {"GetItem", "Query", "Scan", "TransactGetItems", "BatchGetItem"}

@@ -11,6 +11,8 @@ import resource
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -53,6 +55,28 @@ def _reset() -> None:
     CALLS.clear()
     DURATIONS.clear()
     INVOCATIONS.clear()
+
+
+@contextmanager
+def outcome_writes() -> Iterator[Counter[str]]:
+    """Count the A1 counter updates the handlers make (they run in this process), by
+    counter: what the outcome statistics cost."""
+    from notify.dal import outcomes
+
+    counted: Counter[str] = Counter()
+    original = outcomes.count
+
+    def count(
+        practice_id: str, day: str, calendar_id: str, fill_minutes: float | None = None, **increments: int
+    ) -> None:
+        counted.update(k for k, v in increments.items() if v)
+        original(practice_id, day, calendar_id, fill_minutes, **increments)
+
+    outcomes.count = count  # type: ignore[assignment]
+    try:
+        yield counted
+    finally:
+        outcomes.count = original  # type: ignore[assignment]
 
 
 def lifecycles(stack: Any) -> dict[str, dict[str, Any]]:
@@ -113,6 +137,7 @@ def lifecycles(stack: Any) -> dict[str, dict[str, Any]]:
             "end": (noon(4) + timedelta(minutes=30)).isoformat(),
         },
     )
+    control.advance(120)  # a's booking settles (B9): its slot is on the calendar
     _reset()
     pms.send(
         "appointment.created",
@@ -125,6 +150,7 @@ def lifecycles(stack: Any) -> dict[str, dict[str, Any]]:
         },
     )
     pms.send("appointment.cancelled", {"appointment_id": "a"})
+    control.advance(120)  # the cancellation settles (B9): the slot is offered
     offer = [r for r in control.outbox("bench-refill") if r["kind"] == "slot_offer"][0]
     browser.http.post(offer["link"], timeout=60)
     control.advance(0)

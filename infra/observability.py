@@ -25,6 +25,8 @@ from aws_cdk import custom_resources as cr
 from cdk_nag import NagSuppressions
 from constructs import Construct
 
+from notify.dal.outcomes import FEATURES as OUTCOME_FEATURES
+
 NAMESPACE = "PatientNotify"
 SERVICE_DIMENSION = {"service": "patient-notify"}
 RUNBOOK = "docs/runbook.md"
@@ -291,6 +293,12 @@ class ObservabilityConstruct(Construct):
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(title="Messages sent by channel", left=sent, width=12),
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=12),
+        )
+        # A1 across practices (totals: a per-practice dimension would be a custom metric per
+        # practice; the practice API has the per-practice, per-calendar figures).
+        hourly = [custom_metric(f"Outcome_{feature}", minutes=60) for feature in OUTCOME_FEATURES]
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(title="Outcomes across practices, per hour (A1)", left=hourly, width=24)
         )
         for index in range(0, len(self.alarms), 4):
             self.dashboard.add_widgets(

@@ -72,6 +72,10 @@ class LocalControl:
         response.raise_for_status()
         return response.json()
 
+    def sms_received(self, number: str) -> list[str]:
+        """Every text the emulated provider took for `number`: counts real sends."""
+        return self.http.get(f"{self.base}/_local/sms-received", params={"to": number}, timeout=30).json()
+
     def skipped(self, practice_id: str | None = None) -> list[dict[str, Any]]:
         params = {"practice_id": practice_id} if practice_id else None
         return self.http.get(f"{self.base}/_local/skipped", params=params, timeout=30).json()

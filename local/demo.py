@@ -370,12 +370,24 @@ def run_demo() -> None:
                 "books Tue 31 Mar 09:00 on the booking page (carries the recall token)",
             )
         )
+        # Visits end: attended or missed, as the PMS records them (A1's no-show rate; no
+        # review request after a missed visit).
+        for practice_id, appointment_id, event, at, who in (
+            ("waw-zdrowie", "w-104", "appointment.no_show", 5, "Katarzyna missed Thursday's visit"),
+            ("waw-zdrowie", "w-101", "appointment.attended", 10, "Jan's visit attended"),
+            ("par-lumiere", "p-205", "appointment.no_show", 30, "Léa (unreachable) did not come"),
+        ):
+            control.advance_to(local(practice_id, 27, 11, at).astimezone(UTC))
+            _ok(pms[practice_id].send(event, {"appointment_id": appointment_id}))
+            notes.append(Note(control.now(), practice_id, "reception", who))
         control.advance_to(local("par-lumiere", 27, 18).astimezone(UTC))
         tap("par-lumiere", "louis", "p-206", "cancel")
         control.advance_to(END)
 
         rows = control.outbox()
         skipped = control.skipped()
+        week = {"from": "2026-03-24", "to": "2026-03-30"}
+        outcome_tables = {p: c.get("outcomes", **week).json()["totals"] for p, c in pms.items()}
         for practice_id, client in pms.items():
             totals = client.get("statistics", **{"from": "2026-03-24", "to": "2026-03-30"}).json()["totals"]
             used = ", ".join(f"{k} {v}" for k, v in totals.items() if v)
@@ -390,6 +402,7 @@ def run_demo() -> None:
     finally:
         stack.stop()
     _print_timeline(rows, skipped, notes, names, started, time.perf_counter() - wall)
+    _print_outcomes(outcome_tables)
 
 
 def _ok(response) -> None:  # noqa: ANN001
@@ -443,3 +456,38 @@ def _print_timeline(
         f" {parts} SMS parts; {delivered}/{len(rows)} confirmed by the emulated providers."
     )
     print(f"Stack up in {started:.1f}s; a simulated week in {wall:.1f}s of wall time.")
+
+
+OUTCOME_ROWS = (
+    ("appointments booked", "booked"),
+    ("confirmed by link", "confirmed_link"),
+    ("confirmed by SMS answer", "confirmed_sms"),
+    ("confirmed in the app", "confirmed_app"),
+    ("confirmation rate", "confirmation_rate"),
+    ("cancelled by the patient", "cancelled_by_patient"),
+    ("attended / no-shows", ("attended", "no_shows")),
+    ("no-show rate", "no_show_rate"),
+    ("freed slots offered / filled", ("slots_offered", "slots_filled")),
+    ("minutes to fill (median, p90)", ("median_minutes_to_fill", "p90_minutes_to_fill")),
+    ("SMS parts per appointment", "sms_parts_per_appointment"),
+    ("reminders escalated to SMS", "escalation_rate"),
+)
+
+
+def _print_outcomes(tables: dict[str, dict]) -> None:
+    """A1: what the week's messages achieved, per practice (the practice API's figures)."""
+    practices = list(tables)
+    print("\nOutcomes of the week (GET /practices/{id}/outcomes, 24-30 Mar)")
+    print(f"{'':32}" + "".join(f"{PRACTICES[p]['name']:>24}" for p in practices))
+    for label, key in OUTCOME_ROWS:
+        cells = []
+        for practice in practices:
+            values = [tables[practice][k] for k in (key if isinstance(key, tuple) else (key,))]
+            shown = [
+                "-"
+                if v is None
+                else (f"{v:.0%}" if "rate" in str(key) else (f"{v:g}" if isinstance(v, float) else str(v)))
+                for v in values
+            ]
+            cells.append(" / ".join(shown) if len(shown) > 1 else shown[0])
+        print(f"{label:32}" + "".join(f"{c:>24}" for c in cells))

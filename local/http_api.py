@@ -22,7 +22,7 @@ from werkzeug.wrappers import Request, Response
 
 from .clock import VirtualClock
 from .deploy import ACCOUNT, Route
-from .outbox import outbox, skipped
+from .outbox import outbox, skipped, sms_received
 from .router import EventRouter
 from .runtime import InvocationError, LambdaRuntime
 
@@ -140,6 +140,18 @@ class LocalApi:
         return Response(data, result.get("statusCode", 200), headers=out_headers)
 
     # -- control -------------------------------------------------------------------------------
+    @property
+    def _reads(self) -> dict[str, Any]:
+        """The control API's plain reads, by path."""
+        return {
+            "/schedules": lambda args: self.router.pending_schedule_names(args.get("prefix", "")),
+            "/outbox": lambda args: outbox(args.get("practice_id")),
+            "/skipped": lambda args: skipped(args.get("practice_id")),
+            # What the emulated provider took for one number: proves "never twice" beyond
+            # the ledger (a second send of one ledger row would show here).
+            "/sms-received": lambda args: sms_received(args.get("to", "")),
+        }
+
     def _control(self, request: Request) -> Response:
         path = request.path.removeprefix("/_local")
         if path == "/clock" and request.method == "GET":
@@ -185,12 +197,9 @@ class LocalApi:
                 str(spec.get("from", "")), str(spec.get("text", "")), str(spec.get("to", "")), spec.get("id")
             )
             return self._json({"inbound_message_id": inbound})
-        if path == "/schedules":
-            return self._json(self.router.pending_schedule_names(request.args.get("prefix", "")))
-        if path == "/outbox":
-            return self._json(outbox(request.args.get("practice_id")))
-        if path == "/skipped":
-            return self._json(skipped(request.args.get("practice_id")))
+        read = self._reads.get(path)
+        if read is not None:
+            return self._json(read(request.args))
         if path == "/health":
             return self._json(
                 {"ok": True, "now": self._iso(self.clock.now()), "errors": self.runtime.errors[-20:]}

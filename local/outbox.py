@@ -27,6 +27,12 @@ def provider_message_ids() -> dict[str, set[str]]:
     return {"push": push, "sms": set(sns.sms_messages), "email": email}
 
 
+def sms_received(number: str) -> list[str]:
+    """The texts the emulated SNS took for `number` (E.164), in the order sent."""
+    sns = sns_backends[ACCOUNT][REGION]
+    return [text for to, text in sns.sms_messages.values() if to == number]
+
+
 def _sent_at(item: LedgerItem) -> str:
     for entry in item.history or []:
         if entry.status == "sent":

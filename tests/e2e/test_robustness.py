@@ -99,6 +99,22 @@ def test_b4_every_delivery_made_twice_sends_each_message_once_and_counts_once(sc
     notices = [n["type"] for n in s.pms.get("notices").json()["notices"]]
     assert notices.count("appointment.moved") == 1
     assert notices.count("appointment.confirmed") == 2  # the link page's and the text's
+    # A1: every outcome counted once, however often its step was delivered.
+    outcome = s.pms.get("outcomes", **{"from": "2000-01-01", "to": "2100-01-01"}).json()["totals"]
+    appointment_parts = sum(
+        r["segments"] for r in rows if r["channel"] == "sms" and r["kind"] not in ("reply", "recall")
+    )
+    reminders = {r["message_id"] for r in rows if r["kind"] == "reminder"}
+    assert (
+        outcome["booked"],
+        outcome["confirmed_link"],
+        outcome["confirmed_sms"],
+        outcome["slots_offered"],
+        outcome["slots_filled"],
+        outcome["reminders"],
+        outcome["sms_parts"],
+    ) == (6, 1, 1, 1, 1, len(reminders), appointment_parts)
+    print(f"B4 drill outcomes: {json.dumps({k: v for k, v in outcome.items() if v})}")
 
 
 def test_security_no_phone_email_or_name_in_any_log_line(scenario, control, browser, local_stack):

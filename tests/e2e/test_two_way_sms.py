@@ -63,6 +63,7 @@ def test_t1_reply_1_confirms_as_the_link_page_would_and_says_so_once(scenario, c
     assert s.pms.get("appointments/a1").json()["appointment"]["status"] == "confirmed"
     (answer,) = _answers(s)
     assert answer["channel"] == "sms" and "confirmed" in answer["text"]
+    assert control.sms_received(number) == [sms["text"], answer["text"]]  # the provider's count
     notices = [n for n in s.pms.get("notices").json()["notices"] if n["type"] == "appointment.confirmed"]
     assert [n["data"]["via"] for n in notices] == ["sms reply"]
 

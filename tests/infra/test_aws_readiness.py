@@ -375,3 +375,13 @@ def test_t1_texts_to_our_number_reach_sms_replies_through_an_encrypted_topic(tem
         if s["Properties"]["TopicArn"] == {"Ref": topic_logical}
     ]
     assert subscribers == [{"Fn::GetAtt": [functions["sms_replies"], "Arn"]}]
+
+
+def test_a1_the_operator_dashboard_shows_outcome_totals_without_a_per_practice_dimension(template):
+    from notify.dal.outcomes import FEATURES
+
+    (dashboard,) = _resources(template, "AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for feature in FEATURES:
+        assert f"Outcome_{feature}" in body, feature
+    assert "practice_id" not in body

@@ -184,6 +184,12 @@ class NotificationsData(_Strict):
     enabled: bool
 
 
+class AsapData(_Strict):
+    appointment_id: Identifier
+    # True: the patient wants an earlier time (offered freed slots first, F4); False: off.
+    asap: bool
+
+
 class PatientData(_Strict):
     patient_id: Identifier
     name: str = Field(default="", max_length=200)
@@ -267,6 +273,11 @@ class AppointmentNotifications(_Event):
     data: NotificationsData
 
 
+class AppointmentAsap(_Event):
+    type: Literal["appointment.asap"]
+    data: AsapData
+
+
 class PatientUpserted(_Event):
     type: Literal["patient.upserted"]
     data: PatientData
@@ -309,6 +320,7 @@ WebhookEvent = Annotated[
     | AppointmentAttended
     | AppointmentNoShow
     | AppointmentNotifications
+    | AppointmentAsap
     | PatientUpserted
     | PatientErased
     | RecallDue

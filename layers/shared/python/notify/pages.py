@@ -60,7 +60,11 @@ def _call(settings: PracticeSettings, key: str, locale: str) -> str:
 
 
 def appointment_page(
-    view: AppointmentView, root: str, notice: str | None = None, sms_stopped: bool | None = None
+    view: AppointmentView,
+    root: str,
+    notice: str | None = None,
+    sms_stopped: bool | None = None,
+    asap: bool | None = None,
 ) -> str:
     t = words(view.locale)
     appointment, settings = view.appointment, view.settings
@@ -97,6 +101,10 @@ def appointment_page(
         sms_label=""
         if sms_stopped is None
         else (t["sms_start"] if sms_stopped else t["sms_stop"].format(practice=settings.name)),
+        # F4: ask for an earlier time (None: no offers for this appointment).
+        asap_switch="" if asap is None else ("asap-leave" if asap else "asap"),
+        asap_text=t["asap_on"] if asap else "",
+        asap_label="" if asap is None else (t["asap_leave"] if asap else t["asap_ask"]),
     )
 
 

@@ -62,6 +62,7 @@ class SettingsInput(BaseModel):
     remind_after_confirmation: bool = True
     max_automated_per_day: int = Field(default=2, ge=1, le=20)
     max_automated_per_week: int = Field(default=5, ge=1, le=50)
+    rebook_after_no_show: bool = False
     push_fallback_minutes: int = Field(default=120, ge=5, le=1440)
     no_fallback_types: list[Annotated[str, Field(max_length=100)]] = Field(
         default_factory=lambda: ["COVID-19 vaccine"], max_length=50

@@ -100,6 +100,7 @@ def _example_events() -> dict[str, Any]:
         "appointment.attended": {"appointment_id": "a-1001"},
         "appointment.no_show": {"appointment_id": "a-1001"},
         "appointment.notifications": {"appointment_id": "a-1001", "enabled": False},
+        "appointment.asap": {"appointment_id": "a-1001", "asap": True},
         "patient.upserted": {
             "patient_id": "p-77",
             "name": "Jan Kowalski",

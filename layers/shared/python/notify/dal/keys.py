@@ -37,6 +37,7 @@ class Prefix(StrEnum):
     THREAD = "THREAD#"
     CONSENT = "CONSENT#"
     GROUP = "GROUP#"
+    OUTCOMES = "OUTCOMES#"
     CAP = "CAP#"
     # Index partitions: gsi1 (calendar order, due recalls, shared numbers), gsi2 (one
     # patient's items, a practice's notices, recall tokens).
@@ -179,3 +180,8 @@ def message_cap(practice_id: str, patient_id: str, period: str) -> tuple[str, st
     """R11: automated messages a patient got in one local day (`D2026-03-26`) or ISO week
     (`W2026-13`)."""
     return f"{Prefix.CAP}{practice_id}#{patient_id}", period
+
+
+def outcomes(practice_id: str, day: str, calendar_id: str) -> tuple[str, str]:
+    """A1: one practice's outcome counters of one local day and calendar."""
+    return f"{Prefix.OUTCOMES}{practice_id}", f"{day}#{calendar_id}"

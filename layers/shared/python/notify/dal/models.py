@@ -179,6 +179,7 @@ class AppointmentItem(NotifyItem, discriminator="appointment"):
     # generation revokes the old link.
     link_generation = NumberAttribute(default=1)
     recall_id = UnicodeAttribute(null=True)
+    asap_since = UTCDateTimeAttribute(null=True)  # F4
     updated_at = UTCDateTimeAttribute(null=True)
     # B9: per aspect the stamp of the change last applied; what was last announced.
     stamps = JSONAttribute(null=True)
@@ -441,3 +442,28 @@ class MessageCapItem(NotifyItem, discriminator="message_cap"):
     @staticmethod
     def key(practice_id: str, patient_id: str, period: str) -> tuple[str, str]:
         return keys.message_cap(practice_id, patient_id, period)
+
+
+class OutcomeItem(NotifyItem, discriminator="outcomes"):
+    """A1: what the messages achieved, per practice, local day and calendar, incremented
+    atomically by the step that won its conditional write. Counts and durations only:
+    nothing in them identifies a patient (kept through erasure, P1)."""
+
+    booked = NumberAttribute(null=True)
+    reminders = NumberAttribute(null=True)
+    reminders_pushed = NumberAttribute(null=True)
+    escalations = NumberAttribute(null=True)
+    confirmed_link = NumberAttribute(null=True)
+    confirmed_sms = NumberAttribute(null=True)
+    confirmed_app = NumberAttribute(null=True)
+    cancelled_by_patient = NumberAttribute(null=True)
+    attended = NumberAttribute(null=True)
+    no_shows = NumberAttribute(null=True)
+    slots_offered = NumberAttribute(null=True)
+    slots_filled = NumberAttribute(null=True)
+    sms_parts = NumberAttribute(null=True)
+    fill_minutes = ListAttribute(of=NumberAttribute, null=True)
+
+    @staticmethod
+    def key(practice_id: str, day: str, calendar_id: str) -> tuple[str, str]:
+        return keys.outcomes(practice_id, day, calendar_id)

@@ -25,6 +25,17 @@ def later_appointments(
     return [appointment_from_item(i) for i in items if isinstance(i, AppointmentItem)]
 
 
+def asap_appointments(practice_id: str, calendar_id: str, after: datetime) -> list[Appointment]:
+    """F4: the calendar's appointments after `after` whose patients asked for an earlier
+    time (gsi1, every page: the list is never cut at the F1 window)."""
+    key = keys.calendar(practice_id, calendar_id)
+    floor = after.strftime("%Y-%m-%dT%H:%M:%SZ")
+    items = AppointmentItem.calendar_index.query(
+        key, NotifyItem.gsi1sk > floor, filter_condition=AppointmentItem.asap_since.exists()
+    )
+    return [appointment_from_item(i) for i in items if isinstance(i, AppointmentItem)]
+
+
 def open_slot(slot: FreedSlot, offered_to: list[str], now: datetime) -> bool:
     """Record the slot once; False if a replayed record opened it already."""
     item = SlotItem(
@@ -58,6 +69,7 @@ def get_slot(practice_id: str, slot_id: str) -> tuple[FreedSlot, list[str]] | No
         item.appointment_type,
         SlotStatus(item.status),
         item.winner_appointment_id,
+        opened_at=item.created_at,
     )
     return slot, list(item.offered_to or [])
 

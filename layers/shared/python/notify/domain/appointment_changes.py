@@ -33,11 +33,19 @@ class NotificationsChange:
     enabled: bool
 
 
-Change = TimeChange | StatusChange | NotificationsChange
+@dataclass(frozen=True)
+class AsapChange:
+    """F4: on (since when) or off the ASAP list."""
+
+    since: datetime | None
+
+
+Change = TimeChange | StatusChange | NotificationsChange | AsapChange
 ASPECT_OF: dict[type, Aspect] = {
     TimeChange: Aspect.TIME,
     StatusChange: Aspect.STATUS,
     NotificationsChange: Aspect.NOTIFICATIONS,
+    AsapChange: Aspect.ASAP,
 }
 
 
@@ -63,6 +71,7 @@ def apply_changes(current: Appointment, changes: tuple[Change, ...], stamp: Chan
     wanted = tuple(ASPECT_OF[type(c)] for c in changes)
     allowed = applicable(current.stamp_map, stamp, wanted)
     result = current
+    off_asap = False
     for change in changes:
         if ASPECT_OF[type(change)] not in allowed:
             continue
@@ -79,16 +88,23 @@ def apply_changes(current: Appointment, changes: tuple[Change, ...], stamp: Chan
                     version=result.version + 1,
                     changed_at=now,
                 )
+                # F4: a move takes the patient off the ASAP list, unless they asked
+                # again after it (the newest change of the list wins, in any order).
+                off_asap = current.stamp_map.get(Aspect.ASAP.value, "") <= stamp.key
+                if off_asap:
+                    result = replace(result, asap_since=None)
         elif isinstance(change, StatusChange):
             if change.status is not result.status and not (
                 change.status is AppointmentStatus.BOOKED and result.status in ACTIVE_STATUSES
             ):
                 result = replace(result, status=change.status, changed_at=now, cancelled_by=change.cancelled_by)
+        elif isinstance(change, AsapChange):
+            result = replace(result, asap_since=change.since)
         else:
             result = replace(result, notifications_enabled=change.enabled)
-    return Outcome(
-        replace(result, stamps=tuple(sorted(stamped(current.stamp_map, stamp, allowed).items()))), allowed
-    )
+    marked = (*allowed, Aspect.ASAP) if off_asap and Aspect.ASAP not in allowed else allowed
+    stamps = tuple(sorted(stamped(current.stamp_map, stamp, marked).items()))
+    return Outcome(replace(result, stamps=stamps), allowed)
 
 
 @dataclass(frozen=True)
@@ -139,6 +155,8 @@ def _encode(change: Change) -> dict[str, Any]:
             "status": change.status.value,
             "cancelled_by": change.cancelled_by.value if change.cancelled_by else None,
         }
+    if isinstance(change, AsapChange):
+        return {"asap_since": change.since.isoformat() if change.since else None}
     return {"enabled": change.enabled}
 
 
@@ -148,4 +166,7 @@ def _decode(value: dict[str, Any]) -> Change:
     if "status" in value:
         by = value.get("cancelled_by")
         return StatusChange(AppointmentStatus(value["status"]), Actor(by) if by else None)
+    if "asap_since" in value:
+        since = value["asap_since"]
+        return AsapChange(datetime.fromisoformat(since) if since else None)
     return NotificationsChange(bool(value["enabled"]))

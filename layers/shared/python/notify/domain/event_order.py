@@ -27,6 +27,7 @@ class Aspect(StrEnum):
     TIME = "time"
     STATUS = "status"
     NOTIFICATIONS = "notifications"
+    ASAP = "asap"
 
 
 @dataclass(frozen=True, order=True)

@@ -66,6 +66,11 @@ def timed_messages(
     planned: list[PlannedMessage] = []
     if appointment.is_active:
         planned += _reminders(appointment, settings)
+    elif appointment.status is AppointmentStatus.NO_SHOW:
+        # A missed visit: no review request; a prompt to book again if the practice wants it.
+        if settings.rebook_after_no_show and settings.booking_url:
+            due = _quiet(appointment.end.astimezone(UTC) + REBOOKING_DELAY, settings)
+            planned.append(PlannedMessage(MessageKind.REBOOKING_PROMPT, due))
     elif appointment.status is AppointmentStatus.ATTENDED:
         practice_opted_in = (
             settings.review_for_practice_bookings
@@ -140,6 +145,8 @@ def staleness_reason(kind: MessageKind, version: int, appointment: Appointment |
         return "appointment was rescheduled"
     if kind in (MessageKind.CANCELLATION,):
         return None if appointment.status is AppointmentStatus.CANCELLED else "not cancelled"
+    if kind is MessageKind.REBOOKING_PROMPT and appointment.status is AppointmentStatus.NO_SHOW:
+        return None  # planned only when the practice wants it (timed_messages)
     if kind in (MessageKind.REVIEW_REQUEST, MessageKind.REBOOKING_PROMPT):
         return None if appointment.status is AppointmentStatus.ATTENDED else "not attended"
     if not appointment.is_active:

@@ -130,6 +130,8 @@ class PracticeSettings:
     # patient may get per practice-local day and ISO week.
     max_automated_per_day: int = 2
     max_automated_per_week: int = 5
+    # A1: after a no-show, prompt the patient to book again (never a review request).
+    rebook_after_no_show: bool = False
     push_fallback_minutes: int = 120
     no_fallback_types: tuple[str, ...] = ("COVID-19 vaccine",)
     quiet_start: time = time(21, 0)
@@ -195,6 +197,8 @@ class Appointment:
     cancelled_by: Actor | None = None
     link_generation: int = 1  # P3: a new generation revokes the patient link
     recall_id: str = ""
+    # F4: on the ASAP list since then (offered freed slots first); None: not on it.
+    asap_since: datetime | None = None
     # B9: per aspect (time, status, notifications) the stamp of the change last applied.
     stamps: tuple[tuple[str, str], ...] = ()
     # When the time or status last changed (F1 measures the notice a freed slot gives).
@@ -296,6 +300,7 @@ class FreedSlot:
     status: SlotStatus = SlotStatus.OPEN
     winner_appointment_id: str | None = None
     left_by: str = ""  # the patient whose appointment left the slot (never offered it)
+    opened_at: datetime | None = None  # when it was offered (A1: time to fill)
 
 
 @dataclass(frozen=True)

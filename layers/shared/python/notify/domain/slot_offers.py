@@ -40,28 +40,39 @@ def freed_slot(
     )
 
 
-def pick_candidates(slot: FreedSlot, later: list[Appointment], settings: PracticeSettings) -> list[Appointment]:
-    """The first `offer_candidates` (10) active appointments of the slot's calendar that
+def pick_candidates(
+    slot: FreedSlot, later: list[Appointment], settings: PracticeSettings, asap: list[Appointment] | None = None
+) -> list[Appointment]:
+    """Who is offered the slot, `offer_candidates` (10) at most, one offer per patient:
+    first the ASAP list of the slot's calendar (F4: whoever asked for an earlier time and
+    is booked after the slot, longest waiting first), then the active appointments that
     start at least `offer_min_gap_hours` (48h) after the slot, earliest first (F1).
 
     Never the patient who just left the slot, with any of their appointments: they moved
     away from it (or cancelled it) themselves or with the practice, and an offer to take
     it back would only confuse them.
     """
+
+    def open_to(a: Appointment) -> bool:
+        return (
+            a.calendar_id == slot.calendar_id
+            and a.is_active
+            and a.notifications_enabled
+            and a.patient_id != slot.left_by
+        )
+
     earliest = slot.start + timedelta(hours=settings.offer_min_gap_hours)
-    eligible = [
-        a
-        for a in later
-        if a.calendar_id == slot.calendar_id
-        and a.is_active
-        and a.notifications_enabled
-        and a.start.astimezone(UTC) >= earliest
-        and a.patient_id != slot.left_by
-    ]
-    eligible.sort(key=lambda a: (a.start, a.appointment_id))
+    waiting = sorted(
+        (a for a in asap or [] if open_to(a) and a.asap_since and a.start.astimezone(UTC) >= slot.end),
+        key=lambda a: (a.asap_since or a.start, a.appointment_id),
+    )
+    in_order = sorted(
+        (a for a in later if open_to(a) and a.start.astimezone(UTC) >= earliest),
+        key=lambda a: (a.start, a.appointment_id),
+    )
     chosen: list[Appointment] = []
     patients: set[str] = set()
-    for appointment in eligible:
+    for appointment in [*waiting, *in_order]:
         if appointment.patient_id in patients:
             continue  # one offer per patient: their earliest appointment moves
         patients.add(appointment.patient_id)

@@ -47,7 +47,7 @@ from ..domain.model import (
 from ..domain.slot_offers import refusal
 from ..observability import logger, metrics
 from ..rendering import Rendered, pick_locale, render
-from . import recalls, reminder_groups, statistics
+from . import outcomes, recalls, reminder_groups, statistics
 from .message_context import recall_context, template_context
 
 MESSAGE_LEVEL = "message"
@@ -244,6 +244,9 @@ def deliver(req: SendRequest, now: datetime, sending: Sending) -> DeliveryOutcom
         _send_on(job, channel, now, outcome, fallback_to_email=Channel.EMAIL not in decision.channels)
     _count_only_what_went(job, outcome, now)
     sent = set(outcome.sent)
+    if req.kind is MessageKind.REMINDER and sent and job.appointment is not None:  # A1
+        pushed = int(Channel.PUSH.value in sent)
+        _outcome(job, now, reminders=len(job.subject_ids), reminders_pushed=pushed)
     escalates = Channel.PUSH.value in sent or (req.kind in NOTICE_KINDS and Channel.EMAIL.value in sent)
     if req.kind is MessageKind.SLOT_OFFER and sent:
         statistics.record(req.practice_id, job.settings.timezone, now, offers_sent=1)
@@ -289,6 +292,12 @@ def _one_per_day(
             _not_sent(ref, over, now, outcome)
             return None
     return job
+
+
+def _outcome(job: _Job, now: datetime, **increments: int) -> None:
+    """A1 counters of the appointment's calendar (recalls have none)."""
+    if job.appointment is not None:
+        outcomes.record(job.ref.practice_id, job.appointment.calendar_id, job.settings.timezone, now, **increments)
 
 
 def _count_only_what_went(job: _Job, outcome: DeliveryOutcome, now: datetime) -> None:
@@ -367,6 +376,8 @@ def escalate(req: SendRequest, now: datetime, sending: Sending) -> DeliveryOutco
         job, Channel.SMS, now, outcome, fallback_to_email=job.recall is not None and job.settings.recall_email
     )
     if Channel.SMS.value in outcome.sent:
+        if req.kind is MessageKind.REMINDER:
+            _outcome(job, now, escalations=1)  # A1
         for entry in entries:
             ledger.transition(
                 job.ref, Channel(entry.channel), DeliveryStatus.ESCALATED, now, reason="no answer: SMS sent"
@@ -500,6 +511,7 @@ def _send_sms(job: _Job, now: datetime) -> dict[str, Any]:
             now,
         )
     statistics.record(job.ref.practice_id, job.settings.timezone, now, sms_parts=segments)
+    _outcome(job, now, sms_parts=segments)
     return {
         "provider_message_id": provider_id,
         "segments": segments,

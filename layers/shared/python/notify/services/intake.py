@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from ..adapters.link_keys import LinkKeys
 from ..contracts import (
+    AppointmentAsap,
     AppointmentAttended,
     AppointmentCancelled,
     AppointmentCreated,
@@ -34,6 +35,7 @@ from ..dal import practices as practice_store
 from ..dal.errors import ConflictError, DuplicateEventError, NotFoundError
 from ..dal.recalls import recall_item
 from ..domain.appointment_changes import (
+    AsapChange,
     Change,
     NotificationsChange,
     StatusChange,
@@ -47,7 +49,7 @@ from ..domain.model import Appointment, AppointmentStatus, BookingSource
 from ..domain.patient_link import token_digest
 from ..observability import logger
 from ..practice_settings import SettingsProblem, validate_configuration
-from . import erasure, recalls
+from . import erasure, outcomes, recalls
 from .errors import EventRejectedError, InvalidSettingsError, UnsupportedEventError
 
 MAX_ATTEMPTS = 4
@@ -128,6 +130,8 @@ def changes_of(event: object) -> tuple[Change, ...]:
         return (StatusChange(AppointmentStatus.NO_SHOW),)
     if isinstance(event, AppointmentNotifications):
         return (NotificationsChange(data.enabled),)
+    if isinstance(event, AppointmentAsap):
+        return (AsapChange(event.occurred_at if data.asap else None),)
     raise UnsupportedEventError("type", "unsupported event type")
 
 
@@ -167,8 +171,15 @@ def _create(practice_id: str, event: AppointmentCreated, now: datetime, links: L
             if _exists(practice_id, data.appointment_id):
                 raise EventRejectedError("data.appointment_id", "appointment already exists") from None
             continue  # changes were held meanwhile: fold them in
+        _count_outcome(appointment, now, booked=1)
         return IntakeStatus.APPLIED
     raise ConflictError(data.appointment_id)
+
+
+def _count_outcome(appointment: Appointment, now: datetime, **increments: int) -> None:
+    """A1: counted after the event's write won (its marker is in the same transaction)."""
+    settings = practice_store.get_practice(appointment.practice_id).settings_for(appointment.calendar_id)
+    outcomes.record(appointment.practice_id, appointment.calendar_id, settings.timezone, now, **increments)
 
 
 def _exists(practice_id: str, appointment_id: str) -> bool:
@@ -205,6 +216,9 @@ def _change(practice_id: str, event: object, now: datetime) -> IntakeStatus:
             continue  # changed meanwhile: compare again with what is there now
         if isinstance(event, AppointmentAttended) and current.source is not BookingSource.PRACTICE:
             practice_store.mark_attended_platform_booking(practice_id, current.patient_id)
+        became = outcome.appointment.status
+        if became is not current.status and became in (AppointmentStatus.ATTENDED, AppointmentStatus.NO_SHOW):
+            _count_outcome(current, now, **{"attended" if became is AppointmentStatus.ATTENDED else "no_shows": 1})
         return IntakeStatus.APPLIED
     raise ConflictError(appointment_id)
 

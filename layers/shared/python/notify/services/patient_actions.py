@@ -19,7 +19,7 @@ from ..domain.model import Actor, Appointment, AppointmentStatus, PracticeSettin
 from ..domain.patient_link import token_in
 from ..observability import logger, metrics
 from ..rendering import local_times, pick_locale
-from . import statistics
+from . import outcomes, statistics
 from .errors import ActionNotAllowedError, LinkNotFoundError
 
 
@@ -90,9 +90,9 @@ def view_of(practice_id: str, appointment_id: str, token: str, now: datetime) ->
     return _view(token, appointment, now)
 
 
-def act(token: str, action: PatientAction, now: datetime) -> AppointmentView:
+def act(token: str, action: PatientAction, now: datetime, via: str = "patient link") -> AppointmentView:
     """Apply the patient's action; repeating a done action is harmless (idempotent)."""
-    return act_on(open_link(token, now), action, now, via="patient link")
+    return act_on(open_link(token, now), action, now, via=via)
 
 
 def act_on(view: AppointmentView, action: PatientAction, now: datetime, via: str) -> AppointmentView:
@@ -142,6 +142,12 @@ def act_on(view: AppointmentView, action: PatientAction, now: datetime, via: str
         now,
         **{"confirmations" if action is PatientAction.CONFIRM else "cancellations": 1},
     )
+    if action is PatientAction.CONFIRM:
+        outcomes.confirmed(appointment.practice_id, appointment.calendar_id, view.settings.timezone, now, via)
+    else:
+        outcomes.record(
+            appointment.practice_id, appointment.calendar_id, view.settings.timezone, now, cancelled_by_patient=1
+        )
     logger.info("patient action", appointment_id=appointment.appointment_id, action=action.value)
     return replace(view, appointment=changed)
 

@@ -17,7 +17,7 @@ from ..domain.model import Appointment, FreedSlot, MessageKind
 from ..domain.quiet_hours import defer_out_of_quiet_hours
 from ..domain.slot_offers import freed_slot, moved_into, pick_candidates, refusal
 from ..observability import logger, metrics
-from . import statistics
+from . import outcomes, statistics
 from .patient_actions import AppointmentView, open_link
 
 if TYPE_CHECKING:
@@ -38,7 +38,8 @@ def release_slot(
     if slot is None:
         return []
     later = slot_store.later_appointments(slot.practice_id, slot.calendar_id, slot.start)
-    candidates = pick_candidates(slot, later, settings)
+    asap = slot_store.asap_appointments(slot.practice_id, slot.calendar_id, slot.start)
+    candidates = pick_candidates(slot, later, settings, asap)
     if not slot_store.open_slot(slot, [c.appointment_id for c in candidates], now):
         return []  # a replayed stream record: offers went out the first time
     send_at = defer_out_of_quiet_hours(now, settings.timezone, settings.quiet_start, settings.quiet_end)
@@ -61,6 +62,8 @@ def release_slot(
             )
             scheduler.plan_schedule(planning.messages, name, send_at, request.payload())
     metrics.add_metric(name="OffersSent", unit="Count", value=len(candidates))
+    if candidates:
+        outcomes.record(slot.practice_id, slot.calendar_id, settings.timezone, now, slots_offered=1)
     logger.info("slot released", slot_id=slot.slot_id, offers=len(candidates))
     return [c.appointment_id for c in candidates]
 
@@ -113,5 +116,14 @@ def accept_offer(token: str, slot_id: str, now: datetime) -> OfferView:
         return OfferView(offer.view, offer.slot, "no longer available")
     metrics.add_metric(name="OffersClaimed", unit="Count", value=1)
     statistics.record(moved.practice_id, offer.view.settings.timezone, now, offers_claimed=1)
+    opened = offer.slot.opened_at or now
+    outcomes.record(
+        moved.practice_id,
+        offer.slot.calendar_id,
+        offer.view.settings.timezone,
+        now,
+        fill_minutes=(now - opened).total_seconds() / 60,
+        slots_filled=1,
+    )
     logger.info("slot taken", slot_id=offer.slot.slot_id, appointment_id=moved.appointment_id)
     return OfferView(open_link(token, now), offer.slot, None, won=True)

@@ -11,8 +11,9 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from ...calendar_file import appointment_ics
 from ...clock import utcnow
 from ...pages import appointment_page, cancel_page
+from ...services.asap import can_ask, set_asap
 from ...services.errors import ActionNotAllowedError
-from ...services.patient_actions import PatientAction, act, open_link, set_sms, sms_stopped
+from ...services.patient_actions import AppointmentView, PatientAction, act, open_link, set_sms, sms_stopped
 from .pages import Token, absolute, html, json, redirect, root, wants_json
 
 router = APIGatewayRouter()
@@ -21,26 +22,50 @@ router = APIGatewayRouter()
 @router.get("/l/<token>", summary="The appointment page of a patient link")
 def show(token: Token) -> Response[str]:
     view = open_link(token, utcnow())
-    return html(200, appointment_page(view, root(router), sms_stopped=sms_stopped(view)))
+    return html(200, _page(view))
+
+
+@router.post("/l/<token>/asap", summary="Offer me an earlier time if one frees up (F4)")
+def join_asap(token: Token) -> Response[str]:
+    return _asap(token, True)
+
+
+@router.post("/l/<token>/asap-leave", summary="Take me off the list for an earlier time (F4)")
+def leave_asap(token: Token) -> Response[str]:
+    return _asap(token, False)
+
+
+def _asap(token: str, on: bool) -> Response[str]:
+    try:
+        view = set_asap(token, on, utcnow())
+    except ActionNotAllowedError:
+        return html(409, _page(open_link(token, utcnow()), "not_allowed"))
+    return html(200, _page(view, "asap_on" if on else "asap_off"))
+
+
+def _page(view: AppointmentView, notice: str | None = None) -> str:
+    """The appointment page with the switches this appointment offers (T2, F4)."""
+    asap = (view.appointment.asap_since is not None) if can_ask(view) else None
+    return appointment_page(view, root(router), notice, sms_stopped=sms_stopped(view), asap=asap)
 
 
 @router.post("/l/<token>/sms-stop", summary="Stop SMS from this practice (as STOP by text)")
 def stop_sms(token: Token) -> Response[str]:
     view = set_sms(token, True, utcnow())
-    return html(200, appointment_page(view, root(router), "sms_stopped", sms_stopped=True))
+    return html(200, _page(view, "sms_stopped"))
 
 
 @router.post("/l/<token>/sms-start", summary="Get SMS from this practice again (as START by text)")
 def start_sms(token: Token) -> Response[str]:
     view = set_sms(token, False, utcnow())
-    return html(200, appointment_page(view, root(router), "sms_started", sms_stopped=False))
+    return html(200, _page(view, "sms_started"))
 
 
 @router.get("/l/<token>/reschedule", summary="Go to the practice's booking page")
 def reschedule(token: Token) -> Response[str]:
     view = open_link(token, utcnow())
     if not view.settings.booking_url or not view.can_act:
-        return html(409, appointment_page(view, root(router), "not_allowed"))
+        return html(409, _page(view, "not_allowed"))
     return redirect(view.settings.booking_url)
 
 
@@ -48,7 +73,7 @@ def reschedule(token: Token) -> Response[str]:
 def ask_cancel(token: Token) -> Response[str]:
     view = open_link(token, utcnow())
     if not view.can_cancel:
-        return html(409, appointment_page(view, root(router), "not_allowed"))
+        return html(409, _page(view, "not_allowed"))
     return html(200, cancel_page(view, root(router)))
 
 
@@ -77,11 +102,9 @@ def cancel(token: Token) -> Response[Any]:
 
 def _act(token: str, action: PatientAction) -> Response[Any]:
     try:
-        view = act(token, action, utcnow())
+        view = act(token, action, utcnow(), via="app" if wants_json(router) else "patient link")
     except ActionNotAllowedError:
-        return html(409, appointment_page(open_link(token, utcnow()), root(router), "not_allowed"))
+        return html(409, _page(open_link(token, utcnow()), "not_allowed"))
     if wants_json(router):
         return json(200, {"status": view.appointment.status.value})
-    return html(
-        200, appointment_page(view, root(router), "confirmed" if action is PatientAction.CONFIRM else "cancelled")
-    )
+    return html(200, _page(view, "confirmed" if action is PatientAction.CONFIRM else "cancelled"))

@@ -1,5 +1,5 @@
-"""What a practice reads back: the ledger (B5), notices (B6), SMS usage (C7) and usage
-statistics (K6)."""
+"""What a practice reads back: the ledger (B5), notices (B6), SMS usage (C7), usage
+statistics (K6) and outcome statistics (A1)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from ...clock import utcnow
-from ...services import practice_reads, statistics
-from .params import DAY_PATTERN, EntityId, Month, PracticeId
+from ...services import outcomes, practice_reads, statistics
+from .params import DAY_PATTERN, ID_PATTERN, EntityId, Month, PracticeId
 
 router = APIGatewayRouter()
 
@@ -47,6 +47,21 @@ def read_statistics(
 ) -> dict[str, Any]:
     today = statistics.local_day(utcnow(), practice_reads.practice_settings(practice_id).timezone)
     return statistics.usage(practice_id, first or today[:8] + "01", last or today)
+
+
+@router.get(
+    "/practices/<practice_id>/outcomes",
+    summary="What the messages achieved per practice-local day and calendar: confirmations, "
+    "cancellations, no-shows, freed slots filled and time to fill, SMS parts, escalations",
+)
+def read_outcomes(
+    practice_id: PracticeId,
+    first: Annotated[str | None, Query(alias="from", pattern=DAY_PATTERN)] = None,
+    last: Annotated[str | None, Query(alias="to", pattern=DAY_PATTERN)] = None,
+    calendar_id: Annotated[str | None, Query(alias="calendar", max_length=64, pattern=ID_PATTERN)] = None,
+) -> dict[str, Any]:
+    today = statistics.local_day(utcnow(), practice_reads.practice_settings(practice_id).timezone)
+    return outcomes.report(practice_id, first or today[:8] + "01", last or today, calendar_id)
 
 
 @router.get("/practices/<practice_id>/settings", summary="The practice's configuration (every setting)")
