@@ -99,6 +99,22 @@ def test_p4_a_signature_for_one_request_is_refused_for_any_other(replay):
         verify_api_request(KEYS, request, body, NOW)
 
 
+@pytest.mark.parametrize(
+    "covered",
+    [
+        ("@method", '"@query-param";name="month"'),  # no path: worth as much for any route
+        ("@path", '"@query-param";name="month"'),  # no method
+        ("@method", "@path"),  # the query parameter left out
+    ],
+)
+def test_p4_a_signature_that_covers_too_little_is_refused(covered):
+    prepared = requests.Request("GET", f"{BASE}/usage", params={"month": "2026-03"}).prepare()
+    sign_request(prepared, "key_a", SECRET, NOW, components=covered)
+    request, body = _as_received(prepared)
+    with pytest.raises(NotAuthenticatedError):
+        verify_api_request(KEYS, request, body, NOW)
+
+
 def test_p4_a_signed_put_is_refused_with_another_body_or_number():
     signed = _signed("PUT", "blocked-numbers/+48601234567", {"blocked_recalls": True})
     other_body, body = _as_received(signed, body='{"blocked_recalls": false}')
