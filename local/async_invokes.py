@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from .deploy import Deployment
-from .runtime import InvocationError, LambdaRuntime
+from .runtime import DeadLetter, Deliverer, InvocationError, LambdaRuntime
 
 
 @dataclass
@@ -21,19 +20,11 @@ class _Invoke:
     attempt: int = 0
 
 
-class AsyncInvokes:
+class AsyncInvokes(Deliverer):
     def __init__(
-        self,
-        deployment: Deployment,
-        runtime: LambdaRuntime,
-        dead_letter: Callable[[str, dict[str, Any]], None],
-        stats: dict[str, int],
+        self, deployment: Deployment, runtime: LambdaRuntime, dead_letter: DeadLetter, stats: dict[str, int]
     ) -> None:
-        self.d = deployment
-        self.runtime = runtime
-        self.dead_letter = dead_letter
-        self.stats = stats
-        self.duplicate_deliveries = False
+        super().__init__(deployment, runtime, dead_letter, stats)
         self._queue: deque[_Invoke] = deque()
         self._lock = threading.Lock()
 

@@ -7,10 +7,11 @@ import os
 import threading
 import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .deploy import FunctionSpec
+from .deploy import Deployment, FunctionSpec
 from .iam import ACTING
 
 
@@ -85,3 +86,21 @@ class LambdaRuntime:
             ) from exc
         finally:
             ACTING.function = acting
+
+
+DeadLetter = Callable[[str, dict[str, Any]], None]
+
+
+class Deliverer:
+    """What each of AWS's delivery mechanisms on the local stack (stream polling, async
+    invokes) works with: the deployment, the runtime that runs handlers, where failed
+    work goes, the shared counters, and the B4 drill's switch."""
+
+    def __init__(
+        self, deployment: Deployment, runtime: LambdaRuntime, dead_letter: DeadLetter, stats: dict[str, int]
+    ) -> None:
+        self.d = deployment
+        self.runtime = runtime
+        self.dead_letter = dead_letter
+        self.stats = stats
+        self.duplicate_deliveries = False

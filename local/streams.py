@@ -5,7 +5,6 @@ up to the mapping's limit, then sends the batch description to its on-failure qu
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -13,7 +12,7 @@ from moto.dynamodb.models import dynamodb_backends
 
 from .deploy import ACCOUNT, REGION, Deployment, StreamMapping
 from .moto_patches import DYNAMODB_LOCK
-from .runtime import InvocationError, LambdaRuntime
+from .runtime import DeadLetter, Deliverer, InvocationError, LambdaRuntime
 
 _MISSING = object()
 
@@ -40,19 +39,11 @@ def matches(pattern: Any, value: Any) -> bool:
     raise ValueError(f"bad filter pattern {pattern!r}")
 
 
-class StreamPoller:
+class StreamPoller(Deliverer):
     def __init__(
-        self,
-        deployment: Deployment,
-        runtime: LambdaRuntime,
-        dead_letter: Callable[[str, dict[str, Any]], None],
-        stats: dict[str, int],
+        self, deployment: Deployment, runtime: LambdaRuntime, dead_letter: DeadLetter, stats: dict[str, int]
     ) -> None:
-        self.d = deployment
-        self.runtime = runtime
-        self.dead_letter = dead_letter
-        self.stats = stats
-        self.duplicate_deliveries = False
+        super().__init__(deployment, runtime, dead_letter, stats)
         self._positions: dict[tuple[int, str], str] = {}
         self._shard_ids: dict[str, str] = {}
         self._streams = boto3.client("dynamodbstreams")
