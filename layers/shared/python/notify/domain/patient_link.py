@@ -59,6 +59,11 @@ def link_url(base_url: str, token: str, action: str | None = None) -> str:
     return f"{url}?a={action}" if action else url
 
 
+def group_url(base_url: str, token: str) -> str:
+    """R11: the page of a day's grouped reminder."""
+    return f"{base_url.rstrip('/')}/g/{token}"
+
+
 # What SMS apps and mail clients glue to the end of a link.
 _TRAILING = ".,;:!?)]}>'\"»”’ \t"
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16}$")

@@ -322,7 +322,7 @@ def _grouped(job: _Job, now: datetime) -> _Job | None:
         job.appointment,
         job.patient,
         number,
-        job.settings,
+        job.practice,
         job.offered,
         job.sending.links,
         now,

@@ -26,9 +26,10 @@ from ..dal import appointments as appointment_store
 from ..dal import practices as practice_store
 from ..dal import reminder_groups as store
 from ..dal.errors import NotFoundError
+from ..dal.practices import PracticeRecord
 from ..domain.channel_choice import choose_channels
 from ..domain.model import Appointment, Channel, ChannelsOffered, MessageKind, Patient, PracticeSettings
-from ..domain.patient_link import group_link_input, token_digest
+from ..domain.patient_link import group_link_input, group_url, token_digest
 from ..rendering import local_times
 
 AUTOMATED = frozenset(
@@ -64,24 +65,31 @@ class Grouping:
         return len(self.members) > 1
 
 
+def group_token(links: LinkKeys, appointment: Appointment, number: str, timezone: str, sent_at: datetime) -> str:
+    """The token of the group of `appointment`'s day for `number`, sent on `sent_at`'s day
+    (every sender of that day, and the answer to it, derive the same one)."""
+    zone = ZoneInfo(timezone)
+    day, send_day = appointment.start.astimezone(zone).date(), sent_at.astimezone(zone).date()
+    return links.token(group_link_input(appointment.practice_id, number, day.isoformat(), send_day.isoformat()))
+
+
 def group_reminder(
     message_id: str,
     appointment: Appointment,
     patient: Patient,
     number: str,
-    settings: PracticeSettings,
+    practice: PracticeRecord,
     offered: ChannelsOffered,
     links: LinkKeys,
     now: datetime,
 ) -> Grouping:
+    settings = practice.settings_for(appointment.calendar_id)
     zone = ZoneInfo(settings.timezone)
     day = appointment.start.astimezone(zone).date()
-    send_day = now.astimezone(zone).date()
     practice_id = appointment.practice_id
-    token = links.token(group_link_input(practice_id, number, day.isoformat(), send_day.isoformat()))
-    wanted = [appointment.appointment_id] + [
-        a.appointment_id for a, _ in _same_day_by_sms(appointment, patient, number, day, zone, offered)
-    ]
+    token = group_token(links, appointment, number, settings.timezone, now)
+    others = _same_day_by_sms(practice, appointment, patient, number, day, zone, offered)
+    wanted = [appointment.appointment_id] + [a.appointment_id for a, _ in others]
     expires = datetime.combine(day, time(0), zone).astimezone(UTC) + timedelta(days=1) + KEEP_GROUP
     group = store.claim_group(token_digest(token), practice_id, message_id, wanted, day.isoformat(), expires)
     if group.owner != message_id:
@@ -95,12 +103,17 @@ def group_reminder(
 
 
 def _same_day_by_sms(
-    own: Appointment, patient: Patient, number: str, day: date, zone: ZoneInfo, offered: ChannelsOffered
+    practice: PracticeRecord,
+    own: Appointment,
+    patient: Patient,
+    number: str,
+    day: date,
+    zone: ZoneInfo,
+    offered: ChannelsOffered,
 ) -> list[tuple[Appointment, Patient]]:
     """The other active appointments that day of everyone with this number whose reminder
     would go by SMS (a family member with the app gets theirs by push)."""
     start = datetime.combine(day, time(0), zone).astimezone(UTC)
-    practice = practice_store.get_practice(own.practice_id)
     found: list[tuple[Appointment, Patient]] = []
     for patient_id in sorted({patient.patient_id, *store.patients_with_number(own.practice_id, number)}):
         other = (
@@ -143,11 +156,10 @@ def group_context(grouping: Grouping, settings: PracticeSettings, locale: str, b
         f"{local_times(a.start, settings.timezone, locale)['time']} {(p.name.split() or [''])[0]}".strip()
         for a, p in listed
     ]
-    base = (settings.link_base_url or base_url).rstrip("/")
     return {
         "appointments": ", ".join(lines),
         "day_short": local_times(first.start, settings.timezone, locale)["day_short"],
-        "link": f"{base}/g/{grouping.token}",
+        "link": group_url(settings.link_base_url or base_url, grouping.token),
     }
 
 

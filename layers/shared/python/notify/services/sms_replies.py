@@ -16,13 +16,13 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..adapters import channels
 from ..adapters.channels import ChannelConfig
 from ..adapters.link_keys import LinkKeys
+from ..dal import appointments as appointment_store
 from ..dal import conversations, ledger, quota
 from ..dal import practices as practice_store
 from ..dal.callbacks import callback_item
@@ -32,7 +32,7 @@ from ..dal.ledger import MessageRef
 from ..domain.contact_validation import number_country
 from ..domain.message_ids import MessageId
 from ..domain.model import Channel, DeliveryStatus, MessageKind, PracticeSettings
-from ..domain.patient_link import group_link_input, link_url
+from ..domain.patient_link import group_url, link_url
 from ..domain.replies import Reply, parse_reply
 from ..domain.sms_segments import segment_count
 from ..observability import logger, metrics
@@ -40,6 +40,7 @@ from ..rendering import local_times, pick_locale, render_answer
 from . import statistics
 from .errors import ActionNotAllowedError
 from .patient_actions import PatientAction, act_on, view_of
+from .reminder_groups import group_token
 
 ANSWER_RETENTION = timedelta(days=90)
 
@@ -150,24 +151,14 @@ def _about(
             thread.practice_id, view.appointment.appointment_id, view.appointment.link_generation
         )
         return {"when_short": times["when_short"], "link": link_url(base, token)}
-    zone = ZoneInfo(settings.timezone)
-    group = group_link_input(
-        thread.practice_id,
-        patient_number,
-        view.appointment.start.astimezone(zone).date().isoformat(),
-        thread.sent_at.astimezone(zone).date().isoformat(),
-    )
-    listed = []
-    for appointment_id in thread.subject_ids:
-        try:
-            start = view_of(thread.practice_id, appointment_id, "", now).appointment.start
-        except NotFoundError:
-            continue
-        listed.append(local_times(start, settings.timezone, locale)["time"])
-    return {
-        "when_short": f"{times['day_short']} {', '.join(sorted(listed))}",
-        "link": f"{base.rstrip('/')}/g/{replies.links.token(group)}",
-    }
+    token = group_token(replies.links, view.appointment, patient_number, settings.timezone, thread.sent_at)
+    starts = [view.appointment.start] + [
+        a.start
+        for a in (appointment_store.find_appointment(thread.practice_id, i) for i in thread.subject_ids[1:])
+        if a is not None
+    ]
+    listed = sorted(local_times(start, settings.timezone, locale)["time"] for start in starts)
+    return {"when_short": f"{times['day_short']} {', '.join(listed)}", "link": group_url(base, token)}
 
 
 def _act(
