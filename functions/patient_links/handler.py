@@ -11,7 +11,7 @@ from notify.adapters.link_keys import LinkKeys
 from notify.api.apps import patient_app
 from notify.api.guard import patient_refusal
 from notify.api.patient import groups
-from notify.observability import logger, metrics, tracer
+from notify.observability import logger, metrics
 from notify.request_paths import normalise
 from notify.settings import PatientPagesSettings
 
@@ -22,7 +22,6 @@ app = patient_app()
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     refusal = patient_refusal(event)
     if refusal is not None:

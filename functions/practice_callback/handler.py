@@ -1,10 +1,9 @@
 """DynamoDB stream (callback items) -> signed POST to the practice's callback URL (B6)."""
 
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.clock import utcnow
-from notify.observability import logger, metrics, tracer
+from notify.observability import logger, metrics
 from notify.services.practice_notices import deliver_notice
 from notify.settings import CallbackSettings
 from notify.stream_batches import process_stream_batch
@@ -12,12 +11,11 @@ from notify.stream_batches import process_stream_batch
 settings = CallbackSettings.from_env()
 
 
-def record_handler(record: DynamoDBRecord) -> None:
-    deliver_notice(record.raw_event, utcnow(), settings.secrets_key_arn, settings.local_loopback_callbacks)
+def record_handler(record: dict) -> None:
+    deliver_notice(record, utcnow(), settings.secrets_key_arn, settings.local_loopback_callbacks)
 
 
 @logger.inject_lambda_context(correlation_id_path="Records[0].eventID")
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return process_stream_batch(event, context, record_handler)
+    return process_stream_batch(event, record_handler)

@@ -2,14 +2,13 @@
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
 from notify.adapters.invoker import Invoker
 from notify.clock import utcnow
 from notify.contracts import Identifier
-from notify.observability import logger, metrics, tracer
+from notify.observability import logger, metrics
 from notify.services.recalls import sweep
 from notify.settings import RecallSettings
 
@@ -25,9 +24,8 @@ class SweepRequest(BaseModel):
 
 @logger.inject_lambda_context(correlation_id_path="practice_id")
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = parse(event=event, model=SweepRequest)
+    request = SweepRequest.model_validate(event)
     outcome = sweep(request.practice_id, utcnow(), invoker)
     metrics.add_metric(name="RecallsDue", unit="Count", value=len(outcome.sent))
     return {"sent": len(outcome.sent), "not_needed": len(outcome.not_needed)}

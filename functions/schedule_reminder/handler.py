@@ -5,8 +5,6 @@ pass is due (P1). Decisions live in notify/services/table_changes.py."""
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
-from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.adapters.escalation_machine import Escalations
@@ -16,7 +14,7 @@ from notify.adapters.scheduler import SchedulerTarget
 from notify.clock import utcnow
 from notify.contracts import EraseRequest, SettleRequest
 from notify.dal.practices import get_practice
-from notify.observability import logger, metrics, tracer
+from notify.observability import logger, metrics
 from notify.services import erasure, table_changes
 from notify.services.planning import Planning, settle
 from notify.services.slot_offers import release_slot
@@ -59,11 +57,10 @@ def planner(context: LambdaContext) -> table_changes.Planner:
 
 @logger.inject_lambda_context(correlation_id_path="Records[0].eventID")
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     wired = planner(context)
     if "settle" in event:
-        request = parse(event=event["settle"], model=SettleRequest)
+        request = SettleRequest.model_validate(event["settle"])
         outcome = settle(
             request.practice_id,
             request.appointment_id,
@@ -74,11 +71,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         )
         return {"notices": outcome.notices, "offers": outcome.offers}
     if "erase" in event:
-        erase = parse(event=event["erase"], model=EraseRequest)
+        erase = EraseRequest.model_validate(event["erase"])
         done = erasure.erase(erase.practice_id, erase.request_id, utcnow(), wired.erasure)
         return {"removed": done.removed, "passes_done": done.passes_done}
 
-    def record_handler(record: DynamoDBRecord) -> None:
-        table_changes.on_record(record.raw_event, wired, utcnow())
+    def record_handler(record: dict) -> None:
+        table_changes.on_record(record, wired, utcnow())
 
-    return process_stream_batch(event, context, record_handler)
+    return process_stream_batch(event, record_handler)

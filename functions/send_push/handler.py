@@ -2,7 +2,6 @@
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.adapters.channels import ChannelConfig
@@ -10,7 +9,7 @@ from notify.adapters.escalation_machine import Escalations
 from notify.adapters.link_keys import LinkKeys
 from notify.clock import utcnow
 from notify.contracts import SendRequest
-from notify.observability import logger, metrics, tracer
+from notify.observability import logger, metrics
 from notify.services.delivery import Sending, deliver
 from notify.settings import SenderSettings
 
@@ -25,8 +24,7 @@ sending = Sending(
 
 @logger.inject_lambda_context(correlation_id_path="appointment_id")
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = parse(event=event, model=SendRequest)
+    request = SendRequest.model_validate(event)
     outcome = deliver(request, utcnow(), sending)
     return {"sent": outcome.sent, "skipped": outcome.skipped, "escalation_started": outcome.escalation_started}

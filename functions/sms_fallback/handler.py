@@ -2,14 +2,13 @@
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.adapters.channels import ChannelConfig
 from notify.adapters.link_keys import LinkKeys
 from notify.clock import utcnow
 from notify.contracts import EscalationRequest
-from notify.observability import logger, metrics, tracer
+from notify.observability import logger, metrics
 from notify.services.delivery import Sending, escalate
 from notify.settings import FallbackSettings
 
@@ -19,8 +18,7 @@ sending = Sending(settings.public_base_url, ChannelConfig.from_settings(settings
 
 @logger.inject_lambda_context(correlation_id_path="request.appointment_id")
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = parse(event=event["request"], model=EscalationRequest)
+    request = EscalationRequest.model_validate(event["request"])
     outcome = escalate(request, utcnow(), sending)
     return {"sent": outcome.sent, "skipped": outcome.skipped}

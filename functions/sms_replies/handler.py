@@ -5,16 +5,16 @@ else gets one helpful answer. Logic in notify/services/sms_replies.py."""
 import json
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import SNSEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from notify.adapters.channels import ChannelConfig
 from notify.adapters.link_keys import LinkKeys
 from notify.clock import utcnow
-from notify.observability import logger, metrics, tracer
+from notify.observability import logger, metrics
 from notify.services.sms_replies import InboundSms, Replies, handle_inbound
 from notify.settings import FallbackSettings
+from notify.sns_messages import sns_messages
 
 settings = FallbackSettings.from_env()
 replies = Replies(ChannelConfig.from_settings(settings), LinkKeys(settings.link_key_arn), settings.public_base_url)
@@ -22,13 +22,11 @@ replies = Replies(ChannelConfig.from_settings(settings), LinkKeys(settings.link_
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
-@event_source(data_class=SNSEvent)
-def lambda_handler(event: SNSEvent, context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     outcomes = []
-    for record in event.records:
+    for raw in sns_messages(event):
         try:
-            message = InboundSms.model_validate(json.loads(record.sns.message))
+            message = InboundSms.model_validate(json.loads(raw))
         except (ValueError, ValidationError):
             logger.warning("inbound SMS not understood")  # nothing to act on, nothing to retry
             continue

@@ -23,7 +23,7 @@ class SendRequest(BaseModel):
     with `for_appointment` / `for_recall`, sent as `payload()`, parsed back by the sender:
     the one shape of a send between functions."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     practice_id: Identifier
     appointment_id: Identifier | None = None
@@ -98,7 +98,7 @@ class SendRequest(BaseModel):
 class SettleRequest(BaseModel):
     """A settle schedule fired: the appointment's change has settled (B9)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     practice_id: Identifier
     appointment_id: Identifier
@@ -107,7 +107,7 @@ class SettleRequest(BaseModel):
 class EraseRequest(BaseModel):
     """An erasure's second pass is due (P1)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     practice_id: Identifier
     request_id: Identifier
@@ -121,7 +121,7 @@ class _Strict(BaseModel):
     """Event payloads: a field we do not know is kept aside (its name logged), never
     refused, so a PMS that adds a field keeps working (forward compatible)."""
 
-    model_config = ConfigDict(extra="allow", str_max_length=2000)
+    model_config = ConfigDict(defer_build=True, extra="allow", str_max_length=2000)
 
     def unknown_fields(self) -> list[str]:
         names = list(self.model_extra or {})

@@ -12,20 +12,24 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from typing import TYPE_CHECKING, Any
 
 from .domain.model import AppointmentStatus, PracticeSettings
-from .rendering import LOCALES, local_times
+from .domain.template_limits import LOCALES
+from .rendering import local_times
 from .services.group_pages import GroupView
 from .services.patient_actions import AppointmentView
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 _PAGES = Path(__file__).parent / "templates"
 
 
 @cache
 def _environment() -> Environment:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
     return Environment(
         loader=FileSystemLoader(_PAGES),
         undefined=StrictUndefined,

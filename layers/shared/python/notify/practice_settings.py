@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from . import template_sandbox
 from .adapters import public_urls
 from .contracts import Identifier, RecallType
 from .dal.conversions import settings_from_json
 from .domain.model import PracticeSettings, RecallCategory, ReminderPolicy
+from .domain.template_limits import MAX_TEMPLATES
 
 Text = Annotated[str, Field(max_length=200)]
 LongText = Annotated[str, Field(max_length=1000)]
@@ -38,7 +38,7 @@ PublicUrl = Annotated[str, Field(max_length=public_urls.MAX_URL_LENGTH), AfterVa
 
 
 class RecallRuleInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     recall_type: RecallType
     interval_days: int = Field(ge=1, le=3650)
@@ -50,7 +50,7 @@ class SettingsInput(BaseModel):
     """Every field of PracticeSettings, bounded; unknown names are refused (a typo in a
     setting would otherwise silently change nothing)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     timezone: str = Field(default="UTC", max_length=64)
     country: str = Field(default="GB", pattern=r"^[A-Z]{2}$")
@@ -112,8 +112,8 @@ class SettingsInput(BaseModel):
     @field_validator("templates")
     @classmethod
     def _templates_fit(cls, value: dict[str, str]) -> dict[str, str]:
-        if len(value) > template_sandbox.MAX_TEMPLATES:
-            raise ValueError(f"at most {template_sandbox.MAX_TEMPLATES} templates")
+        if len(value) > MAX_TEMPLATES:
+            raise ValueError(f"at most {MAX_TEMPLATES} templates")
         return value
 
 
@@ -130,7 +130,7 @@ class Configuration(BaseModel):
     """A practice's whole configuration: its settings, its calendars' own values (C8)
     and the URL its notices are posted to (B6)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     settings: dict[str, Any] = Field(default_factory=dict)
     calendars: dict[Identifier, dict[str, Any]] = Field(default_factory=dict, max_length=100)
@@ -149,6 +149,8 @@ def validate_settings(raw: dict[str, Any], prefix: str = "settings") -> Practice
         model = SettingsInput.model_validate(raw)
     except ValidationError as exc:
         raise _first_problem(exc, prefix) from exc
+    from . import template_sandbox  # jinja2 loads only when a configuration is checked
+
     budget = template_sandbox.Budget(sms_segments=model.sms_max_segments)
     try:
         template_sandbox.check(model.templates, budget)

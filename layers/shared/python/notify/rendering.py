@@ -7,18 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import escape
-
-from . import template_sandbox
 from .domain.model import MessageKind
 from .domain.sms_segments import segment_count, transliterate
+from .domain.template_limits import LOCALES
 
-LOCALES = ("en", "pl", "fr")
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+# jinja2, babel and the sandbox load on first use, not with the module (issue 16: a
+# function that never renders never pays for them).
 _TEMPLATES = Path(__file__).parent / "templates"
 # Numeric day and month keep SMS short and free of diacritics in every language.
 _SHORT_FORMAT = {"en": "d MMM HH:mm", "pl": "dd.MM HH:mm", "fr": "dd/MM HH:mm"}
@@ -50,6 +50,8 @@ def pick_locale(*candidates: str | None) -> str:
 
 def local_times(moment: datetime, timezone: str, locale: str) -> dict[str, str]:
     """The appointment time as patients read it: practice-local, in their language (B1)."""
+    from babel.dates import format_datetime
+
     local = moment.astimezone(ZoneInfo(timezone))
     return {
         "when": format_datetime(local, _LONG_FORMAT, locale=locale),
@@ -62,6 +64,8 @@ def local_times(moment: datetime, timezone: str, locale: str) -> dict[str, str]:
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
     """Our own templates (the practice's never render here: template_sandbox.py)."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
     return Environment(
         loader=FileSystemLoader(_TEMPLATES),
         undefined=StrictUndefined,
@@ -90,9 +94,13 @@ def render(
             in the sandbox (P6); one that fails falls back to ours, with the reason.
         transliterate_sms: replace non-GSM-7 letters in the SMS (one segment, not three).
     """
+    from markupsafe import escape
+
     name = f"{locale}/{kind.value}.j2"
     fallback = None
     if overrides and name in overrides:
+        from . import template_sandbox
+
         try:
             parts = template_sandbox.render_parts(overrides, name, context)
         except Exception as exc:  # any failure of practice content: our text goes instead

@@ -12,7 +12,7 @@ NOT_CONFIGURED = "none"  # a deploy parameter's explicit "this channel is off"
 
 
 class _EnvSettings(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, frozen=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, populate_by_name=True, frozen=True, extra="ignore")
 
     table_name: str = Field(alias="TABLE_NAME", min_length=1)
 
@@ -73,7 +73,7 @@ class SmsOrigination(BaseModel):
     """Where SMS to one destination country come from (an AWS account has no single
     sender: identities, registration and sender-id rules differ per country)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     # An E.164 origination number, or an End User Messaging phone-number / pool ARN.
     origination: str = Field(default="", max_length=256)

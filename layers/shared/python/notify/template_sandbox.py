@@ -25,13 +25,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .domain.model import MessageKind
 from .domain.sms_segments import segment_count
+from .domain.template_limits import KINDS, LOCALES, MAX_TEMPLATE_CHARS, MAX_TEMPLATES, PARTS
 
-LOCALES = ("en", "pl", "fr")
-PARTS = ("sms", "push_title", "push_body", "email_subject", "email_text")
-MAX_TEMPLATE_CHARS = 4000
-# The kinds a practice may word itself (our answers to texts are ours: T1, T2).
-KINDS = tuple(k for k in MessageKind if k is not MessageKind.REPLY)
-MAX_TEMPLATES = 3 * len(KINDS)
 MAX_RENDERED_CHARS = 8000
 _NAME = re.compile(r"^(?P<locale>[a-z]{2})/(?P<kind>[a-z_]+)\.j2$")
 _SAFE_TYPES = (str, int, float, bool, type(None))

@@ -7,8 +7,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
-
 from ..adapters.link_keys import LinkKeys
 from ..dal import practices as practice_store
 from ..dal import reminder_groups as store
@@ -63,6 +61,8 @@ def open_group(raw_token: str, links: LinkKeys, now: datetime) -> GroupView:
     if not members:
         raise LinkNotFoundError(token, group.practice_id)
     locale = members[0].view.locale
+    from babel.dates import format_date
+
     return GroupView(token, settings, locale, format_date(day, "EEEE d MMMM y", locale=locale), tuple(members))
 
 

@@ -48,7 +48,7 @@ ANSWER_RETENTION = timedelta(days=90)
 class InboundSms(BaseModel):
     """What End User Messaging SMS publishes for a text to our number (two-way SMS)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     originationNumber: str = Field(min_length=3, max_length=20)  # noqa: N815 - AWS's names
     destinationNumber: str = Field(min_length=1, max_length=20)  # noqa: N815

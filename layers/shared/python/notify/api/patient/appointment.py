@@ -8,7 +8,6 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from ...calendar_file import appointment_ics
 from ...clock import utcnow
 from ...pages import appointment_page, cancel_page
 from ...services.asap import can_ask, set_asap
@@ -81,6 +80,8 @@ def ask_cancel(token: Token) -> Response[str]:
 def calendar(token: Token) -> Response[Any]:
     view = open_link(token, utcnow())
     link = absolute(router, f"/l/{view.token}")
+    from ...calendar_file import appointment_ics  # icalendar loads for this route only
+
     body = appointment_ics(view.appointment, view.settings, link, utcnow())
     return Response(
         status_code=200,
