@@ -7,7 +7,7 @@ export PYTHONPATH := layers/shared/python:.
 LAYER_SOURCES := requirements.txt infra/build_layer.py $(shell find layers/shared -name '*.py' -o -name '*.j2' -o -name '*.json' 2>/dev/null)
 SYNTH_SOURCES := $(shell find infra functions -name '*.py' 2>/dev/null)
 
-.PHONY: setup demo serve test soak synth layer lint bench cdk-synth clean redrive openapi browser
+.PHONY: setup demo serve test soak synth layer lint bench scale cdk-synth clean redrive openapi browser
 
 setup: .venv/.installed  ## virtual environment with everything pinned
 
@@ -79,6 +79,9 @@ redrive: setup  ## put dead-lettered work back: make redrive QUEUE=SendFailures 
 
 bench: synth  ## figures: cold start, AWS calls and cost per appointment, SMS segments, throughput
 	$(PY) -m bench
+
+scale: .venv/.installed  ## a national day simulated: peaks against AWS quotas before and after smoothing, SMS delays, monthly cost
+	$(PY) -m bench.scale
 
 node_modules/.bin/cdk: package.json
 	npm install --no-audit --no-fund --silent

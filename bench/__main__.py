@@ -133,6 +133,14 @@ def main() -> None:
             f"schedules; a simulated week in {week['week_s']:.1f}s; {week['messages']} "
             f"messages; peak RSS {week['peak_rss_mb']:.0f} MB"
         )
+        ceiling = lifecycle.emulator_rate(stack, week["intake_calls"])
+        print(
+            f"   AWS requests during intake: {week['intake_requests_per_s']:.0f}/s "
+            f"({week['requests_per_appointment']:.1f} per appointment); the emulator alone answers "
+            f"{ceiling['requests_per_s']:.0f}/s for the same mix ({', '.join(ceiling['ops'])}: "
+            f"{ceiling['replayed_share']:.0%} of the requests), so the pipeline runs at "
+            f"{week['intake_requests_per_s'] / ceiling['requests_per_s']:.0%} of the emulator's rate"
+        )
     finally:
         stack.stop()
 

@@ -36,6 +36,8 @@ def _instrument(stack: Any) -> None:
         counting._bench = True  # type: ignore[attr-defined]
         botocore.client.BaseClient._make_api_call = counting  # type: ignore[method-assign]
     runtime = stack.runtime
+    if getattr(runtime.invoke, "_bench", False):
+        return
     invoke = runtime.invoke
 
     def timed(name: str, event: dict) -> Any:
@@ -48,6 +50,7 @@ def _instrument(stack: Any) -> None:
             INVOCATIONS[name] += 1
             _in_handler.active = False
 
+    timed._bench = True  # type: ignore[attr-defined]
     runtime.invoke = timed
 
 
@@ -184,6 +187,8 @@ def busy_week(stack: Any, practices: int, appointments: int, cancel_ratio: float
         for j in range(max(1, appointments // practices // 2)):
             client.send("patient.upserted", {"patient_id": f"p{j}", "phone": "601 234 567"})
             patients += 1
+    _instrument(stack)
+    _reset()
     started = time.perf_counter()
     booked = []
     now = control.now()
@@ -202,6 +207,7 @@ def busy_week(stack: Any, practices: int, appointments: int, cancel_ratio: float
         )
         booked.append((client, f"a{n}"))
     intake = time.perf_counter() - started
+    intake_calls = Counter(CALLS)
     for client, appointment in rng.sample(booked, int(len(booked) * cancel_ratio)):
         client.send("appointment.cancelled", {"appointment_id": appointment})
     week_started = time.perf_counter()
@@ -217,4 +223,84 @@ def busy_week(stack: Any, practices: int, appointments: int, cancel_ratio: float
         "total_s": time.perf_counter() - started,
         "messages": sent,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "intake_calls": intake_calls,
+        "intake_requests_per_s": sum(intake_calls.values()) / intake,
+        "requests_per_appointment": sum(intake_calls.values()) / appointments,
+    }
+
+
+# The handler requests the emulator can replay on its own, with a request like ours.
+def _replayers(stack: Any) -> dict[str, Any]:
+    import itertools
+
+    import boto3
+
+    from local.deploy import LOCAL_TABLE
+
+    dynamodb, scheduler, sns = boto3.client("dynamodb"), boto3.client("scheduler"), boto3.client("sns")
+    group = stack.deployment.schedule_groups[0]
+    serial = itertools.count()
+    body = {"S": "x" * 600}  # about the size of our appointment and ledger items
+    key = {"pk": {"S": "BENCH#emulator"}, "sk": {"S": "PROFILE"}}
+    dynamodb.put_item(TableName=LOCAL_TABLE, Item={**key, "body": body})
+
+    def put() -> None:
+        item = {"pk": {"S": "BENCH#emulator"}, "sk": {"S": f"ROW#{next(serial)}"}, "body": body}
+        dynamodb.put_item(TableName=LOCAL_TABLE, Item=item)
+
+    def transact() -> None:
+        rows = [{"pk": {"S": "BENCH#emulator"}, "sk": {"S": f"TX#{next(serial)}"}, "body": body} for _ in range(2)]
+        dynamodb.transact_write_items(TransactItems=[{"Put": {"TableName": LOCAL_TABLE, "Item": r}} for r in rows])
+
+    def schedule() -> None:
+        scheduler.create_schedule(
+            Name=f"bench-{next(serial)}",
+            GroupName=group,
+            ScheduleExpression="at(2030-01-01T08:00:00)",
+            FlexibleTimeWindow={"Mode": "OFF"},
+            Target={
+                "Arn": "arn:aws:lambda:eu-central-1:123456789012:function:x",
+                "RoleArn": "arn:aws:iam::1:role/r",
+            },
+            State="DISABLED",
+        )
+
+    return {
+        "dynamodb.GetItem": lambda: dynamodb.get_item(TableName=LOCAL_TABLE, Key=key, ConsistentRead=True),
+        "dynamodb.PutItem": put,
+        "dynamodb.UpdateItem": lambda: dynamodb.update_item(
+            TableName=LOCAL_TABLE,
+            Key=key,
+            UpdateExpression="ADD n :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        ),
+        "dynamodb.TransactWriteItems": transact,
+        "dynamodb.Query": lambda: dynamodb.query(
+            TableName=LOCAL_TABLE,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": "BENCH#emulator"}},
+            Limit=10,
+        ),
+        "scheduler.CreateSchedule": schedule,
+        "sns.Publish": lambda: sns.publish(PhoneNumber="+48601234567", Message="bench"),
+    }
+
+
+def emulator_rate(stack: Any, mix: Counter[str], seconds: float = 3.0) -> dict[str, Any]:
+    """Requests per second the emulator itself answers for our request mix (the operations
+    in `mix` it can replay alone, in their proportions), one request at a time as a
+    handler makes them: the ceiling of the local pipeline."""
+    replay = _replayers(stack)
+    share = {op: n for op, n in mix.items() if op in replay}
+    cycle = [op for op, n in sorted(share.items()) for _ in range(max(1, round(20 * n / sum(share.values()))))]
+    done, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        for op in cycle:
+            replay[op]()
+        done += len(cycle)
+    elapsed = time.perf_counter() - started
+    return {
+        "requests_per_s": done / elapsed,
+        "replayed_share": sum(share.values()) / sum(mix.values()),
+        "ops": sorted(share),
     }

@@ -10,6 +10,7 @@ from typing import Any
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
+from notify.dal.ledger import SCHEDULE
 from notify.dal.models import LedgerContentItem, LedgerItem
 
 from .deploy import ACCOUNT, REGION
@@ -49,6 +50,13 @@ def outbox(practice_id: str | None = None) -> list[dict[str, Any]]:
     provider = provider_message_ids()
     contents = _contents()
     condition = LedgerItem.status.is_in(*SENT_STATES)
+    # When each planned message was due (its schedule row): with a flexible time window
+    # it leaves up to an hour later (issue 16), so tests read the plan from here.
+    due = {
+        (i.pk, i.message_id): i.due_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        for i in LedgerItem.scan(LedgerItem.channel == SCHEDULE)
+        if i.due_at
+    }
     rows = []
     for item in LedgerItem.scan(condition):
         if practice_id and item.practice_id != practice_id:
@@ -57,6 +65,7 @@ def outbox(practice_id: str | None = None) -> list[dict[str, Any]]:
         rows.append(
             {
                 "at": _sent_at(item),
+                "due": due.get((item.pk, item.message_id)),
                 "channel": item.channel,
                 "kind": item.kind,
                 "practice_id": item.practice_id,

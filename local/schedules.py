@@ -4,6 +4,7 @@ completion; fires daily `cron(M H * * ? *)` schedules at their local time in the
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -19,6 +20,16 @@ from .deploy import ACCOUNT, REGION, Deployment
 
 _AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
 _DAILY = re.compile(r"^cron\((\d{1,2}) (\d{1,2}) \* \* \? \*\)$")
+
+
+def flexible_delay(name: str, window: dict[str, Any]) -> timedelta:
+    """Where in its flexible time window AWS invokes a schedule: anywhere, so the local stack
+    picks a point from the schedule's name (the same on every run), as AWS would not
+    promise the start (issue 16: reminders and review requests are spread)."""
+    if window.get("Mode") != "FLEXIBLE":
+        return timedelta(0)
+    fraction = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big") / 2**32
+    return timedelta(seconds=int(fraction * int(window["MaximumWindowInMinutes"]) * 60))
 
 
 def next_daily(expression: str, timezone: str, after: datetime) -> datetime:
@@ -78,7 +89,8 @@ class Schedules:
         if not match:
             return None
         zone = ZoneInfo(timezone)
-        return datetime.fromisoformat(match.group(1)).replace(tzinfo=zone).astimezone(UTC)
+        at = datetime.fromisoformat(match.group(1)).replace(tzinfo=zone).astimezone(UTC)
+        return at + flexible_delay(schedule.name, schedule.flexible_time_window or {})
 
     def fire_due(self) -> int:
         now = self.clock.now()

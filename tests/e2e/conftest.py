@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from notify.domain.message_plan import SPREAD
 from notify.domain.model import PracticeSettings
 
 APP_PATIENT = {"has_app": True, "push_enabled": True, "device_token": "device-1", "platform": "android"}
@@ -68,6 +69,13 @@ class Scenario:
 
     def at(self, row: dict) -> datetime:
         return datetime.fromisoformat(row["at"].replace("Z", "+00:00"))
+
+    def due(self, row: dict) -> datetime:
+        """When a planned message was due; it went out at `at`, within its flexible window
+        (reminders, review requests: up to an hour later, issue 16), checked here."""
+        due = datetime.fromisoformat(row["due"].replace("Z", "+00:00"))
+        assert due <= self.at(row) <= due + SPREAD, (row["kind"], due, self.at(row))
+        return due
 
     def sms_used(self, rows: list[dict]) -> int:
         """SMS parts the practice API counted in the (UTC) months these rows went out."""

@@ -25,10 +25,10 @@ def test_r10_each_offset_reminds_when_the_lead_time_allows_it(scenario, control)
     control.advance_to(far - timedelta(hours=30))
     assert s.tap("a1", "confirm").status_code == 200  # a confirmed visit is still reminded
     control.advance_to(far)
-    sent = {(r["message_id"], r["channel"]): s.at(r) for r in s.messages("a1", kind="reminder")}
+    sent = {(r["message_id"], r["channel"]): s.due(r) for r in s.messages("a1", kind="reminder")}
     assert sorted(sent.values()) == [far - timedelta(hours=h) for h in (72, 24, 2)]
     assert len({m for m, _ in sent}) == 3, "each reminder once"
-    assert sorted(s.at(r) for r in s.messages("a2", kind="reminder")) == [
+    assert sorted(s.due(r) for r in s.messages("a2", kind="reminder")) == [
         near - timedelta(hours=24),
         near - timedelta(hours=2),
     ]
@@ -41,7 +41,7 @@ def test_r10_a_practice_can_stop_reminders_once_the_patient_confirmed(scenario, 
     s.book("a1", "pat", start)
     control.advance_to(start - timedelta(hours=50))
     (first,) = s.messages("a1", kind="reminder")
-    assert s.at(first) == start - timedelta(hours=72)
+    assert s.due(first) == start - timedelta(hours=72)
     assert s.tap("a1", "confirm").status_code == 200
     control.advance_to(start)
     assert len(s.messages("a1", kind="reminder")) == 1
@@ -71,7 +71,7 @@ def test_r10_a_reschedule_replaces_every_reminder(scenario, control):
         "a1#reminder#v2#3h": "planned",
     }
     control.advance_to(moved)
-    assert sorted(s.at(r) for r in s.messages("a1", kind="reminder")) == [
+    assert sorted(s.due(r) for r in s.messages("a1", kind="reminder")) == [
         moved - timedelta(hours=48),
         moved - timedelta(hours=3),
     ]

@@ -76,7 +76,7 @@ def test_r7_review_request_2h_after_an_attended_app_booking(scenario, control):
     s.change("appointment.attended", {"appointment_id": "a1"})
     control.advance(3 * 3600)
     (review,) = s.messages("a1", kind="review_request")
-    assert s.at(review) == start + timedelta(minutes=30) + timedelta(hours=2)
+    assert s.due(review) == start + timedelta(minutes=30) + timedelta(hours=2)
     assert "https://reviews.example.com/harbour" in review["text"]
 
 
@@ -162,8 +162,8 @@ def test_c8_a_calendar_can_have_its_own_settings(scenario, control):
     control.advance_to(start + timedelta(hours=2))
     (main,) = s.messages("main", kind="reminder")
     (hyg,) = s.messages("hyg", kind="reminder")
-    assert start - s.at(main) == timedelta(hours=48)
-    assert start + timedelta(hours=1) - s.at(hyg) == timedelta(hours=6)
+    assert start - s.due(main) == timedelta(hours=48)
+    assert start + timedelta(hours=1) - s.due(hyg) == timedelta(hours=6)
 
 
 def test_b3_a_practice_can_override_a_template(scenario, control):

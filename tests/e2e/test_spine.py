@@ -29,7 +29,7 @@ def test_r2_lead_over_72h_reminds_48h_before_start(scenario, control):
     s.book("a1", "pat", start)
     control.advance_to(start + timedelta(hours=1))
     (reminder,) = s.messages("a1", kind="reminder")
-    assert s.at(reminder) == start - timedelta(hours=48)
+    assert s.due(reminder) == start - timedelta(hours=48)
 
 
 def test_r2_booked_50h_ahead_reminds_24h_before(scenario, control):
@@ -40,7 +40,7 @@ def test_r2_booked_50h_ahead_reminds_24h_before(scenario, control):
     s.book("a1", "pat", start)
     control.advance(50 * 3600)
     (reminder,) = s.messages("a1", kind="reminder")
-    assert s.at(reminder) == start - timedelta(hours=24)
+    assert s.due(reminder) == start - timedelta(hours=24)
 
 
 def test_r2_booked_30h_ahead_gets_no_reminder(scenario, control):
@@ -59,7 +59,7 @@ def test_r2_fixed_offset_policy_reminds_24h_before(scenario, control):
     s.book("a1", "pat", start)
     control.advance_to(start)
     (reminder,) = s.messages("a1", kind="reminder")
-    assert s.at(reminder) == start - timedelta(hours=24)
+    assert s.due(reminder) == start - timedelta(hours=24)
 
 
 def test_r3_reschedule_replaces_the_pending_reminder(scenario, control):
@@ -77,7 +77,7 @@ def test_r3_reschedule_replaces_the_pending_reminder(scenario, control):
     assert notice["kind"] == "reschedule"
     control.advance(7 * 86400)
     reminders = s.messages("a1", kind="reminder")
-    assert [s.at(r) for r in reminders] == [moved - timedelta(hours=48)]
+    assert [s.due(r) for r in reminders] == [moved - timedelta(hours=48)]
 
 
 def test_r3_cancellation_removes_pending_messages(scenario, control):

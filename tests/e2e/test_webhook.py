@@ -207,7 +207,7 @@ def test_c8_practice_configured_sets_every_setting_per_practice_and_calendar(sce
     s.book("a1", "pat", start, calendar_id="room-2")
     control.advance_to(start - timedelta(hours=2))
     (reminder,) = s.messages("a1", kind="reminder")
-    assert s.at(reminder) == start - timedelta(hours=3)
+    assert s.due(reminder) == start - timedelta(hours=3)
 
 
 def test_p6_practice_configured_refuses_bad_settings_naming_the_field(scenario):

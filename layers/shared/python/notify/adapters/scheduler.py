@@ -38,8 +38,19 @@ def _target_spec(target: SchedulerTarget, payload: dict[str, Any]) -> dict[str, 
     return spec
 
 
-def plan_schedule(target: SchedulerTarget, name: str, at: datetime, payload: dict[str, Any]) -> bool:
-    """Create the one-shot schedule; False if it exists already (idempotent replay)."""
+def flexible_window(minutes: int) -> dict[str, Any]:
+    """Scheduler invokes the target at any moment within `minutes` after the time (AWS
+    spreads such invocations); 0: at the time exactly."""
+    if minutes <= 0:
+        return {"Mode": "OFF"}
+    return {"Mode": "FLEXIBLE", "MaximumWindowInMinutes": min(minutes, 1440)}
+
+
+def plan_schedule(
+    target: SchedulerTarget, name: str, at: datetime, payload: dict[str, Any], window_minutes: int = 0
+) -> bool:
+    """Create the one-shot schedule; False if it exists already (idempotent replay).
+    `window_minutes`: a flexible time window (reminders only, issue 16)."""
     scheduler = client("scheduler")
     spec = _target_spec(target, payload)
     try:
@@ -48,7 +59,7 @@ def plan_schedule(target: SchedulerTarget, name: str, at: datetime, payload: dic
             GroupName=target.group,
             ScheduleExpression=at_expression(at),
             ScheduleExpressionTimezone="UTC",
-            FlexibleTimeWindow={"Mode": "OFF"},
+            FlexibleTimeWindow=flexible_window(window_minutes),
             ActionAfterCompletion="DELETE",
             State="ENABLED",
             Target=spec,

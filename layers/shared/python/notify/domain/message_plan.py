@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from .model import (
     Actor,
@@ -23,6 +24,10 @@ TIMED_KINDS = (MessageKind.REMINDER, MessageKind.REVIEW_REQUEST, MessageKind.REB
 
 REVIEW_DELAY = timedelta(hours=2)
 REBOOKING_DELAY = timedelta(hours=20)
+# Issue 16: reminders, review requests and rebooking prompts may leave up to an hour after
+# their moment (spread by EventBridge Scheduler's flexible time window); escalations,
+# notices and offers keep their exact time.
+SPREAD = timedelta(minutes=60)
 
 
 def settled_messages(announced: AppointmentSnapshot | None, current: Appointment) -> list[MessageKind]:
@@ -70,7 +75,11 @@ def timed_messages(
         # A missed visit: no review request; a prompt to book again if the practice wants it.
         if settings.rebook_after_no_show and settings.booking_url:
             due = _quiet(appointment.end.astimezone(UTC) + REBOOKING_DELAY, settings)
-            planned.append(PlannedMessage(MessageKind.REBOOKING_PROMPT, due))
+            planned.append(
+                PlannedMessage(
+                    MessageKind.REBOOKING_PROMPT, due, window_minutes=spread_minutes(due, None, settings)
+                )
+            )
     elif appointment.status is AppointmentStatus.ATTENDED:
         practice_opted_in = (
             settings.review_for_practice_bookings
@@ -79,16 +88,15 @@ def timed_messages(
         )
         wants_review = appointment.source is not BookingSource.PRACTICE or practice_opted_in
         if wants_review and settings.review_url:
+            due = _quiet(appointment.end.astimezone(UTC) + REVIEW_DELAY, settings)
             planned.append(
-                PlannedMessage(
-                    MessageKind.REVIEW_REQUEST, _quiet(appointment.end.astimezone(UTC) + REVIEW_DELAY, settings)
-                )
+                PlannedMessage(MessageKind.REVIEW_REQUEST, due, window_minutes=spread_minutes(due, None, settings))
             )
         if settings.booking_url:
+            due = _quiet(appointment.end.astimezone(UTC) + REBOOKING_DELAY, settings)
             planned.append(
                 PlannedMessage(
-                    MessageKind.REBOOKING_PROMPT,
-                    _quiet(appointment.end.astimezone(UTC) + REBOOKING_DELAY, settings),
+                    MessageKind.REBOOKING_PROMPT, due, window_minutes=spread_minutes(due, None, settings)
                 )
             )
     return planned
@@ -109,10 +117,29 @@ def _reminders(appointment: Appointment, settings: PracticeSettings) -> list[Pla
         )
         wanted = [] if due is None else [(None, due)]
     return [
-        PlannedMessage(MessageKind.REMINDER, at, offset)
+        PlannedMessage(MessageKind.REMINDER, at, offset, spread_minutes(at, appointment.start, settings))
         for offset, at in ((o, _quiet(due, settings)) for o, due in wanted)
         if at < appointment.start
     ]
+
+
+def spread_minutes(due: datetime, start: datetime | None, settings: PracticeSettings) -> int:
+    """How long after `due` a routine message (reminder, review request, rebooking prompt)
+    may go out: up to SPREAD, so that what quiet hours held back, or what falls due on the
+    same quarter hour in every practice (appointments end on a grid), does not all leave
+    in one second (issue 16's national day); never into the next quiet hours and, for a
+    reminder, never more than a quarter of the time left to the appointment (a 24h
+    reminder arrives 23-24h before)."""
+    window = SPREAD if start is None else min(SPREAD, (start.astimezone(UTC) - due.astimezone(UTC)) / 4)
+    end = due + window
+    if settings.quiet_start != settings.quiet_end and _quiet(end, settings) != end:
+        zone = ZoneInfo(settings.timezone)
+        quiet_begins = datetime.combine(due.astimezone(zone).date(), settings.quiet_start, tzinfo=zone)
+        if quiet_begins <= due:
+            quiet_begins += timedelta(days=1)
+        # A minute's margin: Scheduler may invoke at the window's very end.
+        window = min(window, quiet_begins.astimezone(UTC) - due.astimezone(UTC) - timedelta(minutes=1))
+    return max(0, int(window.total_seconds() // 60))
 
 
 def _quiet(moment: datetime, settings: PracticeSettings) -> datetime:

@@ -310,6 +310,10 @@ class PlannedMessage:
     kind: MessageKind
     due_at: datetime
     offset_hours: int | None = None  # R10: which of several reminders (None: R2's one)
+    # Minutes after `due_at` within which it may go out (Scheduler's flexible time window);
+    # 0: exactly at `due_at`. Reminders, review requests and rebooking prompts spread (issue
+    # 16); escalations, notices and offers never do.
+    window_minutes: int = 0
 
 
 @dataclass(frozen=True)

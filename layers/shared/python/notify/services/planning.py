@@ -131,7 +131,7 @@ def plan_change(
                 outcome.skipped.append(name)
             continue
         request = _request(new, planned.kind, scheduled=True, offset_hours=planned.offset_hours)
-        scheduler.plan_schedule(planning.messages, name, planned.due_at, request.payload())
+        scheduler.plan_schedule(planning.messages, name, planned.due_at, request.payload(), planned.window_minutes)
         ledger.record_planned(_ref(new, planned), planned.due_at, now)
         outcome.scheduled.append(name)
     logger.info(
