@@ -185,7 +185,9 @@ def busy_week(stack: Any, practices: int, appointments: int, cancel_ratio: float
     patients = 0
     for client in clients:
         for j in range(max(1, appointments // practices // 2)):
-            client.send("patient.upserted", {"patient_id": f"p{j}", "phone": "601 234 567"})
+            # Each patient their own number (one shared number would group every reminder
+            # of the day into one message, R11, and make the week a family's).
+            client.send("patient.upserted", {"patient_id": f"p{j}", "phone": f"601 {200000 + j:06d}"})
             patients += 1
     _instrument(stack)
     _reset()
