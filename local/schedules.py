@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,17 @@ def flexible_delay(name: str, window: dict[str, Any]) -> timedelta:
         return timedelta(0)
     fraction = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big") / 2**32
     return timedelta(seconds=int(fraction * int(window["MaximumWindowInMinutes"]) * 60))
+
+
+@lru_cache(maxsize=65_536)
+def _one_shot_due(name: str, expression: str, timezone: str, mode: str, window_minutes: int) -> datetime | None:
+    """When a one-shot `at(...)` schedule fires (every router pass asks, for every schedule:
+    worked out once per schedule)."""
+    match = _AT.match(expression)
+    if not match:
+        return None
+    at = datetime.fromisoformat(match.group(1)).replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+    return at + flexible_delay(name, {"Mode": mode, "MaximumWindowInMinutes": window_minutes})
 
 
 def next_daily(expression: str, timezone: str, after: datetime) -> datetime:
@@ -85,12 +97,9 @@ class Schedules:
             # after the moment the router first saw it).
             last = self._cron_fired.setdefault(self._cron_key(schedule), self.clock.now())
             return next_daily(expression, timezone, last)
-        match = _AT.match(expression)
-        if not match:
-            return None
-        zone = ZoneInfo(timezone)
-        at = datetime.fromisoformat(match.group(1)).replace(tzinfo=zone).astimezone(UTC)
-        return at + flexible_delay(schedule.name, schedule.flexible_time_window or {})
+        window = schedule.flexible_time_window or {}
+        mode, minutes = window.get("Mode", "OFF"), int(window.get("MaximumWindowInMinutes", 0))
+        return _one_shot_due(schedule.name, expression, timezone, mode, minutes)
 
     def fire_due(self) -> int:
         now = self.clock.now()

@@ -27,11 +27,14 @@ def test_r11_a_familys_reminders_of_one_day_go_as_one_message_listing_them(scena
     s.book("a2", "kid", s.local(5, 9, 30))
     control.advance_to(s.local(5, 8))
     (sms,) = s.messages(kind="reminder", channel="sms")
-    assert sms["appointment_id"] == "a1"
+    # The first reminder to fire owns the day's message (D12); each leaves somewhere in its
+    # flexible window, so either may be first.
+    owner = sms["appointment_id"]
+    other = {"a1": "a2", "a2": "a1"}[owner]
     assert "09:00 Mum, 09:30 Kid" in sms["text"]
     assert re.search(r"/v1/g/[A-Za-z0-9_-]{16}", sms["text"]), sms["text"]
-    skipped = [r for r in control.skipped(s.pms.practice_id) if r["appointment_id"] == "a2"]
-    assert any("sent together with a1#reminder#v1" in r["reason"] for r in skipped), skipped
+    skipped = [r for r in control.skipped(s.pms.practice_id) if r["appointment_id"] == other]
+    assert any(f"sent together with {owner}#reminder#v1" in r["reason"] for r in skipped), skipped
 
     page = browser.http.get(sms["link"], timeout=60)
     assert page.status_code == 200 and "Mum" in page.text and "Kid" in page.text
