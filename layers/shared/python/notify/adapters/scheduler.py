@@ -50,7 +50,8 @@ def plan_schedule(
     target: SchedulerTarget, name: str, at: datetime, payload: dict[str, Any], window_minutes: int = 0
 ) -> bool:
     """Create the one-shot schedule; False if it exists already (idempotent replay).
-    `window_minutes`: a flexible time window (reminders only, issue 16)."""
+    `window_minutes`: a flexible time window (reminders, review requests and rebooking
+    prompts: domain/message_plan.py spread_minutes, issue 16)."""
     scheduler = client("scheduler")
     spec = _target_spec(target, payload)
     try:

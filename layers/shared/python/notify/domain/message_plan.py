@@ -74,12 +74,7 @@ def timed_messages(
     elif appointment.status is AppointmentStatus.NO_SHOW:
         # A missed visit: no review request; a prompt to book again if the practice wants it.
         if settings.rebook_after_no_show and settings.booking_url:
-            due = _quiet(appointment.end.astimezone(UTC) + REBOOKING_DELAY, settings)
-            planned.append(
-                PlannedMessage(
-                    MessageKind.REBOOKING_PROMPT, due, window_minutes=spread_minutes(due, None, settings)
-                )
-            )
+            planned.append(_after_visit(MessageKind.REBOOKING_PROMPT, appointment, REBOOKING_DELAY, settings))
     elif appointment.status is AppointmentStatus.ATTENDED:
         practice_opted_in = (
             settings.review_for_practice_bookings
@@ -88,17 +83,9 @@ def timed_messages(
         )
         wants_review = appointment.source is not BookingSource.PRACTICE or practice_opted_in
         if wants_review and settings.review_url:
-            due = _quiet(appointment.end.astimezone(UTC) + REVIEW_DELAY, settings)
-            planned.append(
-                PlannedMessage(MessageKind.REVIEW_REQUEST, due, window_minutes=spread_minutes(due, None, settings))
-            )
+            planned.append(_after_visit(MessageKind.REVIEW_REQUEST, appointment, REVIEW_DELAY, settings))
         if settings.booking_url:
-            due = _quiet(appointment.end.astimezone(UTC) + REBOOKING_DELAY, settings)
-            planned.append(
-                PlannedMessage(
-                    MessageKind.REBOOKING_PROMPT, due, window_minutes=spread_minutes(due, None, settings)
-                )
-            )
+            planned.append(_after_visit(MessageKind.REBOOKING_PROMPT, appointment, REBOOKING_DELAY, settings))
     return planned
 
 
@@ -121,6 +108,14 @@ def _reminders(appointment: Appointment, settings: PracticeSettings) -> list[Pla
         for offset, at in ((o, _quiet(due, settings)) for o, due in wanted)
         if at < appointment.start
     ]
+
+
+def _after_visit(
+    kind: MessageKind, appointment: Appointment, delay: timedelta, settings: PracticeSettings
+) -> PlannedMessage:
+    """A message `delay` after the visit ended, out of quiet hours, spread (R7, R8)."""
+    due = _quiet(appointment.end.astimezone(UTC) + delay, settings)
+    return PlannedMessage(kind, due, window_minutes=spread_minutes(due, None, settings))
 
 
 def spread_minutes(due: datetime, start: datetime | None, settings: PracticeSettings) -> int:
