@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,15 @@ from notify.domain.model import PracticeSettings
 APP_PATIENT = {"has_app": True, "push_enabled": True, "device_token": "device-1", "platform": "android"}
 # B9: notices go out once a change has settled (the practice setting's default).
 NOTICE_DELAY = timedelta(seconds=PracticeSettings().notice_delay_seconds)
+
+
+def own_mobile() -> str:
+    """A Polish mobile number no other test uses (9 digits, national form). Never one
+    ending in 99: the emulated provider reports those as opted out (B7, moto's
+    CheckIfPhoneNumberIsOptedOut), which would skip every SMS to it."""
+    while (digits := f"60{uuid.uuid4().int % 10_000_000:07d}").endswith("99"):
+        pass
+    return digits
 
 
 class Scenario:

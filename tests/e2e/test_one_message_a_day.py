@@ -5,12 +5,13 @@ messages."""
 from __future__ import annotations
 
 import re
-import uuid
+
+from .conftest import own_mobile
 
 
 def _family(s, *members: str) -> str:
     """Patients sharing one mobile number of their own; returns it in E.164."""
-    digits = f"60{uuid.uuid4().int % 10_000_000:07d}"
+    digits = own_mobile()
     for patient_id in members:
         s.patient(patient_id, phone=digits, name=f"{patient_id.title()} Family")
     return f"+48{digits}"

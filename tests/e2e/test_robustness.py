@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -16,7 +15,7 @@ from hypothesis import strategies as st
 
 from local.client import standard_webhook_headers
 
-from .conftest import APP_PATIENT
+from .conftest import APP_PATIENT, own_mobile
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "500"))
 B4_ROUNDS = int(os.environ.get("B4_ROUNDS", "1"))  # `make soak` runs more
@@ -27,7 +26,7 @@ def test_b4_every_delivery_made_twice_sends_each_message_once_and_counts_once(sc
     s = scenario(recalls_enabled=True, sms_quota=200)
     for patient in ("app", "sms", "freed", "c0", "c1", "rec"):
         s.patient(patient, **(APP_PATIENT if patient == "app" else {}))
-    texter = f"60{uuid.uuid4().int % 10_000_000:07d}"  # T1: answers by text, from a number of its own
+    texter = own_mobile()  # T1: answers by text, from a number of its own
     s.patient("txt", phone=texter)
     t = {
         "slot": s.local(4),

@@ -3,12 +3,13 @@ local stack's inbound SMS route (what End User Messaging SMS publishes on AWS)."
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import pytest
 
 from notify.domain.replies import Reply, parse_reply
+
+from .conftest import own_mobile
 
 OURS = "+48732000000"  # the local stack's Polish origination number
 
@@ -16,7 +17,7 @@ OURS = "+48732000000"  # the local stack's Polish origination number
 def _patient(s, patient_id: str = "pat") -> str:
     """A patient with a number of their own (a conversation is per pair of numbers: other
     tests' practices text the scenario's default number too); returns it in E.164."""
-    digits = f"60{uuid.uuid4().int % 10_000_000:07d}"
+    digits = own_mobile()
     s.patient(patient_id, phone=digits)
     return f"+48{digits}"
 

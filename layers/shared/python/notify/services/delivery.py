@@ -405,6 +405,7 @@ def _send_on(
     except _Skip as skip:
         ledger.transition(job.ref, channel, DeliveryStatus.SKIPPED, now, reason=str(skip))
         outcome.skipped.append((channel.value, str(skip)))
+        logger.info("message skipped", message_id=job.ref.message_id, channel=channel.value, reason=str(skip))
         if (
             skip.try_email
             and fallback_to_email
