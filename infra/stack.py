@@ -56,8 +56,9 @@ CALLBACK_RECORDS = {
 }
 
 # The item operations each function's code calls (infra/data.py): nothing scans, deletes
-# or batch-writes.
-READ_WRITE = ("GetItem", "PutItem", "UpdateItem", "Query")
+# or batch-writes. BatchGetItem: the items an invocation needs, read together
+# (notify/dal/read_cache.py).
+READ_WRITE = ("GetItem", "BatchGetItem", "PutItem", "UpdateItem", "Query")
 TABLE_ACCESS = {
     # Creating an appointment consumes the changes held for it (B9): a delete, or a
     # condition check that none were held, in the creation's transaction.
@@ -68,7 +69,7 @@ TABLE_ACCESS = {
     "send_push": READ_WRITE,
     "sms_fallback": READ_WRITE,
     "recall_sweep": ("PutItem", "UpdateItem", "Query"),
-    "practice_callback": ("GetItem",),
+    "practice_callback": ("GetItem", "BatchGetItem"),
     "delivery_events": ("UpdateItem",),
     "sms_replies": (*READ_WRITE, "ConditionCheckItem"),
 }

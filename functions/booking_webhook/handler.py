@@ -13,6 +13,7 @@ from notify.api.guard import practice_refusal
 from notify.api.openapi import SERVED_AT
 from notify.api.practice.params import PracticeApi, wire
 from notify.clock import utcnow
+from notify.dal.read_cache import per_invocation
 from notify.observability import logger, metrics
 from notify.request_paths import canonical_path, normalise
 from notify.settings import PracticeApiSettings
@@ -24,6 +25,7 @@ app = practice_app()
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
+@per_invocation
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     unsigned = canonical_path(event) == SERVED_AT  # the contract is public
     refusal = None if unsigned else practice_refusal(event, utcnow(), settings.secrets_key_arn)

@@ -11,6 +11,7 @@ from notify.adapters.link_keys import LinkKeys
 from notify.api.apps import patient_app
 from notify.api.guard import patient_refusal
 from notify.api.patient import groups
+from notify.dal.read_cache import per_invocation
 from notify.observability import logger, metrics
 from notify.request_paths import normalise
 from notify.settings import PatientPagesSettings
@@ -22,6 +23,7 @@ app = patient_app()
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
+@per_invocation
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     refusal = patient_refusal(event)
     if refusal is not None:

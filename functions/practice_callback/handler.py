@@ -3,6 +3,7 @@
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.clock import utcnow
+from notify.dal.read_cache import per_invocation
 from notify.observability import logger, metrics
 from notify.services.practice_notices import deliver_notice
 from notify.settings import CallbackSettings
@@ -17,5 +18,6 @@ def record_handler(record: dict) -> None:
 
 @logger.inject_lambda_context(correlation_id_path="Records[0].eventID")
 @metrics.log_metrics
+@per_invocation
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return process_stream_batch(event, record_handler)

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 from notify.adapters.invoker import Invoker
 from notify.clock import utcnow
 from notify.contracts import Identifier
+from notify.dal.read_cache import per_invocation
 from notify.observability import logger, metrics
 from notify.services.recalls import sweep
 from notify.settings import RecallSettings
@@ -24,6 +25,7 @@ class SweepRequest(BaseModel):
 
 @logger.inject_lambda_context(correlation_id_path="practice_id")
 @metrics.log_metrics
+@per_invocation
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = SweepRequest.model_validate(event)
     outcome = sweep(request.practice_id, utcnow(), invoker)

@@ -13,7 +13,9 @@ from notify.adapters.link_keys import LinkKeys
 from notify.adapters.scheduler import SchedulerTarget
 from notify.clock import utcnow
 from notify.contracts import EraseRequest, SettleRequest
+from notify.dal import keys
 from notify.dal.practices import get_practice
+from notify.dal.read_cache import per_invocation, prefetch
 from notify.observability import logger, metrics
 from notify.services import erasure, table_changes
 from notify.services.planning import Planning, settle
@@ -57,10 +59,12 @@ def planner(context: LambdaContext) -> table_changes.Planner:
 
 @logger.inject_lambda_context(correlation_id_path="Records[0].eventID")
 @metrics.log_metrics
+@per_invocation
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     wired = planner(context)
     if "settle" in event:
         request = SettleRequest.model_validate(event["settle"])
+        prefetch(keys.profile(request.practice_id), keys.appointment(request.practice_id, request.appointment_id))
         outcome = settle(
             request.practice_id,
             request.appointment_id,

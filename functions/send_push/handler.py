@@ -9,6 +9,7 @@ from notify.adapters.escalation_machine import Escalations
 from notify.adapters.link_keys import LinkKeys
 from notify.clock import utcnow
 from notify.contracts import SendRequest
+from notify.dal.read_cache import per_invocation
 from notify.observability import logger, metrics
 from notify.services.delivery import Sending, deliver
 from notify.settings import SenderSettings
@@ -24,6 +25,7 @@ sending = Sending(
 
 @logger.inject_lambda_context(correlation_id_path="appointment_id")
 @metrics.log_metrics
+@per_invocation
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = SendRequest.model_validate(event)
     outcome = deliver(request, utcnow(), sending)

@@ -8,6 +8,7 @@ from notify.adapters.channels import ChannelConfig
 from notify.adapters.link_keys import LinkKeys
 from notify.clock import utcnow
 from notify.contracts import EscalationRequest
+from notify.dal.read_cache import per_invocation
 from notify.observability import logger, metrics
 from notify.services.delivery import Sending, escalate
 from notify.settings import FallbackSettings
@@ -18,6 +19,7 @@ sending = Sending(settings.public_base_url, ChannelConfig.from_settings(settings
 
 @logger.inject_lambda_context(correlation_id_path="request.appointment_id")
 @metrics.log_metrics
+@per_invocation
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = EscalationRequest.model_validate(event["request"])
     outcome = escalate(request, utcnow(), sending)

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from notify.adapters.channels import ChannelConfig
 from notify.adapters.link_keys import LinkKeys
 from notify.clock import utcnow
+from notify.dal.read_cache import per_invocation
 from notify.observability import logger, metrics
 from notify.services.sms_replies import InboundSms, Replies, handle_inbound
 from notify.settings import FallbackSettings
@@ -22,6 +23,7 @@ replies = Replies(ChannelConfig.from_settings(settings), LinkKeys(settings.link_
 
 @logger.inject_lambda_context
 @metrics.log_metrics
+@per_invocation
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     outcomes = []
     for raw in sns_messages(event):

@@ -35,6 +35,10 @@ class SendRequest(BaseModel):
     offset_hours: int | None = Field(default=None, ge=1, le=720)  # R10: which reminder
     # Fired by its one-shot schedule: closes the message's `planned` ledger row (B5).
     scheduled: bool = False
+    # The appointment's patient when the send was planned: the sender reads the practice,
+    # the appointment and the patient in one request (issue 16). A hint only: the
+    # appointment's own patient, read with it, is who gets the message.
+    patient_id: Identifier | None = None
 
     @model_validator(mode="after")
     def _one_subject(self) -> SendRequest:
@@ -54,6 +58,7 @@ class SendRequest(BaseModel):
         slot_id: str | None = None,
         scheduled: bool = False,
         offset_hours: int | None = None,
+        patient_id: str | None = None,
     ) -> SendRequest:
         return cls(
             practice_id=practice_id,
@@ -63,6 +68,7 @@ class SendRequest(BaseModel):
             slot_id=slot_id,
             scheduled=scheduled,
             offset_hours=offset_hours,
+            patient_id=patient_id,
         )
 
     @classmethod

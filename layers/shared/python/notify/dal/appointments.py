@@ -29,6 +29,7 @@ from .models import (
     LinkItem,
     NotifyItem,
 )
+from .read_cache import Transaction
 
 EVENT_RETENTION_DAYS = 30
 HELD_RETENTION = timedelta(days=30)  # a creation that never comes: the tombstone expires
@@ -88,7 +89,7 @@ def write_appointment(
     item = appointment_to_item(new, revision)
     item.updated_at = now
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with Transaction(connection=_connection()) as tx:
             if event is not None:
                 tx.save(_marker(new.practice_id, event, now), condition=EventItem.pk.does_not_exist())
             tx.save(item)
@@ -180,7 +181,7 @@ Write = Callable[[TransactWrite], object]
 def _transact(writes: list[Write], practice_id: str, event_id: str) -> None:
     """One transaction of `writes`, which include the event's marker."""
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with Transaction(connection=_connection()) as tx:
             for write in writes:
                 write(tx)
     except TransactWriteError as exc:

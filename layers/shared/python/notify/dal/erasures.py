@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from ..domain.message_ids import MessageId
 from ..domain.model import MessageKind
@@ -30,6 +29,7 @@ from .models import (
     RecallItem,
     SlotItem,
 )
+from .read_cache import Transaction
 
 ERASED = "erased"
 
@@ -50,7 +50,7 @@ def request(
     )
     order.expires_at = now.replace(year=now.year + 1)  # never left behind for long
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with Transaction(connection=_connection()) as tx:
             tx.save(_marker(practice_id, event, now), condition=EventItem.pk.does_not_exist())
             tx.save(tombstone)
             tx.save(order)

@@ -5,7 +5,7 @@ once, here (pynamodb fixes it at import)."""
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -20,10 +20,11 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
+from pynamodb.constants import ITEM
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from . import keys
+from . import keys, read_cache
 
 TABLE_NAME = os.environ.get("TABLE_NAME", "notify")
 REGION = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-central-1"
@@ -61,6 +62,9 @@ class PatientIndex(GlobalSecondaryIndex["NotifyItem"]):
     gsi2sk = UnicodeAttribute(range_key=True)
 
 
+_Item = TypeVar("_Item", bound="NotifyItem")
+
+
 class NotifyItem(Model):
     class Meta:
         table_name = TABLE_NAME
@@ -76,6 +80,50 @@ class NotifyItem(Model):
     expires_at = TTLAttribute(null=True)  # DynamoDB TTL deletes the item after this (P2)
     calendar_index = CalendarIndex()
     patient_index = PatientIndex()
+
+    # One read per item per invocation (read_cache): reads answered from what this
+    # invocation already read; every write forgets the item it touches.
+    @classmethod
+    def get(
+        cls: type[_Item],
+        hash_key: Any,
+        range_key: Any = None,
+        consistent_read: bool = False,
+        attributes_to_get: Any = None,
+    ) -> _Item:
+        if attributes_to_get is not None or not read_cache.active():
+            return super().get(hash_key, range_key, consistent_read, attributes_to_get)
+        key = (hash_key, range_key)
+        known, raw = read_cache.cached(key, consistent_read)
+        if not known:
+            serialized = cls._serialize_keys(hash_key, range_key)
+            data = cls._get_connection().get_item(*serialized, consistent_read=consistent_read)
+            raw = (data or {}).get(ITEM) or None
+            read_cache.remember(key, raw, consistent_read)
+        if raw is None:
+            raise cls.DoesNotExist()
+        item = NotifyItem.from_raw_data(raw)
+        if not isinstance(item, cls):  # another kind of item under this key
+            raise cls.DoesNotExist()
+        return item
+
+    def save(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().save(*args, **kwargs)
+        finally:
+            read_cache.forget((self.pk, self.sk))
+
+    def update(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().update(*args, **kwargs)
+        finally:
+            read_cache.forget((self.pk, self.sk))
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().delete(*args, **kwargs)
+        finally:
+            read_cache.forget((self.pk, self.sk))
 
 
 class PracticeItem(NotifyItem, discriminator="practice"):

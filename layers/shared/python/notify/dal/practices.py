@@ -9,7 +9,7 @@ from typing import Any
 from pynamodb.expressions.condition import Condition
 
 from ..domain.model import Patient, PracticeSettings
-from . import keys
+from . import keys, read_cache
 from .conversions import patient_from_item, settings_from_json, settings_to_json
 from .errors import NotFoundError, condition_held
 from .models import PatientItem, PracticeItem, SecretsItem
@@ -100,6 +100,8 @@ class PracticeSecrets:
 
 
 def get_secrets(practice_id: str) -> PracticeSecrets:
+    # Whoever checks or signs with a practice's keys goes on to read its profile: one request.
+    read_cache.prefetch(keys.secrets(practice_id), keys.profile(practice_id))
     try:
         item = SecretsItem.get(*SecretsItem.key(practice_id), consistent_read=True)
     except SecretsItem.DoesNotExist:

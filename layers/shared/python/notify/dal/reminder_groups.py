@@ -8,13 +8,13 @@ from datetime import datetime
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from ..domain.model import Appointment
 from . import keys
 from .conversions import appointment_from_item
 from .errors import condition_held
 from .models import REGION, AppointmentItem, MessageCapItem, NotifyItem, PatientItem, ReminderGroupItem
+from .read_cache import Transaction
 
 
 def patients_with_number(practice_id: str, number: str) -> list[str]:
@@ -83,7 +83,7 @@ def count_message(
     is allowed."""
     items = [MessageCapItem(*MessageCapItem.key(practice_id, patient_id, period)) for period, _, _ in periods]
     try:
-        with TransactWrite(connection=Connection(region=REGION)) as tx:
+        with Transaction(connection=Connection(region=REGION)) as tx:
             for item, (_, cap, expires) in zip(items, periods, strict=True):
                 tx.update(
                     item,

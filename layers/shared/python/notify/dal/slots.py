@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from ..domain.model import Appointment, FreedSlot, SlotStatus
 from . import keys
@@ -13,6 +12,7 @@ from .appointments import _connection
 from .conversions import appointment_from_item, appointment_to_item
 from .errors import condition_held
 from .models import AppointmentItem, NotifyItem, SlotItem
+from .read_cache import Transaction
 
 
 def later_appointments(
@@ -82,7 +82,7 @@ def take_slot(slot: FreedSlot, moved: Appointment, revision: int, also: list[Not
     """
     slot_item = SlotItem(*SlotItem.key(slot.practice_id, slot.slot_id))
     try:
-        with TransactWrite(connection=_connection()) as tx:
+        with Transaction(connection=_connection()) as tx:
             tx.update(
                 slot_item,
                 actions=[

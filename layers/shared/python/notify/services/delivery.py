@@ -16,7 +16,7 @@ from ..adapters.escalation_machine import Escalations
 from ..adapters.link_keys import LinkKeys
 from ..contracts import SendRequest, iso_z
 from ..dal import appointments as appointment_store
-from ..dal import conversations, ledger, quota
+from ..dal import conversations, keys, ledger, quota, read_cache
 from ..dal import practices as practice_store
 from ..dal import recalls as recall_store
 from ..dal import slots as slot_store
@@ -116,6 +116,12 @@ def _load(req: SendRequest, now: datetime, sending: Sending, outcome: DeliveryOu
     if req.recall_id is not None:
         return _load_recall(req, now, sending, outcome)
     assert req.appointment_id is not None
+    read_cache.prefetch(  # what a send reads, in one request
+        keys.profile(req.practice_id),
+        keys.appointment(req.practice_id, req.appointment_id),
+        keys.patient(req.practice_id, req.patient_id) if req.patient_id else None,
+        keys.slot(req.practice_id, req.slot_id) if req.slot_id else None,
+    )
     practice = practice_store.get_practice(req.practice_id)
     appointment = appointment_store.find_appointment(req.practice_id, req.appointment_id)
     patient_id = appointment.patient_id if appointment else "unknown"

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from ..dal import appointments as appointment_store
-from ..dal import conversations
+from ..dal import conversations, keys, read_cache
 from ..dal import practices as practice_store
 from ..dal.callbacks import callback_item
 from ..dal.errors import ConflictError, ExpiredLinkError, NotFoundError
@@ -64,6 +64,11 @@ def open_link(raw_token: str, now: datetime) -> AppointmentView:
     token = clean_token(raw_token)
     try:
         practice_id, appointment_id, patient_id = appointment_store.resolve_link(token, now)
+        read_cache.prefetch(  # what the page shows, in one request
+            keys.appointment(practice_id, appointment_id),
+            keys.profile(practice_id),
+            keys.patient(practice_id, patient_id),
+        )
         appointment, _ = appointment_store.get_appointment(practice_id, appointment_id)
     except ExpiredLinkError as exc:
         raise LinkNotFoundError(token, exc.practice_id) from exc
@@ -86,6 +91,7 @@ def _view(token: str, appointment: Appointment, now: datetime) -> AppointmentVie
 def view_of(practice_id: str, appointment_id: str, token: str, now: datetime) -> AppointmentView:
     """The appointment as its link page would show it (an SMS answer has no link to open);
     NotFoundError when it is gone."""
+    read_cache.prefetch(keys.appointment(practice_id, appointment_id), keys.profile(practice_id))
     appointment, _ = appointment_store.get_appointment(practice_id, appointment_id)
     return _view(token, appointment, now)
 

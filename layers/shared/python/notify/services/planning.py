@@ -70,6 +70,7 @@ def _request(
         appointment.version,
         scheduled=scheduled,
         offset_hours=offset_hours,
+        patient_id=appointment.patient_id,
     )
 
 

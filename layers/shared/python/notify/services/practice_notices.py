@@ -7,6 +7,7 @@ from typing import Any
 
 from ..adapters.practice_callbacks import post_callback
 from ..dal import callbacks as callback_store
+from ..dal import keys, read_cache
 from ..dal import practices as practice_store
 from ..observability import logger, metrics
 from . import practice_keys
@@ -25,6 +26,9 @@ def deliver_notice(
     if raw_record.get("eventName") != "INSERT" or "NewImage" not in stream:
         return False
     item = callback_store.from_image(stream["NewImage"])
+    read_cache.prefetch(  # the practice, its signing secret, the callback: one request
+        keys.profile(item.practice_id), keys.secrets(item.practice_id), (item.pk, item.sk)
+    )
     practice = practice_store.get_practice(item.practice_id)
     secret = practice_keys.callback_secret(secrets_key_arn, item.practice_id)
     if not practice.callback_url or secret is None:

@@ -50,6 +50,7 @@ def release_slot(
             MessageKind.SLOT_OFFER,
             candidate.version,
             slot_id=slot.slot_id,
+            patient_id=candidate.patient_id,
         )
         if send_at <= now:
             planning.invoker.send_now(request)
