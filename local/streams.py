@@ -39,6 +39,10 @@ def matches(pattern: Any, value: Any) -> bool:
     raise ValueError(f"bad filter pattern {pattern!r}")
 
 
+def _table_of(stream_arn: str) -> str:
+    return stream_arn.split(":table/")[1].split("/stream/")[0]
+
+
 class StreamPoller(Deliverer):
     def __init__(
         self, deployment: Deployment, runtime: LambdaRuntime, dead_letter: DeadLetter, stats: dict[str, int]
@@ -71,9 +75,25 @@ class StreamPoller(Deliverer):
             out.append((key, iterator))
         return out
 
+    def _nothing_new(self, index: int, mapping: StreamMapping) -> bool:
+        """True when the mapping has read its stream to the end: looked up in the emulator's
+        own shard (in this process), which spares the three requests of a poll that finds
+        nothing (DescribeStream, GetShardIterator, GetRecords) on every settle."""
+        shard_id = self._shard_ids.get(mapping.stream_arn)
+        last = self._positions.get((index, shard_id)) if shard_id else None
+        if last is None:
+            return False
+        table = dynamodb_backends[ACCOUNT][REGION].tables[_table_of(mapping.stream_arn)]
+        shard = table.stream_shard
+        with DYNAMODB_LOCK:
+            newest = shard.starting_sequence_number + len(shard.items) - 1
+        return int(last) >= newest
+
     def pump(self) -> int:
         delivered = 0
         for index, mapping in enumerate(self.d.stream_mappings):
+            if self._nothing_new(index, mapping):
+                continue
             for key, iterator in self._shard_iterators(index, mapping):
                 response = self._streams.get_records(ShardIterator=iterator, Limit=mapping.batch_size)
                 records = [dict(r, eventSourceARN=mapping.stream_arn) for r in response["Records"]]
@@ -103,7 +123,7 @@ class StreamPoller(Deliverer):
             ]
             if not positions or min(positions) == 0:
                 continue
-            table = backend.tables[arn.split(":table/")[1].split("/stream/")[0]]
+            table = backend.tables[_table_of(arn)]
             shard = table.stream_shard
             with DYNAMODB_LOCK:
                 consumed = min(positions) - shard.starting_sequence_number + 1
