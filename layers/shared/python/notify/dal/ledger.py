@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from pynamodb.expressions.update import Action
 
 from ..domain.model import Channel, DeliveryStatus, MessageKind
-from . import keys
+from . import keys, read_cache
 from .errors import condition_held
 from .models import LedgerContentItem, LedgerHistory, LedgerItem, NotifyItem
 
@@ -175,6 +175,12 @@ def event_row(
     event_id, event_type = event
     ref = MessageRef(practice_id, subject_id, patient_id, f"event.{event_id}", event_type)  # type: ignore[arg-type]
     return _new(ref, EVENT, DeliveryStatus.STALE, now, reason)
+
+
+def get_entries(ref: MessageRef, *channels: Channel) -> list[LedgerItem | None]:
+    """The message's rows on these channels, read together (one request)."""
+    read_cache.prefetch(*(_key(ref, channel) for channel in channels))
+    return [get_entry(ref, channel) for channel in channels]
 
 
 def get_entry(ref: MessageRef, channel: Channel) -> LedgerItem | None:

@@ -363,7 +363,7 @@ def escalate(req: SendRequest, now: datetime, sending: Sending) -> DeliveryOutco
     delivered = (DeliveryStatus.SENT.value, DeliveryStatus.OPENED.value, DeliveryStatus.ACTED.value)
     entries = [
         e
-        for e in (ledger.get_entry(job.ref, Channel.PUSH), ledger.get_entry(job.ref, Channel.EMAIL))
+        for e in ledger.get_entries(job.ref, Channel.PUSH, Channel.EMAIL)
         if e is not None and e.status in delivered
     ]
     if job.recall is not None:

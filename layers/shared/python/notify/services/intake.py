@@ -30,7 +30,7 @@ from ..contracts import (
     RecallDue,
 )
 from ..dal import appointments as appointment_store
-from ..dal import erasures, ledger
+from ..dal import erasures, keys, ledger, read_cache
 from ..dal import practices as practice_store
 from ..dal.errors import ConflictError, DuplicateEventError, NotFoundError
 from ..dal.recalls import recall_item
@@ -250,8 +250,10 @@ def _configure(practice_id: str, event: PracticeConfigured, now: datetime) -> In
 def _upsert_patient(practice_id: str, event: PatientUpserted, now: datetime, attempt: int = 0) -> IntakeStatus:
     data = event.data
     stamp = stamp_of(event).key
+    digest = erasure.patient_digest(practice_id, data.patient_id)
+    read_cache.prefetch(keys.patient(practice_id, data.patient_id), keys.erased(practice_id, digest))
     item = practice_store.patient_item(practice_id, data.patient_id)
-    erased_at = erasures.erased_stamp(practice_id, erasure.patient_digest(practice_id, data.patient_id))
+    erased_at = erasures.erased_stamp(practice_id, digest)
     if erased_at and erased_at > stamp:
         # Older than the patient's erasure (P1): acknowledged, and nothing about them kept.
         appointment_store.record_event(practice_id, event.event_id, event.type, now)
