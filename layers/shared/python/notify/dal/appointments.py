@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from functools import lru_cache
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
@@ -22,23 +20,16 @@ from . import keys
 from .conversions import appointment_from_item, appointment_to_item, snapshot_to_json
 from .errors import ConflictError, DuplicateEventError, ExpiredLinkError, NotFoundError
 from .models import (
-    REGION,
     AppointmentItem,
     EventItem,
     HeldChangesItem,
     LinkItem,
     NotifyItem,
 )
-from .read_cache import Transaction
+from .read_cache import transaction
 
 EVENT_RETENTION_DAYS = 30
 HELD_RETENTION = timedelta(days=30)  # a creation that never comes: the tombstone expires
-
-
-@lru_cache(maxsize=1)
-def _connection() -> Connection:
-    """One connection per process: creating one builds a botocore session (~50 ms)."""
-    return Connection(region=REGION)
 
 
 def get_appointment(practice_id: str, appointment_id: str) -> tuple[Appointment, int]:
@@ -89,7 +80,7 @@ def write_appointment(
     item = appointment_to_item(new, revision)
     item.updated_at = now
     try:
-        with Transaction(connection=_connection()) as tx:
+        with transaction() as tx:
             if event is not None:
                 tx.save(_marker(new.practice_id, event, now), condition=EventItem.pk.does_not_exist())
             tx.save(item)
@@ -181,7 +172,7 @@ Write = Callable[[TransactWrite], object]
 def _transact(writes: list[Write], practice_id: str, event_id: str) -> None:
     """One transaction of `writes`, which include the event's marker."""
     try:
-        with Transaction(connection=_connection()) as tx:
+        with transaction() as tx:
             for write in writes:
                 write(tx)
     except TransactWriteError as exc:

@@ -10,7 +10,7 @@ from pynamodb.exceptions import TransactWriteError
 from ..domain.message_ids import MessageId
 from ..domain.model import MessageKind
 from . import keys
-from .appointments import _connection, _marker, _refused
+from .appointments import _marker, _refused
 from .conversions import settings_from_json
 from .models import (
     AppointmentItem,
@@ -29,7 +29,7 @@ from .models import (
     RecallItem,
     SlotItem,
 )
-from .read_cache import Transaction
+from .read_cache import transaction
 
 ERASED = "erased"
 
@@ -50,7 +50,7 @@ def request(
     )
     order.expires_at = now.replace(year=now.year + 1)  # never left behind for long
     try:
-        with Transaction(connection=_connection()) as tx:
+        with transaction() as tx:
             tx.save(_marker(practice_id, event, now), condition=EventItem.pk.does_not_exist())
             tx.save(tombstone)
             tx.save(order)

@@ -26,8 +26,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from contextvars import ContextVar
+from functools import lru_cache
 from typing import Any, TypeVar
 
+from pynamodb.connection import Connection
 from pynamodb.constants import RESPONSES, UNPROCESSED_KEYS
 from pynamodb.transactions import TransactWrite
 
@@ -117,3 +119,16 @@ class Transaction(TransactWrite):
             for operation in (*self._put_items, *self._update_items, *self._delete_items):
                 attributes = operation.get("Key") or operation.get("Item") or {}
                 forget((attributes["pk"]["S"], attributes["sk"]["S"]))
+
+
+@lru_cache(maxsize=1)
+def _connection() -> Connection:
+    """One per process: creating one builds a botocore session (about 50 ms)."""
+    from .models import REGION  # models uses this module
+
+    return Connection(region=REGION)
+
+
+def transaction() -> Transaction:
+    """A transaction on the process's one connection."""
+    return Transaction(connection=_connection())

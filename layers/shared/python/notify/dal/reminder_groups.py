@@ -6,15 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 
 from ..domain.model import Appointment
 from . import keys
 from .conversions import appointment_from_item
 from .errors import condition_held
-from .models import REGION, AppointmentItem, MessageCapItem, NotifyItem, PatientItem, ReminderGroupItem
-from .read_cache import Transaction
+from .models import AppointmentItem, MessageCapItem, NotifyItem, PatientItem, ReminderGroupItem
+from .read_cache import transaction
 
 
 def patients_with_number(practice_id: str, number: str) -> list[str]:
@@ -83,7 +82,7 @@ def count_message(
     is allowed."""
     items = [MessageCapItem(*MessageCapItem.key(practice_id, patient_id, period)) for period, _, _ in periods]
     try:
-        with Transaction(connection=Connection(region=REGION)) as tx:
+        with transaction() as tx:
             for item, (_, cap, expires) in zip(items, periods, strict=True):
                 tx.update(
                     item,

@@ -8,11 +8,10 @@ from pynamodb.exceptions import TransactWriteError
 
 from ..domain.model import Appointment, FreedSlot, SlotStatus
 from . import keys
-from .appointments import _connection
 from .conversions import appointment_from_item, appointment_to_item
 from .errors import condition_held
 from .models import AppointmentItem, NotifyItem, SlotItem
-from .read_cache import Transaction
+from .read_cache import transaction
 
 
 def later_appointments(
@@ -82,7 +81,7 @@ def take_slot(slot: FreedSlot, moved: Appointment, revision: int, also: list[Not
     """
     slot_item = SlotItem(*SlotItem.key(slot.practice_id, slot.slot_id))
     try:
-        with Transaction(connection=_connection()) as tx:
+        with transaction() as tx:
             tx.update(
                 slot_item,
                 actions=[
