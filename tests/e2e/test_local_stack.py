@@ -123,6 +123,91 @@ def test_emulator_ttl_deletes_expired_items_late_with_the_ttl_identity(local_sta
     assert record["eventName"] == "REMOVE" and record["userIdentity"] == TTL_IDENTITY
 
 
+def test_emulator_the_stream_poller_reads_what_get_records_returns(local_stack):
+    """Lambda's poller (local/streams.py) reads the emulator's shard in-process instead of
+    calling GetRecords: the records are the same, ApproximateCreationDateTime in epoch
+    seconds as a Lambda event has it."""
+    from local.streams import StreamPoller
+
+    ddb, streams = boto3.client("dynamodb"), boto3.client("dynamodbstreams")
+    key = {"pk": {"S": "SMOKE#poller"}, "sk": {"S": "one"}}
+    ddb.put_item(TableName=local_stack.table_name, Item={**key, "n": {"N": "1"}, "tags": {"SS": ["a", "b"]}})
+    ddb.update_item(
+        TableName=local_stack.table_name,
+        Key=key,
+        UpdateExpression="SET n = :two, m = :m",
+        ExpressionAttributeValues={":two": {"N": "2"}, ":m": {"M": {"x": {"BOOL": True}, "y": {"NULL": True}}}},
+    )
+    shard = _shard(local_stack)
+    newest = _stream_length(local_stack) - 1
+    mapping = local_stack.deployment.stream_mappings[0]
+    iterator = streams.get_shard_iterator(
+        StreamArn=mapping.stream_arn,
+        ShardId=shard.id,
+        ShardIteratorType="AT_SEQUENCE_NUMBER",
+        SequenceNumber=str(newest - 1),
+    )["ShardIterator"]
+    expected = streams.get_records(ShardIterator=iterator, Limit=2)["Records"]
+    for record in expected:
+        created = record["dynamodb"]["ApproximateCreationDateTime"]
+        record["dynamodb"]["ApproximateCreationDateTime"] = int(created.timestamp())
+        record["eventSourceARN"] = mapping.stream_arn
+    poller = StreamPoller(local_stack.deployment, local_stack.runtime, lambda *_: None, {})
+    poller._positions[(0, shard.id)] = str(newest - 2)
+    _, records = poller._read(0, mapping)
+    assert [r["eventName"] for r in records] == ["INSERT", "MODIFY"]
+    assert records == expected
+    ddb.delete_item(TableName=local_stack.table_name, Key=key)
+
+
+def test_emulator_a_query_finds_its_partitions_items_in_key_order(local_stack):
+    """Patch 6: a query reads only its partition's items, in the table's key order, on
+    the table and on an index, with conditions and filters as before."""
+    ddb = boto3.client("dynamodb")
+    table = local_stack.table_name
+
+    def put(pk: str, sk: str, g: str) -> None:
+        item = {"pk": {"S": pk}, "sk": {"S": sk}, "gsi1pk": {"S": g}, "gsi1sk": {"S": sk}, "v": {"N": sk[-1]}}
+        ddb.put_item(TableName=table, Item=item)
+
+    for pk, sk, g in [
+        ("SMOKE#q1", "c3", "SMOKEG#1"),
+        ("SMOKE#q1", "a1", "SMOKEG#2"),
+        ("SMOKE#q2", "b2", "SMOKEG#1"),
+    ]:
+        put(pk, sk, g)
+    put("SMOKE#q1", "b2", "SMOKEG#1")
+
+    def sks(**query) -> list[str]:
+        return [i["sk"]["S"] for i in ddb.query(TableName=table, **query)["Items"]]
+
+    assert sks(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "SMOKE#q1"}}) == [
+        "a1",
+        "b2",
+        "c3",
+    ]
+    assert sks(
+        KeyConditionExpression="pk = :p AND sk > :s",
+        ExpressionAttributeValues={":p": {"S": "SMOKE#q1"}, ":s": {"S": "a1"}},
+        ScanIndexForward=False,
+    ) == ["c3", "b2"]
+    by_index = ddb.query(
+        TableName=table,
+        IndexName="gsi1",
+        KeyConditionExpression="gsi1pk = :g",
+        FilterExpression="v > :one",
+        ExpressionAttributeValues={":g": {"S": "SMOKEG#1"}, ":one": {"N": "1"}},
+    )["Items"]
+    assert [(i["pk"]["S"], i["sk"]["S"]) for i in by_index] == [
+        ("SMOKE#q1", "b2"),
+        ("SMOKE#q2", "b2"),
+        ("SMOKE#q1", "c3"),
+    ]
+    assert sks(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "SMOKE#none"}}) == []
+    for pk, sk in [("SMOKE#q1", "a1"), ("SMOKE#q1", "b2"), ("SMOKE#q1", "c3"), ("SMOKE#q2", "b2")]:
+        ddb.delete_item(TableName=table, Key={"pk": {"S": pk}, "sk": {"S": sk}})
+
+
 def _shard(local_stack):
     from moto.dynamodb.models import dynamodb_backends
 
