@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from moto.dynamodb.models import dynamodb_backends
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
+from notify.dal.keys import Prefix
 from notify.dal.ledger import SCHEDULE
-from notify.dal.models import LedgerContentItem, LedgerItem
+from notify.dal.models import LedgerContentItem, LedgerItem, NotifyItem
 
-from .deploy import ACCOUNT, REGION
+from .deploy import ACCOUNT, LOCAL_TABLE, REGION
+from .moto_patches import DYNAMODB_LOCK
 
 SENT_STATES = {"sent", "opened", "acted", "escalated"}
 
@@ -41,25 +44,40 @@ def _sent_at(item: LedgerItem) -> str:
     return item.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _contents() -> dict[tuple[str, str], LedgerContentItem]:
-    """What each sent message said (while kept, P2), by its row's key."""
-    return {(i.pk, i.sk.removesuffix("#content")): i for i in LedgerContentItem.scan()}
+def _ledger(practice_id: str | None) -> tuple[list[LedgerItem], list[LedgerContentItem]]:
+    """The ledger rows and kept contents of one practice (or all), read from the
+    emulator's table in this process: a scan through the API would serialise every
+    practice's rows on each call (the outbox is a test and demo tool, not product code)."""
+    prefix = f"{Prefix.LEDGER}{practice_id}#" if practice_id else Prefix.LEDGER.value
+    table = dynamodb_backends[ACCOUNT][REGION].tables[LOCAL_TABLE]
+    with DYNAMODB_LOCK:
+        raws = [
+            item.to_json()["Attributes"]
+            for hash_key, rows in table.items.items()
+            if str(hash_key.value).startswith(prefix)
+            for item in rows.values()
+        ]
+    items = [NotifyItem.from_raw_data(raw) for raw in raws]
+    return (
+        [i for i in items if isinstance(i, LedgerItem)],
+        [i for i in items if isinstance(i, LedgerContentItem)],
+    )
 
 
 def outbox(practice_id: str | None = None) -> list[dict[str, Any]]:
     provider = provider_message_ids()
-    contents = _contents()
-    condition = LedgerItem.status.is_in(*SENT_STATES)
+    rows_of_ledger, kept = _ledger(practice_id)
+    contents = {(i.pk, i.sk.removesuffix("#content")): i for i in kept}
     # When each planned message was due (its schedule row): with a flexible time window
     # it leaves up to an hour later (issue 16), so tests read the plan from here.
     due = {
         (i.pk, i.message_id): i.due_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-        for i in LedgerItem.scan(LedgerItem.channel == SCHEDULE)
-        if i.due_at
+        for i in rows_of_ledger
+        if i.channel == SCHEDULE and i.due_at
     }
     rows = []
-    for item in LedgerItem.scan(condition):
-        if practice_id and item.practice_id != practice_id:
+    for item in rows_of_ledger:
+        if item.status not in SENT_STATES or (practice_id and item.practice_id != practice_id):
             continue
         content = contents.get((item.pk, item.sk))
         rows.append(
@@ -87,8 +105,8 @@ def outbox(practice_id: str | None = None) -> list[dict[str, Any]]:
 
 def skipped(practice_id: str | None = None) -> list[dict[str, Any]]:
     rows = []
-    for item in LedgerItem.scan(LedgerItem.status == "skipped"):
-        if practice_id and item.practice_id != practice_id:
+    for item in _ledger(practice_id)[0]:
+        if item.status != "skipped" or (practice_id and item.practice_id != practice_id):
             continue
         rows.append(
             {
