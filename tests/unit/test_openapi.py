@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from notify.api.openapi import document
-from notify.contracts import EVENT_TYPES
+from notify.events import EVENT_TYPES
 from ops.openapi import render
 
 COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "api" / "openapi.json"

@@ -11,7 +11,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from ..contracts import EVENT_TYPES
+from ..events import EVENT_TYPES
 from ..request_guard import error_body
 from ..services import errors
 

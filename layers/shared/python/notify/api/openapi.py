@@ -11,7 +11,7 @@ import re
 from functools import cache
 from typing import Any
 
-from ..contracts import EVENT_TYPES
+from ..events import EVENT_TYPES
 
 VERSION = "1.0.0"
 SERVED_AT = "/openapi.json"

@@ -16,19 +16,6 @@ from datetime import datetime
 from enum import StrEnum
 
 from ..adapters.link_keys import LinkKeys
-from ..contracts import (
-    AppointmentAsap,
-    AppointmentAttended,
-    AppointmentCancelled,
-    AppointmentCreated,
-    AppointmentNoShow,
-    AppointmentNotifications,
-    AppointmentRescheduled,
-    PatientErased,
-    PatientUpserted,
-    PracticeConfigured,
-    RecallDue,
-)
 from ..dal import appointments as appointment_store
 from ..dal import erasures, keys, ledger, read_cache
 from ..dal import practices as practice_store
@@ -47,6 +34,19 @@ from ..domain.contact_validation import normalise_mobile
 from ..domain.event_order import ChangeStamp
 from ..domain.model import Appointment, AppointmentStatus, BookingSource
 from ..domain.patient_link import token_digest
+from ..events import (
+    AppointmentAsap,
+    AppointmentAttended,
+    AppointmentCancelled,
+    AppointmentCreated,
+    AppointmentNoShow,
+    AppointmentNotifications,
+    AppointmentRescheduled,
+    PatientErased,
+    PatientUpserted,
+    PracticeConfigured,
+    RecallDue,
+)
 from ..observability import logger
 from ..practice_settings import SettingsProblem, validate_configuration
 from . import erasure, outcomes, recalls

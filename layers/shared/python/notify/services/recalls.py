@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from ..adapters import scheduler
 from ..adapters.invoker import Invoker
 from ..adapters.link_keys import LinkKeys
 from ..adapters.scheduler import SchedulerTarget
-from ..contracts import ManualRecall, RecallDueData, SendRequest
+from ..contracts import SendRequest
 from ..dal import appointments as appointment_store
 from ..dal import ledger
 from ..dal import practices as practice_store
@@ -49,6 +49,9 @@ from .errors import (
     RecallsOffError,
     UnknownPatientError,
 )
+
+if TYPE_CHECKING:  # the webhook's event models load only where events are taken
+    from ..events import ManualRecall, RecallDueData
 
 # K4: the reason the practice sees, word for word from the spec.
 BLOCKED_REASON = "Mobile number blocked in your blocked communication list"

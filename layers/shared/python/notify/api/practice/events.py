@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from ...clock import utcnow
-from ...contracts import WebhookEvent
+from ...events import WebhookEvent
 from ...services.intake import apply_event
 from .params import PracticeId, wired
 

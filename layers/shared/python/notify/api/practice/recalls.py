@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from ...clock import utcnow
-from ...contracts import BlockedNumber, ManualRecall
+from ...events import BlockedNumber, ManualRecall
 from ...services import recalls
 from .params import PhoneNumber, PracticeId, wired
 
