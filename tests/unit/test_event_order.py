@@ -172,3 +172,19 @@ def test_f1_a_slot_held_only_inside_a_burst_of_edits_is_not_offered():
     never_announced = None
     cancelled = replace(created(), status=AppointmentStatus.CANCELLED, changed_at=T0)
     assert freed_slot(never_announced, cancelled, PracticeSettings()) is None
+
+
+def test_b9_the_settles_own_record_of_what_it_announced_plans_nothing():
+    """The planner skips the stream record of a settle writing `announced` (no profile
+    read, no schedule touched), and only that record."""
+    from notify.services.table_changes import _only_announcement
+
+    before = created()
+    told = replace(before, announced=before.snapshot())
+    assert _only_announcement(before, told)
+    moved = replace(told, start=TUESDAY, end=TUESDAY + timedelta(minutes=30))
+    assert not _only_announcement(told, moved)  # a real change
+    stale = replace(moved, announced=told.snapshot())
+    assert not _only_announcement(moved, replace(stale, announced=before.snapshot()))  # told, but not this state
+    cancelled = replace(told, status=AppointmentStatus.CANCELLED, announced=told.snapshot())
+    assert not _only_announcement(told, cancelled)

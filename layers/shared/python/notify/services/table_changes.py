@@ -5,12 +5,14 @@ manual recall its send (K4, K5); for an erasure request its first pass (P1)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from ..adapters.scheduler import SchedulerTarget
 from ..dal.practices import get_practice
+from ..domain.message_plan import needs_settling
+from ..domain.model import Appointment
 from . import erasure, recalls
 from .planning import Planning, plan_change
 from .stream_records import appointment_images, erasure_requested, practice_id_of_profile
@@ -39,8 +41,17 @@ def on_record(raw_record: dict[str, Any], planner: Planner, now: datetime) -> No
     if images is None:
         return
     old, new = images
+    if old is not None and new is not None and _only_announcement(old, new):
+        return  # the settle recorded what it told: nothing to plan, no settings to read
     current = new or old
     assert current is not None
     practice = get_practice(current.practice_id)
     plan_change(old, new, practice, planner.planning, now)
     recalls.on_appointment_change(old, new, practice, now, planner.planning.links)
+
+
+def _only_announcement(old: Appointment, new: Appointment) -> bool:
+    """The change is the settle's own record of what was announced (B9), and the state
+    now matches it: the plan (made from everything else) and the recall side effects
+    (status changes) are as they were."""
+    return replace(old, announced=None) == replace(new, announced=None) and not needs_settling(new)
