@@ -111,12 +111,17 @@ class EventRouter:
         return self.running_executions() > self.clock.blocked_waiters()
 
     # -- driving ---------------------------------------------------------------------------
-    def settle(self, timeout_s: float = 60.0) -> None:
-        """Run everything that is due now, until nothing moves (waits on future times)."""
-        deadline = time.monotonic() + timeout_s
+    def settle(self, timeout_s: float = 60.0, limit_s: float = 900.0) -> None:
+        """Run everything that is due now, until nothing moves (waits on future times).
+
+        Gives up after `timeout_s` without progress (something waits forever), or after
+        `limit_s` in all (something never stops moving); a busy moment of a large run
+        (a thousand appointments' work due at once) may take longer than `timeout_s`."""
+        started = time.monotonic()
+        deadline = started + timeout_s
         with self._lock:
             while True:
-                if time.monotonic() > deadline:
+                if time.monotonic() > min(deadline, started + limit_s):
                     raise TimeoutError("local stack did not settle")
                 expired = self.ttl.sweep()
                 self.stats["expired_items"] += expired
@@ -128,6 +133,7 @@ class EventRouter:
                     + self._publish_email_events()
                 )
                 if progressed:
+                    deadline = time.monotonic() + timeout_s
                     continue
                 self.streams.trim()
                 if self._state_machines_busy():
