@@ -13,8 +13,8 @@ import boto3
 import pytest
 
 from local.ttl import LAG as TTL_LAG
-from notify.dal.ledger import Content, MessageRef, claim, record_content
-from notify.domain.model import Channel, MessageKind
+from notify.dal.ledger import Content, MessageRef, claim, transition
+from notify.domain.model import Channel, DeliveryStatus, MessageKind
 from notify.services.erasure import SECOND_PASS_AFTER
 
 from .conftest import NOTICE_DELAY
@@ -141,7 +141,7 @@ def test_p1_erasure_leaves_no_trace_of_the_patient_in_any_item_or_log(scenario, 
     ref = MessageRef(s.pms.practice_id, "a1", patient_id, "a1.reminder.v1", MessageKind.REMINDER)
     assert claim(ref, Channel.SMS, control.now())
     late = Content(f"Hello {person['name']}", None, None, PHONE_E164, control.now() + timedelta(days=90))
-    record_content(ref, Channel.SMS, late, control.now())
+    transition(ref, Channel.SMS, DeliveryStatus.SENT, control.now(), content=late)
     control.advance((SECOND_PASS_AFTER + NOTICE_DELAY).total_seconds())
 
     items = _scan(local_stack.table_name)

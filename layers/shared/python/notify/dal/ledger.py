@@ -22,6 +22,7 @@ from ..domain.model import Channel, DeliveryStatus, MessageKind
 from . import keys, read_cache
 from .errors import condition_held
 from .models import LedgerContentItem, LedgerHistory, LedgerItem, NotifyItem
+from .read_cache import transaction
 
 
 @dataclass(frozen=True)
@@ -122,9 +123,12 @@ def transition(
     status: DeliveryStatus,
     now: datetime,
     reason: str | None = None,
+    content: Content | None = None,
     **fields: object,
 ) -> None:
-    """Move a claimed entry to `status`, appending to its history."""
+    """Move a claimed entry to `status`, appending to its history; with `content` (what
+    a sent message said, P2), the row and its content in one transaction: one request,
+    and never a sent row without its content or content without its row."""
     item = LedgerItem(*_key(ref, channel))
     actions: list[Action] = [
         LedgerItem.status.set(status.value),
@@ -137,7 +141,12 @@ def transition(
         actions.append(LedgerItem.reason.set(reason))
     for name, value in fields.items():
         actions.append(getattr(LedgerItem, name).set(value))
-    item.update(actions=actions, condition=LedgerItem.pk.exists())
+    if content is None:
+        item.update(actions=actions, condition=LedgerItem.pk.exists())
+        return
+    with transaction() as tx:
+        tx.update(item, actions=actions, condition=LedgerItem.pk.exists())
+        tx.save(_content_item(ref, str(channel), content, now))
 
 
 @dataclass(frozen=True)
@@ -151,9 +160,9 @@ class Content:
     keep_until: datetime
 
 
-def record_content(ref: MessageRef, channel: Channel, content: Content, now: datetime) -> None:
+def _content_item(ref: MessageRef, channel: str, content: Content, now: datetime) -> LedgerContentItem:
     item = LedgerContentItem(
-        *LedgerContentItem.key(ref.practice_id, ref.appointment_id, ref.message_id, str(channel)),
+        *LedgerContentItem.key(ref.practice_id, ref.appointment_id, ref.message_id, channel),
         text=content.text,
         subject=content.subject,
         link=content.link,
@@ -162,7 +171,7 @@ def record_content(ref: MessageRef, channel: Channel, content: Content, now: dat
         gsi2sk=f"{now.isoformat()}#{ref.message_id}#{channel}#content",
     )
     item.expires_at = content.keep_until
-    item.save()
+    return item
 
 
 EVENT = "event"  # the ledger's pseudo-channel of practice events (B9 stale ones)

@@ -433,15 +433,10 @@ def _send_on(
         fields["reason"] = job.rendered.fallback
         metrics.add_metric(name="TemplateFallbacks", unit="Count", value=1)
         logger.warning("practice template fell back", kind=job.ref.kind.value, reason=job.rendered.fallback)
-    ledger.transition(job.ref, channel, DeliveryStatus.SENT, now, **fields)
-    ledger.record_content(
-        job.ref,
-        channel,
-        ledger.Content(
-            content.get("text"), content.get("subject"), job.deep_link, content.get("recipient"), job.keep_until
-        ),
-        now,
+    said = ledger.Content(
+        content.get("text"), content.get("subject"), job.deep_link, content.get("recipient"), job.keep_until
     )
+    ledger.transition(job.ref, channel, DeliveryStatus.SENT, now, content=said, **fields)
     outcome.sent.append(channel.value)
     if job.recall is not None:
         statistics.record(job.ref.practice_id, job.settings.timezone, now, **{f"recalls_sent_{channel.value}": 1})

@@ -238,11 +238,16 @@ def _answer(
         quota.refund_sms(thread.practice_id, now.strftime("%Y-%m"), segments)
         ledger.transition(ref, Channel.SMS, DeliveryStatus.FAILED, now, reason="send error")
         raise
+    said = ledger.Content(text, None, None, patient_number[:-4] + "****", now + ANSWER_RETENTION)
     ledger.transition(
-        ref, Channel.SMS, DeliveryStatus.SENT, now, provider_message_id=provider_id, segments=segments
+        ref,
+        Channel.SMS,
+        DeliveryStatus.SENT,
+        now,
+        content=said,
+        provider_message_id=provider_id,
+        segments=segments,
     )
     statistics.record(thread.practice_id, settings.timezone, now, sms_parts=segments)
-    masked = patient_number[:-4] + "****"
-    ledger.record_content(ref, Channel.SMS, ledger.Content(text, None, None, masked, now + ANSWER_RETENTION), now)
     logger.info("sms answered", answer=name)
     return True
