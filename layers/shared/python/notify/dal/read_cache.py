@@ -26,7 +26,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from contextvars import ContextVar
-from functools import lru_cache
 from typing import Any, TypeVar
 
 from pynamodb.connection import Connection
@@ -121,7 +120,7 @@ class Transaction(TransactWrite):
                 forget((attributes["pk"]["S"], attributes["sk"]["S"]))
 
 
-@lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1)
 def _connection() -> Connection:
     """One per process: creating one builds a botocore session (about 50 ms)."""
     from .models import REGION  # models uses this module
