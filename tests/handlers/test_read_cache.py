@@ -169,3 +169,34 @@ def test_an_item_of_another_kind_under_the_key_is_not_returned(practice):
         return False
 
     assert _invocation(body)
+
+
+def test_prefetch_leaves_what_dynamodb_did_not_process_to_its_own_read(practice, monkeypatch):
+    """A partial BatchGetItem answer (throttling, over 1 MB from one partition) lists the
+    rest in UnprocessedKeys: those items are read by their own GetItem, not taken as absent."""
+    from notify.dal import keys
+    from notify.dal.models import NotifyItem, PatientItem
+    from notify.dal.read_cache import prefetch
+
+    connection = NotifyItem._get_connection()
+    real = connection.batch_get_item
+
+    def partial(asked, **kwargs):
+        answer = real(asked, **kwargs)
+        rows = answer["Responses"][connection.table_name]
+        held = [r for r in rows if r["sk"]["S"].startswith("PATIENT#")]
+        answer["Responses"][connection.table_name] = [r for r in rows if r not in held]
+        answer["UnprocessedKeys"] = {
+            connection.table_name: {"Keys": [{"pk": r["pk"], "sk": r["sk"]} for r in held]}
+        }
+        return answer
+
+    monkeypatch.setattr(connection, "batch_get_item", partial)
+
+    def body() -> str:
+        prefetch(keys.profile(practice), keys.patient(practice, "pat"))
+        return PatientItem.get(*PatientItem.key(practice, "pat")).patient_id
+
+    with _requests() as counted:
+        assert _invocation(body) == "pat"
+    assert dict(counted) == {"BatchGetItem": 1, "GetItem": 1}

@@ -92,18 +92,18 @@ def prefetch(*keys: Key | None) -> None:
     from .models import NotifyItem  # models uses this module
 
     connection = NotifyItem._get_connection()
-    pending = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in wanted]
-    found: dict[Key, dict[str, Any]] = {}
-    for _ in range(5):  # keys DynamoDB leaves unprocessed are asked again, a few times
-        if not pending:
-            break
-        page = connection.batch_get_item(pending[:100], consistent_read=True)  # type: ignore[arg-type]
-        for raw in page.get(RESPONSES, {}).get(connection.table_name, []):
-            found[(raw["pk"]["S"], raw["sk"]["S"])] = raw
-        unprocessed = page.get(UNPROCESSED_KEYS, {}).get(connection.table_name, {})
-        pending = list(unprocessed.get("Keys", [])) + pending[100:]
-    left = {(k["pk"]["S"], k["sk"]["S"]) for k in pending}  # their own GetItem reads them
-    for key in wanted:
+    # AWS: at most 100 keys and 16 MB a call, no key twice (ValidationException); a
+    # partial answer (throttling, over 1 MB from one partition) lists the rest in
+    # UnprocessedKeys. Those are left to their own GetItem, which the SDK retries with
+    # backoff, rather than asked again at once.
+    asked: list[Any] = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in wanted[:100]]
+    page = connection.batch_get_item(asked, consistent_read=True)
+    found = {
+        (raw["pk"]["S"], raw["sk"]["S"]): raw for raw in page.get(RESPONSES, {}).get(connection.table_name, [])
+    }
+    unprocessed = page.get(UNPROCESSED_KEYS, {}).get(connection.table_name, {}).get("Keys", [])
+    left = {(k["pk"]["S"], k["sk"]["S"]) for k in unprocessed}
+    for key in wanted[:100]:
         if key not in left:
             remember(key, found.get(key), True)
 
