@@ -28,5 +28,5 @@ sending = Sending(
 @per_invocation
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = SendRequest.model_validate(event)
-    outcome = deliver(request, utcnow(), sending)
+    outcome = deliver(request, utcnow(), sending).logged(request.message_id)
     return {"sent": outcome.sent, "skipped": outcome.skipped, "escalation_started": outcome.escalation_started}

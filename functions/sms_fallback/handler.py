@@ -22,5 +22,5 @@ sending = Sending(settings.public_base_url, ChannelConfig.from_settings(settings
 @per_invocation
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = EscalationRequest.model_validate(event["request"])
-    outcome = escalate(request, utcnow(), sending)
+    outcome = escalate(request, utcnow(), sending).logged(request.message_id)
     return {"sent": outcome.sent, "skipped": outcome.skipped}

@@ -4,6 +4,7 @@ an event do not build its thirty models at start (issue 16's cold start)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -28,6 +29,14 @@ class _Strict(BaseModel):
         return sorted(names)
 
 
+def _check_times(start: datetime, end: datetime) -> None:
+    """A booked time or a new one: it ends after it starts, in a sane year."""
+    if end <= start:
+        raise ValueError("end must be after start")
+    if not 2000 <= start.year <= 2100:
+        raise ValueError("start must be between the years 2000 and 2100")
+
+
 class AppointmentData(_Strict):
     appointment_id: Identifier
     patient_id: Identifier
@@ -43,10 +52,7 @@ class AppointmentData(_Strict):
 
     @model_validator(mode="after")
     def _end_after_start(self) -> AppointmentData:
-        if self.end <= self.start:
-            raise ValueError("end must be after start")
-        if not 2000 <= self.start.year <= 2100:
-            raise ValueError("start must be between the years 2000 and 2100")
+        _check_times(self.start, self.end)
         return self
 
 
@@ -58,10 +64,7 @@ class RescheduleData(_Strict):
 
     @model_validator(mode="after")
     def _end_after_start(self) -> RescheduleData:
-        if self.end <= self.start:
-            raise ValueError("end must be after start")
-        if not 2000 <= self.start.year <= 2100:
-            raise ValueError("start must be between the years 2000 and 2100")
+        _check_times(self.start, self.end)
         return self
 
 

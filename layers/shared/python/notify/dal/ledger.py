@@ -22,7 +22,6 @@ from ..domain.model import Channel, DeliveryStatus, MessageKind
 from . import keys, read_cache
 from .errors import condition_held
 from .models import LedgerContentItem, LedgerHistory, LedgerItem, NotifyItem
-from .read_cache import transaction
 
 
 @dataclass(frozen=True)
@@ -144,7 +143,7 @@ def transition(
     if content is None:
         item.update(actions=actions, condition=LedgerItem.pk.exists())
         return
-    with transaction() as tx:
+    with read_cache.transaction() as tx:
         tx.update(item, actions=actions, condition=LedgerItem.pk.exists())
         tx.save(_content_item(ref, str(channel), content, now))
 

@@ -73,6 +73,13 @@ class DeliveryOutcome:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     escalation_started: bool = False
 
+    def logged(self, message_id: str) -> DeliveryOutcome:
+        """Log the channels skipped, with their reasons (an opted-out number, the quota...):
+        the operator's answer to "why did this patient get nothing"."""
+        if self.skipped:
+            logger.info("message skipped", message_id=message_id, skipped=self.skipped)
+        return self
+
 
 @dataclass(frozen=True)
 class _Job:
@@ -411,7 +418,6 @@ def _send_on(
     except _Skip as skip:
         ledger.transition(job.ref, channel, DeliveryStatus.SKIPPED, now, reason=str(skip))
         outcome.skipped.append((channel.value, str(skip)))
-        logger.info("message skipped", message_id=job.ref.message_id, channel=channel.value, reason=str(skip))
         if (
             skip.try_email
             and fallback_to_email
