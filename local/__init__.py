@@ -10,6 +10,7 @@ router.py         what AWS does between the pieces, on the virtual clock:
   streams.py        Lambda's DynamoDB stream poller (filters, partial batches, DLQ)
   schedules.py      EventBridge Scheduler (one-shot and daily schedules)
   async_invokes.py  Lambda's async queue (retries, on-failure destinations)
+  queues.py         Lambda's SQS poller (the paced SMS queue), on the virtual clock
   ttl.py            DynamoDB's TTL process (late, as on AWS)
 http_api.py       the API Gateway routes over HTTP, plus the local control API
 stack.py          all of the above, started and stopped together

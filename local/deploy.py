@@ -62,6 +62,17 @@ class StreamMapping:
 
 
 @dataclass
+class QueueMapping:
+    """An SQS event source mapping: Lambda polls the queue and deletes what succeeded."""
+
+    function: str
+    queue_arn: str
+    queue_url: str
+    batch_size: int
+    report_item_failures: bool
+
+
+@dataclass
 class Route:
     method: str
     path: str  # API Gateway resource path, e.g. /l/{token}
@@ -72,6 +83,7 @@ class Route:
 class Deployment:
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
     stream_mappings: list[StreamMapping] = field(default_factory=list)
+    queue_mappings: list[QueueMapping] = field(default_factory=list)
     routes: list[Route] = field(default_factory=list)
     tables: dict[str, str] = field(default_factory=dict)
     queues: dict[str, str] = field(default_factory=dict)  # logical id -> url
@@ -255,8 +267,18 @@ class LocalDeployer:
             raise NotImplementedError(f"the local stack names one table ({LOCAL_TABLE}); found {len(tables)}")
         for logical, res in tables.items():
             out.tables[logical] = self._table(logical, res["Properties"])
-        for logical in self.t.of_type("AWS::SQS::Queue"):
-            url = boto3.client("sqs").create_queue(QueueName=self.names[logical])["QueueUrl"]
+        queues = self.t.of_type("AWS::SQS::Queue")
+        # Dead-letter queues first: a queue's redrive policy names its dead-letter queue.
+        for logical in sorted(queues, key=lambda q: "RedrivePolicy" in queues[q].get("Properties", {})):
+            props = self.resolve(queues[logical].get("Properties", {}))
+            attributes = {
+                name: json.dumps(props[name]) if name == "RedrivePolicy" else str(props[name])
+                for name in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "RedrivePolicy")
+                if name in props
+            }
+            url = boto3.client("sqs").create_queue(QueueName=self.names[logical], Attributes=attributes)[
+                "QueueUrl"
+            ]
             self.queue_urls[logical] = url
             out.queues[logical] = url
 
@@ -290,7 +312,11 @@ class LocalDeployer:
             spec.async_retries = int(props.get("MaximumRetryAttempts", 2))
             spec.on_failure_arn = props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
         for res in self.t.of_type("AWS::Lambda::EventSourceMapping").values():
-            out.stream_mappings.append(self._mapping(self.resolve(res["Properties"])))
+            props = self.resolve(res["Properties"])
+            if ":sqs:" in props["EventSourceArn"]:
+                out.queue_mappings.append(self._queue_mapping(props))
+            else:
+                out.stream_mappings.append(self._mapping(props))
         for res in self.t.of_type("AWS::SNS::Subscription").values():
             props = self.resolve(res["Properties"])
             if props["Protocol"] == "lambda":  # SNS invokes Lambda asynchronously
@@ -371,6 +397,17 @@ class LocalDeployer:
             report_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
             on_failure_arn=props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"),
             filters=filters,
+        )
+
+    def _queue_mapping(self, props: dict[str, Any]) -> QueueMapping:
+        arn = props["EventSourceArn"]
+        url = next(u for logical, u in self.queue_urls.items() if self.arns[logical] == arn)
+        return QueueMapping(
+            function=props["FunctionName"],
+            queue_arn=arn,
+            queue_url=url,
+            batch_size=int(props.get("BatchSize", 10)),
+            report_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
         )
 
     def _routes(self) -> list[Route]:

@@ -106,6 +106,10 @@ class PolicyBook:
                     ("ses:SendEmail", arn.format("ses", f"configuration-set/{params['ConfigurationSetName']}"))
                 )
             return needed
+        if service == "sqs":
+            # A queue URL ends in its account and name; SQS authorises against the queue's ARN.
+            name = params["QueueUrl"].rstrip("/").rsplit("/", 1)[-1]
+            return [(f"sqs:{operation}", arn.format("sqs", name))]
         if service == "kms":
             key = params["KeyId"]
             return [(f"kms:{operation}", key if key.startswith("arn:") else arn.format("kms", f"key/{key}"))]

@@ -22,6 +22,9 @@ The patches:
 6. A Query looks at the items of its partition (or its index partition) only: moto sorts
    every item of the table on every query (`Table.all_items`), which made each query of a
    long test session slower than the last (24 ms a query in a 120-appointment run).
+7. SQS keeps time on the virtual clock: a message's delay (DelaySeconds), its visibility
+   timeout and its retention run in virtual seconds (moto reads the wall clock, so a
+   message the paced SMS queue holds back for ten minutes would wait ten real minutes).
 The router and TTL process also read moto's DynamoDB stream shard (`items`,
 `starting_sequence_number`, each record's `record`), checked here as well.
 """
@@ -50,6 +53,7 @@ try:
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import StreamRecord, StreamShard, Table
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.sqs import models as sqs_models
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl as retrier_module
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
@@ -255,6 +259,20 @@ def patch_queries() -> None:
     Table.query = query  # type: ignore[method-assign]
 
 
+def patch_queue_time(clock: VirtualClock) -> None:
+    """SQS's delays, visibility timeouts and retention on the virtual clock."""
+
+    def seconds() -> float:
+        return clock.now().timestamp()
+
+    def millis() -> float:
+        return clock.now().timestamp() * 1000
+
+    seconds._local_patch = millis._local_patch = True  # type: ignore[attr-defined]
+    sqs_models.unix_time = seconds  # type: ignore[attr-defined]
+    sqs_models.unix_time_millis = millis  # type: ignore[attr-defined]
+
+
 def apply(
     clock: VirtualClock,
     invoke_sync: Callable[[str, dict[str, Any]], Any],
@@ -269,6 +287,7 @@ def apply(
     patch_waits(clock)
     patch_transactions()
     patch_queries()
+    patch_queue_time(clock)
     problems = verify()
     if problems:
         raise EmulatorMismatch("a moto patch did not take effect: " + "; ".join(problems))
@@ -312,6 +331,9 @@ def _preconditions() -> list[str]:
         "self.all_items()" not in _source(query) or "hash_key_conditions" not in _source(query)
     ):
         problems.append("Table.query no longer reads self.all_items() / hash_key_conditions")
+    sqs_source = _source(sqs_models)
+    if not all(f"{name}()" in sqs_source for name in ("unix_time", "unix_time_millis")):
+        problems.append("moto's SQS no longer reads unix_time / unix_time_millis")
     return problems
 
 
@@ -328,4 +350,6 @@ def verify() -> list[str]:
         problems.append("transactions would copy whole tables (transact_write_items not patched)")
     if not getattr(Table.query, "_local_patch", False):
         problems.append("queries would sort the whole table (Table.query not patched)")
+    if not all(getattr(getattr(sqs_models, f), "_local_patch", False) for f in ("unix_time", "unix_time_millis")):
+        problems.append("SQS delays would wait real time (moto.sqs.models time not patched)")
     return problems

@@ -1,5 +1,5 @@
 """What AWS does between the pieces, driven by the virtual clock: each job in its module
-(streams.py: Lambda's stream poller; schedules.py: EventBridge Scheduler;
+(streams.py: Lambda's stream poller; queues.py: its SQS poller; schedules.py: EventBridge Scheduler;
 async_invokes.py: Lambda's async queue; ttl.py: DynamoDB's TTL process), plus SES's
 event publishing. `settle` runs whatever is due now until nothing moves; `advance_to`
 moves the clock, stopping at every due moment on the way."""
@@ -18,6 +18,7 @@ import boto3
 from .async_invokes import AsyncInvokes
 from .clock import VirtualClock
 from .deploy import Deployment
+from .queues import QueuePoller
 from .runtime import LambdaRuntime
 from .schedules import Schedules
 from .streams import StreamPoller
@@ -39,9 +40,11 @@ class EventRouter:
             "dead_lettered": 0,
             "duplicates_injected": 0,
             "expired_items": 0,
+            "queue_batches": 0,
         }
         self.async_invokes = AsyncInvokes(deployment, runtime, self._dead_letter, self.stats)
         self.streams = StreamPoller(deployment, runtime, self._dead_letter, self.stats)
+        self.queues = QueuePoller(deployment, runtime, self._dead_letter, self.stats)
         self.schedules = Schedules(deployment, clock, self.async_invokes.enqueue, self.stats)
         self.ttl = TimeToLive(deployment, clock)
         self._sqs = boto3.client("sqs")
@@ -57,6 +60,7 @@ class EventRouter:
     @duplicate_deliveries.setter
     def duplicate_deliveries(self, on: bool) -> None:
         self.async_invokes.duplicate_deliveries = self.streams.duplicate_deliveries = on
+        self.queues.duplicate_deliveries = on
 
     def enqueue_async(self, function: str, event: dict[str, Any]) -> None:
         self.async_invokes.enqueue(function, event)
@@ -130,6 +134,7 @@ class EventRouter:
                     + self.async_invokes.drain()
                     + self.streams.pump()
                     + self.schedules.fire_due()
+                    + self.queues.pump()
                     + self._publish_email_events()
                 )
                 if progressed:
@@ -144,7 +149,9 @@ class EventRouter:
                 return
 
     def next_event_time(self) -> datetime | None:
-        times = [t for t in (self.schedules.next_due(), self.clock.next_wake()) if t is not None]
+        times = [
+            t for t in (self.schedules.next_due(), self.clock.next_wake(), self.queues.next_due()) if t is not None
+        ]
         return min(times) if times else None
 
     def advance_to(self, target: datetime) -> None:

@@ -219,3 +219,22 @@ def _shard(local_stack):
 def _stream_length(local_stack) -> int:
     shard = _shard(local_stack)
     return shard.starting_sequence_number + len(shard.items)
+
+
+def test_emulator_sqs_delays_and_visibility_run_on_the_virtual_clock(local_stack, control):
+    """Patch 7: a message held back two minutes shows two virtual minutes later, and one
+    received and not deleted shows again once its visibility timeout has passed."""
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="smoke-delays", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=120)
+    assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []
+    control.advance(119)
+    assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []
+    control.advance(2)
+    (message,) = sqs.receive_message(QueueUrl=url)["Messages"]
+    assert message["Body"] == "later"
+    assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []  # in flight
+    control.advance(31)
+    (again,) = sqs.receive_message(QueueUrl=url)["Messages"]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=again["ReceiptHandle"])
+    sqs.delete_queue(QueueUrl=url)
