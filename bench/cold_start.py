@@ -27,6 +27,8 @@ LAMBDA_ENV = {
     "EMAIL_CONFIGURATION_SET": "c",
     "SMS_ORIGINATIONS": "{}",
     "SMS_TWO_WAY_NUMBER_ID": "none",
+    "SMS_PARTS_PER_SECOND": "20",
+    "SMS_QUEUE_URL": "https://sqs.eu-central-1.amazonaws.com/1/paced-sms",
     "LINK_KEY_ARN": "arn:aws:kms:eu-central-1:1:key/links",
     "SECRETS_KEY_ARN": "arn:aws:kms:eu-central-1:1:key/secrets",
     "ESCALATION_STATE_MACHINE_ARN": "arn:aws:states:eu-central-1:1:stateMachine:m",

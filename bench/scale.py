@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import math
 import multiprocessing
 import random
 import sys
@@ -55,6 +56,7 @@ from notify.domain.model import (  # noqa: E402
     PlannedMessage,
     PracticeSettings,
 )
+from notify.domain.sms_pacing import URGENT_KINDS, URGENT_SHARE  # noqa: E402
 
 from .costs import PRICES  # noqa: E402
 
@@ -107,9 +109,6 @@ STEP_IO = {
 }
 
 
-# SMS kinds that cannot wait behind routine ones: the escalation of an unanswered reminder
-# (C1), a cancellation or reschedule notice, a freed-slot offer (F1: first come, first served).
-URGENT_KINDS = frozenset({MessageKind.CANCELLATION, MessageKind.RESCHEDULE, MessageKind.SLOT_OFFER})
 COUNTRIES = tuple(sorted({c for _, c, *_ in ZONES}))
 
 
@@ -495,10 +494,11 @@ def unpaced(sms: Counter[tuple[int, bool, int, int]], account: int) -> Delivery:
 
 
 def paced(sms: Counter[tuple[int, bool, int, int]], account: int, numbers: dict[str, int]) -> Delivery:
-    """After: a paced queue hands out, each second, the account's rate and each country's
-    origination rate (numbers x parts per second each); urgent messages before routine ones
-    and oldest first within each (FIFO per class and country: nothing that matters is
-    reordered); nothing is dropped. Two identical days run back to back and the second is
+    """After: the product's paced queue (notify/domain/sms_pacing.py, D17). Each rate (the
+    account's, each country's origination numbers x parts per second each) is split into
+    an urgent lane (URGENT_SHARE of it) and a routine lane; each lane hands out its rate
+    each second with a second's burst, oldest first (nothing that matters is reordered),
+    and nothing is dropped. Two identical days run back to back and the second is
     measured, so a backlog carried over midnight counts."""
     rates = ", ".join(f"{c} {numbers[c]}x{ORIGINATION_MPS[c]}" for c in COUNTRIES)
     out = Delivery(f"{account} parts/s ({rates})")
@@ -507,32 +507,41 @@ def paced(sms: Counter[tuple[int, bool, int, int]], account: int, numbers: dict[
         for day in (0, 1):
             arrivals.setdefault(second + day * DAY, []).append((urgent, country, parts, count))
     lanes = {(urgent, c): deque[list[int]]() for urgent in (True, False) for c in range(len(COUNTRIES))}
-    order = sorted(lanes, key=lambda lane: (not lane[0], lane[1]))
-    number_rate = [numbers[c] * ORIGINATION_MPS[c] for c in COUNTRIES]
+
+    def share(urgent: bool) -> float:
+        return URGENT_SHARE if urgent else 1 - URGENT_SHARE
+
+    account_rate = {urgent: account * share(urgent) for urgent in (True, False)}
+    number_rate = {
+        (urgent, c): numbers[name] * ORIGINATION_MPS[name] * share(urgent)
+        for urgent in (True, False)
+        for c, name in enumerate(COUNTRIES)
+    }
+    # Token buckets of a second's worth, which may go into debt by one message: a 3-part
+    # SMS still leaves on a lane of 2 parts per second, and the average rate holds.
+    account_tokens = dict(account_rate)
+    number_tokens = dict(number_rate)
     second, last_arrival, waiting = 0, max(arrivals, default=0), 0
-    # Token buckets (a second's worth at most), which may go into debt by one message: a
-    # 3-part SMS still leaves at 2 parts per second, and the average rate holds.
-    account_tokens, country_tokens = account, list(number_rate)
     while second <= last_arrival or waiting:
         for urgent, country, parts, count in arrivals.get(second, ()):
             lanes[(urgent, country)].append([second, parts, count])
             waiting += count
-        account_tokens = min(account_tokens + account, account) if second else account_tokens
-        country_tokens = (
-            [min(t + r, r) for t, r in zip(country_tokens, number_rate, strict=True)] if second else country_tokens
-        )
-        for lane_key in order:
-            lane = lanes[lane_key]
-            country = lane_key[1]
-            while lane and account_tokens > 0 and country_tokens[country] > 0:
+        if second:
+            account_tokens = {u: min(t + account_rate[u], account_rate[u]) for u, t in account_tokens.items()}
+            number_tokens = {k: min(t + number_rate[k], number_rate[k]) for k, t in number_tokens.items()}
+        for lane_key, lane in lanes.items():
+            urgent = lane_key[0]
+            while lane and account_tokens[urgent] > 0 and number_tokens[lane_key] > 0:
                 batch = lane[0]
                 arrived, parts, count = batch
-                fit = min(count, -(-account_tokens // parts), -(-country_tokens[country] // parts))
-                account_tokens -= fit * parts
-                country_tokens[country] -= fit * parts
+                fit = min(
+                    count, math.ceil(account_tokens[urgent] / parts), math.ceil(number_tokens[lane_key] / parts)
+                )
+                account_tokens[urgent] -= fit * parts
+                number_tokens[lane_key] -= fit * parts
                 waiting -= fit
                 if arrived >= DAY:
-                    out.delays[lane_key[0]][second - arrived] += fit
+                    out.delays[urgent][second - arrived] += fit
                     out.sent_parts[second % DAY] += fit * parts
                 if fit == count:
                     lane.popleft()
@@ -543,20 +552,33 @@ def paced(sms: Counter[tuple[int, bool, int, int]], account: int, numbers: dict[
 
 
 def needed_rates(sms: Counter[tuple[int, bool, int, int]], within: int = 300) -> tuple[int, dict[str, int]]:
-    """The account rate, and origination numbers per country, that clear the busiest
-    `within` seconds' SMS parts within that time (the peak window's parts / `within`)."""
-    total = [0] * DAY
-    per_country = {c: [0] * DAY for c in COUNTRIES}
-    for (second, _, country, parts), count in sms.items():
-        total[second] += parts * count
-        per_country[COUNTRIES[country]][second] += parts * count
+    """The account rate, and origination numbers per country, whose lanes clear the
+    busiest `within` seconds' SMS parts of each class within that time (the peak window's
+    parts / `within`, over the class's share of the rate)."""
+    total = {u: [0] * DAY for u in (True, False)}
+    per_country = {(u, c): [0] * DAY for u in (True, False) for c in COUNTRIES}
+    for (second, urgent, country, parts), count in sms.items():
+        total[urgent][second] += parts * count
+        per_country[(urgent, COUNTRIES[country])][second] += parts * count
 
     def peak_window(row: list[int]) -> int:
         running = list(accumulate(row + row))  # two days: windows across midnight
         return max(running[i + within] - running[i] for i in range(DAY))
 
-    account = -(-peak_window(total) // within)
-    numbers = {c: max(1, -(-peak_window(row) // (within * ORIGINATION_MPS[c]))) for c, row in per_country.items()}
+    def share(urgent: bool) -> float:
+        return URGENT_SHARE if urgent else 1 - URGENT_SHARE
+
+    account = max(math.ceil(peak_window(total[u]) / (within * share(u))) for u in (True, False))
+    numbers = {
+        c: max(
+            1,
+            *(
+                math.ceil(peak_window(per_country[(u, c)]) / (within * ORIGINATION_MPS[c] * share(u)))
+                for u in (True, False)
+            ),
+        )
+        for c in COUNTRIES
+    }
     return account, numbers
 
 

@@ -9,12 +9,14 @@ succeed while every send would fail.
 
 from __future__ import annotations
 
-from aws_cdk import CfnCondition, CfnParameter, CfnResource, Fn, Stack
+from aws_cdk import CfnCondition, CfnParameter, CfnResource, Duration, Fn, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import custom_resources as cr
 from cdk_nag import NagSuppressions
 from constructs import Construct
@@ -26,10 +28,18 @@ DOMAIN = r"([A-Za-z0-9-]+\.)+[A-Za-z]{2,}"
 # {"PL": {"origination": "+48...", "sender_id": "ZDROWIE"}, ...}: see notify/settings.py.
 ORIGINATIONS = r"\{.*\}"
 PHONE_NUMBER_ID = r"phone-[0-9a-f]{32}"
+# The paced queue's sender (D17): its timeout, the tries a queued SMS gets before its
+# dead-letter queue keeps it, and at most how many copies of it read the queue (SQS event
+# source mappings take 2 to 1,000).
+SMS_SENDER_TIMEOUT_S = 30
+SMS_SEND_ATTEMPTS = 5
+SMS_SENDER_CONCURRENCY = 2
 
 
 class MessagingConstruct(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, topic_key: kms.IKey) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, topic_key: kms.IKey, dead_letter: sqs.IQueue
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
 
@@ -71,6 +81,29 @@ class MessagingConstruct(Construct):
             'sender id to send SMS from, e.g. {"PL": {"origination": '
             '"+48...", "sender_id": "ZDROWIE"}}; {} lets SNS choose.',
         ).value_as_string
+
+        # D17: the account's SMS rate (AWS's default quota: 20 message parts a second; a
+        # raised quota is set here). SMS over it wait in the paced queue for their moment.
+        self.sms_rate = CfnParameter(
+            stack,
+            "SmsPartsPerSecond",
+            type="Number",
+            default=20,
+            min_value=1,
+            max_value=10000,
+            description="The account's SMS sending rate (message parts per second, its AWS quota)",
+        ).value_as_string
+        self.paced_sms = sqs.Queue(
+            self,
+            "PacedSms",
+            # Lambda's advice for a queue it reads: visibility at least six times the
+            # function's timeout, so a message is not handed out again while in work.
+            visibility_timeout=Duration.seconds(6 * SMS_SENDER_TIMEOUT_S),
+            retention_period=Duration.days(4),  # its dead-letter queue keeps 14 days
+            encryption=sqs.QueueEncryption.SQS_MANAGED,  # identifiers only (contracts.QueuedSms)
+            enforce_ssl=True,
+            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=SMS_SEND_ATTEMPTS, queue=dead_letter),
+        )
 
         def configured(name: str, value: str) -> CfnCondition:
             return CfnCondition(self, name, expression=Fn.condition_not(Fn.condition_equals(value, NONE)))
@@ -178,9 +211,46 @@ class MessagingConstruct(Construct):
             "PUSH_APNS_ARN": self.apns_arn,
             "EMAIL_FROM": self.email_from,
             "EMAIL_CONFIGURATION_SET": self.configuration_set.ref,
+            **self.sms_environment(),
+        }
+
+    def sms_environment(self) -> dict[str, str]:
+        return {
             "SMS_ORIGINATIONS": self.sms_originations,
             "SMS_TWO_WAY_NUMBER_ID": self.two_way_number,
+            "SMS_PARTS_PER_SECOND": self.sms_rate,
+            "SMS_QUEUE_URL": self.paced_sms.queue_url,
         }
+
+    def allow_queueing(self, sender: lambda_.Function) -> None:
+        """An SMS over the rate waits in the paced queue for its moment (D17)."""
+        self.paced_sms.grant_send_messages(sender)
+
+    def allow_paced_sending(self, sender: lambda_.Function) -> None:
+        """The paced queue's sender: SMS only (no push, no email)."""
+        self.paced_sms.grant_send_messages(sender)  # a wait longer than SQS holds goes back
+        sender.add_event_source(
+            sources.SqsEventSource(
+                self.paced_sms,
+                batch_size=10,
+                report_batch_item_failures=True,
+                max_concurrency=SMS_SENDER_CONCURRENCY,
+            )
+        )
+        sender.add_to_role_policy(
+            iam.PolicyStatement(actions=["sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"], resources=["*"])
+        )
+        NagSuppressions.add_resource_suppressions(
+            sender,
+            [
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": "SMS publish and opt-out checks have no resource ARN (AWS requires '*').",
+                    "appliesTo": ["Resource::*"],
+                }
+            ],
+            apply_to_children=True,
+        )
 
     def allow_sending(self, sender: lambda_.Function) -> None:
         stack = Stack.of(self)

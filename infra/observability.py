@@ -82,6 +82,7 @@ class Watched:
     api_name: str
     api_stage: str
     schedule_group: str
+    paced_sms: sqs.IQueue  # SMS waiting for their moment (D17)
 
 
 def custom_metric(name: str, statistic: str = "Sum", minutes: int = 5) -> cloudwatch.Metric:
@@ -161,6 +162,20 @@ class ObservabilityConstruct(Construct):
                 f"{name} is more than a minute behind the table stream: messages are planned late.",
                 threshold=60_000,
             )
+        self.alarm(
+            "SmsBacklog",
+            w.paced_sms.metric_approximate_age_of_oldest_message(statistic="Maximum", period=Duration.minutes(5)),
+            "sms-backlog",
+            "An SMS has waited over 15 minutes in the paced queue: SMS are due faster than "
+            "the account's SMS rate lets them leave.",
+            threshold=900,
+        )
+        self.alarm(
+            "SmsThrottled",
+            custom_metric("SmsThrottled"),
+            "sms-backlog",
+            "SNS throttled SMS the stack had paced: SmsPartsPerSecond is above the account's quota.",
+        )
         self.alarm(
             "EscalationsFailed",
             w.state_machine.metric_failed(period=Duration.minutes(5)),

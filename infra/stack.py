@@ -4,6 +4,7 @@ r"""The whole product in one stack, composed of one construct per concern.
     patient_links  ->   |      (plans messages, recall periods   \-(daily)-> recall_sweep
                         |       and freed-slot offers)              send_push -> escalation
                         |    -(stream)-> practice_callback                -> sms_fallback
+                        send_push / sms_fallback -(paced SMS queue)-> sms_sender
     SES bounces / complaints -(SNS)-> delivery_events
 
 The table stream has two readers: DynamoDB Streams throttles more than two processes
@@ -28,7 +29,7 @@ from infra.data import DataConstruct
 from infra.escalation import EscalationConstruct
 from infra.function_factory import FunctionFactoryConstruct
 from infra.keys import KeysConstruct
-from infra.messaging import MessagingConstruct
+from infra.messaging import SMS_SENDER_TIMEOUT_S, MessagingConstruct
 from infra.observability import DeadLettersConstruct, ObservabilityConstruct, Watched
 from infra.scheduling import SchedulingConstruct
 from notify.dal.keys import Prefix
@@ -72,6 +73,7 @@ TABLE_ACCESS = {
     "practice_callback": ("GetItem", "BatchGetItem"),
     "delivery_events": ("UpdateItem",),
     "sms_replies": (*READ_WRITE, "ConditionCheckItem"),
+    "sms_sender": ("GetItem", "BatchGetItem", "PutItem", "UpdateItem"),
 }
 # Lambda's default quota of filters on one event source mapping (more only on request).
 MAX_STREAM_FILTERS = 5
@@ -88,11 +90,11 @@ class NotificationStack(Stack):
         keys = KeysConstruct(self, "Keys")
         dead_letters = DeadLettersConstruct(self, "DeadLetters")
         factory = FunctionFactoryConstruct(self, "Functions", logs_key=keys.logs)
-        messaging = MessagingConstruct(self, "Messaging", topic_key=keys.topics)
+        messaging = MessagingConstruct(self, "Messaging", topic_key=keys.topics, dead_letter=dead_letters.sends)
         table_env = {"TABLE_NAME": table.table_name}
 
-        def function(name: str, environment: dict[str, str]) -> lambda_.Function:
-            created = factory.create(name, environment)
+        def function(name: str, environment: dict[str, str], **options: int) -> lambda_.Function:
+            created = factory.create(name, environment, **options)
             data.grant(created, *TABLE_ACCESS[name])
             return created
 
@@ -132,7 +134,13 @@ class NotificationStack(Stack):
         escalation.state_machine.grant_start_execution(send_push)
         for sender in (send_push, sms_fallback):
             messaging.allow_sending(sender)
+            messaging.allow_queueing(sender)
             keys.allow_link_tokens(sender)
+        # SMS over the account's rate wait in the paced queue for their moment (D17).
+        sms_sender = function(
+            "sms_sender", {**table_env, **messaging.sms_environment()}, timeout_s=SMS_SENDER_TIMEOUT_S
+        )
+        messaging.allow_paced_sending(sms_sender)
         # Recalls (K1): each practice's daily schedule fires recall_sweep.
         recall_sweep = function("recall_sweep", {**table_env, "SEND_FUNCTION_ARN": send_push.function_arn})
         asynchronous(recall_sweep, dead_letters.sends)
@@ -209,6 +217,7 @@ class NotificationStack(Stack):
                 api_name=api.api.rest_api_name,
                 api_stage=api.stage.stage_name,
                 schedule_group=scheduling.group_name,
+                paced_sms=messaging.paced_sms,
             ),
         )
 

@@ -7,6 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from notify.adapters.channels import ChannelConfig
 from notify.adapters.escalation_machine import Escalations
 from notify.adapters.link_keys import LinkKeys
+from notify.adapters.sms_queue import SmsQueue
 from notify.clock import utcnow
 from notify.contracts import SendRequest
 from notify.dal.read_cache import per_invocation
@@ -20,6 +21,7 @@ sending = Sending(
     ChannelConfig.from_settings(settings),
     LinkKeys(settings.link_key_arn),
     Escalations(settings.escalation_state_machine_arn),
+    SmsQueue(settings.sms_queue_url),
 )
 
 

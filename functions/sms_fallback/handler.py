@@ -6,6 +6,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.adapters.channels import ChannelConfig
 from notify.adapters.link_keys import LinkKeys
+from notify.adapters.sms_queue import SmsQueue
 from notify.clock import utcnow
 from notify.contracts import EscalationRequest
 from notify.dal.read_cache import per_invocation
@@ -14,7 +15,12 @@ from notify.services.delivery import Sending, escalate
 from notify.settings import FallbackSettings
 
 settings = FallbackSettings.from_env()
-sending = Sending(settings.public_base_url, ChannelConfig.from_settings(settings), LinkKeys(settings.link_key_arn))
+sending = Sending(
+    settings.public_base_url,
+    ChannelConfig.from_settings(settings),
+    LinkKeys(settings.link_key_arn),
+    sms_queue=SmsQueue(settings.sms_queue_url),
+)
 
 
 @logger.inject_lambda_context(correlation_id_path="request.appointment_id")

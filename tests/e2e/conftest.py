@@ -14,6 +14,9 @@ from notify.domain.model import PracticeSettings
 APP_PATIENT = {"has_app": True, "push_enabled": True, "device_token": "device-1", "platform": "android"}
 # B9: notices go out once a change has settled (the practice setting's default).
 NOTICE_DELAY = timedelta(seconds=PracticeSettings().notice_delay_seconds)
+# SMS over the account's rate leave from the paced queue at their moment (D17): a burst of
+# a few dozen parts has left within this.
+PACED_SMS_WAIT = timedelta(seconds=10)
 
 
 def own_mobile() -> str:

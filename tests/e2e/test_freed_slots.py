@@ -12,6 +12,8 @@ import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from .conftest import PACED_SMS_WAIT
+
 
 class PracticeEndpoint:
     """The practice's own system, receiving our signed callbacks on localhost."""
@@ -51,6 +53,9 @@ def _setup(s, candidates: int, slot_day: int = 3, gap_hours: float = 48, calenda
 
 
 def _offers(s) -> list[dict]:
+    """The offers, once all have left: ten at once are over the urgent lane's rate, so
+    the later ones leave a second or two after the first (earliest candidates first, D17)."""
+    s.control.advance(PACED_SMS_WAIT.total_seconds())
     return s.messages(kind="slot_offer")
 
 

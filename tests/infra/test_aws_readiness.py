@@ -51,6 +51,15 @@ def _actions(statement: dict) -> list[str]:
 
 
 # -- streams ------------------------------------------------------------------------------
+def _stream_mappings(template) -> dict:
+    """The table stream's readers (a queue's mapping has no starting position)."""
+    return {
+        logical: m
+        for logical, m in _resources(template, "AWS::Lambda::EventSourceMapping").items()
+        if "StartingPosition" in m["Properties"]
+    }
+
+
 def test_a_table_stream_has_at_most_two_readers_per_shard(template):
     """DynamoDB Streams throttles more than two processes reading one shard
     (LimitExceededException); each event source mapping is one reader."""
@@ -63,7 +72,7 @@ def test_a_table_stream_has_at_most_two_readers_per_shard(template):
 def test_a_stream_reader_has_no_more_filters_than_lambda_accepts(template):
     """Lambda accepts five filters per event source mapping by default (up to ten on
     request); creating the mapping with more fails at deploy time, not here."""
-    for logical, mapping in _resources(template, "AWS::Lambda::EventSourceMapping").items():
+    for logical, mapping in _stream_mappings(template).items():
         assert 1 <= len(mapping["Properties"]["FilterCriteria"]["Filters"]) <= 5, logical
 
 
@@ -71,7 +80,7 @@ def test_planning_and_freed_slots_share_a_reader_and_callbacks_have_their_own(te
     functions = _function_logicals(template)
     mappings = {
         m["Properties"]["FunctionName"]["Ref"]: json.dumps(m["Properties"]["FilterCriteria"])
-        for m in _resources(template, "AWS::Lambda::EventSourceMapping").values()
+        for m in _stream_mappings(template).values()
     }
     assert set(mappings) == {functions["schedule_reminder"], functions["practice_callback"]}
     assert "APPT#" in mappings[functions["schedule_reminder"]]
@@ -387,3 +396,70 @@ def test_a1_the_operator_dashboard_shows_outcome_totals_without_a_per_practice_d
     for feature in FEATURES:
         assert f"Outcome_{feature}" in body, feature
     assert "practice_id" not in body
+
+
+# -- D17: SMS paced to the account's rate ---------------------------------------------------
+def _paced_queue(template) -> tuple[dict, dict, dict]:
+    """(the paced queue's mapping, the queue, its dead-letter queue)."""
+    (mapping,) = [
+        m["Properties"]
+        for m in _resources(template, "AWS::Lambda::EventSourceMapping").values()
+        if "StartingPosition" not in m["Properties"]
+    ]
+    queues = _resources(template, "AWS::SQS::Queue")
+    queue = queues[mapping["EventSourceArn"]["Fn::GetAtt"][0]]["Properties"]
+    dead_letters = queues[queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]]["Properties"]
+    return mapping, queue, dead_letters
+
+
+def test_b8_the_paced_sms_queue_is_read_the_way_lambda_asks(template):
+    """Lambda's SQS mapping: the queue's visibility timeout at least six times the
+    function's timeout (or a batch in work shows again); partial batch responses; at most
+    10 messages a batch without a batching window; maximum concurrency 2 to 1,000."""
+    functions = _function_logicals(template)
+    mapping, queue, _ = _paced_queue(template)
+    assert mapping["FunctionName"] == {"Ref": functions["sms_sender"]}
+    sender = _resources(template, "AWS::Lambda::Function")[functions["sms_sender"]]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * sender["Timeout"]
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BatchSize"] <= 10 and "MaximumBatchingWindowInSeconds" not in mapping
+    assert 2 <= mapping["ScalingConfig"]["MaximumConcurrency"] <= 1000
+
+
+def test_b8_a_queued_sms_that_keeps_failing_is_dead_lettered_and_kept_longer(template):
+    """SQS: a message's expiry counts from when it was first queued, also in its dead-letter
+    queue, so the dead-letter queue must keep messages longer than the queue does."""
+    _, queue, dead_letters = _paced_queue(template)
+    assert 1 <= queue["RedrivePolicy"]["maxReceiveCount"] <= 10
+    assert dead_letters["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]
+    assert queue["SqsManagedSseEnabled"] is True
+
+
+def test_b8_the_sms_rate_is_a_deploy_parameter_every_sms_sender_reads(template):
+    """AWS's default SMS quota is 20 message parts a second per account; a raised one is
+    given at deploy time. Every function that sends SMS paces by it; the senders of
+    planned messages can queue one (an answer to a patient's text leaves at once)."""
+    parameter = _body(template)["Parameters"]["SmsPartsPerSecond"]
+    assert parameter["Type"] == "Number" and parameter["Default"] == 20
+    functions = _function_logicals(template)
+    mapping, _, _ = _paced_queue(template)
+    queue_logical = mapping["EventSourceArn"]["Fn::GetAtt"][0]
+    for name in ("send_push", "sms_fallback", "sms_sender", "sms_replies"):
+        variables = _resources(template, "AWS::Lambda::Function")[functions[name]]["Properties"]["Environment"][
+            "Variables"
+        ]
+        assert variables["SMS_PARTS_PER_SECOND"] == {"Ref": "SmsPartsPerSecond"}, name
+        assert variables["SMS_QUEUE_URL"] == {"Ref": queue_logical}, name
+        sends = [
+            s
+            for s in _statements_of_role(template, _role_of(template, functions[name]))
+            if "sqs:SendMessage" in _actions(s) and s["Resource"] == {"Fn::GetAtt": [queue_logical, "Arn"]}
+        ]
+        assert bool(sends) == (name != "sms_replies"), name
+
+
+def test_b8_a_wait_is_never_longer_than_sqs_holds_a_message():
+    """SQS holds a message back for at most 900 seconds (DelaySeconds 0 to 900)."""
+    from notify.domain.sms_pacing import MAX_QUEUE_DELAY
+
+    assert MAX_QUEUE_DELAY.total_seconds() == 900

@@ -73,7 +73,12 @@ def test_functions_get_exactly_the_variables_their_settings_validate(template):
 
 
 def test_b8_stream_mappings_are_bounded_partial_and_dead_lettered(template):
-    template.resource_count_is("AWS::Lambda::EventSourceMapping", 2)
+    streams = [
+        m
+        for m in _resources(template, "AWS::Lambda::EventSourceMapping").values()
+        if "StartingPosition" in m["Properties"]
+    ]
+    assert len(streams) == 2
     template.has_resource_properties(
         "AWS::Lambda::EventSourceMapping",
         {
@@ -163,7 +168,7 @@ def test_c1_escalation_machine_waits_reads_the_appointment_then_sends_sms(templa
 
 def test_k1_schedule_reminder_also_reads_practice_profiles_and_manual_recalls(template):
     mappings = _resources(template, "AWS::Lambda::EventSourceMapping").values()
-    patterns = sorted(json.dumps(m["Properties"]["FilterCriteria"]) for m in mappings)
+    patterns = sorted(json.dumps(m["Properties"].get("FilterCriteria")) for m in mappings)
     joined = " ".join(patterns)
     assert "PROFILE" in joined and "RECALL#" in joined and "manual" in joined
     policies = json.dumps(_resources(template, "AWS::IAM::Policy"))
@@ -233,7 +238,7 @@ def test_b8_alarms_on_dead_letters_errors_throttles_and_failed_escalations(templ
 def test_queues_are_encrypted_and_ssl_only(template):
     for queue in _resources(template, "AWS::SQS::Queue").values():
         assert queue["Properties"]["SqsManagedSseEnabled"] is True
-    template.resource_count_is("AWS::SQS::QueuePolicy", 3)
+    template.resource_count_is("AWS::SQS::QueuePolicy", 4)  # three dead-letter queues, the paced SMS queue
 
 
 def test_api_serves_the_webhook_and_patient_links(template):

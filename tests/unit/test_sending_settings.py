@@ -22,6 +22,8 @@ BASE = {
     "PUSH_APNS_ARN": "none",
     "EMAIL_FROM": "no-reply@clinic.example",
     "SMS_TWO_WAY_NUMBER_ID": "none",
+    "SMS_PARTS_PER_SECOND": "20",
+    "SMS_QUEUE_URL": "https://sqs.eu-central-1.amazonaws.com/1/paced-sms",
 }
 
 

@@ -123,6 +123,26 @@ class EscalationRequest(SendRequest):
     escalate_at: str
 
 
+class QueuedSms(BaseModel):
+    """An SMS waiting in the paced queue for its moment (D17). Identifiers only: the text
+    waits in the ledger (encrypted with the table), the number is read from the patient
+    when the SMS leaves, so an erased patient's SMS never leaves and the queue holds no
+    personal data."""
+
+    model_config = ConfigDict(defer_build=True, extra="ignore")
+
+    request: SendRequest  # the send it belongs to: checked again before it leaves
+    patient_id: Identifier
+    subject_ids: list[Identifier] = Field(default_factory=list, max_length=20)  # R11: a group's
+    parts: int = Field(ge=1, le=20)
+    month: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}$")  # the quota month its parts count in
+    leaves_at: datetime  # the moment its rates gave it
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+
+    def body(self) -> str:
+        return self.model_dump_json(exclude_none=True)
+
+
 def iso_z(moment: datetime) -> str:
     """UTC timestamp in the `...Z` form Step Functions' TimestampPath expects."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -79,12 +79,30 @@ class SmsOrigination(BaseModel):
     origination: str = Field(default="", max_length=256)
     # Alphanumeric sender id where the country allows one (it cannot receive replies).
     sender_id: str = Field(default="", max_length=11, pattern=r"^[A-Za-z0-9]*$")
+    # Message parts per second this identity may send (its AWS quota: a US toll-free
+    # number 3, a long code 1...). Unset: only the account's rate paces it (D17).
+    parts_per_second: float | None = Field(default=None, gt=0, le=10_000)
 
 
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
 
 
-class FallbackSettings(_LinkKeySettings):
+class SmsSettings(_EnvSettings):
+    """sms_sender (it sends the SMS that waited for their moment in the paced queue, D17);
+    what every function that sends SMS shares."""
+
+    sms_originations: Json[dict[CountryCode, SmsOrigination]] = Field(
+        default_factory=dict, alias="SMS_ORIGINATIONS"
+    )
+    # End User Messaging SMS number with two-way on (phone-...), or "none" (T1).
+    sms_two_way_number_id: str = Field(alias="SMS_TWO_WAY_NUMBER_ID", pattern=r"^(phone-[0-9a-f]{32}|none)$")
+    # The account's SMS rate, message parts per second (AWS's default quota is 20).
+    sms_parts_per_second: float = Field(alias="SMS_PARTS_PER_SECOND", gt=0, le=10_000)
+    # Where an SMS waits for its moment when the rate has none free now (D17).
+    sms_queue_url: str = Field(alias="SMS_QUEUE_URL", min_length=1)
+
+
+class FallbackSettings(SmsSettings, _LinkKeySettings):
     """sms_fallback (the state machine invokes it, so it cannot know the machine's ARN)."""
 
     public_base_url: str = Field(alias="PUBLIC_BASE_URL", min_length=1)
@@ -92,11 +110,6 @@ class FallbackSettings(_LinkKeySettings):
     email_configuration_set: str = Field(alias="EMAIL_CONFIGURATION_SET", min_length=1)
     push_fcm_arn: str = Field(alias="PUSH_FCM_ARN", min_length=1)
     push_apns_arn: str = Field(alias="PUSH_APNS_ARN", min_length=1)
-    sms_originations: Json[dict[CountryCode, SmsOrigination]] = Field(
-        default_factory=dict, alias="SMS_ORIGINATIONS"
-    )
-    # End User Messaging SMS number with two-way on (phone-...), or "none" (T1).
-    sms_two_way_number_id: str = Field(alias="SMS_TWO_WAY_NUMBER_ID", pattern=r"^(phone-[0-9a-f]{32}|none)$")
 
     @field_validator("email_from")
     @classmethod

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..settings import NOT_CONFIGURED, FallbackSettings, SmsOrigination
+from ..settings import NOT_CONFIGURED, FallbackSettings, SmsOrigination, SmsSettings
 from .aws_clients import client
 
 
@@ -23,6 +23,7 @@ class ChannelConfig:
     configuration_set: str = ""
     sms_originations: dict[str, SmsOrigination] = field(default_factory=dict)
     two_way: bool = False  # a number of ours takes patients' answers (T1)
+    sms_parts_per_second: float = 20.0  # the account's SMS rate (D17)
 
     @classmethod
     def from_settings(cls, settings: FallbackSettings) -> ChannelConfig:
@@ -32,13 +33,29 @@ class ChannelConfig:
             if arn != NOT_CONFIGURED
         }
         email = "" if settings.email_from == NOT_CONFIGURED else settings.email_from
+        sms = cls.for_sms(settings)
         return cls(
             apps,
             email,
             settings.email_configuration_set,
-            dict(settings.sms_originations),
-            settings.sms_two_way_number_id != NOT_CONFIGURED,
+            sms.sms_originations,
+            sms.two_way,
+            sms.sms_parts_per_second,
         )
+
+    @classmethod
+    def for_sms(cls, settings: SmsSettings) -> ChannelConfig:
+        """SMS only (the paced queue's sender)."""
+        return cls(
+            sms_originations=dict(settings.sms_originations),
+            two_way=settings.sms_two_way_number_id != NOT_CONFIGURED,
+            sms_parts_per_second=settings.sms_parts_per_second,
+        )
+
+    def identity_rate(self, country: str) -> float | None:
+        """The parts per second of the identity SMS to `country` leave from, if named."""
+        origination = self.sms_originations.get(country)
+        return origination.parts_per_second if origination is not None else None
 
     @property
     def push_platforms(self) -> frozenset[str]:
@@ -117,13 +134,21 @@ def our_number(config: ChannelConfig, country: str) -> str | None:
     return origination.origination
 
 
+class ChannelThrottled(Exception):
+    """The provider took nothing: over the rate (the SMS is tried again, D17)."""
+
+
 def send_sms(config: ChannelConfig, phone_e164: str, country: str, text: str) -> str:
     """Send one SMS from the origination identity configured for `country`."""
-    response = client("sns").publish(
-        PhoneNumber=phone_e164,
-        Message=text,
-        MessageAttributes=sms_attributes(config.sms_originations.get(country)),
-    )
+    sns = client("sns")
+    try:
+        response = sns.publish(
+            PhoneNumber=phone_e164,
+            Message=text,
+            MessageAttributes=sms_attributes(config.sms_originations.get(country)),
+        )
+    except sns.exceptions.ThrottledException as exc:
+        raise ChannelThrottled(str(exc)) from exc
     return str(response["MessageId"])
 
 

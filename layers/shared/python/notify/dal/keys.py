@@ -39,6 +39,7 @@ class Prefix(StrEnum):
     GROUP = "GROUP#"
     OUTCOMES = "OUTCOMES#"
     CAP = "CAP#"
+    PACING = "PACING#"
     # Index partitions: gsi1 (calendar order, due recalls, shared numbers), gsi2 (one
     # patient's items, a practice's notices, recall tokens).
     CALENDAR = "CAL#"
@@ -185,3 +186,9 @@ def message_cap(practice_id: str, patient_id: str, period: str) -> tuple[str, st
 def outcomes(practice_id: str, day: str, calendar_id: str) -> tuple[str, str]:
     """A1: one practice's outcome counters of one local day and calendar."""
     return f"{Prefix.OUTCOMES}{practice_id}", f"{day}#{calendar_id}"
+
+
+def pacing(counter: str) -> tuple[str, str]:
+    """The moment the next SMS part of one rate's lane may leave (`account#routine`,
+    `US#urgent`: D17). Deployment-wide, not a practice's."""
+    return f"{Prefix.PACING}{counter}", "PACING"

@@ -81,6 +81,23 @@ def claim(ref: MessageRef, channel: Channel, now: datetime) -> bool:
     )
 
 
+def claim_queued(ref: MessageRef, now: datetime) -> bool:
+    """D17: take a queued SMS to send it; False if another delivery of it took it (a
+    taker that crashed leaves its claim to lapse, and the queue brings the SMS back)."""
+    item = LedgerItem(*_key(ref, Channel.SMS))
+    return condition_held(
+        lambda: item.update(
+            actions=[
+                LedgerItem.status.set(DeliveryStatus.PLANNED.value),
+                LedgerItem.lease_until.set(now + CLAIM_LEASE),
+                LedgerItem.updated_at.set(now),
+            ],
+            condition=(LedgerItem.status == DeliveryStatus.QUEUED.value)
+            | ((LedgerItem.status == DeliveryStatus.PLANNED.value) & (LedgerItem.lease_until < now)),
+        )
+    )
+
+
 def record_skip(ref: MessageRef, channel: Channel, reason: str, now: datetime) -> None:
     """Record a skipped channel with its reason (C5, C7, R3...). First record wins."""
     item = _new(ref, channel, DeliveryStatus.SKIPPED, now, reason)
@@ -189,6 +206,21 @@ def get_entries(ref: MessageRef, *channels: Channel) -> list[LedgerItem | None]:
     """The message's rows on these channels, read together (one request)."""
     read_cache.prefetch(*(_key(ref, channel) for channel in channels))
     return [get_entry(ref, channel) for channel in channels]
+
+
+def content_key(ref: MessageRef, channel: Channel) -> tuple[str, str]:
+    return LedgerContentItem.key(ref.practice_id, ref.appointment_id, ref.message_id, str(channel))
+
+
+def get_content(ref: MessageRef, channel: Channel) -> LedgerContentItem | None:
+    try:
+        return LedgerContentItem.get(*content_key(ref, channel), consistent_read=True)
+    except LedgerContentItem.DoesNotExist:
+        return None
+
+
+def entry_key(ref: MessageRef, channel: Channel) -> tuple[str, str]:
+    return _key(ref, channel)
 
 
 def get_entry(ref: MessageRef, channel: Channel) -> LedgerItem | None:

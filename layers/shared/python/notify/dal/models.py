@@ -379,6 +379,16 @@ class QuotaItem(NotifyItem, discriminator="quota"):
         return keys.quota(practice_id, month)
 
 
+class PacingItem(NotifyItem, discriminator="pacing"):
+    """One lane of an SMS rate: the moment (epoch seconds) its next part may leave (D17)."""
+
+    next_at = NumberAttribute(null=True)
+
+    @staticmethod
+    def key(counter: str) -> tuple[str, str]:
+        return keys.pacing(counter)
+
+
 class RecallItem(NotifyItem, discriminator="recall"):
     """A patient's current recall of one type (K1). While due it sits in the practice's
     due queue (gsi1, sparse: removed once handled), so the daily sweep reads only who is

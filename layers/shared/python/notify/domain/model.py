@@ -29,6 +29,8 @@ class Channel(StrEnum):
 class DeliveryStatus(StrEnum):
     PLANNED = "planned"
     SKIPPED = "skipped"
+    # An SMS waiting in the paced queue for its moment (D17): sent when it leaves.
+    QUEUED = "queued"
     SENT = "sent"
     OPENED = "opened"
     ACTED = "acted"

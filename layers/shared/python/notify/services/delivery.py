@@ -6,6 +6,7 @@ reason (B5), and SMS count against the practice's monthly quota atomically (C7).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,15 +15,17 @@ from ..adapters import channels
 from ..adapters.channels import ChannelConfig, ChannelError, PushMessage
 from ..adapters.escalation_machine import Escalations
 from ..adapters.link_keys import LinkKeys
-from ..contracts import SendRequest, iso_z
+from ..adapters.sms_queue import SmsQueue
+from ..contracts import QueuedSms, SendRequest, iso_z
 from ..dal import appointments as appointment_store
-from ..dal import conversations, keys, ledger, quota, read_cache
+from ..dal import conversations, keys, ledger, pacing, quota, read_cache
 from ..dal import practices as practice_store
 from ..dal import recalls as recall_store
 from ..dal import slots as slot_store
 from ..dal.callbacks import callback_item
 from ..dal.ledger import MessageRef
 from ..dal.practices import PracticeRecord
+from ..domain import sms_pacing
 from ..domain.channel_choice import (
     NOTICE_KINDS,
     choose_channels,
@@ -61,6 +64,7 @@ class Sending:
     channels: ChannelConfig
     links: LinkKeys
     escalations: Escalations | None = None  # sms_fallback starts none
+    sms_queue: SmsQueue | None = None  # where an SMS waits for its moment (D17)
 
     @property
     def offered(self) -> ChannelsOffered:
@@ -72,6 +76,12 @@ class DeliveryOutcome:
     sent: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     escalation_started: bool = False
+    queued: list[str] = field(default_factory=list)  # waiting in the paced queue (D17)
+
+    @property
+    def going(self) -> set[str]:
+        """Channels sent, or queued to leave at their moment."""
+        return {*self.sent, *self.queued}
 
     def logged(self, message_id: str) -> DeliveryOutcome:
         """Log the channels skipped, with their reasons (an opted-out number, the quota...):
@@ -97,6 +107,8 @@ class _Job:
     locale: str = "en"
     context: dict[str, Any] = field(default_factory=dict)  # what `rendered` was made from
     subject_ids: tuple[str, ...] = ()  # R11: every appointment the message covers
+    escalation: bool = False  # the SMS of an unanswered message (urgent, D17)
+    request: SendRequest | None = None  # what asked for it (an SMS queued carries it, D17)
 
     @property
     def offered(self) -> ChannelsOffered:
@@ -184,6 +196,7 @@ def _load(req: SendRequest, now: datetime, sending: Sending, outcome: DeliveryOu
         locale=locale,
         context=context,
         subject_ids=(appointment.appointment_id,),
+        request=req,
     )
 
 
@@ -230,6 +243,7 @@ def _load_recall(req: SendRequest, now: datetime, sending: Sending, outcome: Del
         sending,
         now + timedelta(days=settings.retention_days),
         recall,
+        request=req,
     )
 
 
@@ -256,7 +270,7 @@ def deliver(req: SendRequest, now: datetime, sending: Sending) -> DeliveryOutcom
     for channel in decision.channels:
         _send_on(job, channel, now, outcome, fallback_to_email=Channel.EMAIL not in decision.channels)
     _count_only_what_went(job, outcome, now)
-    sent = set(outcome.sent)
+    sent = outcome.going
     if req.kind is MessageKind.REMINDER and sent and job.appointment is not None:  # A1
         pushed = int(Channel.PUSH.value in sent)
         _outcome(job, now, reminders=len(job.subject_ids), reminders_pushed=pushed)
@@ -316,7 +330,7 @@ def _outcome(job: _Job, now: datetime, **increments: int) -> None:
 def _count_only_what_went(job: _Job, outcome: DeliveryOutcome, now: datetime) -> None:
     """R11: a message that went out on no channel (every one skipped) does not count
     against the caps; one sent by an earlier delivery of it does."""
-    if outcome.sent or any(reason == ALREADY_SENT for _, reason in outcome.skipped):
+    if outcome.going or any(reason == ALREADY_SENT for _, reason in outcome.skipped):
         return
     if job.ref.kind in reminder_groups.AUTOMATED:
         ref = job.ref
@@ -386,9 +400,13 @@ def escalate(req: SendRequest, now: datetime, sending: Sending) -> DeliveryOutco
         return outcome
     # K3: an unviewed recall goes by SMS, or by email when SMS is not possible.
     _send_on(
-        job, Channel.SMS, now, outcome, fallback_to_email=job.recall is not None and job.settings.recall_email
+        replace(job, escalation=True),
+        Channel.SMS,
+        now,
+        outcome,
+        fallback_to_email=job.recall is not None and job.settings.recall_email,
     )
-    if Channel.SMS.value in outcome.sent:
+    if Channel.SMS.value in outcome.going:
         if req.kind is MessageKind.REMINDER:
             _outcome(job, now, escalations=1)  # A1
         for entry in entries:
@@ -435,6 +453,7 @@ def _send_on(
         metrics.add_metric(name=f"SendFailed_{channel.value}", unit="Count", value=1)
         raise
     content = fields.pop("content")
+    queued: QueuedSms | None = fields.pop("queued", None)
     if job.rendered.fallback:  # P6: the practice's template failed; ours went, and it shows
         fields["reason"] = job.rendered.fallback
         metrics.add_metric(name="TemplateFallbacks", unit="Count", value=1)
@@ -442,12 +461,44 @@ def _send_on(
     said = ledger.Content(
         content.get("text"), content.get("subject"), job.deep_link, content.get("recipient"), job.keep_until
     )
+    if queued is not None:
+        _queue(job, queued, said, now, outcome, **fields)
+        return
     ledger.transition(job.ref, channel, DeliveryStatus.SENT, now, content=said, **fields)
     outcome.sent.append(channel.value)
-    if job.recall is not None:
-        statistics.record(job.ref.practice_id, job.settings.timezone, now, **{f"recalls_sent_{channel.value}": 1})
+    _count_recall(job, channel, now)
     metrics.add_metric(name=f"Sent_{channel.value}", unit="Count", value=1)
     logger.info("message sent", message_id=job.ref.message_id, channel=channel.value, kind=job.ref.kind.value)
+
+
+def _count_recall(job: _Job, channel: Channel, now: datetime) -> None:
+    """Recalls sent per channel (statistics); a queued SMS counts when queued."""
+    if job.recall is not None:
+        statistics.record(job.ref.practice_id, job.settings.timezone, now, **{f"recalls_sent_{channel.value}": 1})
+
+
+def _queue(
+    job: _Job, queued: QueuedSms, said: ledger.Content, now: datetime, outcome: DeliveryOutcome, **fields: object
+) -> None:
+    """D17: the SMS waits for its moment in the paced queue, its text in the ledger. A
+    queue that refuses it leaves the row failed, so a retry of the send sends it."""
+    queue = job.sending.sms_queue
+    if queue is None:
+        raise RuntimeError("an SMS over the rate needs the paced queue (SMS_QUEUE_URL)")
+    leaves = queued.leaves_at
+    try:
+        ledger.transition(
+            job.ref, Channel.SMS, DeliveryStatus.QUEUED, now, content=said, due_at=leaves, reason="paced", **fields
+        )
+        queue.send(queued.body(), sms_pacing.queue_delay(leaves, now))
+    except Exception:
+        ledger.transition(job.ref, Channel.SMS, DeliveryStatus.FAILED, now, reason="queue error")
+        quota.refund_sms(job.ref.practice_id, queued.month, queued.parts)
+        raise
+    _count_recall(job, Channel.SMS, now)
+    outcome.queued.append(Channel.SMS.value)
+    metrics.add_metric(name="SmsQueued", unit="Count", value=1)
+    logger.info("message queued", message_id=job.ref.message_id, leaves_in_s=int((leaves - now).total_seconds()))
 
 
 class _Skip(Exception):
@@ -500,31 +551,51 @@ def _send_sms(job: _Job, now: datetime) -> dict[str, Any]:
     if used is None:
         metrics.add_metric(name="SmsQuotaReached", unit="Count", value=1)
         raise _Skip("monthly SMS quota reached", try_email=True)
+    country = number_country(phone)
+    month = now.strftime("%Y-%m")
     try:
-        provider_id = channels.send_sms(job.config, phone, number_country(phone), job.rendered.sms)
+        lane = sms_pacing.lane_for(job.ref.kind, job.escalation)
+        rates = sms_pacing.rates(job.config.sms_parts_per_second, country, job.config.identity_rate(country), lane)
+        leaves = pacing.moment(rates, segments, now)
+        queued = None
+        if sms_pacing.leaves_now(leaves, now):
+            provider_id: str | None = channels.send_sms(job.config, phone, country, job.rendered.sms)
+        else:
+            assert job.request is not None
+            queued = QueuedSms(
+                request=job.request,
+                patient_id=job.patient.patient_id,
+                subject_ids=list(job.subject_ids),
+                parts=segments,
+                month=month,
+                leaves_at=leaves,
+                country=country,
+            )
+            provider_id = None
     except Exception:
-        quota.refund_sms(job.ref.practice_id, now.strftime("%Y-%m"), segments)
+        quota.refund_sms(job.ref.practice_id, month, segments)
         raise
     _warn_on_quota(job, used, segments, now)
-    ours = channels.our_number(job.config, number_country(phone))
-    if job.ref.kind in REPLYABLE and job.appointment is not None and ours:
-        # T1: an answer from this number now refers to this message.
-        conversations.remember_thread(
-            ours,
-            phone,
-            job.ref.practice_id,
-            job.patient.patient_id,
-            list(job.subject_ids),
-            job.ref.message_id,
-            now,
-        )
     statistics.record(job.ref.practice_id, job.settings.timezone, now, sms_parts=segments)
     _outcome(job, now, sms_parts=segments)
-    return {
-        "provider_message_id": provider_id,
-        "segments": segments,
-        "content": {"text": job.rendered.sms, "recipient": _mask(phone)},
-    }
+    content = {"text": job.rendered.sms, "recipient": _mask(phone)}
+    if queued is not None:
+        return {"queued": queued, "segments": segments, "content": content}
+    if job.recall is None:
+        remember_thread(job.config, job.ref, job.subject_ids, phone, now)
+    return {"provider_message_id": provider_id, "segments": segments, "content": content}
+
+
+def remember_thread(
+    config: ChannelConfig, ref: MessageRef, subject_ids: Sequence[str], phone: str, now: datetime
+) -> None:
+    """T1: an answer from this number now refers to this message (an appointment's
+    message a patient may answer by digit, from a number of ours)."""
+    ours = channels.our_number(config, number_country(phone))
+    if ref.kind in REPLYABLE and ours:
+        conversations.remember_thread(
+            ours, phone, ref.practice_id, ref.patient_id, list(subject_ids), ref.message_id, now
+        )
 
 
 def _warn_on_quota(job: _Job, used: int, parts: int, now: datetime) -> None:

@@ -23,12 +23,13 @@ from ..adapters import channels
 from ..adapters.channels import ChannelConfig
 from ..adapters.link_keys import LinkKeys
 from ..dal import appointments as appointment_store
-from ..dal import conversations, ledger, quota
+from ..dal import conversations, ledger, pacing, quota
 from ..dal import practices as practice_store
 from ..dal.callbacks import callback_item
 from ..dal.conversations import Thread
 from ..dal.errors import NotFoundError
 from ..dal.ledger import MessageRef
+from ..domain import sms_pacing
 from ..domain.contact_validation import number_country
 from ..domain.message_ids import MessageId
 from ..domain.model import Channel, DeliveryStatus, MessageKind, PracticeSettings
@@ -232,7 +233,17 @@ def _answer(
         ledger.transition(ref, Channel.SMS, DeliveryStatus.SKIPPED, now, reason="monthly SMS quota reached")
         return False
     try:
-        provider_id = channels.send_sms(replies.channels, patient_number, number_country(patient_number), text)
+        country = number_country(patient_number)
+        # An answer leaves at once; it takes its place on the urgent lane so the SMS
+        # paced after it leave that much later (D17).
+        rates = sms_pacing.rates(
+            replies.channels.sms_parts_per_second,
+            country,
+            replies.channels.identity_rate(country),
+            sms_pacing.Lane.URGENT,
+        )
+        pacing.moment(rates, segments, now)
+        provider_id = channels.send_sms(replies.channels, patient_number, country, text)
     except Exception:
         # The retry (Lambda's async retries, a redrive) may claim a failed answer again.
         quota.refund_sms(thread.practice_id, now.strftime("%Y-%m"), segments)

@@ -1,0 +1,30 @@
+"""The paced SMS queue's sender: each SMS leaves at its moment, if still wanted (D17)."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from notify.adapters.channels import ChannelConfig
+from notify.adapters.sms_queue import SmsQueue
+from notify.clock import utcnow
+from notify.contracts import QueuedSms
+from notify.dal.read_cache import per_invocation
+from notify.observability import logger, metrics
+from notify.services.paced_sms import leave
+from notify.settings import SmsSettings
+from notify.stream_batches import process_queue_batch
+
+settings = SmsSettings.from_env()
+config = ChannelConfig.for_sms(settings)
+queue = SmsQueue(settings.sms_queue_url)
+
+
+def _one(record: dict[str, Any]) -> None:
+    leave(QueuedSms.model_validate_json(record["body"]), utcnow(), config, queue)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@per_invocation  # a batch's messages of one practice read its profile once
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_queue_batch(event, _one)

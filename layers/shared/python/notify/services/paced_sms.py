@@ -1,0 +1,134 @@
+"""An SMS leaves the paced queue (D17): at its moment, if it is still wanted.
+
+The sender queued it with its text in the ledger and its parts counted against the
+practice's quota. Whatever changed while it waited is checked again before it leaves: the
+appointment moved or was cancelled, the offered slot went, the recall was booked, the
+patient was erased, switched SMS off or answered STOP. An SMS no longer wanted is recorded
+as skipped with its reason and its parts are given back. Taking it is a conditional write
+(B4: a second delivery of the queue's message sends nothing); a send the provider throttled
+or that failed by accident goes back to the queue (Lambda retries it, then its dead-letter
+queue keeps it for a redrive); one the provider refused is failed, as any other send.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..adapters import channels
+from ..adapters.channels import ChannelConfig, ChannelError, ChannelThrottled
+from ..adapters.sms_queue import SmsQueue
+from ..contracts import QueuedSms, SendRequest
+from ..dal import appointments as appointment_store
+from ..dal import conversations, keys, ledger, quota, read_cache
+from ..dal import practices as practice_store
+from ..dal import recalls as recall_store
+from ..dal import slots as slot_store
+from ..dal.ledger import MessageRef
+from ..domain import sms_pacing
+from ..domain.channel_choice import sms_ineligibility
+from ..domain.contact_validation import normalise_mobile
+from ..domain.message_plan import staleness_reason
+from ..domain.model import Channel, DeliveryStatus
+from ..domain.slot_offers import refusal
+from ..observability import logger, metrics
+from . import recalls
+from .delivery import SMS_STOPPED_REASON, remember_thread
+
+
+def leave(queued: QueuedSms, now: datetime, config: ChannelConfig, queue: SmsQueue) -> str:
+    """Send the queued SMS if its moment has come and it is still wanted; what happened."""
+    req = queued.request
+    ref = MessageRef(req.practice_id, req.subject_id, queued.patient_id, req.message_id, req.kind)
+    subject = (
+        keys.appointment(req.practice_id, req.appointment_id)
+        if req.appointment_id
+        else keys.recall(req.practice_id, req.recall_id or "")
+    )
+    read_cache.prefetch(  # what leaving reads, in one request
+        ledger.entry_key(ref, Channel.SMS),
+        ledger.content_key(ref, Channel.SMS),
+        keys.profile(req.practice_id),
+        keys.patient(req.practice_id, queued.patient_id),
+        subject,
+        keys.slot(req.practice_id, req.slot_id) if req.slot_id else None,
+    )
+    row = ledger.get_entry(ref, Channel.SMS)
+    if row is None or row.status not in (DeliveryStatus.QUEUED.value, DeliveryStatus.PLANNED.value):
+        logger.info("queued SMS gone", message_id=ref.message_id, status=row.status if row else None)
+        return "gone"  # sent by an earlier delivery of it, or erased with its patient (P1)
+    if not sms_pacing.leaves_now(queued.leaves_at, now):  # a wait longer than SQS holds
+        queue.send(queued.body(), sms_pacing.queue_delay(queued.leaves_at, now))
+        return "waiting"
+    practice = practice_store.get_practice(req.practice_id)
+    settings = practice.settings
+    patient = practice_store.find_patient(req.practice_id, queued.patient_id)
+    phone = normalise_mobile(patient.phone, settings.country) if patient is not None else None
+    reason = _no_longer_wanted(req, now)
+    if reason is None and patient is None:
+        reason = "patient erased"
+    if reason is None and patient is not None:
+        reason = sms_ineligibility(patient, settings)
+    if reason is None and phone is not None:
+        reason = _stopped(req, phone)
+    content = ledger.get_content(ref, Channel.SMS)
+    if reason is None and (content is None or not content.text):
+        reason = "text no longer kept"
+    if reason is not None:
+        ledger.transition(ref, Channel.SMS, DeliveryStatus.SKIPPED, now, reason=f"{reason} (while queued)")
+        quota.refund_sms(req.practice_id, queued.month, queued.parts)
+        logger.info("queued SMS not sent", message_id=ref.message_id, reason=reason)
+        return "skipped"
+    assert phone is not None and content is not None and content.text
+    if not ledger.claim_queued(ref, now):
+        logger.info("duplicate delivery ignored", message_id=ref.message_id, channel=Channel.SMS.value)
+        return "taken"
+    try:
+        provider_id = channels.send_sms(config, phone, queued.country, content.text)
+    except ChannelError as exc:
+        ledger.transition(ref, Channel.SMS, DeliveryStatus.FAILED, now, reason=str(exc)[:200])
+        quota.refund_sms(req.practice_id, queued.month, queued.parts)
+        metrics.add_metric(name="SendFailed_sms", unit="Count", value=1)
+        return "failed"
+    except Exception as exc:
+        # Back in the queue's hands: the message is retried after its visibility timeout.
+        throttled = isinstance(exc, ChannelThrottled)
+        metrics.add_metric(name="SmsThrottled" if throttled else "SendFailed_sms", unit="Count", value=1)
+        reason = "provider throttled: tried again" if throttled else "send error: tried again"
+        ledger.transition(ref, Channel.SMS, DeliveryStatus.QUEUED, now, reason=reason)
+        raise
+    ledger.transition(ref, Channel.SMS, DeliveryStatus.SENT, now, provider_message_id=provider_id)
+    if req.appointment_id is not None:
+        remember_thread(config, ref, queued.subject_ids, phone, now)
+    metrics.add_metric(name="Sent_sms", unit="Count", value=1)
+    late = (now - queued.leaves_at).total_seconds()
+    logger.info(
+        "message sent", message_id=ref.message_id, channel=Channel.SMS.value, kind=req.kind.value, late_s=late
+    )
+    return "sent"
+
+
+def _no_longer_wanted(req: SendRequest, now: datetime) -> str | None:
+    """What changed while the SMS waited that makes it wrong to send now."""
+    if req.recall_id is not None:
+        recall = recall_store.get_recall(req.practice_id, req.recall_id)
+        if recall is None or recall.period != str(req.version):
+            return "recall replaced by a newer one"
+        return None if recall.status in recalls.PENDING else f"recall {recall.status.value}"
+    assert req.appointment_id is not None
+    appointment = appointment_store.find_appointment(req.practice_id, req.appointment_id)
+    reason = staleness_reason(req.kind, req.version, appointment)
+    if reason is None and req.slot_id and appointment is not None:
+        found = slot_store.get_slot(req.practice_id, req.slot_id)
+        refused = refusal(found[0] if found else None, appointment, now)
+        reason = f"slot offer: {refused}" if refused else None
+    return reason
+
+
+def _stopped(req: SendRequest, phone: str) -> str | None:
+    if req.recall_id is not None and recall_store.is_blocked_for_recalls(req.practice_id, phone):
+        return recalls.BLOCKED_REASON
+    if conversations.sms_stopped(req.practice_id, phone):  # T2: our own record
+        return SMS_STOPPED_REASON
+    if channels.is_opted_out(phone):  # B7: the provider's
+        return "number opted out (STOP)"
+    return None

@@ -1,0 +1,111 @@
+"""SMS over the account's rate (D17, B8): they wait in the paced queue for their moment,
+none is lost, urgent ones never wait behind routine ones, and what changed while one
+waited is checked again before it leaves."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from notify.domain.sms_pacing import TOLERANCE, URGENT_SHARE
+
+from .conftest import PACED_SMS_WAIT, own_mobile
+
+ACCOUNT_RATE = 20  # the template's default SmsPartsPerSecond, which the local deploy keeps
+ROUTINE_RATE = ACCOUNT_RATE * (1 - URGENT_SHARE)
+
+
+def _burst(s, count: int, prefix: str = "b", also=lambda: None) -> list[str]:
+    """`count` SMS-only patients booked in one moment: their booking confirmations fall
+    due together, once the bookings have settled (B9)."""
+    ids = [f"{prefix}{i}" for i in range(count)]
+    for patient_id in ids:
+        s.patient(patient_id, phone=own_mobile())
+    start = s.local(5)
+    for i, appointment_id in enumerate(ids):
+        response = s.pms.send(
+            "appointment.created",
+            {
+                "appointment_id": appointment_id,
+                "patient_id": appointment_id,
+                "start": (start + timedelta(minutes=30 * i)).isoformat(),
+                "end": (start + timedelta(minutes=30 * i + 30)).isoformat(),
+            },
+        )
+        assert response.status_code == 202, response.text
+    also()
+    s.settle()
+    return ids
+
+
+def _history(s, appointment_id: str) -> list[dict]:
+    (sms,) = [
+        m
+        for m in s.pms.get(f"appointments/{appointment_id}").json()["messages"]
+        if m["channel"] == "sms" and m["kind"] == "confirmation"
+    ]
+    return sms["history"]
+
+
+def test_b8_sms_over_the_account_rate_wait_their_moment_and_none_is_lost(scenario, control):
+    s = scenario()
+    ids = _burst(s, 36)
+    control.advance(PACED_SMS_WAIT.total_seconds())
+    rows = s.messages(kind="confirmation", channel="sms")
+    assert sorted(r["appointment_id"] for r in rows) == sorted(ids)  # every one, once
+    assert all(r["delivered_to_provider"] for r in rows)
+    parts = sum(r["segments"] for r in rows)
+    assert parts > 2 * ROUTINE_RATE  # the burst really is over the rate
+    leaving = sorted((s.at(r), r["segments"]) for r in rows)
+    first = leaving[0][0]
+    assert leaving[-1][0] > first  # some waited
+    # Never faster than the routine lane's rate, with its second's burst.
+    burst = ROUTINE_RATE * TOLERANCE.total_seconds() + max(p for _, p in leaving)
+    sent = 0
+    for at, segments in leaving:
+        sent += segments
+        assert sent <= ROUTINE_RATE * (at - first).total_seconds() + burst + ROUTINE_RATE, (at, sent)
+    waited = [i for i in ids if "queued" in [h["status"] for h in _history(s, i)]]
+    assert waited, "no SMS went through the paced queue"
+    for appointment_id in waited:
+        statuses = [h["status"] for h in _history(s, appointment_id)]
+        assert statuses[-2:] == ["queued", "sent"], statuses
+    # Quota counted once per SMS (C7), queued or not.
+    assert s.sms_used(rows) == parts
+
+
+def test_b8_an_urgent_sms_leaves_at_once_while_routine_ones_wait(scenario, control):
+    s = scenario()
+    s.patient("urgent", phone=own_mobile())
+    s.book("u1", "urgent", s.local(6))
+    # The practice cancels u1 in the same moment as it books the burst: the cancellation
+    # notice (urgent) falls due with thirty confirmations (routine).
+    ids = _burst(s, 30, also=lambda: s.pms.send("appointment.cancelled", {"appointment_id": "u1"}))
+    waiting = [i for i in ids if _history(s, i)[-1]["status"] == "queued"]
+    assert waiting, "the burst left no routine SMS waiting"
+    (notice,) = s.messages("u1", kind="cancellation", channel="sms")
+    moment = s.at(notice)
+    control.advance(PACED_SMS_WAIT.total_seconds())
+    burst = [r for r in s.messages(kind="confirmation", channel="sms") if r["appointment_id"] in ids]
+    assert len(burst) == len(ids)
+    assert min(s.at(r) for r in burst) == moment  # it fell due with them...
+    assert max(s.at(r) for r in burst) > moment  # ...and did not wait behind those that waited
+
+
+def test_b8_a_queued_sms_for_an_appointment_cancelled_meanwhile_never_leaves(scenario, control):
+    s = scenario()
+    ids = _burst(s, 30)
+    waiting = [i for i in ids if _history(s, i)[-1]["status"] == "queued"]
+    assert waiting
+    gone = waiting[-1]
+    response = s.pms.send("appointment.cancelled", {"appointment_id": gone})
+    assert response.status_code == 202
+    before = s.sms_used(s.messages(kind="confirmation", channel="sms"))
+    control.advance(PACED_SMS_WAIT.total_seconds())
+    assert s.messages(gone, kind="confirmation", channel="sms") == []
+    last = _history(s, gone)[-1]
+    assert last["status"] == "skipped" and "while queued" in last["reason"], last
+    sent = s.messages(kind="confirmation", channel="sms")
+    assert len(sent) == len(ids) - 1
+    # Its parts were counted when it was queued and given back when it did not leave.
+    assert s.sms_used(sent) == sum(r["segments"] for r in sent)
+    assert before >= s.sms_used(sent)
