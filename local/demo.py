@@ -110,6 +110,14 @@ BOOKINGS = [
 ]
 
 
+# A third practice moves to the service on Tuesday morning: its PMS sends its whole book at
+# once, forty SMS-only patients, so forty confirmations fall due in the same second and
+# meet the account's SMS rate (D17). Shown as a summary, not in the timeline.
+IMPORT = "waw-nowa"
+IMPORT_SETTINGS = dict(PRACTICES["waw-zdrowie"], name="Centrum Medyczne Nowa")
+IMPORT_SIZE = 40
+
+
 @dataclass
 class Note:
     at: datetime
@@ -164,6 +172,15 @@ def run_demo() -> None:
                 "waw-zdrowie",
                 "both practices",
                 f"{len(BOOKINGS)} appointments booked through the PMS webhook",
+            )
+        )
+        _bulk_import(PracticeClient(stack.api_url, onboard(IMPORT, **IMPORT_SETTINGS), control))
+        notes.append(
+            Note(
+                control.now(),
+                "waw-zdrowie",
+                IMPORT_SETTINGS["name"],
+                f"moves to the service: its PMS sends {IMPORT_SIZE} bookings at once (paced SMS below)",
             )
         )
         # Recalls from the PMS's own lists (K1): a result recall in Warsaw (push, then SMS
@@ -384,8 +401,10 @@ def run_demo() -> None:
         tap("par-lumiere", "louis", "p-206", "cancel")
         control.advance_to(END)
 
-        rows = control.outbox()
-        skipped = control.skipped()
+        every = control.outbox()
+        rows = [r for r in every if r["practice_id"] in PRACTICES]
+        imported = [r for r in every if r["practice_id"] == IMPORT]
+        skipped = [r for r in control.skipped() if r["practice_id"] in PRACTICES]
         week = {"from": "2026-03-24", "to": "2026-03-30"}
         outcome_tables = {p: c.get("outcomes", **week).json()["totals"] for p, c in pms.items()}
         for practice_id, client in pms.items():
@@ -402,7 +421,57 @@ def run_demo() -> None:
     finally:
         stack.stop()
     _print_timeline(rows, skipped, notes, names, started, time.perf_counter() - wall)
+    _print_paced(imported)
     _print_outcomes(outcome_tables)
+
+
+def _bulk_import(pms) -> None:  # noqa: ANN001
+    """IMPORT's book: SMS-only patients booked for 14 April, all in one moment."""
+    day = datetime(2026, 4, 14, 8, 0, tzinfo=ZoneInfo("Europe/Warsaw"))
+    for i in range(IMPORT_SIZE):
+        _ok(
+            pms.send(
+                "patient.upserted", {"patient_id": f"n{i}", "name": f"Pacjent {i}", "phone": f"600 100 {i:03d}"}
+            )
+        )
+    for i in range(IMPORT_SIZE):
+        start = day + timedelta(minutes=15 * i)
+        _ok(
+            pms.send(
+                "appointment.created",
+                {
+                    "appointment_id": f"n-{i}",
+                    "patient_id": f"n{i}",
+                    "start": start.isoformat(),
+                    "end": (start + timedelta(minutes=15)).isoformat(),
+                },
+            )
+        )
+
+
+def _print_paced(rows: list[dict]) -> None:
+    """How the import's confirmations met the SMS rate: when each left, none lost."""
+    from notify.domain.sms_pacing import URGENT_SHARE
+
+    sms = [r for r in rows if r["channel"] == "sms" and r["kind"] == "confirmation"]
+    if not sms:
+        return
+    left = sorted(datetime.fromisoformat(r["at"].replace("Z", "+00:00")) for r in sms)
+    first = left[0]
+    at_once = sum(1 for t in left if t == first)
+    parts = sum(r["segments"] or 0 for r in sms)
+    appointments = len({r["appointment_id"] for r in sms})
+    print(
+        f"\nPaced SMS (D17): {IMPORT_SETTINGS['name']}'s {IMPORT_SIZE} bookings, {len(sms)} SMS confirmations"
+        f" ({parts} parts) due {_fmt(first, 'waw-zdrowie')}:"
+    )
+    print(
+        f"  {at_once} left at once, {len(sms) - at_once} waited in the paced queue and left by"
+        f" {left[-1].astimezone(ZoneInfo('Europe/Warsaw')):%H:%M:%S}"
+        f" (routine lane: {int(20 * (1 - URGENT_SHARE))} of the account's 20 parts a second);"
+        f" {sum(1 for r in sms if r['delivered_to_provider'])} of {IMPORT_SIZE} taken by the provider,"
+        f" {appointments} appointments, {len(sms) - appointments} sent twice."
+    )
 
 
 def _ok(response) -> None:  # noqa: ANN001

@@ -113,6 +113,7 @@ def skipped(practice_id: str | None = None) -> list[dict[str, Any]]:
                 "at": item.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "channel": item.channel,
                 "kind": item.kind,
+                "practice_id": item.practice_id,
                 "patient_id": item.patient_id,
                 "appointment_id": item.appointment_id,
                 "reason": item.reason,

@@ -48,8 +48,10 @@ class QueuePoller(Deliverer):
 
     def next_due(self) -> datetime | None:
         """When the next held-back or in-flight message of a mapped queue shows (virtual)."""
+        # moto shows a message once the clock is past its visible_at (strictly) and no
+        # longer before its delayed_until: the first millisecond it is visible.
         moments = [
-            max(m.delayed_until, m.visible_at)
+            max(m.delayed_until, m.visible_at + 1)
             for mapping in self.d.queue_mappings
             for m in list(self._queue(mapping)._messages)
             if m.delayed or not m.visible

@@ -162,6 +162,8 @@ class EventRouter:
                 upcoming = self.next_event_time()
                 if upcoming is None or upcoming > target:
                     break
+                if upcoming <= self.clock.now():  # settled, yet something says it is due
+                    raise RuntimeError(f"local stack: work due at {upcoming} did not run")
                 self.clock.set(upcoming)
                 self.settle()
             if target > self.clock.now():

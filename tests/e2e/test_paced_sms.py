@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from infra.messaging import SMS_SENDER_TIMEOUT_S
 from notify.domain.sms_pacing import TOLERANCE, URGENT_SHARE
 
 from .conftest import PACED_SMS_WAIT, own_mobile
 
 ACCOUNT_RATE = 20  # the template's default SmsPartsPerSecond, which the local deploy keeps
 ROUTINE_RATE = ACCOUNT_RATE * (1 - URGENT_SHARE)
+SMS_SENDER_VISIBILITY_S = 6 * SMS_SENDER_TIMEOUT_S  # the paced queue's visibility timeout
 
 
 def _burst(s, count: int, prefix: str = "b", also=lambda: None) -> list[str]:
@@ -109,3 +111,35 @@ def test_b8_a_queued_sms_for_an_appointment_cancelled_meanwhile_never_leaves(sce
     # Its parts were counted when it was queued and given back when it did not leave.
     assert s.sms_used(sent) == sum(r["segments"] for r in sent)
     assert before >= s.sms_used(sent)
+
+
+def test_b8_a_queued_sms_whose_send_fails_is_tried_again_and_leaves_once(scenario, control):
+    s = scenario()
+    ids = _burst(s, 30)
+    waiting = [i for i in ids if _history(s, i)[-1]["status"] == "queued"]
+    assert waiting
+    control.faults(down=["sns"])
+    try:
+        control.advance(PACED_SMS_WAIT.total_seconds())  # their moments pass while SNS is down
+        assert {_history(s, i)[-1]["status"] for i in waiting} == {"queued"}  # none lost, none failed
+    finally:
+        control.faults()
+    control.advance(SMS_SENDER_VISIBILITY_S + 10)  # the queue shows them again
+    rows = s.messages(kind="confirmation", channel="sms")
+    assert sorted(r["appointment_id"] for r in rows) == sorted(ids)  # every one, once
+    assert all(r["delivered_to_provider"] for r in rows)
+    assert s.sms_used(rows) == sum(r["segments"] for r in rows)
+
+
+def test_b4_a_queued_sms_delivered_twice_by_the_queue_leaves_once(scenario, control):
+    s = scenario()
+    ids = _burst(s, 30)
+    assert any(_history(s, i)[-1]["status"] == "queued" for i in ids)
+    control.duplicate_deliveries(True)
+    try:
+        control.advance(PACED_SMS_WAIT.total_seconds())
+    finally:
+        control.duplicate_deliveries(False)
+    rows = s.messages(kind="confirmation", channel="sms")
+    assert sorted(r["appointment_id"] for r in rows) == sorted(ids)
+    assert s.sms_used(rows) == sum(r["segments"] for r in rows)
