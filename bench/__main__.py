@@ -21,7 +21,7 @@ MINIMUM_STEPS = {
         "plan (reminder + confirmation invoke)": _PLAN_ONE,
         "confirmation push": _SEND,
         "reminder push + fired row + StartExecution": _SEND + 2,
-        "SMS + opt-out check + quota + escalated row": _SEND + 3,
+        "SMS + opt-out check + quota + rate lane (D17) + escalated row": _SEND + 4,
         "link confirm: token read + appointment update": 2,
     },
     "book, cancel (practice), offer, accept, move": {
