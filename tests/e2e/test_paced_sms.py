@@ -9,7 +9,7 @@ from datetime import timedelta
 from infra.messaging import SMS_SENDER_TIMEOUT_S
 from notify.domain.sms_pacing import TOLERANCE, URGENT_SHARE
 
-from .conftest import PACED_SMS_WAIT, own_mobile
+from .conftest import NOTICE_DELAY, PACED_SMS_WAIT, own_mobile
 
 ACCOUNT_RATE = 20  # the template's default SmsPartsPerSecond, which the local deploy keeps
 ROUTINE_RATE = ACCOUNT_RATE * (1 - URGENT_SHARE)
@@ -39,11 +39,11 @@ def _burst(s, count: int, prefix: str = "b", also=lambda: None) -> list[str]:
     return ids
 
 
-def _history(s, appointment_id: str) -> list[dict]:
+def _history(s, appointment_id: str, kind: str = "confirmation") -> list[dict]:
     (sms,) = [
         m
         for m in s.pms.get(f"appointments/{appointment_id}").json()["messages"]
-        if m["channel"] == "sms" and m["kind"] == "confirmation"
+        if m["channel"] == "sms" and m["kind"] == kind
     ]
     return sms["history"]
 
@@ -143,3 +143,29 @@ def test_b4_a_queued_sms_delivered_twice_by_the_queue_leaves_once(scenario, cont
     rows = s.messages(kind="confirmation", channel="sms")
     assert sorted(r["appointment_id"] for r in rows) == sorted(ids)
     assert s.sms_used(rows) == sum(r["segments"] for r in rows)
+
+
+def test_b2_offers_the_rate_pushes_into_quiet_hours_wait_for_the_morning(scenario, control):
+    s = scenario()
+    slot_start = s.local(5)
+    s.patient("freed", phone=own_mobile())
+    s.book("slot", "freed", slot_start)
+    for i in range(10):
+        s.patient(f"c{i}", phone=own_mobile())
+        s.book(f"c{i}", f"c{i}", slot_start + timedelta(hours=48 + i))
+    # The cancellation settles at 20:59:59 local: ten offers fall due a second before
+    # quiet hours (21:00-08:00), more than the urgent lane lets leave in that second.
+    due, quiet_end = s.local(1, 20, 59) + timedelta(seconds=59), s.local(2, 8)
+    control.advance_to(due - NOTICE_DELAY)
+    s.change("appointment.cancelled", {"appointment_id": "slot"})
+    control.advance_to(quiet_end + timedelta(hours=1))
+    offers = s.messages(kind="slot_offer", channel="sms")
+    assert sorted(r["appointment_id"] for r in offers) == [f"c{i}" for i in range(10)]
+    evening = [r for r in offers if s.at(r) <= due + TOLERANCE]
+    morning = [r for r in offers if s.at(r) >= quiet_end]
+    assert evening and morning, [s.at(r) for r in offers]
+    assert len(evening) + len(morning) == len(offers)  # none in between (B2)
+    (waited,) = {
+        h["reason"] for h in _history(s, morning[0]["appointment_id"], "slot_offer") if h["status"] == "queued"
+    } - {"paced"}
+    assert waited.startswith("quiet hours: leaves after"), waited

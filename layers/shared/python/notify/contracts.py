@@ -138,6 +138,10 @@ class QueuedSms(BaseModel):
     month: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}$")  # the quota month its parts count in
     leaves_at: datetime  # the moment its rates gave it
     country: str = Field(pattern=r"^[A-Z]{2}$")
+    escalation: bool = False  # the SMS of an unanswered message (its lane: urgent)
+    # It waited out quiet hours (B2): when it shows it takes a new moment on its lanes,
+    # so the night's deferred SMS do not all leave at once in the morning.
+    retake: bool = False
 
     def body(self) -> str:
         return self.model_dump_json(exclude_none=True)

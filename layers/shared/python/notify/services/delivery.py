@@ -570,6 +570,7 @@ def _send_sms(job: _Job, now: datetime) -> dict[str, Any]:
                 month=month,
                 leaves_at=leaves,
                 country=country,
+                escalation=job.escalation,
             )
             provider_id = None
     except Exception:

@@ -17,22 +17,36 @@ from datetime import datetime
 from ..adapters import channels
 from ..adapters.channels import ChannelConfig, ChannelError, ChannelThrottled
 from ..adapters.sms_queue import SmsQueue
-from ..contracts import QueuedSms, SendRequest
+from ..contracts import QueuedSms, SendRequest, iso_z
 from ..dal import appointments as appointment_store
-from ..dal import conversations, keys, ledger, quota, read_cache
+from ..dal import conversations, keys, ledger, pacing, quota, read_cache
 from ..dal import practices as practice_store
 from ..dal import recalls as recall_store
 from ..dal import slots as slot_store
 from ..dal.ledger import MessageRef
+from ..dal.models import LedgerContentItem
 from ..domain import sms_pacing
 from ..domain.channel_choice import sms_ineligibility
 from ..domain.contact_validation import normalise_mobile
 from ..domain.message_plan import staleness_reason
-from ..domain.model import Channel, DeliveryStatus
+from ..domain.model import Channel, DeliveryStatus, MessageKind, Patient, PracticeSettings
+from ..domain.quiet_hours import defer_out_of_quiet_hours
 from ..domain.slot_offers import refusal
 from ..observability import logger, metrics
 from . import recalls
 from .delivery import SMS_STOPPED_REASON, remember_thread
+
+# B2: what quiet hours hold back (with every escalation SMS); a confirmation or a notice
+# of a change goes whenever the change happened.
+QUIET_KINDS = frozenset(
+    {
+        MessageKind.REMINDER,
+        MessageKind.REVIEW_REQUEST,
+        MessageKind.REBOOKING_PROMPT,
+        MessageKind.SLOT_OFFER,
+        MessageKind.RECALL,
+    }
+)
 
 
 def leave(queued: QueuedSms, now: datetime, config: ChannelConfig, queue: SmsQueue) -> str:
@@ -57,22 +71,15 @@ def leave(queued: QueuedSms, now: datetime, config: ChannelConfig, queue: SmsQue
         logger.info("queued SMS gone", message_id=ref.message_id, status=row.status if row else None)
         return "gone"  # sent by an earlier delivery of it, or erased with its patient (P1)
     if not sms_pacing.leaves_now(queued.leaves_at, now):  # a wait longer than SQS holds
-        queue.send(queued.body(), sms_pacing.queue_delay(queued.leaves_at, now))
-        return "waiting"
-    practice = practice_store.get_practice(req.practice_id)
-    settings = practice.settings
+        return _wait(queued, queued.leaves_at, now, queue)
+    settings = practice_store.get_practice(req.practice_id).settings
+    held = _held(queued, ref, settings, now, config, queue)
+    if held is not None:
+        return held
     patient = practice_store.find_patient(req.practice_id, queued.patient_id)
     phone = normalise_mobile(patient.phone, settings.country) if patient is not None else None
-    reason = _no_longer_wanted(req, now)
-    if reason is None and patient is None:
-        reason = "patient erased"
-    if reason is None and patient is not None:
-        reason = sms_ineligibility(patient, settings)
-    if reason is None and phone is not None:
-        reason = _stopped(req, phone)
     content = ledger.get_content(ref, Channel.SMS)
-    if reason is None and (content is None or not content.text):
-        reason = "text no longer kept"
+    reason = _why_not(req, patient, phone, settings, content, now)
     if reason is not None:
         ledger.transition(ref, Channel.SMS, DeliveryStatus.SKIPPED, now, reason=f"{reason} (while queued)")
         quota.refund_sms(req.practice_id, queued.month, queued.parts)
@@ -82,8 +89,61 @@ def leave(queued: QueuedSms, now: datetime, config: ChannelConfig, queue: SmsQue
     if not ledger.claim_queued(ref, now):
         logger.info("duplicate delivery ignored", message_id=ref.message_id, channel=Channel.SMS.value)
         return "taken"
+    return _send(queued, ref, phone, content.text, now, config)
+
+
+def _held(
+    queued: QueuedSms,
+    ref: MessageRef,
+    settings: PracticeSettings,
+    now: datetime,
+    config: ChannelConfig,
+    queue: SmsQueue,
+) -> str | None:
+    """Whether the SMS waits on: its moment fell in quiet hours (B2: a backlog pushed it
+    there), or they have just ended and it takes its turn again. None: it leaves now."""
+    req = queued.request
+    resume = defer_out_of_quiet_hours(now, settings.timezone, settings.quiet_start, settings.quiet_end)
+    if resume > now and (queued.escalation or req.kind in QUIET_KINDS):
+        if not queued.retake:
+            reason = f"quiet hours: leaves after {iso_z(resume)}"
+            ledger.transition(ref, Channel.SMS, DeliveryStatus.QUEUED, now, reason=reason, due_at=resume)
+        return _wait(queued.model_copy(update={"leaves_at": resume, "retake": True}), resume, now, queue)
+    if queued.retake:  # the night's held SMS leave in turn, not all at the end of it
+        lane = sms_pacing.lane_for(req.kind, queued.escalation)
+        country = queued.country
+        rates = sms_pacing.rates(config.sms_parts_per_second, country, config.identity_rate(country), lane)
+        moment = pacing.moment(rates, queued.parts, now)
+        if not sms_pacing.leaves_now(moment, now):
+            return _wait(queued.model_copy(update={"leaves_at": moment, "retake": False}), moment, now, queue)
+    return None
+
+
+def _why_not(
+    req: SendRequest,
+    patient: Patient | None,
+    phone: str | None,
+    settings: PracticeSettings,
+    content: LedgerContentItem | None,
+    now: datetime,
+) -> str | None:
+    """Why the SMS must not leave now after all, or None."""
+    reason = _no_longer_wanted(req, now)
+    if reason is None and patient is None:
+        reason = "patient erased"
+    if reason is None and patient is not None:
+        reason = sms_ineligibility(patient, settings)
+    if reason is None and phone is not None:
+        reason = _stopped(req, phone)
+    if reason is None and (content is None or not content.text):
+        reason = "text no longer kept"
+    return reason
+
+
+def _send(queued: QueuedSms, ref: MessageRef, phone: str, text: str, now: datetime, config: ChannelConfig) -> str:
+    req = queued.request
     try:
-        provider_id = channels.send_sms(config, phone, queued.country, content.text)
+        provider_id = channels.send_sms(config, phone, queued.country, text)
     except ChannelError as exc:
         ledger.transition(ref, Channel.SMS, DeliveryStatus.FAILED, now, reason=str(exc)[:200])
         quota.refund_sms(req.practice_id, queued.month, queued.parts)
@@ -105,6 +165,13 @@ def leave(queued: QueuedSms, now: datetime, config: ChannelConfig, queue: SmsQue
         "message sent", message_id=ref.message_id, channel=Channel.SMS.value, kind=req.kind.value, late_s=late
     )
     return "sent"
+
+
+def _wait(queued: QueuedSms, until: datetime, now: datetime, queue: SmsQueue) -> str:
+    """Back into the queue until `until` (SQS holds it at most 15 minutes: a longer wait
+    comes back and is queued again)."""
+    queue.send(queued.body(), sms_pacing.queue_delay(until, now))
+    return "waiting"
 
 
 def _no_longer_wanted(req: SendRequest, now: datetime) -> str | None:
