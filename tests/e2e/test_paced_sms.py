@@ -16,12 +16,13 @@ ROUTINE_RATE = ACCOUNT_RATE * (1 - URGENT_SHARE)
 SMS_SENDER_VISIBILITY_S = 6 * SMS_SENDER_TIMEOUT_S  # the paced queue's visibility timeout
 
 
-def _burst(s, count: int, prefix: str = "b", also=lambda: None) -> list[str]:
+def _burst(s, count: int, prefix: str = "b", also=lambda: None) -> dict[str, str]:
     """`count` SMS-only patients booked in one moment: their booking confirmations fall
-    due together, once the bookings have settled (B9)."""
-    ids = [f"{prefix}{i}" for i in range(count)]
-    for patient_id in ids:
-        s.patient(patient_id, phone=own_mobile())
+    due together, once the bookings have settled (B9). Appointment (and patient) ids, with
+    each patient's mobile number."""
+    ids = {f"{prefix}{i}": own_mobile() for i in range(count)}
+    for patient_id, phone in ids.items():
+        s.patient(patient_id, phone=phone)
     start = s.local(5)
     for i, appointment_id in enumerate(ids):
         response = s.pms.send(
@@ -169,3 +170,14 @@ def test_b2_offers_the_rate_pushes_into_quiet_hours_wait_for_the_morning(scenari
         h["reason"] for h in _history(s, morning[0]["appointment_id"], "slot_offer") if h["status"] == "queued"
     } - {"paced"}
     assert waited.startswith("quiet hours: leaves after"), waited
+
+
+def test_t1_an_answer_to_an_sms_that_waited_in_the_queue_confirms_its_appointment(scenario, control):
+    s = scenario()
+    ids = _burst(s, 30)
+    waited = [i for i in ids if _history(s, i)[-1]["status"] == "queued"][-1]
+    control.advance(PACED_SMS_WAIT.total_seconds())
+    (sms,) = s.messages(waited, kind="confirmation", channel="sms")
+    assert "Odpisz 1 = potwierdz" in sms["text"] or "Reply 1 to confirm" in sms["text"]
+    control.text(f"+48{ids[waited]}", "1")  # the thread was remembered when it left
+    assert s.pms.get(f"appointments/{waited}").json()["appointment"]["status"] == "confirmed"
