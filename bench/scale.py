@@ -109,6 +109,7 @@ STEP_IO = {
 }
 
 
+PACING_WRITES = 2  # write units per paced SMS (notify/dal/pacing.py)
 COUNTRIES = tuple(sorted({c for _, c, *_ in ZONES}))
 
 
@@ -459,7 +460,13 @@ def country_day(appointments: int, practices: int, processes: int = 2) -> dict[s
         with multiprocessing.get_context("fork").Pool(processes) as pool:
             parts = pool.map(_worker, jobs)
     merged = {name: functools.reduce(Day.merge, (p[name] for p in parts)) for name in parts[0]}
-    return {design: merged["common"].merge(merged[design]) for design in DESIGNS}
+    days = {design: merged["common"].merge(merged[design]) for design in DESIGNS}
+    # D17: each SMS the product paces reserves its moment on two lanes (the account's and
+    # its country identity's): one conditional update each.
+    paced = days["after"]
+    for (second, _, _, _), count in paced.sms.items():
+        paced.rows["dynamodb_writes"][second] += PACING_WRITES * count
+    return days
 
 
 @dataclass
