@@ -109,9 +109,13 @@ def test_b8_a_queued_sms_for_an_appointment_cancelled_meanwhile_never_leaves(sce
     assert last["status"] == "skipped" and "while queued" in last["reason"], last
     sent = s.messages(kind="confirmation", channel="sms")
     assert len(sent) == len(ids) - 1
-    # Its parts were counted when it was queued and given back when it did not leave.
+    # Its parts were counted when it was queued and given back when it did not leave;
+    # the practice's statistics count what left (A1).
     assert s.sms_used(sent) == sum(r["segments"] for r in sent)
     assert before >= s.sms_used(sent)
+    day = s.local(0).date().isoformat()
+    usage = s.pms.get("statistics", **{"from": day, "to": day}).json()["totals"]
+    assert usage["sms_parts"] == sum(r["segments"] for r in sent)
 
 
 def test_b8_a_queued_sms_whose_send_fails_is_tried_again_and_leaves_once(scenario, control):

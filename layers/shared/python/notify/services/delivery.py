@@ -495,7 +495,6 @@ def _queue(
         ledger.transition(job.ref, Channel.SMS, DeliveryStatus.FAILED, now, reason="queue error")
         quota.refund_sms(job.ref.practice_id, queued.month, queued.parts)
         raise
-    _count_recall(job, Channel.SMS, now)
     outcome.queued.append(Channel.SMS.value)
     metrics.add_metric(name="SmsQueued", unit="Count", value=1)
     logger.info("message queued", message_id=job.ref.message_id, leaves_in_s=int((leaves - now).total_seconds()))
@@ -577,11 +576,11 @@ def _send_sms(job: _Job, now: datetime) -> dict[str, Any]:
         quota.refund_sms(job.ref.practice_id, month, segments)
         raise
     _warn_on_quota(job, used, segments, now)
+    content = {"text": job.rendered.sms, "recipient": _mask(phone)}
+    if queued is not None:  # counted in the statistics when it leaves (D17)
+        return {"queued": queued, "segments": segments, "content": content}
     statistics.record(job.ref.practice_id, job.settings.timezone, now, sms_parts=segments)
     _outcome(job, now, sms_parts=segments)
-    content = {"text": job.rendered.sms, "recipient": _mask(phone)}
-    if queued is not None:
-        return {"queued": queued, "segments": segments, "content": content}
     if job.recall is None:
         remember_thread(job.config, job.ref, job.subject_ids, phone, now)
     return {"provider_message_id": provider_id, "segments": segments, "content": content}

@@ -33,7 +33,7 @@ from ..domain.model import Channel, DeliveryStatus, MessageKind, Patient, Practi
 from ..domain.quiet_hours import defer_out_of_quiet_hours
 from ..domain.slot_offers import refusal
 from ..observability import logger, metrics
-from . import recalls
+from . import outcomes, recalls, statistics
 from .delivery import SMS_STOPPED_REASON, remember_thread
 
 # B2: what quiet hours hold back (with every escalation SMS); a confirmation or a notice
@@ -89,7 +89,7 @@ def leave(queued: QueuedSms, now: datetime, config: ChannelConfig, queue: SmsQue
     if not ledger.claim_queued(ref, now):
         logger.info("duplicate delivery ignored", message_id=ref.message_id, channel=Channel.SMS.value)
         return "taken"
-    return _send(queued, ref, phone, content.text, now, config)
+    return _send(queued, ref, phone, content.text, now, config, settings)
 
 
 def _held(
@@ -140,7 +140,15 @@ def _why_not(
     return reason
 
 
-def _send(queued: QueuedSms, ref: MessageRef, phone: str, text: str, now: datetime, config: ChannelConfig) -> str:
+def _send(
+    queued: QueuedSms,
+    ref: MessageRef,
+    phone: str,
+    text: str,
+    now: datetime,
+    config: ChannelConfig,
+    settings: PracticeSettings,
+) -> str:
     req = queued.request
     try:
         provider_id = channels.send_sms(config, phone, queued.country, text)
@@ -157,6 +165,7 @@ def _send(queued: QueuedSms, ref: MessageRef, phone: str, text: str, now: dateti
         ledger.transition(ref, Channel.SMS, DeliveryStatus.QUEUED, now, reason=reason)
         raise
     ledger.transition(ref, Channel.SMS, DeliveryStatus.SENT, now, provider_message_id=provider_id)
+    _count(queued, settings, now)
     if req.appointment_id is not None:
         remember_thread(config, ref, queued.subject_ids, phone, now)
     metrics.add_metric(name="Sent_sms", unit="Count", value=1)
@@ -165,6 +174,19 @@ def _send(queued: QueuedSms, ref: MessageRef, phone: str, text: str, now: dateti
         "message sent", message_id=ref.message_id, channel=Channel.SMS.value, kind=req.kind.value, late_s=late
     )
     return "sent"
+
+
+def _count(queued: QueuedSms, settings: PracticeSettings, now: datetime) -> None:
+    """What left counts in the practice's statistics and outcomes (A1) when it leaves (an
+    SMS skipped while it waited never counts)."""
+    req = queued.request
+    if req.recall_id is not None:
+        statistics.record(req.practice_id, settings.timezone, now, sms_parts=queued.parts, recalls_sent_sms=1)
+        return
+    statistics.record(req.practice_id, settings.timezone, now, sms_parts=queued.parts)
+    appointment = appointment_store.find_appointment(req.practice_id, req.appointment_id or "")
+    if appointment is not None:
+        outcomes.record(req.practice_id, appointment.calendar_id, settings.timezone, now, sms_parts=queued.parts)
 
 
 def _wait(queued: QueuedSms, until: datetime, now: datetime, queue: SmsQueue) -> str:
