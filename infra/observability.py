@@ -38,7 +38,7 @@ class DeadLettersConstruct(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         self.queues: dict[str, sqs.Queue] = {}
-        for name in ("StreamFailures", "ScheduleFailures", "SendFailures"):
+        for name in ("StreamFailures", "ScheduleFailures", "SendFailures", "SmsFailures"):
             queue = sqs.Queue(
                 self,
                 name,
@@ -68,6 +68,11 @@ class DeadLettersConstruct(Construct):
     @property
     def sends(self) -> sqs.Queue:
         return self.queues["SendFailures"]
+
+    @property
+    def paced_sms(self) -> sqs.Queue:
+        """SMS of the paced queue that failed their tries (D17); redriven into it."""
+        return self.queues["SmsFailures"]
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,9 @@ class NotificationStack(Stack):
         keys = KeysConstruct(self, "Keys")
         dead_letters = DeadLettersConstruct(self, "DeadLetters")
         factory = FunctionFactoryConstruct(self, "Functions", logs_key=keys.logs)
-        messaging = MessagingConstruct(self, "Messaging", topic_key=keys.topics, dead_letter=dead_letters.sends)
+        messaging = MessagingConstruct(
+            self, "Messaging", topic_key=keys.topics, dead_letter=dead_letters.paced_sms
+        )
         table_env = {"TABLE_NAME": table.table_name}
 
         def function(name: str, environment: dict[str, str], **options: int) -> lambda_.Function:

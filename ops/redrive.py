@@ -3,6 +3,7 @@
     python -m ops.redrive SendFailures                  # failed async sends -> send_push
     python -m ops.redrive ScheduleFailures --function <send_push ARN>
     python -m ops.redrive StreamFailures
+    python -m ops.redrive SmsFailures                   # paced SMS that failed -> PacedSms
     python -m ops.redrive Escalations                   # failed escalation executions
 
 What each dead-letter queue holds, and how it goes back:
@@ -12,6 +13,8 @@ What each dead-letter queue holds, and how it goes back:
   `--function` (send_push).
 - StreamFailures: the stream batch's shard and sequence range and its function: the
   records are read back from the stream (24h retention) and handed to it as a batch.
+- SmsFailures: a paced SMS (D17) that failed its five tries: it goes back into the
+  PacedSms queue as it was, and leaves at once if it is still wanted (its moment passed).
 - Escalations: not a queue. An escalation execution that failed after its task's
   retries (alarm EscalationsFailed) is started again with the same input, named
   `<name>-r<n>`; a failed execution with a successor is not started twice. A fresh
@@ -83,10 +86,16 @@ def work_of(body: dict[str, Any], function: str | None) -> tuple[str, dict[str, 
     return target, body
 
 
+# Dead-letter queue -> the queue its messages go back into (not a function's invoke).
+BACK_INTO = {"SmsFailures": "PacedSms"}
+
+
 def redrive(queue: str, function: str | None = None, limit: int = 10_000) -> int:
-    """Hand every message of `queue` back to its function; returns how many."""
+    """Hand every message of `queue` back to its function (or its source queue); returns
+    how many."""
     sqs, lambda_ = boto3.client("sqs"), boto3.client("lambda")
     url = queue_url(sqs, queue)
+    source = next((queue_url(sqs, back) for dlq, back in BACK_INTO.items() if dlq in url.rsplit("/", 1)[-1]), None)
     done = 0
     while done < limit:
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60).get(
@@ -95,10 +104,13 @@ def redrive(queue: str, function: str | None = None, limit: int = 10_000) -> int
         if not messages:
             break
         for message in messages:
-            target, payload = work_of(json.loads(message["Body"]), function)
-            lambda_.invoke(
-                FunctionName=target, InvocationType="Event", Payload=json.dumps(payload, default=str).encode()
-            )
+            if source is not None:
+                sqs.send_message(QueueUrl=source, MessageBody=message["Body"])
+            else:
+                target, payload = work_of(json.loads(message["Body"]), function)
+                lambda_.invoke(
+                    FunctionName=target, InvocationType="Event", Payload=json.dumps(payload, default=str).encode()
+                )
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
             done += 1
     return done

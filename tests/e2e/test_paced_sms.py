@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from infra.messaging import SMS_SENDER_TIMEOUT_S
+from infra.messaging import SMS_SEND_ATTEMPTS, SMS_SENDER_TIMEOUT_S
 from notify.domain.sms_pacing import TOLERANCE, URGENT_SHARE
+from ops.redrive import depth, redrive
 
 from .conftest import NOTICE_DELAY, PACED_SMS_WAIT, own_mobile
 
@@ -185,3 +186,23 @@ def test_t1_an_answer_to_an_sms_that_waited_in_the_queue_confirms_its_appointmen
     assert "Odpisz 1 = potwierdz" in sms["text"] or "Reply 1 to confirm" in sms["text"]
     control.text(f"+48{ids[waited]}", "1")  # the thread was remembered when it left
     assert s.pms.get(f"appointments/{waited}").json()["appointment"]["status"] == "confirmed"
+
+
+def test_b8_a_queued_sms_that_fails_every_try_is_dead_lettered_and_redriven_once(scenario, control):
+    s = scenario()
+    ids = _burst(s, 17)  # a second's burst leaves at once; one or two wait
+    waiting = [i for i in ids if _history(s, i)[-1]["status"] == "queued"]
+    assert waiting
+    before = depth("SmsFailures")
+    control.faults(down=["sns"])
+    try:  # every try fails: five receives, each after the visibility timeout
+        control.advance(SMS_SEND_ATTEMPTS * (SMS_SENDER_VISIBILITY_S + 1) + PACED_SMS_WAIT.total_seconds())
+        assert depth("SmsFailures") == before + len(waiting)
+        assert {_history(s, i)[-1]["status"] for i in waiting} == {"queued"}
+    finally:
+        control.faults()
+    assert redrive("SmsFailures") == len(waiting)
+    control.advance(PACED_SMS_WAIT.total_seconds())
+    rows = s.messages(kind="confirmation", channel="sms")
+    assert sorted(r["appointment_id"] for r in rows) == sorted(ids)  # each once
+    assert redrive("SmsFailures") == 0

@@ -238,7 +238,7 @@ def test_b8_alarms_on_dead_letters_errors_throttles_and_failed_escalations(templ
 def test_queues_are_encrypted_and_ssl_only(template):
     for queue in _resources(template, "AWS::SQS::Queue").values():
         assert queue["Properties"]["SqsManagedSseEnabled"] is True
-    template.resource_count_is("AWS::SQS::QueuePolicy", 4)  # three dead-letter queues, the paced SMS queue
+    template.resource_count_is("AWS::SQS::QueuePolicy", 5)  # four dead-letter queues, the paced SMS queue
 
 
 def test_api_serves_the_webhook_and_patient_links(template):

@@ -17,8 +17,12 @@ def test_b2_spreading_lowers_the_peaks_and_keeps_every_message(days):
     before, after = days["before"], days["after"]
     for series in ("schedules_fired", "invocations", "busy_ms", "dynamodb_writes", "push"):
         assert after.peak(series) < before.peak(series), series
+    for series in ("schedules_fired", "invocations", "busy_ms", "push"):
         assert after.total(series) == pytest.approx(before.total(series)), series  # moved, not dropped
     assert sum(after.sms.values()) == sum(before.sms.values())
+    # The same writes, and each paced SMS's two lane updates (D17).
+    paced = scale.PACING_WRITES * sum(after.sms.values())
+    assert after.total("dynamodb_writes") == pytest.approx(before.total("dynamodb_writes") + paced)
 
 
 def test_c1_paced_sms_loses_nothing_and_urgent_ones_go_first(days):
