@@ -21,34 +21,34 @@ class BatchFailedError(Exception):
     """Every record of the batch failed (Lambda retries it whole)."""
 
 
-def process_stream_batch(
-    event: dict[str, Any], record_handler: Callable[[dict[str, Any]], None]
-) -> dict[str, list[dict[str, str]]]:
-    """Run `record_handler` per record; failed records are reported, not the batch."""
-    records = event.get("Records", [])
+Handler = Callable[[dict[str, Any]], None]
+
+
+def _failures(
+    records: list[dict[str, Any]], record_handler: Handler, identifier: Callable[[dict[str, Any]], str]
+) -> list[dict[str, str]]:
+    """Every record tried; the failed ones, by the identifier their source takes back."""
     failures = []
     for record in records:
         try:
             record_handler(record)
         except Exception:
-            logger.exception("stream record failed", extra={"event_id": record.get("eventID")})
-            failures.append({"itemIdentifier": record["dynamodb"]["SequenceNumber"]})
+            logger.exception("batch record failed", extra={"item": identifier(record)})
+            failures.append({"itemIdentifier": identifier(record)})
+    return failures
+
+
+def process_stream_batch(event: dict[str, Any], record_handler: Handler) -> dict[str, list[dict[str, str]]]:
+    """Run `record_handler` per record; failed records are reported (by sequence number),
+    not the batch."""
+    records = event.get("Records", [])
+    failures = _failures(records, record_handler, lambda r: r["dynamodb"]["SequenceNumber"])
     if records and len(failures) == len(records):
         raise BatchFailedError(f"all {len(records)} records of the batch failed")
     return {"batchItemFailures": failures}
 
 
-def process_queue_batch(
-    event: dict[str, Any], record_handler: Callable[[dict[str, Any]], None]
-) -> dict[str, list[dict[str, str]]]:
+def process_queue_batch(event: dict[str, Any], record_handler: Handler) -> dict[str, list[dict[str, str]]]:
     """The same over an SQS batch: a failed message is reported by its id, and only it
     returns to the queue (after its visibility timeout; at last to its dead-letter queue)."""
-    records = event.get("Records", [])
-    failures = []
-    for record in records:
-        try:
-            record_handler(record)
-        except Exception:
-            logger.exception("queue message failed", extra={"message_id": record.get("messageId")})
-            failures.append({"itemIdentifier": record["messageId"]})
-    return {"batchItemFailures": failures}
+    return {"batchItemFailures": _failures(event.get("Records", []), record_handler, lambda r: r["messageId"])}
