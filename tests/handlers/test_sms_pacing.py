@@ -97,3 +97,17 @@ def test_b8_a_wait_is_held_in_whole_seconds_and_at_most_what_sqs_allows():
     assert sms_pacing.queue_delay(NOW + timedelta(hours=2), NOW) == 900  # SQS: DelaySeconds <= 900
     assert sms_pacing.leaves_now(NOW + sms_pacing.TOLERANCE, NOW)
     assert not sms_pacing.leaves_now(NOW + sms_pacing.TOLERANCE + timedelta(milliseconds=1), NOW)
+
+
+def test_b8_a_reservation_usually_takes_one_request(lane):
+    """Which of the two conditional updates will hold (a busy lane's or an idle one's) is
+    guessed from what this process last saw of the lane: one request either way."""
+    from notify.dal.pacing import reserve
+
+    from .test_read_cache import _requests
+
+    with _requests() as idle:
+        assert reserve(lane, 1, NOW) == NOW
+    with _requests() as busy:
+        assert reserve(lane, 1, NOW) == NOW + timedelta(seconds=0.1)
+    assert idle == busy == {"UpdateItem": 1}
