@@ -56,7 +56,8 @@ from notify.domain.model import (  # noqa: E402
     PlannedMessage,
     PracticeSettings,
 )
-from notify.domain.sms_pacing import URGENT_KINDS, URGENT_SHARE  # noqa: E402
+from notify.domain.sms_pacing import URGENT_KINDS, Lane  # noqa: E402
+from notify.domain.sms_pacing import share as lane_share  # noqa: E402
 
 from .costs import PRICES  # noqa: E402
 
@@ -500,6 +501,11 @@ def unpaced(sms: Counter[tuple[int, bool, int, int]], account: int) -> Delivery:
     return out
 
 
+def share(urgent: bool) -> float:
+    """The part of each rate an urgent or a routine SMS has (the product's lanes)."""
+    return lane_share(Lane.URGENT if urgent else Lane.ROUTINE)
+
+
 def paced(sms: Counter[tuple[int, bool, int, int]], account: int, numbers: dict[str, int]) -> Delivery:
     """After: the product's paced queue (notify/domain/sms_pacing.py, D17). Each rate (the
     account's, each country's origination numbers x parts per second each) is split into
@@ -514,9 +520,6 @@ def paced(sms: Counter[tuple[int, bool, int, int]], account: int, numbers: dict[
         for day in (0, 1):
             arrivals.setdefault(second + day * DAY, []).append((urgent, country, parts, count))
     lanes = {(urgent, c): deque[list[int]]() for urgent in (True, False) for c in range(len(COUNTRIES))}
-
-    def share(urgent: bool) -> float:
-        return URGENT_SHARE if urgent else 1 - URGENT_SHARE
 
     account_rate = {urgent: account * share(urgent) for urgent in (True, False)}
     number_rate = {
@@ -571,9 +574,6 @@ def needed_rates(sms: Counter[tuple[int, bool, int, int]], within: int = 300) ->
     def peak_window(row: list[int]) -> int:
         running = list(accumulate(row + row))  # two days: windows across midnight
         return max(running[i + within] - running[i] for i in range(DAY))
-
-    def share(urgent: bool) -> float:
-        return URGENT_SHARE if urgent else 1 - URGENT_SHARE
 
     account = max(math.ceil(peak_window(total[u]) / (within * share(u))) for u in (True, False))
     numbers = {

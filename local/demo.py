@@ -451,7 +451,7 @@ def _bulk_import(pms) -> None:  # noqa: ANN001
 
 def _print_paced(rows: list[dict]) -> None:
     """How the import's confirmations met the SMS rate: when each left, none lost."""
-    from notify.domain.sms_pacing import URGENT_SHARE
+    from notify.domain.sms_pacing import Lane, share
 
     sms = [r for r in rows if r["channel"] == "sms" and r["kind"] == "confirmation"]
     if not sms:
@@ -468,7 +468,7 @@ def _print_paced(rows: list[dict]) -> None:
     print(
         f"  {at_once} left at once, {len(sms) - at_once} waited in the paced queue and left by"
         f" {left[-1].astimezone(ZoneInfo('Europe/Warsaw')):%H:%M:%S}"
-        f" (routine lane: {int(20 * (1 - URGENT_SHARE))} of the account's 20 parts a second);"
+        f" (routine lane: {20 * share(Lane.ROUTINE):g} of the account's 20 parts a second);"
         f" {sum(1 for r in sms if r['delivered_to_provider'])} of {IMPORT_SIZE} taken by the provider,"
         f" {appointments} appointments, {len(sms) - appointments} sent twice."
     )

@@ -7,6 +7,7 @@ queue's maxReceiveCount, SQS moves it to the dead-letter queue (moto does, on re
 from __future__ import annotations
 
 import contextlib
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,8 +35,9 @@ class QueuePoller(Deliverer):
                 self._deliver(mapping, [self._record(mapping, m) for m in received])
         return delivered
 
-    @property
+    @functools.cached_property
     def _sqs(self) -> Any:
+        """One client for the poller (a client costs milliseconds to build)."""
         return boto3.client("sqs")
 
     @staticmethod

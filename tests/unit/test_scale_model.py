@@ -6,6 +6,7 @@ from collections import Counter
 import pytest
 
 from bench import scale
+from notify.domain.sms_pacing import URGENT_SHARE
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,7 @@ def test_c1_paced_sms_loses_nothing_and_urgent_ones_go_first(days):
     # Ten routine texts due at 09:00:00, an escalation due a second later, at 4 parts a
     # second: the routine lane's 2.8 leave oldest first (3 a second, the third on credit),
     # the escalation leaves at once on the urgent lane (notify/domain/sms_pacing.py).
-    assert scale.URGENT_SHARE == 0.3
+    assert scale.share(True) == URGENT_SHARE == 0.3
     pl = scale.COUNTRIES.index("PL")
     queue = Counter({(32_400, False, pl, 1): 10, (32_401, True, pl, 1): 1})
     order = scale.paced(queue, 4, dict.fromkeys(scale.COUNTRIES, 1))

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..domain.sms_pacing import Lane, Rate, rates
 from ..settings import NOT_CONFIGURED, FallbackSettings, SmsOrigination, SmsSettings
 from .aws_clients import client
 
@@ -52,10 +53,12 @@ class ChannelConfig:
             sms_parts_per_second=settings.sms_parts_per_second,
         )
 
-    def identity_rate(self, country: str) -> float | None:
-        """The parts per second of the identity SMS to `country` leave from, if named."""
+    def sms_rates(self, country: str, lane: Lane) -> tuple[Rate, ...]:
+        """The lanes an SMS to `country` reserves on (D17): the account's, and its
+        identity's when the deployment names that identity's rate."""
         origination = self.sms_originations.get(country)
-        return origination.parts_per_second if origination is not None else None
+        identity = origination.parts_per_second if origination is not None else None
+        return rates(self.sms_parts_per_second, country, identity, lane)
 
     @property
     def push_platforms(self) -> frozenset[str]:

@@ -65,13 +65,17 @@ class Rate:
         return timedelta(seconds=parts / self.parts_per_second)
 
 
+def share(lane: Lane) -> float:
+    """The part of each rate the lane has."""
+    return URGENT_SHARE if lane is Lane.URGENT else 1 - URGENT_SHARE
+
+
 def rates(account_rate: float, country: str, identity_rate: float | None, lane: Lane) -> tuple[Rate, ...]:
     """The lanes an SMS to `country` reserves on: the account's, and its identity's when
     the deployment names that identity's rate (without one, only the account's applies)."""
-    share = URGENT_SHARE if lane is Lane.URGENT else 1 - URGENT_SHARE
-    found = [Rate(ACCOUNT, lane, account_rate * share)]
+    found = [Rate(ACCOUNT, lane, account_rate * share(lane))]
     if identity_rate is not None:
-        found.append(Rate(country, lane, identity_rate * share))
+        found.append(Rate(country, lane, identity_rate * share(lane)))
     return tuple(found)
 
 

@@ -42,6 +42,7 @@ from ..domain.model import (
     Channel,
     ChannelsOffered,
     DeliveryStatus,
+    FreedSlot,
     MessageKind,
     Patient,
     PracticeSettings,
@@ -131,6 +132,40 @@ def _not_sent(ref: MessageRef, reason: str, now: datetime, outcome: DeliveryOutc
     logger.info("message not sent", message_id=ref.message_id, reason=reason)
 
 
+def appointment_refusal(
+    req: SendRequest, appointment: Appointment | None, now: datetime
+) -> tuple[str | None, FreedSlot | None]:
+    """Why an appointment's message no longer applies (R3: the appointment moved on; F2:
+    the offered slot went), or None; with the offered slot, if any."""
+    reason = staleness_reason(req.kind, req.version, appointment)
+    slot = None
+    if reason is None and req.slot_id:
+        found = slot_store.get_slot(req.practice_id, req.slot_id)
+        slot = found[0] if found else None
+        refused = refusal(slot, appointment, now) if appointment is not None else None
+        reason = f"slot offer: {refused}" if refused else None
+    return reason, slot
+
+
+def recall_refusal(req: SendRequest, recall: Recall | None) -> str | None:
+    """Why a recall's message no longer applies (K1: replaced, booked, stopped), or None."""
+    if recall is None or recall.period != str(req.version):
+        return "recall replaced by a newer one"
+    return None if recall.status in recalls.PENDING else f"recall {recall.status.value}"
+
+
+def sms_stop_reason(practice_id: str, phone: str, recall: bool) -> str | None:
+    """Why no SMS may go to this number now: blocked for recalls (K5), the provider's STOP
+    list (B7), our own STOP record (T2); or None."""
+    if recall and recall_store.is_blocked_for_recalls(practice_id, phone):
+        return recalls.BLOCKED_REASON
+    if channels.is_opted_out(phone):
+        return "number opted out (STOP)"
+    if conversations.sms_stopped(practice_id, phone):  # T2: our own record
+        return SMS_STOPPED_REASON
+    return None
+
+
 def _load(req: SendRequest, now: datetime, sending: Sending, outcome: DeliveryOutcome) -> _Job | None:
     if req.recall_id is not None:
         return _load_recall(req, now, sending, outcome)
@@ -145,13 +180,7 @@ def _load(req: SendRequest, now: datetime, sending: Sending, outcome: DeliveryOu
     appointment = appointment_store.find_appointment(req.practice_id, req.appointment_id)
     patient_id = appointment.patient_id if appointment else "unknown"
     ref = MessageRef(req.practice_id, req.appointment_id, patient_id, req.message_id, req.kind)
-    reason = staleness_reason(req.kind, req.version, appointment)
-    slot = None
-    if reason is None and req.slot_id:
-        found = slot_store.get_slot(req.practice_id, req.slot_id)
-        slot = found[0] if found else None
-        reason = refusal(slot, appointment, now) if appointment is not None else None
-        reason = f"slot offer: {reason}" if reason else None
+    reason, slot = appointment_refusal(req, appointment, now)
     if reason is None and appointment is not None:
         patient = practice_store.find_patient(req.practice_id, appointment.patient_id)
         reason = None if patient is not None else "unknown patient"
@@ -208,14 +237,15 @@ def _load_recall(req: SendRequest, now: datetime, sending: Sending, outcome: Del
     patient_id = recall.patient_id if recall else "unknown"
     ref = MessageRef(req.practice_id, req.subject_id, patient_id, req.message_id, req.kind)
     patient = practice_store.find_patient(req.practice_id, patient_id)
-    reason = None
-    if recall is None or recall.period != str(req.version):
-        reason = "recall replaced by a newer one"
-    elif recall.status not in recalls.PENDING:
-        reason = f"recall {recall.status.value}"
-    elif patient is None:
+    reason = recall_refusal(req, recall)
+    if reason is None and patient is None:
         reason = "unknown patient"
-    elif recall.source != "manual" and appointment_store.has_future_appointment(req.practice_id, patient_id, now):
+    if (
+        reason is None
+        and recall is not None
+        and recall.source != "manual"
+        and appointment_store.has_future_appointment(req.practice_id, patient_id, now)
+    ):
         reason = "next appointment already booked"
     if reason is not None:
         _not_sent(ref, reason, now, outcome)
@@ -466,15 +496,10 @@ def _send_on(
         return
     ledger.transition(job.ref, channel, DeliveryStatus.SENT, now, content=said, **fields)
     outcome.sent.append(channel.value)
-    _count_recall(job, channel, now)
-    metrics.add_metric(name=f"Sent_{channel.value}", unit="Count", value=1)
-    logger.info("message sent", message_id=job.ref.message_id, channel=channel.value, kind=job.ref.kind.value)
-
-
-def _count_recall(job: _Job, channel: Channel, now: datetime) -> None:
-    """Recalls sent per channel (statistics); a queued SMS counts when queued."""
     if job.recall is not None:
         statistics.record(job.ref.practice_id, job.settings.timezone, now, **{f"recalls_sent_{channel.value}": 1})
+    metrics.add_metric(name=f"Sent_{channel.value}", unit="Count", value=1)
+    logger.info("message sent", message_id=job.ref.message_id, channel=channel.value, kind=job.ref.kind.value)
 
 
 def _queue(
@@ -539,12 +564,9 @@ def _send_push(job: _Job, now: datetime) -> dict[str, Any]:
 def _send_sms(job: _Job, now: datetime) -> dict[str, Any]:
     phone = normalise_mobile(job.patient.phone, job.settings.country)
     assert phone is not None
-    if job.recall is not None and recall_store.is_blocked_for_recalls(job.ref.practice_id, phone):
-        raise _Skip(recalls.BLOCKED_REASON, try_email=True)
-    if channels.is_opted_out(phone):
-        raise _Skip("number opted out (STOP)", try_email=True)
-    if conversations.sms_stopped(job.ref.practice_id, phone):  # T2: our own record
-        raise _Skip(SMS_STOPPED_REASON, try_email=True)
+    stopped = sms_stop_reason(job.ref.practice_id, phone, recall=job.recall is not None)
+    if stopped is not None:
+        raise _Skip(stopped, try_email=True)
     segments = job.rendered.sms_segments
     used = quota.consume_sms(job.ref.practice_id, now.strftime("%Y-%m"), job.settings.sms_quota, segments)
     if used is None:
@@ -554,8 +576,7 @@ def _send_sms(job: _Job, now: datetime) -> dict[str, Any]:
     month = now.strftime("%Y-%m")
     try:
         lane = sms_pacing.lane_for(job.ref.kind, job.escalation)
-        rates = sms_pacing.rates(job.config.sms_parts_per_second, country, job.config.identity_rate(country), lane)
-        leaves = pacing.moment(rates, segments, now)
+        leaves = pacing.moment(job.config.sms_rates(country, lane), segments, now)
         queued = None
         if sms_pacing.leaves_now(leaves, now):
             provider_id: str | None = channels.send_sms(job.config, phone, country, job.rendered.sms)

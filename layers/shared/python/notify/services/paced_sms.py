@@ -19,22 +19,19 @@ from ..adapters.channels import ChannelConfig, ChannelError, ChannelThrottled
 from ..adapters.sms_queue import SmsQueue
 from ..contracts import QueuedSms, SendRequest, iso_z
 from ..dal import appointments as appointment_store
-from ..dal import conversations, keys, ledger, pacing, quota, read_cache
+from ..dal import keys, ledger, pacing, quota, read_cache
 from ..dal import practices as practice_store
 from ..dal import recalls as recall_store
-from ..dal import slots as slot_store
 from ..dal.ledger import MessageRef
 from ..dal.models import LedgerContentItem
 from ..domain import sms_pacing
 from ..domain.channel_choice import sms_ineligibility
 from ..domain.contact_validation import normalise_mobile
-from ..domain.message_plan import staleness_reason
 from ..domain.model import Channel, DeliveryStatus, MessageKind, Patient, PracticeSettings
 from ..domain.quiet_hours import defer_out_of_quiet_hours
-from ..domain.slot_offers import refusal
 from ..observability import logger, metrics
-from . import outcomes, recalls, statistics
-from .delivery import SMS_STOPPED_REASON, remember_thread
+from . import outcomes, statistics
+from .delivery import appointment_refusal, recall_refusal, remember_thread, sms_stop_reason
 
 # B2: what quiet hours hold back (with every escalation SMS); a confirmation or a notice
 # of a change goes whenever the change happened.
@@ -103,17 +100,16 @@ def _held(
     """Whether the SMS waits on: its moment fell in quiet hours (B2: a backlog pushed it
     there), or they have just ended and it takes its turn again. None: it leaves now."""
     req = queued.request
+    quiet = queued.escalation or req.kind in QUIET_KINDS
     resume = defer_out_of_quiet_hours(now, settings.timezone, settings.quiet_start, settings.quiet_end)
-    if resume > now and (queued.escalation or req.kind in QUIET_KINDS):
+    if quiet and resume > now:
         if not queued.retake:
             reason = f"quiet hours: leaves after {iso_z(resume)}"
             ledger.transition(ref, Channel.SMS, DeliveryStatus.QUEUED, now, reason=reason, due_at=resume)
         return _wait(queued.model_copy(update={"leaves_at": resume, "retake": True}), resume, now, queue)
     if queued.retake:  # the night's held SMS leave in turn, not all at the end of it
         lane = sms_pacing.lane_for(req.kind, queued.escalation)
-        country = queued.country
-        rates = sms_pacing.rates(config.sms_parts_per_second, country, config.identity_rate(country), lane)
-        moment = pacing.moment(rates, queued.parts, now)
+        moment = pacing.moment(config.sms_rates(queued.country, lane), queued.parts, now)
         if not sms_pacing.leaves_now(moment, now):
             return _wait(queued.model_copy(update={"leaves_at": moment, "retake": False}), moment, now, queue)
     return None
@@ -134,7 +130,7 @@ def _why_not(
     if reason is None and patient is not None:
         reason = sms_ineligibility(patient, settings)
     if reason is None and phone is not None:
-        reason = _stopped(req, phone)
+        reason = sms_stop_reason(req.practice_id, phone, recall=req.recall_id is not None)
     if reason is None and (content is None or not content.text):
         reason = "text no longer kept"
     return reason
@@ -197,27 +193,9 @@ def _wait(queued: QueuedSms, until: datetime, now: datetime, queue: SmsQueue) ->
 
 
 def _no_longer_wanted(req: SendRequest, now: datetime) -> str | None:
-    """What changed while the SMS waited that makes it wrong to send now."""
+    """What changed while the SMS waited that makes it wrong to send now (the sender's
+    own checks, read again)."""
     if req.recall_id is not None:
-        recall = recall_store.get_recall(req.practice_id, req.recall_id)
-        if recall is None or recall.period != str(req.version):
-            return "recall replaced by a newer one"
-        return None if recall.status in recalls.PENDING else f"recall {recall.status.value}"
-    assert req.appointment_id is not None
-    appointment = appointment_store.find_appointment(req.practice_id, req.appointment_id)
-    reason = staleness_reason(req.kind, req.version, appointment)
-    if reason is None and req.slot_id and appointment is not None:
-        found = slot_store.get_slot(req.practice_id, req.slot_id)
-        refused = refusal(found[0] if found else None, appointment, now)
-        reason = f"slot offer: {refused}" if refused else None
-    return reason
-
-
-def _stopped(req: SendRequest, phone: str) -> str | None:
-    if req.recall_id is not None and recall_store.is_blocked_for_recalls(req.practice_id, phone):
-        return recalls.BLOCKED_REASON
-    if conversations.sms_stopped(req.practice_id, phone):  # T2: our own record
-        return SMS_STOPPED_REASON
-    if channels.is_opted_out(phone):  # B7: the provider's
-        return "number opted out (STOP)"
-    return None
+        return recall_refusal(req, recall_store.get_recall(req.practice_id, req.recall_id))
+    appointment = appointment_store.find_appointment(req.practice_id, req.appointment_id or "")
+    return appointment_refusal(req, appointment, now)[0]

@@ -236,13 +236,7 @@ def _answer(
         country = number_country(patient_number)
         # An answer leaves at once; it takes its place on the urgent lane so the SMS
         # paced after it leave that much later (D17).
-        rates = sms_pacing.rates(
-            replies.channels.sms_parts_per_second,
-            country,
-            replies.channels.identity_rate(country),
-            sms_pacing.Lane.URGENT,
-        )
-        pacing.moment(rates, segments, now)
+        pacing.moment(replies.channels.sms_rates(country, sms_pacing.Lane.URGENT), segments, now)
         provider_id = channels.send_sms(replies.channels, patient_number, country, text)
     except Exception:
         # The retry (Lambda's async retries, a redrive) may claim a failed answer again.
