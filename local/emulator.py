@@ -178,6 +178,7 @@ class SesMailboxSimulator:
 
 
 class MotoServer(ThreadedMotoServer):
+    app: Any = None  # the outermost WSGI layer, which the in-process transport calls
     faults: FaultInjector | None = None
     mailbox_simulator: SesMailboxSimulator | None = None
 
@@ -185,6 +186,55 @@ class MotoServer(ThreadedMotoServer):
         app = SerialisedDynamoDB(DomainDispatcherApplication(create_backend_app))
         self.mailbox_simulator = app = SesMailboxSimulator(app)
         self.faults = app = FaultInjector(app)
+        self.app = app
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=_RequestHandler)
         self._server_ready_event.set()
         self._server.serve_forever()
+
+
+class InProcessTransport:
+    """The AWS SDK's calls from this process reach the emulator's WSGI app directly, without
+    the loopback socket, as moto's own in-process mock does. botocore still builds, signs
+    and parses every request as over the network, and each request passes every WSGI layer
+    above (serialised DynamoDB, faults, the mailbox simulator); what goes is the socket, the
+    HTTP parsing on both sides and a thread switch per request (30% of a busy week's time).
+    A client in another process (`make serve`) and every call to the product's own API
+    (practices, patients, operators, the control API) still go over HTTP."""
+
+    def __init__(self, app: Any, base_url: str) -> None:
+        self.app = app
+        self.base_url = base_url.rstrip("/")
+
+    def answer(self, request: Any) -> Any:
+        """botocore's prepared request -> botocore's response, through the WSGI app."""
+        from botocore.awsrequest import AWSResponse
+        from moto.core.botocore_stubber import MockRawResponse
+        from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+        body = request.body.read() if hasattr(request.body, "read") else request.body
+        path, _, query = request.url[len(self.base_url) :].partition("?")
+        environ = EnvironBuilder(
+            path=path or "/",
+            base_url=self.base_url,
+            query_string=query,
+            method=request.method,
+            headers=[(k, v.decode() if isinstance(v, bytes) else v) for k, v in request.headers.items()],
+            data=body or b"",
+        ).get_environ()
+        chunks, status, headers = run_wsgi_app(self.app, environ, buffered=True)
+        return AWSResponse(request.url, int(status.split()[0]), dict(headers), MockRawResponse(b"".join(chunks)))
+
+    def install(self) -> None:
+        import botocore.httpsession
+
+        session_class: Any = botocore.httpsession.URLLib3Session
+        original = getattr(session_class.send, "__wrapped__", session_class.send)
+        transport = self
+
+        def send(session: Any, request: Any) -> Any:
+            if request.url.startswith(transport.base_url + "/"):
+                return transport.answer(request)
+            return original(session, request)
+
+        send.__wrapped__ = original  # type: ignore[attr-defined]
+        session_class.send = send

@@ -60,7 +60,7 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         from . import moto_patches
-        from .emulator import MotoServer
+        from .emulator import InProcessTransport, MotoServer
 
         moto_patches.check_version()
 
@@ -72,6 +72,7 @@ class LocalStack:
         self.moto.start()
         moto_port = self.moto.get_host_and_port()[1]
         _aws_environment(moto_port)
+        InProcessTransport(self.moto.app, os.environ["AWS_ENDPOINT_URL"]).install()
         requests.post(
             f"http://127.0.0.1:{moto_port}/moto-api/config",
             json={"stepfunctions": {"execute_state_machine": True}},

@@ -238,3 +238,66 @@ def test_emulator_sqs_delays_and_visibility_run_on_the_virtual_clock(local_stack
     (again,) = sqs.receive_message(QueueUrl=url)["Messages"]
     sqs.delete_message(QueueUrl=url, ReceiptHandle=again["ReceiptHandle"])
     sqs.delete_queue(QueueUrl=url)
+
+
+def test_emulator_sdk_calls_in_this_process_skip_the_socket_but_not_the_layers(local_stack, control, monkeypatch):
+    """The in-process transport (emulator.InProcessTransport): no socket is opened for an
+    SDK call to the emulator, the WSGI layers still apply (a service the B8 drill took down
+    answers the injected error), and another process still reaches it over HTTP."""
+    import os
+    import subprocess
+    import sys
+
+    import urllib3
+    from botocore.exceptions import ClientError
+
+    emulator_port = int(os.environ["MOTO_PORT"])
+    urlopen = urllib3.connectionpool.HTTPConnectionPool.urlopen
+
+    def no_socket_to_the_emulator(pool, *args, **kwargs):
+        assert pool.port != emulator_port, "an SDK call to the emulator opened a connection"
+        return urlopen(pool, *args, **kwargs)
+
+    monkeypatch.setattr(urllib3.connectionpool.HTTPConnectionPool, "urlopen", no_socket_to_the_emulator)
+    sns = boto3.client("sns")
+    topic = sns.create_topic(Name="smoke-transport")["TopicArn"]
+    try:
+        control.faults(down=["sns"])
+        with pytest.raises(ClientError) as refused:
+            boto3.client("sns", config=botocore_config()).publish(TopicArn=topic, Message="down")
+        assert "injected" in refused.value.response["Error"]["Message"]
+    finally:
+        control.faults()
+    assert sns.publish(TopicArn=topic, Message="up")["MessageId"]
+    monkeypatch.undo()
+    elsewhere = subprocess.run(
+        [sys.executable, "-c", "import boto3; print(len(boto3.client('sns').list_topics()['Topics']))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert int(elsewhere.stdout) >= 1
+    sns.delete_topic(TopicArn=topic)
+
+
+def botocore_config():
+    from botocore.config import Config
+
+    return Config(retries={"max_attempts": 1, "mode": "standard"})
+
+
+def test_emulator_the_dispatcher_does_not_list_moto_from_disk_per_request(local_stack, monkeypatch):
+    """Patch 8: the server's dispatcher found the service packages with a listdir and an
+    isdir per package on every request; now the list is taken once, and answers the same."""
+    import os
+
+    import moto
+
+    package = os.path.dirname(moto.__file__)
+    listed = []
+    original = os.listdir
+    monkeypatch.setattr(os, "listdir", lambda path=".": listed.append(path) or original(path))
+    assert "dynamodb" in moto.backends.list_of_moto_modules()
+    assert boto3.client("dynamodb").describe_table(TableName=local_stack.table_name)["Table"]["TableName"]
+    assert package not in listed
