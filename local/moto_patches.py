@@ -319,41 +319,44 @@ def _source(obj: Any) -> str:
 
 def _preconditions() -> list[str]:
     """What the patches rely on in moto's code, before patching."""
-    problems = []
-    if not all(hasattr(Timestamp, name) for name in ("_from_timestamp_string", "_get_wait_seconds")):
-        problems.append("Timestamp wait helpers are gone")
-    if not hasattr(WaitFunction, "_eval_body"):
-        problems.append("WaitFunction._eval_body is gone")
-    if "time.sleep(" not in _source(retrier_module):
-        problems.append("the retrier no longer pauses with time.sleep")
-    transact = DynamoDBBackend.transact_write_items
-    if not getattr(transact, "_local_patch", False) and "copy.deepcopy" not in _source(transact):
-        problems.append("TransactWriteItems no longer deep-copies through its module's `copy`")
-    if not all(hasattr(ThreadedMotoServer, name) for name in ("_server_entry", "get_host_and_port")):
-        problems.append("ThreadedMotoServer._server_entry is gone")
-    server_init = _source(ThreadedMotoServer.__init__)
-    if not all(f"self.{name}" in server_init for name in ("_server_ready_event", "_ip_address", "_port")):
-        problems.append("ThreadedMotoServer's fields changed")
-    shard = _source(StreamShard)
-    if "self.items" not in shard or "self.starting_sequence_number" not in shard:
-        problems.append("StreamShard no longer keeps items / starting_sequence_number")
-    if "self.record" not in _source(StreamRecord):
-        problems.append("StreamRecord no longer keeps its record")
-    if not all(hasattr(Table, name) for name in ("all_items", "delete_item")) or (
-        "self.stream_shard" not in _source(Table.__init__)
-    ):
-        problems.append("Table.all_items / delete_item / stream_shard changed")
-    query = Table.query
-    if not getattr(query, "_local_patch", False) and (
-        "self.all_items()" not in _source(query) or "hash_key_conditions" not in _source(query)
-    ):
-        problems.append("Table.query no longer reads self.all_items() / hash_key_conditions")
+    transact, query = DynamoDBBackend.transact_write_items, Table.query
+    server_init, shard = _source(ThreadedMotoServer.__init__), _source(StreamShard)
     sqs_source = _source(sqs_models)
-    if not all(f"{name}()" in sqs_source for name in ("unix_time", "unix_time_millis")):
-        problems.append("moto's SQS no longer reads unix_time / unix_time_millis")
-    if "backends.list_of_moto_modules()" not in _source(werkzeug_app.DomainDispatcherApplication):
-        problems.append("the server's dispatcher no longer calls backends.list_of_moto_modules()")
-    return problems
+    holds = {
+        "Timestamp wait helpers are gone": all(
+            hasattr(Timestamp, name) for name in ("_from_timestamp_string", "_get_wait_seconds")
+        ),
+        "WaitFunction._eval_body is gone": hasattr(WaitFunction, "_eval_body"),
+        "the retrier no longer pauses with time.sleep": "time.sleep(" in _source(retrier_module),
+        "TransactWriteItems no longer deep-copies through its module's `copy`": (
+            getattr(transact, "_local_patch", False) or "copy.deepcopy" in _source(transact)
+        ),
+        "ThreadedMotoServer._server_entry is gone": all(
+            hasattr(ThreadedMotoServer, name) for name in ("_server_entry", "get_host_and_port")
+        ),
+        "ThreadedMotoServer's fields changed": all(
+            f"self.{name}" in server_init for name in ("_server_ready_event", "_ip_address", "_port")
+        ),
+        "StreamShard no longer keeps items / starting_sequence_number": (
+            "self.items" in shard and "self.starting_sequence_number" in shard
+        ),
+        "StreamRecord no longer keeps its record": "self.record" in _source(StreamRecord),
+        "Table.all_items / delete_item / stream_shard changed": (
+            all(hasattr(Table, name) for name in ("all_items", "delete_item"))
+            and "self.stream_shard" in _source(Table.__init__)
+        ),
+        "Table.query no longer reads self.all_items() / hash_key_conditions": (
+            getattr(query, "_local_patch", False)
+            or ("self.all_items()" in _source(query) and "hash_key_conditions" in _source(query))
+        ),
+        "moto's SQS no longer reads unix_time / unix_time_millis": all(
+            f"{name}()" in sqs_source for name in ("unix_time", "unix_time_millis")
+        ),
+        "the server's dispatcher no longer calls backends.list_of_moto_modules()": (
+            "backends.list_of_moto_modules()" in _source(werkzeug_app.DomainDispatcherApplication)
+        ),
+    }
+    return [problem for problem, held in holds.items() if not held]
 
 
 def verify() -> list[str]:
