@@ -208,6 +208,64 @@ def test_emulator_a_query_finds_its_partitions_items_in_key_order(local_stack):
         ddb.delete_item(TableName=table, Key={"pk": {"S": pk}, "sk": {"S": sk}})
 
 
+def test_emulator_an_index_query_follows_every_write(local_stack):
+    """Patch 6: an index partition is found through a map kept in step with the writes; an
+    item moved to another index key (UpdateItem), deleted, or touched by a cancelled
+    transaction is found where a walk of the whole table finds it."""
+    from botocore.exceptions import ClientError
+
+    ddb = boto3.client("dynamodb")
+    table = local_stack.table_name
+
+    def key(sk: str) -> dict:
+        return {"pk": {"S": "SMOKE#ix"}, "sk": {"S": sk}}
+
+    def by_index(g: str) -> list[str]:
+        found = ddb.query(
+            TableName=table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :g",
+            ExpressionAttributeValues={":g": {"S": g}},
+        )["Items"]
+        walked = ddb.scan(
+            TableName=table, FilterExpression="gsi1pk = :g", ExpressionAttributeValues={":g": {"S": g}}
+        )["Items"]
+        assert sorted(i["sk"]["S"] for i in found) == sorted(i["sk"]["S"] for i in walked)
+        return [i["sk"]["S"] for i in found]
+
+    for sk in ("a", "b", "c"):
+        ddb.put_item(TableName=table, Item={**key(sk), "gsi1pk": {"S": "SMOKEIX#1"}, "gsi1sk": {"S": sk}})
+    assert by_index("SMOKEIX#1") == ["a", "b", "c"]
+    ddb.update_item(
+        TableName=table,
+        Key=key("b"),
+        UpdateExpression="SET gsi1pk = :g",
+        ExpressionAttributeValues={":g": {"S": "SMOKEIX#2"}},
+    )
+    ddb.put_item(TableName=table, Item=key("c"))  # replaced without an index key
+    assert by_index("SMOKEIX#1") == ["a"]
+    assert by_index("SMOKEIX#2") == ["b"]
+    with pytest.raises(ClientError):  # the second write is refused: the first is undone
+        ddb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": {**key("a"), "gsi1pk": {"S": "SMOKEIX#2"}}}},
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {**key("d"), "gsi1pk": {"S": "SMOKEIX#2"}},
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+            ]
+        )
+    assert by_index("SMOKEIX#1") == ["a"]
+    assert by_index("SMOKEIX#2") == ["b"]
+    ddb.delete_item(TableName=table, Key=key("a"))
+    assert by_index("SMOKEIX#1") == []
+    for sk in ("b", "c"):
+        ddb.delete_item(TableName=table, Key=key(sk))
+
+
 def _shard(local_stack):
     from moto.dynamodb.models import dynamodb_backends
 
