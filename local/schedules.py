@@ -5,8 +5,11 @@ completion; fires daily `cron(M H * * ? *)` schedules at their local time in the
 from __future__ import annotations
 
 import hashlib
+import heapq
+import itertools
 import json
 import re
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -16,6 +19,7 @@ from zoneinfo import ZoneInfo
 import boto3
 from moto.scheduler.models import scheduler_backends
 
+from . import moto_patches
 from .clock import VirtualClock
 from .deploy import ACCOUNT, REGION, Deployment
 
@@ -61,6 +65,12 @@ def next_daily(expression: str, timezone: str, after: datetime) -> datetime:
 
 
 class Schedules:
+    """Which schedule is due next: a heap of (due, order, group, name, schedule), told of
+    every schedule created or updated (moto patch 9). An entry is acted on only while it is
+    still true (the schedule is the group's current one under that name, enabled, and due
+    then): a deleted, replaced, disabled, fired or rescheduled schedule leaves its old
+    entries behind, and they are dropped when they reach the head."""
+
     def __init__(
         self,
         deployment: Deployment,
@@ -74,6 +84,12 @@ class Schedules:
         self.stats = stats
         self._cron_fired: dict[tuple[str, str, str, str], datetime] = {}
         self._scheduler = boto3.client("scheduler")
+        self._heap: list[tuple[datetime, int, str, str, Any]] = []
+        self._order = itertools.count()
+        self._lock = threading.Lock()
+        for schedule in self._all():
+            self.told(schedule)
+        moto_patches.watch_schedules(self.told)
 
     def _all(self) -> list[Any]:
         backend = scheduler_backends[ACCOUNT][REGION]
@@ -102,19 +118,45 @@ class Schedules:
         mode, minutes = window.get("Mode", "OFF"), int(window.get("MaximumWindowInMinutes", 0))
         return _one_shot_due(schedule.name, expression, timezone, mode, minutes)
 
+    def told(self, schedule: Any) -> None:
+        """A schedule was created or updated (or fired, for a recurring one)."""
+        if schedule.group_name not in self.d.schedule_groups or schedule.state != "ENABLED":
+            return
+        due = self.due_time(schedule)
+        if due is not None:
+            with self._lock:
+                heapq.heappush(self._heap, (due, next(self._order), schedule.group_name, schedule.name, schedule))
+
+    def _holds(self, entry: tuple[datetime, int, str, str, Any]) -> bool:
+        due, _, group, name, schedule = entry
+        current = scheduler_backends[ACCOUNT][REGION].schedule_groups.get(group)
+        return (
+            current is not None
+            and current.schedules.get(name) is schedule
+            and schedule.state == "ENABLED"
+            and self.due_time(schedule) == due
+        )
+
+    def _head(self) -> tuple[datetime, int, str, str, Any] | None:
+        with self._lock:
+            while self._heap and not self._holds(self._heap[0]):
+                heapq.heappop(self._heap)
+            return self._heap[0] if self._heap else None
+
     def fire_due(self) -> int:
         now = self.clock.now()
         fired = 0
-        for schedule in sorted(self._all(), key=lambda s: self.due_time(s) or now):
-            due = self.due_time(schedule)
-            if schedule.state != "ENABLED" or due is None or due > now:
-                continue
+        while (head := self._head()) is not None and head[0] <= now:
+            with self._lock:
+                heapq.heappop(self._heap)
+            due, schedule = head[0], head[4]
             function = self.d.function_by_arn(schedule.target["Arn"]).name
             self.enqueue(function, json.loads(schedule.target.get("Input") or "{}"))
             fired += 1
             self.stats["schedules_fired"] += 1
             if (schedule.schedule_expression or "").startswith("cron("):
                 self._cron_fired[self._cron_key(schedule)] = due
+                self.told(schedule)
             elif schedule.action_after_completion == "DELETE":
                 self._scheduler.delete_schedule(Name=schedule.name, GroupName=schedule.group_name)
             else:
@@ -129,5 +171,9 @@ class Schedules:
 
     def next_due(self) -> datetime | None:
         now = self.clock.now()
-        times = [t for t in (self.due_time(s) for s in self._all() if s.state == "ENABLED") if t and t > now]
-        return min(times) if times else None
+        head = self._head()
+        if head is None or head[0] > now:
+            return head[0] if head else None
+        with self._lock:  # something due now that has not fired yet: the next one after it
+            later = [e[0] for e in self._heap if e[0] > now and self._holds(e)]
+        return min(later) if later else None
