@@ -4,7 +4,7 @@ APIs: if a patch stopped working, these fail before any product test misleads.""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import boto3
 import pytest
@@ -359,3 +359,68 @@ def test_emulator_the_dispatcher_does_not_list_moto_from_disk_per_request(local_
     assert "dynamodb" in moto.backends.list_of_moto_modules()
     assert boto3.client("dynamodb").describe_table(TableName=local_stack.table_name)["Table"]["TableName"]
     assert package not in listed
+
+
+def test_emulator_the_scheduler_fires_what_is_true_when_it_is_due(local_stack, control, monkeypatch):
+    """Patch 9: the local scheduler hears of every schedule created or updated and keeps
+    the next due at the head of a heap. A schedule fires once, at its latest time; one
+    moved later fires then, one deleted never, one deleted and created again under its
+    name fires at its new time only."""
+    schedules = local_stack.router.schedules
+    fired: list[tuple[str, datetime]] = []
+    enqueue = schedules.enqueue
+
+    def capture(function: str, event: dict) -> None:
+        if str(event.get("smoke", "")).startswith("p9-"):
+            fired.append((event["smoke"], control.now()))
+        else:
+            enqueue(function, event)
+
+    monkeypatch.setattr(schedules, "enqueue", capture)
+    scheduler = boto3.client("scheduler")
+    group = local_stack.deployment.schedule_groups[0]
+    target_arn = local_stack.deployment.functions["send_push"].arn
+    start = control.now().replace(microsecond=0)
+
+    def at(minutes: int) -> str:
+        return f"at({(start + timedelta(minutes=minutes)).replace(tzinfo=None).isoformat()})"
+
+    def create(name: str, minutes: int) -> None:
+        scheduler.create_schedule(
+            Name=name,
+            GroupName=group,
+            ScheduleExpression=at(minutes),
+            FlexibleTimeWindow={"Mode": "OFF"},
+            Target={
+                "Arn": target_arn,
+                "RoleArn": "arn:aws:iam::123456789012:role/r",
+                "Input": json.dumps({"smoke": name}),
+            },
+            ActionAfterCompletion="DELETE",
+        )
+
+    create("p9-once", 2)
+    create("p9-moved", 1)
+    scheduler.update_schedule(
+        Name="p9-moved",
+        GroupName=group,
+        ScheduleExpression=at(3),
+        State="ENABLED",  # as the product passes it: moto leaves a missing State empty
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={
+            "Arn": target_arn,
+            "RoleArn": "arn:aws:iam::123456789012:role/r",
+            "Input": json.dumps({"smoke": "p9-moved"}),
+        },
+    )
+    create("p9-deleted", 1)
+    scheduler.delete_schedule(Name="p9-deleted", GroupName=group)
+    create("p9-again", 1)
+    scheduler.delete_schedule(Name="p9-again", GroupName=group)
+    create("p9-again", 4)
+    control.advance(5 * 60)
+    assert [(name, moment - start) for name, moment in fired] == [
+        ("p9-once", timedelta(minutes=2)),
+        ("p9-moved", timedelta(minutes=3)),
+        ("p9-again", timedelta(minutes=4)),
+    ]
