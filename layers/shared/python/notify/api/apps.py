@@ -10,14 +10,16 @@ from . import errors
 from .patient import app as app_routes
 from .patient import appointment, groups, offers, recalls
 from .patient.pages import page_error
-from .practice import contract, events, patients, reads
-from .practice import recalls as practice_recalls
 
 TITLES = {"practice": "Patient notifications: practice API", "patient": "Patient notifications: patient pages"}
 
 
 def practice_app() -> APIGatewayRestResolver:
-    """Signed requests from a practice's system, JSON answers."""
+    """Signed requests from a practice's system, JSON answers. Its routers (the event
+    models among them) are imported here: the patient pages' function never loads them."""
+    from .practice import contract, events, patients, reads
+    from .practice import recalls as practice_recalls
+
     app = APIGatewayRestResolver(enable_validation=True)
     for module in (events, reads, patients, practice_recalls, contract):
         app.include_router(module.router)

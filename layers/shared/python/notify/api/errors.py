@@ -11,7 +11,6 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from ..events import EVENT_TYPES
 from ..request_guard import error_body
 from ..services import errors
 
@@ -56,12 +55,16 @@ def service_error_as_json(error: errors.ServiceError) -> Response[Any]:
 def field_of(loc: tuple[Any, ...]) -> tuple[str, str]:
     """(field, where) of a validation error's location, as a practice's developer reads
     it: `data.platform` in the body (the event union's tag left out), `month` in the query."""
+    from ..events import EVENT_TYPES  # the practice API's models (never the pages')
+
     where, *rest = [str(part) for part in loc] or ["body"]
     path = [part for part in rest if part not in EVENT_TYPES]
     return ".".join(path) or where, where
 
 
 def validation_error_as_json(error: RequestValidationError) -> Response[Any]:
+    from ..events import EVENT_TYPES
+
     fields = []
     for e in error.errors():
         field, where = field_of(tuple(e.get("loc", ())))
