@@ -53,7 +53,7 @@ def main() -> None:
     for row in cold_start.measure(runs=3 if args.quick else 7):
         source = f"{row['source_ms']:7.0f} ms from source" if row["source_ms"] else " " * 22
         print(
-            f"   {row['function']:26} {row['bytecode_ms']:5.0f} ms precompiled ({source}), "
+            f"   {row['function']:36} {row['bytecode_ms']:5.0f} ms precompiled ({source}), "
             f"x{row['ratio_to_boto3']:.2f} of import boto3 precompiled"
         )
 
