@@ -93,6 +93,17 @@ class MessagingConstruct(Construct):
             max_value=10000,
             description="The account's SMS sending rate (message parts per second, its AWS quota)",
         ).value_as_string
+        # D17: the part of each rate kept for urgent SMS (escalations, notices of a change,
+        # offers); routine ones (confirmations, reminders, recalls...) have the rest.
+        self.sms_urgent_share = CfnParameter(
+            stack,
+            "SmsUrgentSharePercent",
+            type="Number",
+            default=30,
+            min_value=10,
+            max_value=90,
+            description="The share of the SMS rate kept for urgent SMS (escalations, notices, offers), in percent",
+        ).value_as_string
         self.paced_sms = sqs.Queue(
             self,
             "PacedSms",
@@ -219,6 +230,7 @@ class MessagingConstruct(Construct):
             "SMS_ORIGINATIONS": self.sms_originations,
             "SMS_TWO_WAY_NUMBER_ID": self.two_way_number,
             "SMS_PARTS_PER_SECOND": self.sms_rate,
+            "SMS_URGENT_SHARE_PERCENT": self.sms_urgent_share,
             "SMS_QUEUE_URL": self.paced_sms.queue_url,
         }
 

@@ -441,6 +441,8 @@ def test_b8_the_sms_rate_is_a_deploy_parameter_every_sms_sender_reads(template):
     planned messages can queue one (an answer to a patient's text leaves at once)."""
     parameter = _body(template)["Parameters"]["SmsPartsPerSecond"]
     assert parameter["Type"] == "Number" and parameter["Default"] == 20
+    share = _body(template)["Parameters"]["SmsUrgentSharePercent"]  # D17: urgent SMS's lane
+    assert (share["Type"], share["Default"], share["MinValue"], share["MaxValue"]) == ("Number", 30, 10, 90)
     functions = _function_logicals(template)
     mapping, _, _ = _paced_queue(template)
     queue_logical = mapping["EventSourceArn"]["Fn::GetAtt"][0]
@@ -449,6 +451,7 @@ def test_b8_the_sms_rate_is_a_deploy_parameter_every_sms_sender_reads(template):
             "Variables"
         ]
         assert variables["SMS_PARTS_PER_SECOND"] == {"Ref": "SmsPartsPerSecond"}, name
+        assert variables["SMS_URGENT_SHARE_PERCENT"] == {"Ref": "SmsUrgentSharePercent"}, name
         assert variables["SMS_QUEUE_URL"] == {"Ref": queue_logical}, name
         sends = [
             s

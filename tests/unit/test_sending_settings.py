@@ -23,6 +23,7 @@ BASE = {
     "EMAIL_FROM": "no-reply@clinic.example",
     "SMS_TWO_WAY_NUMBER_ID": "none",
     "SMS_PARTS_PER_SECOND": "20",
+    "SMS_URGENT_SHARE_PERCENT": "30",
     "SMS_QUEUE_URL": "https://sqs.eu-central-1.amazonaws.com/1/paced-sms",
 }
 
@@ -81,3 +82,21 @@ def test_t1_patients_are_invited_to_answer_only_a_two_way_number():
     assert our_number(one_way, "PL") is None
     with pytest.raises(ValidationError):
         SenderSettings.model_validate({**BASE, "SMS_TWO_WAY_NUMBER_ID": "+48732000000"})
+
+
+def test_b8_the_urgent_share_of_the_sms_rate_is_the_deployments():
+    """D17: urgent SMS have their share of every rate (SmsUrgentSharePercent), routine ones
+    the rest; an identity with its own rate is split the same way."""
+    from notify.domain.sms_pacing import Lane
+
+    originations = json.dumps({"US": {"origination": "+18005550100", "parts_per_second": 3}})
+    config = ChannelConfig.from_settings(
+        SenderSettings.model_validate({**BASE, "SMS_ORIGINATIONS": originations, "SMS_URGENT_SHARE_PERCENT": "50"})
+    )
+    assert [r.parts_per_second for r in config.sms_rates("US", Lane.URGENT)] == [10.0, 1.5]
+    assert [r.parts_per_second for r in config.sms_rates("US", Lane.ROUTINE)] == [10.0, 1.5]
+    default = ChannelConfig.from_settings(SenderSettings.model_validate({**BASE, "SMS_ORIGINATIONS": "{}"}))
+    assert [r.parts_per_second for r in default.sms_rates("PL", Lane.URGENT)] == [6.0]
+    for outside in ("5", "95", "thirty"):
+        with pytest.raises(ValidationError):
+            SenderSettings.model_validate({**BASE, "SMS_URGENT_SHARE_PERCENT": outside})

@@ -98,6 +98,8 @@ class SmsSettings(_EnvSettings):
     sms_two_way_number_id: str = Field(alias="SMS_TWO_WAY_NUMBER_ID", pattern=r"^(phone-[0-9a-f]{32}|none)$")
     # The account's SMS rate, message parts per second (AWS's default quota is 20).
     sms_parts_per_second: float = Field(alias="SMS_PARTS_PER_SECOND", gt=0, le=10_000)
+    # The part of each rate kept for urgent SMS, in percent (D17).
+    sms_urgent_share_percent: int = Field(alias="SMS_URGENT_SHARE_PERCENT", ge=10, le=90)
     # Where an SMS waits for its moment when the rate has none free now (D17).
     sms_queue_url: str = Field(alias="SMS_QUEUE_URL", min_length=1)
 

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..domain.sms_pacing import Lane, Rate, rates
+from ..domain.sms_pacing import URGENT_SHARE, Lane, Rate, rates
 from ..settings import NOT_CONFIGURED, FallbackSettings, SmsOrigination, SmsSettings
 from .aws_clients import client
 
@@ -25,6 +25,7 @@ class ChannelConfig:
     sms_originations: dict[str, SmsOrigination] = field(default_factory=dict)
     two_way: bool = False  # a number of ours takes patients' answers (T1)
     sms_parts_per_second: float = 20.0  # the account's SMS rate (D17)
+    sms_urgent_share: float = URGENT_SHARE  # the part of each rate urgent SMS have (D17)
 
     @classmethod
     def from_settings(cls, settings: FallbackSettings) -> ChannelConfig:
@@ -42,6 +43,7 @@ class ChannelConfig:
             sms.sms_originations,
             sms.two_way,
             sms.sms_parts_per_second,
+            sms.sms_urgent_share,
         )
 
     @classmethod
@@ -51,6 +53,7 @@ class ChannelConfig:
             sms_originations=dict(settings.sms_originations),
             two_way=settings.sms_two_way_number_id != NOT_CONFIGURED,
             sms_parts_per_second=settings.sms_parts_per_second,
+            sms_urgent_share=settings.sms_urgent_share_percent / 100,
         )
 
     def sms_rates(self, country: str, lane: Lane) -> tuple[Rate, ...]:
@@ -58,7 +61,7 @@ class ChannelConfig:
         identity's when the deployment names that identity's rate."""
         origination = self.sms_originations.get(country)
         identity = origination.parts_per_second if origination is not None else None
-        return rates(self.sms_parts_per_second, country, identity, lane)
+        return rates(self.sms_parts_per_second, country, identity, lane, self.sms_urgent_share)
 
     @property
     def push_platforms(self) -> frozenset[str]:

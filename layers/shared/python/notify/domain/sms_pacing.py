@@ -24,7 +24,8 @@ from enum import StrEnum
 
 from .model import MessageKind
 
-# The share of each rate kept for urgent SMS: about what urgent SMS are of all SMS parts
+# The share of each rate kept for urgent SMS unless the deployment sets another
+# (SmsUrgentSharePercent): about what urgent SMS are of all SMS parts
 # in `make scale`'s national day (26% of the day, 28% of its busiest five minutes).
 URGENT_SHARE = 0.3
 # SMS whose worth is in being prompt: a cancellation or reschedule notice, a freed-slot
@@ -65,17 +66,21 @@ class Rate:
         return timedelta(seconds=parts / self.parts_per_second)
 
 
-def share(lane: Lane) -> float:
-    """The part of each rate the lane has."""
-    return URGENT_SHARE if lane is Lane.URGENT else 1 - URGENT_SHARE
+def share(lane: Lane, urgent_share: float = URGENT_SHARE) -> float:
+    """The part of each rate the lane has (the deployment sets the urgent lane's share:
+    SmsUrgentSharePercent)."""
+    return urgent_share if lane is Lane.URGENT else 1 - urgent_share
 
 
-def rates(account_rate: float, country: str, identity_rate: float | None, lane: Lane) -> tuple[Rate, ...]:
+def rates(
+    account_rate: float, country: str, identity_rate: float | None, lane: Lane, urgent_share: float = URGENT_SHARE
+) -> tuple[Rate, ...]:
     """The lanes an SMS to `country` reserves on: the account's, and its identity's when
     the deployment names that identity's rate (without one, only the account's applies)."""
-    found = [Rate(ACCOUNT, lane, account_rate * share(lane))]
+    part = share(lane, urgent_share)
+    found = [Rate(ACCOUNT, lane, account_rate * part)]
     if identity_rate is not None:
-        found.append(Rate(country, lane, identity_rate * share(lane)))
+        found.append(Rate(country, lane, identity_rate * part))
     return tuple(found)
 
 
