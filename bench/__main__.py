@@ -141,6 +141,14 @@ def main() -> None:
             f"{ceiling['replayed_share']:.0%} of the requests), so the pipeline runs at "
             f"{week['intake_requests_per_s'] / ceiling['requests_per_s']:.0%} of the emulator's rate"
         )
+        per_appointment, rate = week["lifetime_requests_per_appointment"], week["lifetime_requests_per_s"]
+        big = 5000 * per_appointment
+        print(
+            f"   the whole week: {per_appointment:.1f} requests per appointment at {rate:.0f}/s; "
+            f"a 5,000-appointment "
+            f"week is about {big:,.0f} requests: {big / rate / 60:.0f} min at this rate, at least "
+            f"{big / ceiling['requests_per_s'] / 60:.0f} min at the emulator's own rate"
+        )
     finally:
         stack.stop()
 

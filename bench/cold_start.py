@@ -28,6 +28,7 @@ LAMBDA_ENV = {
     "SMS_ORIGINATIONS": "{}",
     "SMS_TWO_WAY_NUMBER_ID": "none",
     "SMS_PARTS_PER_SECOND": "20",
+    "SMS_URGENT_SHARE_PERCENT": "30",
     "SMS_QUEUE_URL": "https://sqs.eu-central-1.amazonaws.com/1/paced-sms",
     "LINK_KEY_ARN": "arn:aws:kms:eu-central-1:1:key/links",
     "SECRETS_KEY_ARN": "arn:aws:kms:eu-central-1:1:key/secrets",
