@@ -180,7 +180,10 @@ def busy_week(stack: Any, practices: int, appointments: int, cancel_ratio: float
     clients = []
     for i in range(practices):
         pid = f"busy-{i}"
-        credentials = onboard(pid, name=f"Practice {i}", timezone="Europe/Warsaw", country="PL")
+        # A busy practice's plan carries enough SMS for its week (the default quota of 50
+        # a month, C7, would skip most of them and leave the week's work undone).
+        quota = max(50, 10 * appointments // practices)
+        credentials = onboard(pid, name=f"Practice {i}", timezone="Europe/Warsaw", country="PL", sms_quota=quota)
         clients.append(PracticeClient(stack.api_url, credentials, control))
     patients = 0
     for client in clients:
