@@ -143,13 +143,19 @@ class Schedules:
                 heapq.heappop(self._heap)
             return self._heap[0] if self._heap else None
 
+    def _take_due(self, now: datetime) -> tuple[datetime, int, str, str, Any] | None:
+        """The head if it is due (taken off the heap in the same step: a schedule created
+        meanwhile on another thread cannot take its place unseen)."""
+        with self._lock:
+            while self._heap and not self._holds(self._heap[0]):
+                heapq.heappop(self._heap)
+            return heapq.heappop(self._heap) if self._heap and self._heap[0][0] <= now else None
+
     def fire_due(self) -> int:
         now = self.clock.now()
         fired = 0
-        while (head := self._head()) is not None and head[0] <= now:
-            with self._lock:
-                heapq.heappop(self._heap)
-            due, schedule = head[0], head[4]
+        while (entry := self._take_due(now)) is not None:
+            due, schedule = entry[0], entry[4]
             function = self.d.function_by_arn(schedule.target["Arn"]).name
             self.enqueue(function, json.loads(schedule.target.get("Input") or "{}"))
             fired += 1
