@@ -106,9 +106,13 @@ class EventRouter:
 
     # -- step functions ------------------------------------------------------------------------
     def running_executions(self) -> int:
+        """Every running execution of every state machine (the clock's waiters are counted
+        across all of them too: a machine created outside the template, as a test does,
+        must finish its step before the stack is settled)."""
+        machines = [m["stateMachineArn"] for m in self._sfn.list_state_machines()["stateMachines"]]
         return sum(
             len(self._sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")["executions"])
-            for arn in self.d.state_machines.values()
+            for arn in machines
         )
 
     def _state_machines_busy(self) -> bool:
