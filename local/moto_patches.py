@@ -36,7 +36,8 @@ The patches:
    walk over every schedule at every step of the clock (a fifth of a 5,000-appointment
    week went into those walks).
 The router and TTL process also read moto's DynamoDB stream shard (`items`,
-`starting_sequence_number`, each record's `record`), checked here as well.
+`starting_sequence_number`, each record's `record`), and the router its Step Functions
+executions (`state_machines`, `executions`, `status`), checked here as well.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ try:
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
     from moto.scheduler.models import EventBridgeSchedulerBackend
     from moto.sqs import models as sqs_models
+    from moto.stepfunctions import models as sfn_models
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl as retrier_module
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
@@ -461,6 +463,11 @@ def _preconditions() -> list[str]:
             getattr(getattr(EventBridgeSchedulerBackend, name), "_local_patch", False)
             or "return schedule" in _source(getattr(EventBridgeSchedulerBackend, name))
             for name in ("create_schedule", "update_schedule")
+        ),
+        "Step Functions' backend no longer keeps state_machines / executions / status (router.py)": (
+            "self.state_machines" in _source(sfn_models.StepFunctionBackend.__init__)
+            and "self.executions" in _source(sfn_models.StateMachine)
+            and "self.status" in _source(sfn_models.Execution)
         ),
         "the server's dispatcher no longer calls backends.list_of_moto_modules()": (
             "backends.list_of_moto_modules()" in _source(werkzeug_app.DomainDispatcherApplication)
