@@ -7,16 +7,14 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
 from . import errors
-from .patient import app as app_routes
-from .patient import appointment, groups, offers, recalls
-from .patient.pages import page_error
 
 TITLES = {"practice": "Patient notifications: practice API", "patient": "Patient notifications: patient pages"}
 
 
 def practice_app() -> APIGatewayRestResolver:
-    """Signed requests from a practice's system, JSON answers. Its routers (the event
-    models among them) are imported here: the patient pages' function never loads them."""
+    """Signed requests from a practice's system, JSON answers. Each app's routers are
+    imported by its own factory: the webhook's function never loads the patient pages,
+    nor the pages' function the practice API's event models."""
     from .practice import contract, events, patients, reads
     from .practice import recalls as practice_recalls
 
@@ -29,6 +27,10 @@ def practice_app() -> APIGatewayRestResolver:
 
 def patient_app() -> APIGatewayRestResolver:
     """Pages behind a patient's link, HTML answers (JSON for the app)."""
+    from .patient import app as app_routes
+    from .patient import appointment, groups, offers, recalls
+    from .patient.pages import page_error
+
     app = APIGatewayRestResolver(enable_validation=True)
     # Literal routes first: /l/{token}/receipt and /offer/... win over /l/{token}/{action}.
     for module in (app_routes, offers, recalls, groups, appointment):
