@@ -13,6 +13,7 @@ class VirtualClock:
 
     def __init__(self, start: datetime) -> None:
         self._now = start.astimezone(UTC)
+        self._epoch = self._now.timestamp()
         self._cond = threading.Condition()
         self._waiting: dict[int, datetime] = {}
 
@@ -20,12 +21,18 @@ class VirtualClock:
         with self._cond:
             return self._now
 
+    def epoch(self) -> float:
+        """Now in POSIX seconds, without the lock (moto's SQS reads it for every message it
+        looks at: a float set in one assignment is read whole)."""
+        return self._epoch
+
     def set(self, moment: datetime) -> None:
         with self._cond:
             moment = moment.astimezone(UTC)
             if moment < self._now:
                 raise ValueError("the local clock never goes back")
             self._now = moment
+            self._epoch = moment.timestamp()
             self._cond.notify_all()
 
     def advance(self, delta: timedelta) -> None:

@@ -345,10 +345,10 @@ def patch_queue_time(clock: VirtualClock) -> None:
     """SQS's delays, visibility timeouts and retention on the virtual clock."""
 
     def seconds() -> float:
-        return clock.now().timestamp()
+        return clock.epoch()
 
     def millis() -> float:
-        return clock.now().timestamp() * 1000
+        return clock.epoch() * 1000
 
     seconds._local_patch = millis._local_patch = True  # type: ignore[attr-defined]
     sqs_models.unix_time = seconds  # type: ignore[attr-defined]
