@@ -145,9 +145,9 @@ def main() -> None:
         big = 5000 * per_appointment
         print(
             f"   the whole week: {per_appointment:.1f} requests per appointment at {rate:.0f}/s; "
-            f"a 5,000-appointment "
-            f"week is about {big:,.0f} requests: {big / rate / 60:.0f} min at this rate, at least "
-            f"{big / ceiling['requests_per_s'] / 60:.0f} min at the emulator's own rate"
+            f"a 5,000-appointment week is about {big:,.0f} requests: "
+            f"{big / rate / 60:.0f} min at this rate, at least {big / ceiling['requests_per_s'] / 60:.0f} min "
+            "at the emulator's own rate"
         )
     finally:
         stack.stop()

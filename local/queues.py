@@ -50,7 +50,7 @@ class QueuePoller(Deliverer):
         Read from each message's fields with the clock read once: moto's `messages` reads
         the clock twice per message, which made a backlog of thousands quadratic."""
         now = sqs_models.unix_time_millis()  # type: ignore[attr-defined]  # virtual (patch 7)
-        return any(now > m.visible_at and now >= m.delayed_until for m in list(self._queue(mapping)._messages))
+        return any(_shows(m, now) for m in list(self._queue(mapping)._messages))
 
     def next_due(self) -> datetime | None:
         """When the next held-back or in-flight message of a mapped queue shows (virtual)."""
@@ -61,7 +61,7 @@ class QueuePoller(Deliverer):
             max(m.delayed_until, m.visible_at + 1)
             for mapping in self.d.queue_mappings
             for m in list(self._queue(mapping)._messages)
-            if now < m.delayed_until or now <= m.visible_at
+            if not _shows(m, now)
         ]
         return datetime.fromtimestamp(min(moments) / 1000, UTC) if moments else None
 
@@ -103,3 +103,8 @@ class QueuePoller(Deliverer):
                     for i, r in enumerate(done[start : start + 10])
                 ],
             )
+
+
+def _shows(message: Any, now: float) -> bool:
+    """moto's `visible and not delayed`, with the clock read once by the caller."""
+    return bool(now > message.visible_at and now >= message.delayed_until)
