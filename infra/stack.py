@@ -139,10 +139,15 @@ class NotificationStack(Stack):
             messaging.allow_queueing(sender)
             keys.allow_link_tokens(sender)
         # SMS over the account's rate wait in the paced queue for their moment (D17).
+        # It writes a day's grouped reminder again when some of its appointments changed
+        # while it waited (R11): patient links, hence the link key and the public URL.
         sms_sender = function(
-            "sms_sender", {**table_env, **messaging.sms_environment()}, timeout_s=SMS_SENDER_TIMEOUT_S
+            "sms_sender",
+            {**table_env, **link_key_env, **messaging.sms_environment(), "PUBLIC_BASE_URL": public_url},
+            timeout_s=SMS_SENDER_TIMEOUT_S,
         )
         messaging.allow_paced_sending(sms_sender)
+        keys.allow_link_tokens(sms_sender)
         # Recalls (K1): each practice's daily schedule fires recall_sweep.
         recall_sweep = function("recall_sweep", {**table_env, "SEND_FUNCTION_ARN": send_push.function_arn})
         asynchronous(recall_sweep, dead_letters.sends)

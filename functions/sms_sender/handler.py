@@ -5,22 +5,29 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.adapters.channels import ChannelConfig
+from notify.adapters.link_keys import LinkKeys
 from notify.adapters.sms_queue import SmsQueue
 from notify.clock import utcnow
 from notify.contracts import QueuedSms
 from notify.dal.read_cache import per_invocation
 from notify.observability import logger, metrics
+from notify.services.delivery import Sending
 from notify.services.paced_sms import leave
-from notify.settings import SmsSettings
+from notify.settings import PacedSmsSettings
 from notify.stream_batches import process_queue_batch
 
-settings = SmsSettings.from_env()
-config = ChannelConfig.for_sms(settings)
-queue = SmsQueue(settings.sms_queue_url)
+settings = PacedSmsSettings.from_env()
+# SMS only: the links are for a grouped reminder written again (R11).
+sending = Sending(
+    settings.public_base_url,
+    ChannelConfig.for_sms(settings),
+    LinkKeys(settings.link_key_arn),
+    sms_queue=SmsQueue(settings.sms_queue_url),
+)
 
 
 def _one(record: dict[str, Any]) -> None:
-    leave(QueuedSms.model_validate_json(record["body"]), utcnow(), config, queue)
+    leave(QueuedSms.model_validate_json(record["body"]), utcnow(), sending)
 
 
 @logger.inject_lambda_context

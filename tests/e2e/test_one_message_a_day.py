@@ -5,8 +5,13 @@ messages."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
-from .conftest import own_mobile
+from notify.dal.pacing import reserve
+from notify.domain.sms_pacing import ACCOUNT, Lane, Rate
+
+from .conftest import PACED_SMS_WAIT, own_mobile
 
 
 def _family(s, *members: str) -> str:
@@ -18,7 +23,9 @@ def _family(s, *members: str) -> str:
 
 
 def _reminders_to(s, number: str) -> list[dict]:
-    return [r for r in s.messages(kind="reminder", channel="sms") if r["recipient"].endswith(number[-3:])]
+    """The reminder SMS to `number` (the ledger shows a number masked: +48***12)."""
+    masked = f"{number[:3]}***{number[-2:]}"
+    return [r for r in s.messages(kind="reminder", channel="sms") if r["recipient"] == masked]
 
 
 def test_r11_a_familys_reminders_of_one_day_go_as_one_message_listing_them(scenario, control, browser):
@@ -112,3 +119,54 @@ def test_r11_a_patient_gets_no_more_automated_messages_a_day_than_the_practice_a
     reasons = [r["reason"] for r in control.skipped(s.pms.practice_id) if r["appointment_id"] == "a1"]
     assert any("limit of automated messages" in r for r in reasons), reasons
     assert len(s.messages("a1", kind="confirmation")) == 1  # confirmations are exempt
+
+
+def test_r11_b8_a_grouped_reminder_that_waited_goes_for_the_appointments_still_booked(scenario, control, browser):
+    """A day's grouped reminder waits in the paced queue (D17) and its owner's appointment
+    is cancelled meanwhile: the SMS still goes, written again for the family's other two
+    appointments, with the group's page; an answer confirms those two."""
+    s = scenario()
+    number = _family(s, "mum", "kid", "dad")
+    starts = {"a1": s.local(5, 9), "a2": s.local(5, 9, 30), "a3": s.local(5, 10)}
+    for (appointment_id, start), patient_id in zip(starts.items(), ("mum", "kid", "dad"), strict=True):
+        s.book(appointment_id, patient_id, start)
+    # The reminders are due 48 h before, each leaving within its flexible window. Other
+    # practices' SMS hold the account's routine lane from just before the first is due
+    # until after the last has fired: the group's SMS waits for its moment.
+    first_due = starts["a1"] - timedelta(hours=48)
+    control.advance_to(first_due - timedelta(seconds=1))
+    busy = timedelta(hours=3)
+    lane_free = reserve(Rate(ACCOUNT, Lane.ROUTINE, 1.0), int(busy.total_seconds()), control.now())
+    assert lane_free == control.now(), "the lane was already busy"
+    control.advance_to(first_due + busy - timedelta(minutes=30))
+    assert s.messages(kind="reminder", channel="sms") == []  # waiting
+    covered = {
+        r["appointment_id"]: r["reason"]
+        for r in control.skipped(s.pms.practice_id)
+        if "sent together with" in r["reason"]
+    }
+    assert len(covered) == 2, covered
+    owner = (set(starts) - set(covered)).pop()
+    assert all(f"sent together with {owner}#reminder#v1" in reason for reason in covered.values())
+
+    s.change("appointment.cancelled", {"appointment_id": owner})
+    control.advance_to(first_due + busy + PACED_SMS_WAIT)
+
+    (sms,) = _reminders_to(s, number)
+    times = set(re.findall(r"\d\d:\d\d", sms["text"]))
+    kept = {a: start.astimezone(ZoneInfo("Europe/Warsaw")).strftime("%H:%M") for a, start in starts.items()}
+    assert times == {kept[a] for a in covered}, sms["text"]
+    assert re.search(r"/v1/g/[A-Za-z0-9_-]{16}", sms["text"]) and sms["link"] in sms["text"]
+    (row,) = [
+        m
+        for m in s.pms.get(f"appointments/{owner}").json()["messages"]
+        if (m["channel"], m["kind"]) == ("sms", "reminder")
+    ]
+    assert row["status"] == "sent" and "written again" in row["history"][-1]["reason"], row
+    # Quota: the parts that left, counted once (C7).
+    assert s.sms_used(s.messages(channel="sms")) == sum(r["segments"] for r in s.messages(channel="sms"))
+
+    assert browser.http.get(sms["link"], timeout=60).status_code == 200
+    control.text(number, "1")
+    statuses = {a: s.pms.get(f"appointments/{a}").json()["appointment"]["status"] for a in starts}
+    assert statuses == {owner: "cancelled", **{a: "confirmed" for a in covered}}

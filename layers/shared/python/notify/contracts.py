@@ -134,6 +134,10 @@ class QueuedSms(BaseModel):
     request: SendRequest  # the send it belongs to: checked again before it leaves
     patient_id: Identifier
     subject_ids: list[Identifier] = Field(default_factory=list, max_length=20)  # R11: a group's
+    # The version of each appointment the text was written for (same order; empty on an
+    # SMS queued before versions were kept): one that changed while it waited leaves the
+    # group's text, the others' reminder still goes.
+    subject_versions: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list, max_length=20)
     parts: int = Field(ge=1, le=20)
     month: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}$")  # the quota month its parts count in
     leaves_at: datetime  # the moment its rates gave it
@@ -142,6 +146,16 @@ class QueuedSms(BaseModel):
     # It waited out quiet hours (B2): when it shows it takes a new moment on its lanes,
     # so the night's deferred SMS do not all leave at once in the morning.
     retake: bool = False
+
+    @model_validator(mode="after")
+    def _one_version_per_subject(self) -> QueuedSms:
+        if self.subject_versions and len(self.subject_versions) != len(self.subject_ids):
+            raise ValueError("subject_versions: one per subject_ids entry, or none")
+        return self
+
+    def versions(self) -> dict[str, int]:
+        """The version each appointment's text was written for (none known: empty)."""
+        return dict(zip(self.subject_ids, self.subject_versions, strict=False))
 
     def body(self) -> str:
         return self.model_dump_json(exclude_none=True)

@@ -104,10 +104,15 @@ class SmsSettings(_EnvSettings):
     sms_queue_url: str = Field(alias="SMS_QUEUE_URL", min_length=1)
 
 
-class FallbackSettings(SmsSettings, _LinkKeySettings):
-    """sms_fallback (the state machine invokes it, so it cannot know the machine's ARN)."""
+class PacedSmsSettings(SmsSettings, _LinkKeySettings):
+    """sms_sender (a grouped reminder written again carries patient links, R11)."""
 
     public_base_url: str = Field(alias="PUBLIC_BASE_URL", min_length=1)
+
+
+class FallbackSettings(PacedSmsSettings):
+    """sms_fallback (the state machine invokes it, so it cannot know the machine's ARN)."""
+
     email_from: str = Field(alias="EMAIL_FROM", min_length=3)
     email_configuration_set: str = Field(alias="EMAIL_CONFIGURATION_SET", min_length=1)
     push_fcm_arn: str = Field(alias="PUSH_FCM_ARN", min_length=1)

@@ -108,6 +108,7 @@ class _Job:
     locale: str = "en"
     context: dict[str, Any] = field(default_factory=dict)  # what `rendered` was made from
     subject_ids: tuple[str, ...] = ()  # R11: every appointment the message covers
+    subject_versions: tuple[int, ...] = ()  # ...and the version of each it was written for
     escalation: bool = False  # the SMS of an unanswered message (urgent, D17)
     request: SendRequest | None = None  # what asked for it (an SMS queued carries it, D17)
 
@@ -225,6 +226,7 @@ def _load(req: SendRequest, now: datetime, sending: Sending, outcome: DeliveryOu
         locale=locale,
         context=context,
         subject_ids=(appointment.appointment_id,),
+        subject_versions=(appointment.version,),
         request=req,
     )
 
@@ -394,15 +396,50 @@ def _grouped(job: _Job, now: datetime) -> _Job | None:
         **job.context,
         **reminder_groups.group_context(grouping, job.settings, job.locale, job.sending.base_url),
     }
-    rendered = render(
-        job.ref.kind,
-        job.locale,
-        context,
-        overrides=dict(job.settings.templates),
-        transliterate_sms=job.settings.sms_transliterate,
+    return replace(
+        job,
+        rendered=_reminder_text(context, job.settings, job.locale),
+        context=context,
+        deep_link=context["link"],
+        subject_ids=tuple(a.appointment_id for a, _ in grouping.members),
+        subject_versions=tuple(a.version for a, _ in grouping.members),
     )
-    subjects = tuple(a.appointment_id for a, _ in grouping.members)
-    return replace(job, rendered=rendered, context=context, deep_link=context["link"], subject_ids=subjects)
+
+
+def _reminder_text(context: dict[str, Any], settings: PracticeSettings, locale: str) -> Rendered:
+    return render(
+        MessageKind.REMINDER,
+        locale,
+        context,
+        overrides=dict(settings.templates),
+        transliterate_sms=settings.sms_transliterate,
+    )
+
+
+def regrouped_reminder(
+    owner: Patient,
+    members: Sequence[tuple[Appointment, Patient]],
+    group_link: str,
+    practice: PracticeRecord,
+    sending: Sending,
+) -> tuple[Rendered, str]:
+    """R11: a day's grouped reminder written again for `members` only, when some of the
+    group's appointments changed while it waited for its moment (D17). One member left
+    gets its own reminder; several get the group's list and the group's page at
+    `group_link`, the page the group was given. In the owner's (the number's) language.
+    The text, and the link it gives."""
+    first, first_patient = members[0]
+    settings = practice.settings_for(first.calendar_id)
+    locale = pick_locale(owner.locale, settings.locale)
+    token = sending.links.appointment_token(first.practice_id, first.appointment_id, first.link_generation)
+    phone = normalise_mobile(owner.phone, settings.country)
+    reply = phone is not None and channels.our_number(sending.channels, number_country(phone)) is not None
+    context = template_context(first, first_patient, settings, locale, sending.base_url, token, None, reply)
+    if len(members) > 1:
+        grouping = reminder_groups.Grouping(tuple(members))
+        context = {**context, **reminder_groups.group_context(grouping, settings, locale, sending.base_url)}
+        context["link"] = group_link
+    return _reminder_text(context, settings, locale), context["link"]
 
 
 def escalate(req: SendRequest, now: datetime, sending: Sending) -> DeliveryOutcome:
@@ -586,6 +623,7 @@ def _send_sms(job: _Job, now: datetime) -> dict[str, Any]:
                 request=job.request,
                 patient_id=job.patient.patient_id,
                 subject_ids=list(job.subject_ids),
+                subject_versions=list(job.subject_versions),
                 parts=segments,
                 month=month,
                 leaves_at=leaves,

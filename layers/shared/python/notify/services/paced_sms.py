@@ -4,15 +4,18 @@ The sender queued it with its text in the ledger and its parts counted against t
 practice's quota. Whatever changed while it waited is checked again before it leaves: the
 appointment moved or was cancelled, the offered slot went, the recall was booked, the
 patient was erased, switched SMS off or answered STOP. An SMS no longer wanted is recorded
-as skipped with its reason and its parts are given back. Taking it is a conditional write
-(B4: a second delivery of the queue's message sends nothing); a send the provider throttled
-or that failed by accident goes back to the queue (Lambda retries it, then its dead-letter
-queue keeps it for a redrive); one the provider refused is failed, as any other send.
+as skipped with its reason and its parts are given back. A day's grouped reminder (R11)
+still goes while any of its appointments is as its text says, written again for those.
+Taking it is a conditional write (B4: a second delivery of the queue's message sends
+nothing); a send the provider throttled or that failed by accident goes back to the queue
+(Lambda retries it, then its dead-letter queue keeps it for a redrive); one the provider
+refused is failed, as any other send.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from ..adapters import channels
 from ..adapters.channels import ChannelConfig, ChannelError, ChannelThrottled
@@ -24,14 +27,23 @@ from ..dal import practices as practice_store
 from ..dal import recalls as recall_store
 from ..dal.ledger import MessageRef
 from ..dal.models import LedgerContentItem
+from ..dal.practices import PracticeRecord
 from ..domain import sms_pacing
 from ..domain.channel_choice import sms_ineligibility
 from ..domain.contact_validation import normalise_mobile
-from ..domain.model import Channel, DeliveryStatus, MessageKind, Patient, PracticeSettings
+from ..domain.message_plan import staleness_reason
+from ..domain.model import Appointment, Channel, DeliveryStatus, MessageKind, Patient, PracticeSettings
 from ..domain.quiet_hours import defer_out_of_quiet_hours
 from ..observability import logger, metrics
 from . import outcomes, statistics
-from .delivery import appointment_refusal, recall_refusal, remember_thread, sms_stop_reason
+from .delivery import (
+    Sending,
+    appointment_refusal,
+    recall_refusal,
+    regrouped_reminder,
+    remember_thread,
+    sms_stop_reason,
+)
 
 # B2: what quiet hours hold back (with every escalation SMS); a confirmation or a notice
 # of a change goes whenever the change happened.
@@ -46,9 +58,11 @@ QUIET_KINDS = frozenset(
 )
 
 
-def leave(queued: QueuedSms, now: datetime, config: ChannelConfig, queue: SmsQueue) -> str:
+def leave(queued: QueuedSms, now: datetime, sending: Sending) -> str:
     """Send the queued SMS if its moment has come and it is still wanted; what happened."""
     req = queued.request
+    config, queue = sending.channels, sending.sms_queue
+    assert queue is not None
     ref = MessageRef(req.practice_id, req.subject_id, queued.patient_id, req.message_id, req.kind)
     subject = (
         keys.appointment(req.practice_id, req.appointment_id)
@@ -62,6 +76,7 @@ def leave(queued: QueuedSms, now: datetime, config: ChannelConfig, queue: SmsQue
         keys.patient(req.practice_id, queued.patient_id),
         subject,
         keys.slot(req.practice_id, req.slot_id) if req.slot_id else None,
+        *(keys.appointment(req.practice_id, a) for a in queued.subject_ids[1:]),  # R11: the group's
     )
     row = ledger.get_entry(ref, Channel.SMS)
     if row is None or row.status not in (DeliveryStatus.QUEUED.value, DeliveryStatus.PLANNED.value):
@@ -69,14 +84,21 @@ def leave(queued: QueuedSms, now: datetime, config: ChannelConfig, queue: SmsQue
         return "gone"  # sent by an earlier delivery of it, or erased with its patient (P1)
     if not sms_pacing.leaves_now(queued.leaves_at, now):  # a wait longer than SQS holds
         return _wait(queued, queued.leaves_at, now, queue)
-    settings = practice_store.get_practice(req.practice_id).settings
+    practice = practice_store.get_practice(req.practice_id)
+    settings = practice.settings
     held = _held(queued, ref, settings, now, config, queue)
     if held is not None:
         return held
     patient = practice_store.find_patient(req.practice_id, queued.patient_id)
     phone = normalise_mobile(patient.phone, settings.country) if patient is not None else None
     content = ledger.get_content(ref, Channel.SMS)
-    reason = _why_not(req, patient, phone, settings, content, now)
+    group = _group_now(queued) if len(queued.subject_ids) > 1 else None
+    reason = _why_not(req, patient, phone, settings, content, now, group)
+    again = None  # R11: the group's text written again for what is left of it
+    if reason is None and group is not None and group.changed:
+        assert patient is not None and content is not None
+        again = _rewritten(queued, group, patient, content, practice, sending)
+        reason = "patients erased" if again is None else None
     if reason is not None:
         ledger.transition(ref, Channel.SMS, DeliveryStatus.SKIPPED, now, reason=f"{reason} (while queued)")
         quota.refund_sms(req.practice_id, queued.month, queued.parts)
@@ -86,7 +108,90 @@ def leave(queued: QueuedSms, now: datetime, config: ChannelConfig, queue: SmsQue
     if not ledger.claim_queued(ref, now):
         logger.info("duplicate delivery ignored", message_id=ref.message_id, channel=Channel.SMS.value)
         return "taken"
-    return _send(queued, ref, phone, content.text, now, config, settings)
+    if again is None:
+        return _send(queued, ref, phone, content.text, now, config, settings)
+    rewritten, said = again
+    if not _recount(queued, rewritten, settings):  # after the claim: once (B4)
+        ledger.transition(ref, Channel.SMS, DeliveryStatus.SKIPPED, now, reason="monthly SMS quota reached")
+        quota.refund_sms(req.practice_id, queued.month, queued.parts)
+        return "skipped"
+    return _send(rewritten, ref, phone, said.text or "", now, config, settings, said)
+
+
+@dataclass(frozen=True)
+class _Group:
+    """R11: a grouped reminder's appointments that are as its text says (in its order)."""
+
+    kept: tuple[Appointment, ...]
+    size: int
+
+    @property
+    def changed(self) -> bool:
+        return len(self.kept) < self.size
+
+
+def _group_now(queued: QueuedSms) -> _Group:
+    """Which of the group's appointments are still as they were when its text was
+    written: the same version, active, with notifications on (one moved, cancelled or
+    switched off meanwhile has had its own notice)."""
+    req = queued.request
+    written_for = queued.versions()
+    kept = []
+    for appointment_id in queued.subject_ids:
+        appointment = appointment_store.find_appointment(req.practice_id, appointment_id)
+        if appointment is None:
+            continue
+        if appointment_id in written_for:
+            version = written_for[appointment_id]
+        else:  # queued before versions were kept: the owner's is the request's
+            version = req.version if appointment_id == req.appointment_id else appointment.version
+        if staleness_reason(MessageKind.REMINDER, version, appointment) is None:
+            kept.append(appointment)
+    return _Group(tuple(kept), len(queued.subject_ids))
+
+
+def _rewritten(
+    queued: QueuedSms,
+    group: _Group,
+    owner: Patient,
+    content: LedgerContentItem,
+    practice: PracticeRecord,
+    sending: Sending,
+) -> tuple[QueuedSms, ledger.Content] | None:
+    """R11: the group's reminder for the appointments still as they were (some changed
+    while it waited), and its new text; None when none of their patients is left."""
+    req = queued.request
+    members = [
+        (appointment, patient)
+        for appointment in group.kept
+        if (patient := practice_store.find_patient(req.practice_id, appointment.patient_id)) is not None
+    ]
+    if not members:
+        return None
+    rendered, link = regrouped_reminder(owner, members, content.link or "", practice, sending)
+    rewritten = queued.model_copy(
+        update={
+            "subject_ids": [a.appointment_id for a, _ in members],
+            "subject_versions": [a.version for a, _ in members],
+            "parts": rendered.sms_segments,
+        }
+    )
+    retention = timedelta(days=practice.settings_for(members[0][0].calendar_id).retention_days)
+    keep_until = max(a.end for a, _ in members) + retention  # P2, as when it was written
+    logger.info("grouped SMS rewritten", message_id=req.message_id, appointments=len(members), of=group.size)
+    return rewritten, ledger.Content(rendered.sms, None, link, content.recipient, keep_until)
+
+
+def _recount(queued: QueuedSms, rewritten: QueuedSms, settings: PracticeSettings) -> bool:
+    """The quota (C7) counts the new text's parts: fewer are given back, more are taken.
+    False when more are over the quota."""
+    extra = rewritten.parts - queued.parts
+    practice_id = queued.request.practice_id
+    if extra < 0:
+        quota.refund_sms(practice_id, queued.month, -extra)
+    elif extra > 0:
+        return quota.consume_sms(practice_id, queued.month, settings.sms_quota, extra) is not None
+    return True
 
 
 def _held(
@@ -122,9 +227,11 @@ def _why_not(
     settings: PracticeSettings,
     content: LedgerContentItem | None,
     now: datetime,
+    group: _Group | None = None,
 ) -> str | None:
-    """Why the SMS must not leave now after all, or None."""
-    reason = _no_longer_wanted(req, now)
+    """Why the SMS must not leave now after all, or None (a group's reminder goes while
+    any of its appointments is as it was, R11)."""
+    reason = None if group is not None and group.kept else _no_longer_wanted(req, now)
     if reason is None and patient is None:
         reason = "patient erased"
     if reason is None and patient is not None:
@@ -144,7 +251,9 @@ def _send(
     now: datetime,
     config: ChannelConfig,
     settings: PracticeSettings,
+    said: ledger.Content | None = None,
 ) -> str:
+    """`said`: the text written again for what is left of a group (R11), kept with the row."""
     req = queued.request
     try:
         provider_id = channels.send_sms(config, phone, queued.country, text)
@@ -160,7 +269,14 @@ def _send(
         reason = "provider throttled: tried again" if throttled else "send error: tried again"
         ledger.transition(ref, Channel.SMS, DeliveryStatus.QUEUED, now, reason=reason)
         raise
-    ledger.transition(ref, Channel.SMS, DeliveryStatus.SENT, now, provider_message_id=provider_id)
+    rewritten = (
+        f"written again for {', '.join(queued.subject_ids)}: the others changed while it waited (R11)"
+        if said is not None
+        else None
+    )
+    ledger.transition(
+        ref, Channel.SMS, DeliveryStatus.SENT, now, reason=rewritten, content=said, provider_message_id=provider_id
+    )
     _count(queued, settings, now)
     if req.appointment_id is not None:
         remember_thread(config, ref, queued.subject_ids, phone, now)
