@@ -35,6 +35,11 @@ The patches:
    creates or updates, so that the next due schedule is the head of a heap instead of a
    walk over every schedule at every step of the clock (a fifth of a 5,000-appointment
    week went into those walks).
+10. SendMessage to a standard queue does not build the queue's attributes: moto read one
+   of them (ContentBasedDeduplication, a FIFO queue's only) through the property that
+   builds them all, three approximate counts included, each a walk over the queue's
+   messages with the clock read twice per message. With thousands of paced SMS waiting,
+   every send walked them all (a tenth of an SMS-heavy 5,000-appointment week).
 The router and TTL process also read moto's DynamoDB stream shard (`items`,
 `starting_sequence_number`, each record's `record`), and the router its Step Functions
 executions (`state_machines`, `executions`, `status`), checked here as well.
@@ -47,6 +52,7 @@ import inspect
 import json
 import threading
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import UTC, timedelta
 from importlib.metadata import version
 from types import SimpleNamespace
@@ -392,6 +398,34 @@ def patch_schedule_watch() -> None:
         setattr(EventBridgeSchedulerBackend, name, told)
 
 
+# Patch 10: set while moto's SendMessage runs (what it reads of a standard queue's
+# attributes is absent from them whatever the counts).
+_SENDING: ContextVar[bool] = ContextVar("sending", default=False)
+
+
+def patch_send_message() -> None:
+    original_send = sqs_models.SQSBackend.send_message
+    if getattr(original_send, "_local_patch", False):
+        return
+    built = sqs_models.Queue.attributes.fget
+
+    def send_message(self: Any, *args: Any, **kwargs: Any) -> Any:
+        token = _SENDING.set(True)
+        try:
+            return original_send(self, *args, **kwargs)
+        finally:
+            _SENDING.reset(token)
+
+    def attributes(self: Any) -> dict[str, Any]:
+        if _SENDING.get() and not self.fifo_queue:
+            return {}  # ContentBasedDeduplication: a FIFO queue's attribute only
+        return built(self)
+
+    send_message._local_patch = attributes._local_patch = True  # type: ignore[attr-defined]
+    sqs_models.SQSBackend.send_message = send_message  # type: ignore[method-assign]
+    sqs_models.Queue.attributes = property(attributes)  # type: ignore[method-assign,assignment]
+
+
 def apply(
     clock: VirtualClock,
     invoke_sync: Callable[[str, dict[str, Any]], Any],
@@ -409,6 +443,7 @@ def apply(
     patch_queue_time(clock)
     patch_dispatcher()
     patch_schedule_watch()
+    patch_send_message()
     problems = verify()
     if problems:
         raise EmulatorMismatch("a moto patch did not take effect: " + "; ".join(problems))
@@ -469,11 +504,30 @@ def _preconditions() -> list[str]:
             and "self.executions" in _source(sfn_models.StateMachine)
             and "self.status" in _source(sfn_models.Execution)
         ),
+        "SendMessage reads more of a standard queue's attributes than ContentBasedDeduplication": (
+            getattr(sqs_models.SQSBackend.send_message, "_local_patch", False)
+            or _reads_only_content_deduplication(sqs_models)
+        ),
         "the server's dispatcher no longer calls backends.list_of_moto_modules()": (
             "backends.list_of_moto_modules()" in _source(werkzeug_app.DomainDispatcherApplication)
         ),
     }
     return [problem for problem, held in holds.items() if not held]
+
+
+def _reads_only_content_deduplication(sqs: Any) -> bool:
+    """moto's SendMessage path reads the queue's attributes for ContentBasedDeduplication
+    only, and outside FIFO-only branches nowhere else (patch 10 relies on it)."""
+    send, validate = _source(sqs.SQSBackend.send_message), _source(sqs.SQSBackend._validate_message)
+    add = _source(sqs.Queue.add_message)
+    wanted = 'queue.attributes.get("ContentBasedDeduplication")'
+    return (
+        send.count("queue.attributes") == send.count(wanted) == 1
+        and validate.count("queue.attributes") == validate.count(wanted)
+        and validate.index("if queue.fifo_queue") < validate.index(wanted)
+        and add.count("self.attributes") == 1
+        and add.index("if self.fifo_queue") < add.index("self.attributes")
+    )
 
 
 def verify() -> list[str]:
@@ -498,4 +552,7 @@ def verify() -> list[str]:
         for name in ("create_schedule", "update_schedule")
     ):
         problems.append("the local scheduler would not hear of new schedules (create/update_schedule not patched)")
+    sending = (sqs_models.SQSBackend.send_message, sqs_models.Queue.attributes.fget)
+    if not all(getattr(f, "_local_patch", False) for f in sending):
+        problems.append("every SendMessage would count the queue's messages (send_message not patched)")
     return problems

@@ -345,6 +345,35 @@ def botocore_config():
     return Config(retries={"max_attempts": 1, "mode": "standard"})
 
 
+def test_emulator_a_send_does_not_count_the_messages_the_queue_holds(local_stack, monkeypatch):
+    """Patch 10: SendMessage built every attribute of the queue (three counts, each a walk
+    over its messages) to read one a standard queue does not have; now it builds none,
+    and the queue's attributes still count what it holds."""
+    from moto.sqs import models
+
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="smoke-backlog")["QueueUrl"]
+    for body in "abcde":
+        sqs.send_message(QueueUrl=url, MessageBody=body, DelaySeconds=60)
+    counted = []
+    walk = models.Queue.approximate_number_of_messages_delayed
+    monkeypatch.setattr(
+        models.Queue,
+        "approximate_number_of_messages_delayed",
+        property(lambda queue: counted.append(queue.name) or walk.fget(queue)),
+    )
+    sqs.send_message(QueueUrl=url, MessageBody="now")
+    sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "1", "MessageBody": "one"}])
+    assert counted == []
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert counted, "the queue's attributes no longer count"
+    assert (attributes["ApproximateNumberOfMessagesDelayed"], attributes["ApproximateNumberOfMessages"]) == (
+        "5",
+        "2",
+    )
+    sqs.delete_queue(QueueUrl=url)
+
+
 def test_emulator_the_dispatcher_does_not_list_moto_from_disk_per_request(local_stack, monkeypatch):
     """Patch 8: the server's dispatcher found the service packages with a listdir and an
     isdir per package on every request; now the list is taken once, and answers the same."""
