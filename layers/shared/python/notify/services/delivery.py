@@ -448,6 +448,12 @@ def escalate(req: SendRequest, now: datetime, sending: Sending) -> DeliveryOutco
     job = _load(req, now, sending, outcome)
     if job is None:
         return outcome
+    phone = normalise_mobile(job.patient.phone, job.settings.country)
+    read_cache.prefetch(  # what the escalation reads next, in one request: how the first went, STOP (T2)
+        ledger.entry_key(job.ref, Channel.PUSH),
+        ledger.entry_key(job.ref, Channel.EMAIL),
+        keys.consent(job.ref.practice_id, phone) if phone else None,
+    )
     delivered = (DeliveryStatus.SENT.value, DeliveryStatus.OPENED.value, DeliveryStatus.ACTED.value)
     entries = [
         e
@@ -474,8 +480,8 @@ def escalate(req: SendRequest, now: datetime, sending: Sending) -> DeliveryOutco
         fallback_to_email=job.recall is not None and job.settings.recall_email,
     )
     if Channel.SMS.value in outcome.going:
-        if req.kind is MessageKind.REMINDER:
-            _outcome(job, now, escalations=1)  # A1
+        if req.kind is MessageKind.REMINDER and Channel.SMS.value in outcome.queued:
+            _outcome(job, now, escalations=1)  # A1 (an SMS sent at once counted it with its parts)
         for entry in entries:
             ledger.transition(
                 job.ref, Channel(entry.channel), DeliveryStatus.ESCALATED, now, reason="no answer: SMS sent"
@@ -639,7 +645,8 @@ def _send_sms(job: _Job, now: datetime) -> dict[str, Any]:
     if queued is not None:  # counted in the statistics when it leaves (D17)
         return {"queued": queued, "segments": segments, "content": content}
     statistics.record(job.ref.practice_id, job.settings.timezone, now, sms_parts=segments)
-    _outcome(job, now, sms_parts=segments)
+    escalated = job.escalation and job.ref.kind is MessageKind.REMINDER
+    _outcome(job, now, sms_parts=segments, escalations=int(escalated))  # A1: one update
     if job.recall is None:
         remember_thread(job.config, job.ref, job.subject_ids, phone, now)
     return {"provider_message_id": provider_id, "segments": segments, "content": content}

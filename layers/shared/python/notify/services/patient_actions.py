@@ -60,7 +60,9 @@ def clean_token(raw: str) -> str:
     return token
 
 
-def open_link(raw_token: str, now: datetime) -> AppointmentView:
+def open_link(raw_token: str, now: datetime, slot_id: str | None = None) -> AppointmentView:
+    """The appointment behind a link (and, read with it, the freed slot `slot_id` its
+    offer page shows)."""
     token = clean_token(raw_token)
     try:
         practice_id, appointment_id, patient_id = appointment_store.resolve_link(token, now)
@@ -68,6 +70,7 @@ def open_link(raw_token: str, now: datetime) -> AppointmentView:
             keys.appointment(practice_id, appointment_id),
             keys.profile(practice_id),
             keys.patient(practice_id, patient_id),
+            keys.slot(practice_id, slot_id) if slot_id else None,
         )
         appointment, _ = appointment_store.get_appointment(practice_id, appointment_id)
     except ExpiredLinkError as exc:

@@ -78,7 +78,7 @@ class OfferView:
 
 
 def view_offer(token: str, slot_id: str, now: datetime) -> OfferView:
-    view = open_link(token, now)
+    view = open_link(token, now, slot_id)
     found = slot_store.get_slot(view.appointment.practice_id, slot_id)
     if found is None or view.appointment.appointment_id not in found[1]:
         return OfferView(view, None, "offer not found")
