@@ -94,7 +94,7 @@ def leave(queued: QueuedSms, now: datetime, sending: Sending) -> str:
     content = ledger.get_content(ref, Channel.SMS)
     group = _group_now(queued) if len(queued.subject_ids) > 1 else None
     reason = _why_not(req, patient, phone, settings, content, now, group)
-    again = None  # R11: the group's text written again for what is left of it
+    again = None
     if reason is None and group is not None and group.changed:
         assert patient is not None and content is not None
         again = _rewritten(queued, group, patient, content, practice, sending)
@@ -110,12 +110,30 @@ def leave(queued: QueuedSms, now: datetime, sending: Sending) -> str:
         return "taken"
     if again is None:
         return _send(queued, ref, phone, content.text, now, config, settings)
-    rewritten, said = again
-    if not _recount(queued, rewritten, settings):  # after the claim: once (B4)
+    if again.grown and quota.consume_sms(req.practice_id, queued.month, settings.sms_quota, again.grown) is None:
         ledger.transition(ref, Channel.SMS, DeliveryStatus.SKIPPED, now, reason="monthly SMS quota reached")
         quota.refund_sms(req.practice_id, queued.month, queued.parts)
         return "skipped"
-    return _send(rewritten, ref, phone, said.text or "", now, config, settings, said)
+    return _send(again.leaving, ref, phone, again.said.text or "", now, config, settings, again)
+
+
+@dataclass(frozen=True)
+class _Rewrite:
+    """R11: a group's SMS written again (some of its appointments changed while it
+    waited). The quota holds the queued SMS's parts, and the new text's extra parts once
+    taken; fewer are given back when it has left."""
+
+    queued: QueuedSms
+    leaving: QueuedSms  # the appointments still as they were, the new text's parts
+    said: ledger.Content
+
+    @property
+    def grown(self) -> int:
+        return max(self.leaving.parts - self.queued.parts, 0)
+
+    @property
+    def shrunk(self) -> int:
+        return max(self.queued.parts - self.leaving.parts, 0)
 
 
 @dataclass(frozen=True)
@@ -157,9 +175,9 @@ def _rewritten(
     content: LedgerContentItem,
     practice: PracticeRecord,
     sending: Sending,
-) -> tuple[QueuedSms, ledger.Content] | None:
+) -> _Rewrite | None:
     """R11: the group's reminder for the appointments still as they were (some changed
-    while it waited), and its new text; None when none of their patients is left."""
+    while it waited); None when none of their patients is left."""
     req = queued.request
     members = [
         (appointment, patient)
@@ -179,19 +197,7 @@ def _rewritten(
     retention = timedelta(days=practice.settings_for(members[0][0].calendar_id).retention_days)
     keep_until = max(a.end for a, _ in members) + retention  # P2, as when it was written
     logger.info("grouped SMS rewritten", message_id=req.message_id, appointments=len(members), of=group.size)
-    return rewritten, ledger.Content(rendered.sms, None, link, content.recipient, keep_until)
-
-
-def _recount(queued: QueuedSms, rewritten: QueuedSms, settings: PracticeSettings) -> bool:
-    """The quota (C7) counts the new text's parts: fewer are given back, more are taken.
-    False when more are over the quota."""
-    extra = rewritten.parts - queued.parts
-    practice_id = queued.request.practice_id
-    if extra < 0:
-        quota.refund_sms(practice_id, queued.month, -extra)
-    elif extra > 0:
-        return quota.consume_sms(practice_id, queued.month, settings.sms_quota, extra) is not None
-    return True
+    return _Rewrite(queued, rewritten, ledger.Content(rendered.sms, None, link, content.recipient, keep_until))
 
 
 def _held(
@@ -251,31 +257,39 @@ def _send(
     now: datetime,
     config: ChannelConfig,
     settings: PracticeSettings,
-    said: ledger.Content | None = None,
+    again: _Rewrite | None = None,
 ) -> str:
-    """`said`: the text written again for what is left of a group (R11), kept with the row."""
     req = queued.request
     try:
         provider_id = channels.send_sms(config, phone, queued.country, text)
     except ChannelError as exc:
         ledger.transition(ref, Channel.SMS, DeliveryStatus.FAILED, now, reason=str(exc)[:200])
-        quota.refund_sms(req.practice_id, queued.month, queued.parts)
+        held = queued.parts + (again.shrunk if again else 0)  # all the quota holds for it
+        quota.refund_sms(req.practice_id, queued.month, held)
         metrics.add_metric(name="SendFailed_sms", unit="Count", value=1)
         return "failed"
     except Exception as exc:
         # Back in the queue's hands: the message is retried after its visibility timeout.
+        if again is not None and again.grown:
+            quota.refund_sms(req.practice_id, queued.month, again.grown)  # its next try takes them again
         throttled = isinstance(exc, ChannelThrottled)
         metrics.add_metric(name="SmsThrottled" if throttled else "SendFailed_sms", unit="Count", value=1)
         reason = "provider throttled: tried again" if throttled else "send error: tried again"
         ledger.transition(ref, Channel.SMS, DeliveryStatus.QUEUED, now, reason=reason)
         raise
-    rewritten = (
-        f"written again for {', '.join(queued.subject_ids)}: the others changed while it waited (R11)"
-        if said is not None
-        else None
-    )
+    rewritten = None
+    if again is not None:
+        if again.shrunk:
+            quota.refund_sms(req.practice_id, queued.month, again.shrunk)
+        rewritten = f"written again for {', '.join(queued.subject_ids)}: the others changed while it waited (R11)"
     ledger.transition(
-        ref, Channel.SMS, DeliveryStatus.SENT, now, reason=rewritten, content=said, provider_message_id=provider_id
+        ref,
+        Channel.SMS,
+        DeliveryStatus.SENT,
+        now,
+        reason=rewritten,
+        content=again.said if again else None,
+        provider_message_id=provider_id,
     )
     _count(queued, settings, now)
     if req.appointment_id is not None:
