@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from aws_lambda_powertools.utilities.data_classes import SNSEvent
+from pydantic import ValidationError
 
-from notify.contracts import SendRequest
+from notify.contracts import QueuedSms, SendRequest
 from notify.request_paths import canonical_path, normalise, public_prefix
 from notify.services.stream_records import appointment_images, erasure_requested, expired
 from tests.events import load, names
@@ -68,3 +70,16 @@ def test_c5_an_ses_bounce_arrives_inside_an_sns_notification():
     message = json.loads(record.sns.message)
     assert message["eventType"] == "Bounce" and message["bounce"]["bounceType"] == "Permanent"
     assert message["mail"]["tags"]["patient_id"] == ["pat"]
+
+
+def test_r11_a_queued_group_sms_carries_one_version_per_appointment_or_none():
+    request = {"practice_id": "p", "appointment_id": "a1", "kind": "reminder", "version": 2}
+    base = {"request": request, "patient_id": "mum", "parts": 1, "month": "2026-03", "country": "PL"}
+    base["leaves_at"] = "2026-03-05T08:00:00Z"
+    queued = QueuedSms.model_validate({**base, "subject_ids": ["a1", "a2"], "subject_versions": [2, 1]})
+    assert queued.versions() == {"a1": 2, "a2": 1}
+    assert QueuedSms.model_validate_json(queued.body()) == queued
+    # Queued before versions were kept: none known, each appointment is checked as it is.
+    assert QueuedSms.model_validate({**base, "subject_ids": ["a1", "a2"]}).versions() == {}
+    with pytest.raises(ValidationError, match="subject_versions"):
+        QueuedSms.model_validate({**base, "subject_ids": ["a1", "a2"], "subject_versions": [2]})
