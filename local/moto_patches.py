@@ -181,7 +181,8 @@ def _snapshot_items(backend: Any, transact_items: list[dict[str, Any]]) -> list[
 def _restore(saved: list[Any], streams: dict[Any, int]) -> None:
     """Put the touched items and the stream lengths back as they were."""
     for table, hash_key, range_key, item in reversed(saved):
-        _reindex(table, _item(table, hash_key, range_key), item)
+        _reindex(table, stored_item(table, hash_key, range_key), item)
+        _tell(table, item)
         if table.range_key_attr:
             bucket = table.items[hash_key]
             if item is None:
@@ -238,6 +239,22 @@ def patch_transactions() -> None:
 
     transact_write_items._local_patch = True  # type: ignore[attr-defined]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+# Who hears of every item a write leaves in a table with a stream (each passes the
+# shard's `add`, a cancelled transaction `_restore`): the TTL process (ttl.py). One
+# watcher: the stack started last.
+_WRITE_WATCHER: list[Callable[[Any, Any], None]] = []
+
+
+def watch_writes(callback: Callable[[Any, Any], None]) -> None:
+    """`callback(table, item)` with the item each write leaves (None: it deleted one)."""
+    _WRITE_WATCHER[:] = [callback]
+
+
+def _tell(table: Any, item: Any) -> None:
+    for watcher in _WRITE_WATCHER:
+        watcher(table, item)
 
 
 def _index_names(table: Any) -> tuple[str, ...]:
@@ -300,6 +317,7 @@ def patch_queries() -> None:
     def add(self: Any, old: Any, new: Any) -> None:
         original_add(self, old, new)
         _reindex(self.table, old, new)
+        _tell(self.table, new)
 
     def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         conditions = kwargs.get("hash_key_conditions") or []
@@ -326,7 +344,7 @@ def patch_queries() -> None:
             candidates = partition(self.items.get(typed[first]))
         elif self.stream_shard is not None and first in _index_names(self):
             keys = list(_partitions(self).get(wanted[0], {}))
-            candidates = [item for item in (_item(self, h, r) for h, r in keys) if item is not None]
+            candidates = [item for item in (stored_item(self, h, r) for h, r in keys) if item is not None]
         else:
             candidates = [item for found in list(self.items.values()) for item in partition(found)]
         rows = [item for item in candidates if matches(item)]
@@ -343,7 +361,8 @@ def patch_queries() -> None:
     Table.query = query  # type: ignore[method-assign]
 
 
-def _item(table: Any, hash_key: Any, range_key: Any) -> Any:
+def stored_item(table: Any, hash_key: Any, range_key: Any) -> Any:
+    """The item of `table` at this key, or None."""
     return table.items.get(hash_key, {}).get(range_key) if table.range_key_attr else table.items.get(hash_key)
 
 

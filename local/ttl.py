@@ -10,6 +10,7 @@ with that identity on its REMOVE record.
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,7 +20,7 @@ from moto.dynamodb.models import dynamodb_backends
 
 from .clock import VirtualClock
 from .deploy import ACCOUNT, REGION, Deployment
-from .moto_patches import DYNAMODB_LOCK
+from .moto_patches import DYNAMODB_LOCK, stored_item, watch_writes
 
 LAG = timedelta(hours=48)
 # The background process is coarse: sweep at most this often (of virtual time).
@@ -40,6 +41,29 @@ class TimeToLive:
         self.deleted = 0
         # The latest REMOVE records it produced (for the emulator's own smoke test).
         self.recent: deque[dict[str, Any]] = deque(maxlen=100)
+        # (expiry, table, hash key, range key, raw value) of every item written with a
+        # time to live: a sweep takes what is due from the head instead of walking the
+        # table. An entry counts only while its item still holds that value (one updated,
+        # deleted or written again leaves an old entry behind, dropped when it comes up).
+        self._due: list[tuple[float, str, Any, Any, str]] = []
+        backend = dynamodb_backends[ACCOUNT][REGION]
+        with DYNAMODB_LOCK:
+            watch_writes(self._written)
+            for name in self.attributes:
+                table = backend.tables[name]
+                for partition in list(table.items.values()):
+                    for item in partition.values() if table.range_key_attr else [partition]:
+                        self._written(table, item)
+
+    def _written(self, table: Any, item: Any) -> None:
+        """A write left `item` in `table` (under the emulator's lock)."""
+        attribute = self.attributes.get(table.name)
+        if attribute is None or item is None:
+            return
+        value = item.attrs.get(attribute)
+        expiry = _expiry(value)
+        if expiry is not None:
+            heapq.heappush(self._due, (expiry, table.name, item.hash_key, item.range_key, value.value))
 
     def sweep(self) -> int:
         """Delete what expired more than LAG ago; the number of items deleted."""
@@ -51,24 +75,28 @@ class TimeToLive:
         backend = dynamodb_backends[ACCOUNT][REGION]
         deleted = 0
         with DYNAMODB_LOCK:
-            for name, attribute in self.attributes.items():
-                table = backend.tables[name]
-                for item in [i for i in table.all_items() if _expired(i.attrs.get(attribute), cutoff)]:
-                    table.delete_item(item.hash_key, item.range_key)
-                    if table.stream_shard is not None and table.stream_shard.items:
-                        record = table.stream_shard.items[-1].record
-                        record["userIdentity"] = dict(TTL_IDENTITY)
-                        self.recent.append(record)
-                    deleted += 1
+            while self._due and self._due[0][0] <= cutoff:
+                _, name, hash_key, range_key, raw = heapq.heappop(self._due)
+                table = backend.tables.get(name)
+                item = stored_item(table, hash_key, range_key) if table is not None else None
+                value = item.attrs.get(self.attributes[name]) if item is not None else None
+                if value is None or value.type != "N" or value.value != raw:
+                    continue  # changed or gone since: its own entry, if any, decides
+                table.delete_item(hash_key, range_key)
+                if table.stream_shard is not None and table.stream_shard.items:
+                    record = table.stream_shard.items[-1].record
+                    record["userIdentity"] = dict(TTL_IDENTITY)
+                    self.recent.append(record)
+                deleted += 1
         self.deleted += deleted
         return deleted
 
 
-def _expired(value: object, cutoff: float) -> bool:
-    """A number of epoch seconds at or before `cutoff` (anything else never expires, as on AWS)."""
+def _expiry(value: object) -> float | None:
+    """Epoch seconds of a TTL attribute's value (anything but a number never expires, as on AWS)."""
     if value is None or getattr(value, "type", None) != "N":
-        return False
+        return None
     try:
-        return float(value.value) <= cutoff  # type: ignore[attr-defined]
+        return float(value.value)  # type: ignore[attr-defined]
     except (TypeError, ValueError):
-        return False
+        return None

@@ -123,6 +123,61 @@ def test_emulator_ttl_deletes_expired_items_late_with_the_ttl_identity(local_sta
     assert record["eventName"] == "REMOVE" and record["userIdentity"] == TTL_IDENTITY
 
 
+def test_emulator_ttl_deletes_what_an_item_holds_when_it_is_due_not_what_it_once_held(local_stack, control):
+    """The TTL process takes the next due item from a heap of every write (not a walk of
+    the table each hour): an item whose time moved later stays until its new time, one
+    whose time was removed stays, one deleted and written again goes at its new time, and
+    a transaction refused leaves the item's time as it was."""
+    ddb, table = boto3.client("dynamodb"), local_stack.table_name
+    hour = int(control.now().timestamp()) + 3600
+    keys = {
+        name: {"pk": {"S": "SMOKE#ttl-heap"}, "sk": {"S": name}} for name in ("moved", "kept", "again", "kept2")
+    }
+
+    def put(name: str, expires: int | None) -> None:
+        when = {"expires_at": {"N": str(expires)}} if expires is not None else {}
+        ddb.put_item(TableName=table, Item={**keys[name], "entity": {"S": "smoke"}, **when})
+
+    for name in keys:
+        put(name, hour)
+    later = hour + 5 * 3600
+    ddb.update_item(
+        TableName=table,
+        Key=keys["moved"],
+        UpdateExpression="SET expires_at = :t",
+        ExpressionAttributeValues={":t": {"N": str(later)}},
+    )
+    ddb.update_item(TableName=table, Key=keys["kept"], UpdateExpression="REMOVE expires_at")
+    ddb.delete_item(TableName=table, Key=keys["again"])
+    put("again", later)
+    refused = {
+        "Update": {
+            "TableName": table,
+            "Key": keys["kept2"],
+            "UpdateExpression": "SET expires_at = :never",
+            "ExpressionAttributeValues": {":never": {"N": str(hour + 99 * 3600)}},
+        }
+    }
+    failing = {
+        "ConditionCheck": {
+            "TableName": table,
+            "Key": keys["kept"],
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
+    with pytest.raises(ddb.exceptions.TransactionCanceledException):
+        ddb.transact_write_items(TransactItems=[refused, failing])
+
+    def present() -> set[str]:
+        return {name for name, key in keys.items() if "Item" in ddb.get_item(TableName=table, Key=key)}
+
+    control.advance(3600 + LAG.total_seconds() + 3600)
+    assert present() == {"moved", "kept", "again"}  # kept2's time stood: it went
+    control.advance(5 * 3600)
+    assert present() == {"kept"}
+    ddb.delete_item(TableName=table, Key=keys["kept"])
+
+
 def test_emulator_the_stream_poller_reads_what_get_records_returns(local_stack):
     """Lambda's poller (local/streams.py) reads the emulator's shard in-process instead of
     calling GetRecords: the records are the same, ApproximateCreationDateTime in epoch
