@@ -13,11 +13,12 @@ import boto3
 import pytest
 
 from local.ttl import LAG as TTL_LAG
+from notify.dal.erasures import GROUP_TEXT_ERASED
 from notify.dal.ledger import Content, MessageRef, claim, transition
 from notify.domain.model import Channel, DeliveryStatus, MessageKind
 from notify.services.erasure import SECOND_PASS_AFTER
 
-from .conftest import NOTICE_DELAY
+from .conftest import NOTICE_DELAY, own_mobile
 
 PHONE_NATIONAL = "601 987 654"
 PHONE_E164 = "+48601987654"
@@ -189,6 +190,40 @@ def test_p1_erasure_leaves_no_trace_of_the_patient_in_any_item_or_log(scenario, 
     assert older.json()["status"] == "stale"
     control.advance(0)
     assert _hits(_scan(local_stack.table_name), needles) == {}
+
+
+def test_p1_r11_erasure_takes_the_patient_out_of_a_familys_grouped_reminder(scenario, control, local_stack):
+    """Two patients share a phone: the day's reminder went as one SMS listing both (R11),
+    kept in the other patient's ledger. Erasing one leaves their first name nowhere: the
+    other's kept text is replaced, the rest of their history stays."""
+    s = scenario()
+    digits = own_mobile()
+    tag = uuid.uuid4().hex[:6]
+    names = {"fam-a": f"Wiesława{tag} Fam", "fam-b": f"Bożydar{tag} Fam"}
+    for patient_id, name in names.items():
+        s.patient(patient_id, phone=digits, name=name)
+    s.book("ga", "fam-a", s.local(5, 9))
+    s.book("gb", "fam-b", s.local(5, 9, 30))
+    control.advance_to(s.local(5, 8))
+    (sms,) = s.messages(kind="reminder", channel="sms")
+    assert all(name.split()[0] in sms["text"] for name in names.values()), sms["text"]
+    owner = sms["appointment_id"]
+    erased = {"ga": "fam-b", "gb": "fam-a"}[owner]
+    first_name = names[erased].split()[0]
+    assert _hits(_scan(local_stack.table_name), {"name": first_name}), "nothing to erase"
+
+    assert s.pms.send("patient.erased", {"patient_id": erased}).status_code == 202
+    control.advance((SECOND_PASS_AFTER + NOTICE_DELAY).total_seconds())
+
+    assert _hits(_scan(local_stack.table_name), {"name": first_name}) == {}
+    (row,) = [
+        m
+        for m in s.pms.get(f"appointments/{owner}").json()["messages"]
+        if (m["channel"], m["kind"]) == ("sms", "reminder")
+    ]
+    assert row["status"] == "sent" and row["text"] == GROUP_TEXT_ERASED, row
+    kept = {"ga": "fam-a", "gb": "fam-b"}[owner]
+    assert s.pms.get(f"patients/{kept}/export").status_code == 200
 
 
 def test_p1_erasure_of_an_unknown_patient_is_accepted_and_harmless(scenario, control):

@@ -12,6 +12,7 @@ from ..domain.model import MessageKind
 from . import keys
 from .appointments import _marker, _refused
 from .conversions import settings_from_json
+from .errors import condition_held
 from .models import (
     AppointmentItem,
     BlockedNumberItem,
@@ -21,6 +22,7 @@ from .models import (
     ErasureItem,
     EventItem,
     HeldChangesItem,
+    LedgerContentItem,
     LedgerItem,
     LinkItem,
     NotifyItem,
@@ -72,6 +74,7 @@ class Request:
     patient_id: str
     appointment_ids: tuple[str, ...]
     recall_ids: tuple[str, ...]
+    group_messages: tuple[str, ...] = ()
 
 
 def get_request(practice_id: str, request_id: str) -> Request | None:
@@ -79,15 +82,23 @@ def get_request(practice_id: str, request_id: str) -> Request | None:
         item = ErasureItem.get(*ErasureItem.key(practice_id, request_id), consistent_read=True)
     except ErasureItem.DoesNotExist:
         return None
-    return Request(item.patient_id, tuple(item.appointment_ids or ()), tuple(item.recall_ids or ()))
+    return Request(
+        item.patient_id,
+        tuple(item.appointment_ids or ()),
+        tuple(item.recall_ids or ()),
+        tuple(item.group_messages or ()),
+    )
 
 
-def remember(practice_id: str, request_id: str, appointments: set[str], recalls: set[str]) -> None:
+def remember(
+    practice_id: str, request_id: str, appointments: set[str], recalls: set[str], group_messages: set[str]
+) -> None:
     """What the first pass found, so the second can clean the same subjects again."""
     ErasureItem(*ErasureItem.key(practice_id, request_id)).update(
         actions=[
             ErasureItem.appointment_ids.set(sorted(appointments)),
             ErasureItem.recall_ids.set(sorted(recalls)),
+            ErasureItem.group_messages.set(sorted(group_messages)),
         ]
     )
 
@@ -154,6 +165,36 @@ def ledger_messages(practice_id: str, subject_id: str) -> list[tuple[str, str]]:
         for i in LedgerItem.query(keys.ledger(practice_id, subject_id))
         if isinstance(i, LedgerItem)
     ]
+
+
+def covering_messages(practice_id: str, subject_id: str) -> set[str]:
+    """The grouped messages (R11) that listed this subject's reminders."""
+    return {
+        i.covered_by
+        for i in LedgerItem.query(keys.ledger(practice_id, subject_id))
+        if isinstance(i, LedgerItem) and i.covered_by
+    }
+
+
+# What a grouped message's kept text becomes when it listed an erased patient.
+GROUP_TEXT_ERASED = "(text removed: it listed a patient since erased)"
+
+
+def redact_group_text(practice_id: str, message_id: str) -> int:
+    """Replace the kept text of a grouped message (R11) of another patient that listed an
+    erased patient's appointment; 1 when there was one."""
+    try:
+        subject = MessageId.parse(message_id).subject_id
+    except ValueError:
+        return 0
+    item = LedgerContentItem(*LedgerContentItem.key(practice_id, subject, message_id, "sms"))
+    return int(
+        condition_held(
+            lambda: item.update(
+                actions=[LedgerContentItem.text.set(GROUP_TEXT_ERASED)], condition=LedgerContentItem.pk.exists()
+            )
+        )
+    )
 
 
 def delete_ledger(practice_id: str, subject_id: str) -> int:

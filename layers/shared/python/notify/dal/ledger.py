@@ -98,9 +98,13 @@ def claim_queued(ref: MessageRef, now: datetime) -> bool:
     )
 
 
-def record_skip(ref: MessageRef, channel: Channel, reason: str, now: datetime) -> None:
-    """Record a skipped channel with its reason (C5, C7, R3...). First record wins."""
+def record_skip(
+    ref: MessageRef, channel: Channel, reason: str, now: datetime, covered_by: str | None = None
+) -> None:
+    """Record a skipped channel with its reason (C5, C7, R3...). First record wins.
+    `covered_by`: the grouped message that listed this one (R11; erasure finds it so)."""
     item = _new(ref, channel, DeliveryStatus.SKIPPED, now, reason)
+    item.covered_by = covered_by
     condition_held(lambda: item.save(condition=LedgerItem.pk.does_not_exist()))
 
 

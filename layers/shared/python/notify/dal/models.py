@@ -202,6 +202,8 @@ class ErasureItem(NotifyItem, discriminator="erasure"):
     # What the first pass found: the second cleans the same subjects again.
     appointment_ids = StringListAttribute(null=True)
     recall_ids = StringListAttribute(null=True)
+    # ...and the other patients' grouped messages (R11) that listed the patient's appointments.
+    group_messages = StringListAttribute(null=True)
 
     @staticmethod
     def key(practice_id: str, request_id: str) -> tuple[str, str]:
@@ -314,6 +316,8 @@ class LedgerItem(NotifyItem, discriminator="ledger"):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     history = ListAttribute(of=LedgerHistory, default=list)
+    # R11: the day's grouped message that listed this one (its id), on a covered reminder.
+    covered_by = UnicodeAttribute(null=True)
 
     @staticmethod
     def key(practice_id: str, subject_id: str, message_id: str, channel: str) -> tuple[str, str]:

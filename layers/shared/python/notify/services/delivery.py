@@ -387,7 +387,8 @@ def _grouped(job: _Job, now: datetime) -> _Job | None:
         now,
     )
     if grouping.covered_by is not None:
-        ledger.record_skip(job.ref, Channel.SMS, reminder_groups.covered_reason(grouping.covered_by), now)
+        reason = reminder_groups.covered_reason(grouping.covered_by)
+        ledger.record_skip(job.ref, Channel.SMS, reason, now, covered_by=grouping.covered_by)
         logger.info("message covered by its group", message_id=job.ref.message_id)
         return None
     if not grouping.grouped:

@@ -9,6 +9,8 @@ work in flight wrote meanwhile (a send that read the patient just before). Each 
 - the patient's appointments: their links, held changes, ledgers (rows and texts), and
   the appointments themselves (their removal withdraws their schedules); the patient's
   running escalations are stopped; freed-slot offers no longer name their appointments;
+  the kept text of another patient's grouped reminder that listed them (R11: a family's
+  phone, found through the reminders it covered) is replaced;
 - the patient's recalls and their ledgers, and any other ledger row of the patient;
 - practice notices and callbacks not yet sent that name the patient;
 - blocked-number entries of the patient's number that concern only this patient;
@@ -86,7 +88,9 @@ def erase(practice_id: str, request_id: str, now: datetime, deps: ErasureDeps) -
     patient = store.patient_contact(practice_id, patient_id)
     appointments = store.appointments_of(practice_id, patient_id) | set(request.appointment_ids)
     recall_ids = store.recalls_of(practice_id, patient_id) | set(request.recall_ids)
-    store.remember(practice_id, request_id, appointments, recall_ids)
+    # R11: another patient's grouped reminder (a family's phone) listed these appointments.
+    groups = set(request.group_messages).union(*(store.covering_messages(practice_id, a) for a in appointments))
+    store.remember(practice_id, request_id, appointments, recall_ids, groups)
 
     subjects = list(appointments) + [f"recall.{r}" for r in recall_ids]
     for subject in subjects:
@@ -107,6 +111,9 @@ def erase(practice_id: str, request_id: str, now: datetime, deps: ErasureDeps) -
     if patient is not None and patient.push_endpoint:
         outcome.endpoints += int(channels.delete_endpoint(patient.push_endpoint))
     outcome.removed += store.delete_appointments(practice_id, appointments)
+    # After the appointments: a grouped SMS still waiting (D17) finds them gone and is
+    # written again without them, never with the redacted text.
+    outcome.anonymised += sum(store.redact_group_text(practice_id, m) for m in groups)
     outcome.removed += store.delete_recalls(practice_id, recall_ids)
     outcome.removed += store.delete_patient_items(practice_id, patient_id)
 
