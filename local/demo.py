@@ -418,11 +418,44 @@ def run_demo() -> None:
                     f"statistics API, 24-30 Mar: {used}",
                 )
             )
+        notes.append(_erase_antek(pms["waw-zdrowie"], control, stack.table_name))
     finally:
         stack.stop()
     _print_timeline(rows, skipped, notes, names, started, time.perf_counter() - wall)
     _print_paced(imported)
     _print_outcomes(outcome_tables)
+
+
+def _erase_antek(pms, control, table: str) -> Note:  # noqa: ANN001
+    """P1 after the week: Antek's family asks the practice to erase his data. Both passes
+    run; then no item of the table names him, and the family's one reminder (R11), kept in
+    Zofia's history, no longer lists him."""
+    import boto3
+
+    from notify.services.erasure import SECOND_PASS_AFTER
+
+    _ok(pms.send("patient.erased", {"patient_id": "antek"}))
+    control.advance((SECOND_PASS_AFTER + timedelta(minutes=1)).total_seconds())
+    client, naming, scanned, start = boto3.client("dynamodb"), 0, 0, None
+    while True:
+        page = client.scan(TableName=table, **({"ExclusiveStartKey": start} if start else {}))
+        scanned += len(page["Items"])
+        naming += sum("Antek" in str(item) for item in page["Items"])
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            break
+    (reminder,) = [
+        m
+        for m in pms.get("appointments/w-109").json()["messages"]
+        if (m["channel"], m["kind"]) == ("sms", "reminder")
+    ]
+    return Note(
+        control.now(),
+        "waw-zdrowie",
+        "practice API",
+        f"erases Antek (P1): {naming} of {scanned} items name him; the family's reminder in Zofia's "
+        f"history now reads {reminder['text']!r}",
+    )
 
 
 def _bulk_import(pms) -> None:  # noqa: ANN001
