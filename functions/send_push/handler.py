@@ -6,8 +6,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.adapters.channels import ChannelConfig
 from notify.adapters.escalation_machine import Escalations
-from notify.adapters.link_keys import LinkKeys
-from notify.adapters.sms_queue import SmsQueue
 from notify.clock import utcnow
 from notify.contracts import SendRequest
 from notify.dal.read_cache import per_invocation
@@ -16,12 +14,8 @@ from notify.services.delivery import Sending, deliver
 from notify.settings import SenderSettings
 
 settings = SenderSettings.from_env()
-sending = Sending(
-    settings.public_base_url,
-    ChannelConfig.from_settings(settings),
-    LinkKeys(settings.link_key_arn),
-    Escalations(settings.escalation_state_machine_arn),
-    SmsQueue(settings.sms_queue_url),
+sending = Sending.from_settings(
+    settings, ChannelConfig.from_settings(settings), Escalations(settings.escalation_state_machine_arn)
 )
 
 

@@ -5,8 +5,6 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.adapters.channels import ChannelConfig
-from notify.adapters.link_keys import LinkKeys
-from notify.adapters.sms_queue import SmsQueue
 from notify.clock import utcnow
 from notify.contracts import EscalationRequest
 from notify.dal.read_cache import per_invocation
@@ -15,12 +13,7 @@ from notify.services.delivery import Sending, escalate
 from notify.settings import FallbackSettings
 
 settings = FallbackSettings.from_env()
-sending = Sending(
-    settings.public_base_url,
-    ChannelConfig.from_settings(settings),
-    LinkKeys(settings.link_key_arn),
-    sms_queue=SmsQueue(settings.sms_queue_url),
-)
+sending = Sending.from_settings(settings, ChannelConfig.from_settings(settings))
 
 
 @logger.inject_lambda_context(correlation_id_path="request.appointment_id")

@@ -5,8 +5,6 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notify.adapters.channels import ChannelConfig
-from notify.adapters.link_keys import LinkKeys
-from notify.adapters.sms_queue import SmsQueue
 from notify.clock import utcnow
 from notify.contracts import QueuedSms
 from notify.dal.read_cache import per_invocation
@@ -17,13 +15,7 @@ from notify.settings import PacedSmsSettings
 from notify.stream_batches import process_queue_batch
 
 settings = PacedSmsSettings.from_env()
-# SMS only: the links are for a grouped reminder written again (R11).
-sending = Sending(
-    settings.public_base_url,
-    ChannelConfig.for_sms(settings),
-    LinkKeys(settings.link_key_arn),
-    sms_queue=SmsQueue(settings.sms_queue_url),
-)
+sending = Sending.from_settings(settings, ChannelConfig.for_sms(settings))  # SMS only (R11 links)
 
 
 def _one(record: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..adapters import channels
 from ..adapters.channels import ChannelConfig, ChannelError, PushMessage
@@ -54,6 +54,9 @@ from ..rendering import Rendered, pick_locale, render
 from . import outcomes, recalls, reminder_groups, statistics
 from .message_context import recall_context, template_context
 
+if TYPE_CHECKING:
+    from ..settings import PacedSmsSettings
+
 MESSAGE_LEVEL = "message"
 
 
@@ -66,6 +69,14 @@ class Sending:
     links: LinkKeys
     escalations: Escalations | None = None  # sms_fallback starts none
     sms_queue: SmsQueue | None = None  # where an SMS waits for its moment (D17)
+
+    @classmethod
+    def from_settings(
+        cls, settings: PacedSmsSettings, channels: ChannelConfig, escalations: Escalations | None = None
+    ) -> Sending:
+        """What a sending function builds at cold start from its validated settings."""
+        links = LinkKeys(settings.link_key_arn)
+        return cls(settings.public_base_url, channels, links, escalations, SmsQueue(settings.sms_queue_url))
 
     @property
     def offered(self) -> ChannelsOffered:
