@@ -159,21 +159,19 @@ def recalls_of(practice_id: str, patient_id: str) -> set[str]:
     }
 
 
-def ledger_messages(practice_id: str, subject_id: str) -> list[tuple[str, str]]:
+@dataclass(frozen=True)
+class LedgerMessage:
+    message_id: str
+    channel: str
+    covered_by: str | None  # R11: the grouped message that listed it
+
+
+def ledger_messages(practice_id: str, subject_id: str) -> list[LedgerMessage]:
     return [
-        (i.message_id, i.channel)
+        LedgerMessage(i.message_id, i.channel, i.covered_by)
         for i in LedgerItem.query(keys.ledger(practice_id, subject_id))
         if isinstance(i, LedgerItem)
     ]
-
-
-def covering_messages(practice_id: str, subject_id: str) -> set[str]:
-    """The grouped messages (R11) that listed this subject's reminders."""
-    return {
-        i.covered_by
-        for i in LedgerItem.query(keys.ledger(practice_id, subject_id))
-        if isinstance(i, LedgerItem) and i.covered_by
-    }
 
 
 # What a grouped message's kept text becomes when it listed an erased patient.

@@ -88,13 +88,16 @@ def erase(practice_id: str, request_id: str, now: datetime, deps: ErasureDeps) -
     patient = store.patient_contact(practice_id, patient_id)
     appointments = store.appointments_of(practice_id, patient_id) | set(request.appointment_ids)
     recall_ids = store.recalls_of(practice_id, patient_id) | set(request.recall_ids)
+    subjects = list(appointments) + [f"recall.{r}" for r in recall_ids]
+    ledgers = {subject: store.ledger_messages(practice_id, subject) for subject in subjects}
     # R11: another patient's grouped reminder (a family's phone) listed these appointments.
-    groups = set(request.group_messages).union(*(store.covering_messages(practice_id, a) for a in appointments))
+    groups = set(request.group_messages) | {
+        m.covered_by for rows in ledgers.values() for m in rows if m.covered_by
+    }
     store.remember(practice_id, request_id, appointments, recall_ids, groups)
 
-    subjects = list(appointments) + [f"recall.{r}" for r in recall_ids]
-    for subject in subjects:
-        for message in store.ledger_messages(practice_id, subject):
+    for subject, rows in ledgers.items():
+        for message in rows:
             outcome.escalations_stopped += int(_stop_escalation(deps, practice_id, message))
         outcome.removed += store.delete_ledger(practice_id, subject)
     outcome.removed += store.delete_ledger_rows_of(practice_id, "patient", patient_id)
@@ -139,15 +142,14 @@ def erase(practice_id: str, request_id: str, now: datetime, deps: ErasureDeps) -
     return outcome
 
 
-def _stop_escalation(deps: ErasureDeps, practice_id: str, message: tuple[str, str]) -> bool:
-    message_id, channel = message
-    if channel not in (Channel.PUSH.value, Channel.EMAIL.value):
+def _stop_escalation(deps: ErasureDeps, practice_id: str, message: store.LedgerMessage) -> bool:
+    if message.channel not in (Channel.PUSH.value, Channel.EMAIL.value):
         return False
     try:
-        MessageId.parse(message_id)
+        MessageId.parse(message.message_id)
     except MessageIdError:
         return False
-    return deps.escalations.stop(practice_id, message_id)
+    return deps.escalations.stop(practice_id, message.message_id)
 
 
 def _shared(practice_id: str, patient_id: str, number: str) -> bool:
