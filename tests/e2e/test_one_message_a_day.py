@@ -170,3 +170,28 @@ def test_r11_b8_a_grouped_reminder_that_waited_goes_for_the_appointments_still_b
     control.text(number, "1")
     statuses = {a: s.pms.get(f"appointments/{a}").json()["appointment"]["status"] for a in starts}
     assert statuses == {owner: "cancelled", **{a: "confirmed" for a in covered}}
+
+
+def test_r11_b8_a_waiting_group_left_with_one_appointment_goes_as_its_own_reminder(scenario, control):
+    """Two appointments grouped, one cancelled while the SMS waits: the other's own
+    reminder leaves instead (its own page), its parts counted as they left."""
+    s = scenario()
+    number = _family(s, "mum", "kid")
+    s.book("a1", "mum", s.local(5, 9))
+    s.book("a2", "kid", s.local(5, 9, 30))
+    first_due = s.local(5, 9) - timedelta(hours=48)
+    control.advance_to(first_due - timedelta(seconds=1))
+    busy = timedelta(hours=2)
+    reserve(Rate(ACCOUNT, Lane.ROUTINE, 1.0), int(busy.total_seconds()), control.now())
+    control.advance_to(first_due + busy - timedelta(minutes=15))
+    (covered,) = [
+        r["appointment_id"] for r in control.skipped(s.pms.practice_id) if "sent together" in r["reason"]
+    ]
+    s.change("appointment.cancelled", {"appointment_id": covered})
+    control.advance_to(first_due + busy + PACED_SMS_WAIT)
+
+    (sms,) = _reminders_to(s, number)
+    kept = {"a1": "a2", "a2": "a1"}[covered]
+    assert sms["appointment_id"] == kept and "/v1/l/" in sms["link"] and sms["link"] in sms["text"], sms
+    assert "/v1/g/" not in sms["text"]
+    assert s.sms_used(s.messages(channel="sms")) == sum(r["segments"] for r in s.messages(channel="sms"))
