@@ -436,14 +436,9 @@ def _erase_antek(pms, control, table: str) -> Note:  # noqa: ANN001
 
     _ok(pms.send("patient.erased", {"patient_id": "antek"}))
     control.advance((SECOND_PASS_AFTER + timedelta(minutes=1)).total_seconds())
-    client, naming, scanned, start = boto3.client("dynamodb"), 0, 0, None
-    while True:
-        page = client.scan(TableName=table, **({"ExclusiveStartKey": start} if start else {}))
-        scanned += len(page["Items"])
-        naming += sum("Antek" in str(item) for item in page["Items"])
-        start = page.get("LastEvaluatedKey")
-        if not start:
-            break
+    pages = boto3.client("dynamodb").get_paginator("scan").paginate(TableName=table)
+    items = [item for page in pages for item in page["Items"]]
+    naming, scanned = sum("Antek" in str(item) for item in items), len(items)
     (reminder,) = [
         m
         for m in pms.get("appointments/w-109").json()["messages"]

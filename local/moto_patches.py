@@ -296,9 +296,8 @@ def _partitions(table: Any) -> dict[tuple[str, str, Any], dict[tuple[Any, Any], 
     kept = getattr(table, "_local_partitions", None)
     if kept is None or kept[0] is not table.stream_shard:
         table._local_partitions = (table.stream_shard, {})
-        for partition in list(table.items.values()):
-            for item in partition.values() if table.range_key_attr else [partition]:
-                _reindex(table, None, item)
+        for item in every_item(table):
+            _reindex(table, None, item)
     return table._local_partitions[1]  # type: ignore[no-any-return]
 
 
@@ -346,7 +345,7 @@ def patch_queries() -> None:
             keys = list(_partitions(self).get(wanted[0], {}))
             candidates = [item for item in (stored_item(self, h, r) for h, r in keys) if item is not None]
         else:
-            candidates = [item for found in list(self.items.values()) for item in partition(found)]
+            candidates = every_item(self)
         rows = [item for item in candidates if matches(item)]
         rows.sort(key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
         self.all_items = lambda: rows  # read by `original` only, under the emulator's lock
@@ -359,6 +358,13 @@ def patch_queries() -> None:
     StreamShard.add = add  # type: ignore[method-assign]
     query._local_patch = True  # type: ignore[attr-defined]
     Table.query = query  # type: ignore[method-assign]
+
+
+def every_item(table: Any) -> list[Any]:
+    """The items of `table`, unsorted (moto's `all_items` sorts them all)."""
+    if table.range_key_attr:
+        return [item for partition in list(table.items.values()) for item in list(partition.values())]
+    return list(table.items.values())
 
 
 def stored_item(table: Any, hash_key: Any, range_key: Any) -> Any:

@@ -20,7 +20,7 @@ from moto.dynamodb.models import dynamodb_backends
 
 from .clock import VirtualClock
 from .deploy import ACCOUNT, REGION, Deployment
-from .moto_patches import DYNAMODB_LOCK, stored_item, watch_writes
+from .moto_patches import DYNAMODB_LOCK, every_item, stored_item, watch_writes
 
 LAG = timedelta(hours=48)
 # The background process is coarse: sweep at most this often (of virtual time).
@@ -51,9 +51,8 @@ class TimeToLive:
             watch_writes(self._written)
             for name in self.attributes:
                 table = backend.tables[name]
-                for partition in list(table.items.values()):
-                    for item in partition.values() if table.range_key_attr else [partition]:
-                        self._written(table, item)
+                for item in every_item(table):
+                    self._written(table, item)
 
     def _written(self, table: Any, item: Any) -> None:
         """A write left `item` in `table` (under the emulator's lock)."""
