@@ -40,6 +40,13 @@ The patches:
    builds them all, three approximate counts included, each a walk over the queue's
    messages with the clock read twice per message. With thousands of paced SMS waiting,
    every send walked them all (a tenth of an SMS-heavy 5,000-appointment week).
+11. The response serializer finds a member of a plain dict (every DynamoDB item, attribute
+   value and result moto answers with) through a list of candidate keys kept per member
+   shape: moto worked the list out again, six alias rules and a name transform, for every
+   member of every value of every response (a fifth of the emulator's time in a busy
+   week). For a plain dict the list depends on the member's shape and its structure only
+   (the rules that read the object read its class and its `Meta`, which a dict lacks), so
+   it is the list moto would build; the value is then looked up in moto's order.
 The router and TTL process also read moto's DynamoDB stream shard (`items`,
 `starting_sequence_number`, each record's `record`), and the router its Step Functions
 executions (`state_machines`, `executions`, `status`), checked here as well.
@@ -68,6 +75,7 @@ class EmulatorMismatch(RuntimeError):
 try:
     from moto import backends as moto_backends
     from moto.awslambda.models import LambdaFunction
+    from moto.core import serialize as moto_serialize
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import StreamRecord, StreamShard, Table
     from moto.moto_server import werkzeug_app
@@ -451,6 +459,55 @@ def patch_send_message() -> None:
     sqs_models.Queue.attributes = property(attributes)  # type: ignore[method-assign,assignment]
 
 
+# Patch 11: the candidate keys of a member of a plain dict, per picker kind, alias rules,
+# member name, member shape and its structure (both kept, and compared: ids are reused).
+_CANDIDATES: dict[tuple[Any, ...], tuple[Any, Any, tuple[str, ...]]] = {}
+_DICT_BLIND_ALIASES = frozenset(
+    getattr(moto_serialize, name)
+    for name in ("ExplicitAlias", "ShapeNameAlias", "NoAlias", "ShapePrefixAlias", "ClassPrefixAlias")
+    + ("ModelAlias",)
+    if hasattr(moto_serialize, name)
+)
+
+
+def patch_value_picker() -> None:
+    serializer = moto_serialize.ResponseSerializer
+    original_get = serializer.get_value
+    if getattr(original_get, "_local_patch", False):
+        return
+    pickers = (moto_serialize.AttributePicker, moto_serialize.XFormedAttributePicker)
+    context_of = moto_serialize.AttributePickerContext
+    missing = moto_serialize.MISSING
+
+    def get_value(self: Any, value: Any, key: str, shape: Any) -> Any:
+        picker = self._value_picker
+        if (
+            type(value) is not dict
+            or type(picker) not in pickers
+            or picker.response_transformers
+            or not _DICT_BLIND_ALIASES.issuperset(picker.alias_providers)
+        ):
+            return original_get(self, value, key, shape)
+        parent = getattr(shape, "parent", None)
+        slot = (type(picker), tuple(picker.alias_providers), key, id(shape), id(parent))
+        known = _CANDIDATES.get(slot)
+        if known is None or known[0] is not shape or known[1] is not parent:
+            context = context_of(obj=value, key=key, shape=shape)
+            known = _CANDIDATES[slot] = (shape, parent, tuple(picker.get_possible_keys(context)))
+        for candidate in known[2]:
+            found = value.get(candidate, missing) if "." not in candidate else get_value_at(value, candidate)
+            if found is not missing:
+                return found
+        return None
+
+    def get_value_at(value: Any, path: str) -> Any:
+        return moto_serialize.get_value(value, path, missing)
+
+    get_value._local_patch = True  # type: ignore[attr-defined]
+    get_value._original = original_get  # type: ignore[attr-defined]
+    serializer.get_value = get_value  # type: ignore[method-assign]
+
+
 def apply(
     clock: VirtualClock,
     invoke_sync: Callable[[str, dict[str, Any]], Any],
@@ -469,6 +526,7 @@ def apply(
     patch_dispatcher()
     patch_schedule_watch()
     patch_send_message()
+    patch_value_picker()
     problems = verify()
     if problems:
         raise EmulatorMismatch("a moto patch did not take effect: " + "; ".join(problems))
@@ -533,6 +591,7 @@ def _preconditions() -> list[str]:
             getattr(sqs_models.SQSBackend.send_message, "_local_patch", False)
             or _reads_only_content_deduplication(sqs_models)
         ),
+        "the response serializer no longer picks values as patch 11 mirrors": _picks_as_mirrored(),
         "the server's dispatcher no longer calls backends.list_of_moto_modules()": (
             "backends.list_of_moto_modules()" in _source(werkzeug_app.DomainDispatcherApplication)
         ),
@@ -552,6 +611,28 @@ def _reads_only_content_deduplication(sqs: Any) -> bool:
         and validate.index("if queue.fifo_queue") < validate.index(wanted)
         and add.count("self.attributes") == 1
         and add.index("if self.fifo_queue") < add.index("self.attributes")
+    )
+
+
+def _picks_as_mirrored() -> bool:
+    """moto's picker tries the candidate keys in order (the first found wins, None when
+    none is), then its response transformers; the default rules are the six patch 11
+    knows, and the serializer asks the picker only through `get_value`."""
+    if getattr(moto_serialize.ResponseSerializer.get_value, "_local_patch", False):
+        return True
+    pick = _source(moto_serialize.AttributePicker.__call__)
+    get = _source(moto_serialize.ResponseSerializer.get_value)
+    serializer = _source(moto_serialize)
+    return (
+        set(moto_serialize.DEFAULT_ALIAS_PROVIDERS) == _DICT_BLIND_ALIASES
+        and len(_DICT_BLIND_ALIASES) == 6
+        and "for possible_key in self.get_possible_keys(context):" in pick
+        and "get_value(obj, possible_key, MISSING)" in pick
+        and "value = None" in pick
+        and "self.response_transformers" in pick
+        and "return self._value_picker(context)" in get
+        and serializer.count("self._value_picker(") == 1
+        and serializer.count("def get_value(") == 1
     )
 
 
@@ -580,4 +661,6 @@ def verify() -> list[str]:
     sending = (sqs_models.SQSBackend.send_message, sqs_models.Queue.attributes.fget)
     if not all(getattr(f, "_local_patch", False) for f in sending):
         problems.append("every SendMessage would count the queue's messages (send_message not patched)")
+    if not getattr(moto_serialize.ResponseSerializer.get_value, "_local_patch", False):
+        problems.append("every response member would be looked for under six aliases (get_value not patched)")
     return problems

@@ -508,3 +508,66 @@ def test_emulator_the_scheduler_fires_what_is_true_when_it_is_due(local_stack, c
         ("p9-moved", timedelta(minutes=3)),
         ("p9-again", timedelta(minutes=4)),
     ]
+
+
+def test_emulator_responses_are_the_same_with_candidate_keys_kept(local_stack, monkeypatch):
+    """Patch 11: a member of a plain dict is found through candidate keys kept per member
+    shape instead of six alias rules worked out again per value. Every answer below, an
+    item with every attribute type through each read and write that returns one, a table
+    description, a schedule and a queue's attributes, is the same as moto's own."""
+    from moto.core import serialize
+
+    dynamodb, table = boto3.client("dynamodb"), local_stack.table_name
+    key = {"pk": {"S": "SMOKE#p11"}, "sk": {"S": "every-type"}}
+    item = {
+        **key,
+        "s": {"S": "Zofia"},
+        "n": {"N": "12.5"},
+        "b": {"B": b"\x00\x01binary"},
+        "ss": {"SS": ["a", "b"]},
+        "ns": {"NS": ["1", "2"]},
+        "bs": {"BS": [b"x", b"y"]},
+        "m": {"M": {"deep": {"M": {"l": {"L": [{"S": "one"}, {"N": "2"}, {"NULL": True}, {"BOOL": False}]}}}}},
+        "null": {"NULL": True},
+        "bool": {"BOOL": True},
+    }
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="smoke-p11")["QueueUrl"]
+    group = local_stack.deployment.schedule_groups[0]
+
+    def answers() -> list[dict]:
+        dynamodb.put_item(TableName=table, Item=item)
+        said = [
+            dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True),
+            dynamodb.update_item(
+                TableName=table,
+                Key=key,
+                UpdateExpression="SET n = n + :one",
+                ExpressionAttributeValues={":one": {"N": "1"}},
+                ReturnValues="ALL_NEW",
+            ),
+            dynamodb.query(
+                TableName=table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": key["pk"]},
+                ReturnConsumedCapacity="TOTAL",
+            ),
+            dynamodb.batch_get_item(RequestItems={table: {"Keys": [key, {**key, "sk": {"S": "absent"}}]}}),
+            dynamodb.delete_item(TableName=table, Key=key, ReturnValues="ALL_OLD"),
+            dynamodb.describe_table(TableName=table),
+            boto3.client("scheduler").list_schedules(GroupName=group, MaxResults=5),
+            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"]),
+        ]
+        for answer in said:
+            answer.pop("ResponseMetadata")
+        return said
+
+    moto_patches._CANDIDATES.clear()
+    patched = answers()
+    assert moto_patches._CANDIDATES, "no candidate keys were kept"
+    own = serialize.ResponseSerializer.get_value._original
+    monkeypatch.setattr(serialize.ResponseSerializer, "get_value", own)
+    assert answers() == patched
+    assert patched[0]["Item"]["m"]["M"]["deep"]["M"]["l"]["L"][2] == {"NULL": True}
+    assert patched[1]["Attributes"]["n"] == {"N": "13.5"}
+    sqs.delete_queue(QueueUrl=url)
