@@ -13,6 +13,7 @@ Conditions are not evaluated (the policies here have none that narrow access).
 from __future__ import annotations
 
 import fnmatch
+import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,12 +67,18 @@ class PolicyBook:
                 )
                 for name in names:
                     self.statements[name].append(statement)
+        # The statements do not change once read: each answer is kept (bounded: schedule
+        # names make resources without end), a DynamoDB call's checked once per table.
+        self._allowed = functools.lru_cache(maxsize=4096)(self._allows)
 
     def check(self, function: str, service: str, operation: str, params: dict[str, Any]) -> None:
         """Raise AccessDenied unless `function`'s role allows this call."""
         for action, resource in self.required(service, operation, params):
-            if not any(s.allows(action, resource) for s in self.statements.get(function, [])):
+            if not self._allowed(function, action, resource):
                 raise AccessDenied(f"{function} is not authorized to perform: {action} on resource: {resource}")
+
+    def _allows(self, function: str, action: str, resource: str) -> bool:
+        return any(s.allows(action, resource) for s in self.statements.get(function, []))
 
     # -- what AWS authorises each call against ----------------------------------------------
     def required(self, service: str, operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
