@@ -141,6 +141,12 @@ def main() -> None:
             f"{ceiling['replayed_share']:.0%} of the requests), so the pipeline runs at "
             f"{week['intake_requests_per_s'] / ceiling['requests_per_s']:.0%} of the emulator's rate"
         )
+        own = week["intake_sdk_requests_per_cpu_s"]
+        print(
+            f"   the handlers' own requests, timed where they ran (thread CPU in the SDK and the emulator): "
+            f"{own:.0f}/s, so the pipeline runs at {week['intake_requests_per_s'] / own:.0%} of the "
+            "emulator's rate for exactly its requests"
+        )
         per_appointment, rate = week["lifetime_requests_per_appointment"], week["lifetime_requests_per_s"]
         big = 5000 * per_appointment
         print(

@@ -20,6 +20,9 @@ _in_handler = threading.local()
 CALLS: Counter[str] = Counter()
 DURATIONS: list[float] = []
 INVOCATIONS: Counter[str] = Counter()
+# Thread CPU seconds the handlers' AWS calls took in the SDK and the emulator (both run in
+# the calling thread: the in-process transport), without any handler a call ran inside it.
+SDK_CPU: list[float] = [0.0]
 
 
 def _instrument(stack: Any) -> None:
@@ -29,9 +32,18 @@ def _instrument(stack: Any) -> None:
     if not getattr(original_call, "_bench", False):
 
         def counting(self: Any, operation: str, params: dict) -> Any:
-            if getattr(_in_handler, "active", False):
-                CALLS[f"{self.meta.service_model.service_name}.{operation}"] += 1
-            return original_call(self, operation, params)
+            if not getattr(_in_handler, "active", False):
+                return original_call(self, operation, params)
+            CALLS[f"{self.meta.service_model.service_name}.{operation}"] += 1
+            if getattr(_in_handler, "calling", False):  # made inside a call: timed with it
+                return original_call(self, operation, params)
+            _in_handler.calling, _in_handler.nested = True, 0.0
+            started = time.thread_time()
+            try:
+                return original_call(self, operation, params)
+            finally:
+                SDK_CPU[0] += time.thread_time() - started - _in_handler.nested
+                _in_handler.calling = False
 
         counting._bench = True  # type: ignore[attr-defined]
         botocore.client.BaseClient._make_api_call = counting  # type: ignore[method-assign]
@@ -41,14 +53,17 @@ def _instrument(stack: Any) -> None:
     invoke = runtime.invoke
 
     def timed(name: str, event: dict) -> Any:
-        _in_handler.active = True
-        started = time.perf_counter()
+        outer = getattr(_in_handler, "active", False), getattr(_in_handler, "calling", False)
+        _in_handler.active, _in_handler.calling = True, False
+        started, cpu = time.perf_counter(), time.thread_time()
         try:
             return invoke(name, event)
         finally:
             DURATIONS.append(time.perf_counter() - started)
             INVOCATIONS[name] += 1
-            _in_handler.active = False
+            _in_handler.active, _in_handler.calling = outer
+            if outer[1]:  # invoked inside a call: its time is the handler's, not the SDK's
+                _in_handler.nested += time.thread_time() - cpu
 
     timed._bench = True  # type: ignore[attr-defined]
     runtime.invoke = timed
@@ -56,6 +71,7 @@ def _instrument(stack: Any) -> None:
 
 def _reset() -> None:
     CALLS.clear()
+    SDK_CPU[0] = 0.0
     DURATIONS.clear()
     INVOCATIONS.clear()
 
@@ -212,7 +228,7 @@ def busy_week(stack: Any, practices: int, appointments: int, cancel_ratio: float
         )
         booked.append((client, f"a{n}"))
     intake = time.perf_counter() - started
-    intake_calls = Counter(CALLS)
+    intake_calls, intake_sdk_cpu = Counter(CALLS), SDK_CPU[0]
     for client, appointment in rng.sample(booked, int(len(booked) * cancel_ratio)):
         client.send("appointment.cancelled", {"appointment_id": appointment})
     week_started = time.perf_counter()
@@ -233,6 +249,7 @@ def busy_week(stack: Any, practices: int, appointments: int, cancel_ratio: float
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "intake_calls": intake_calls,
         "intake_requests_per_s": sum(intake_calls.values()) / intake,
+        "intake_sdk_requests_per_cpu_s": sum(intake_calls.values()) / intake_sdk_cpu,
         "requests_per_appointment": sum(intake_calls.values()) / appointments,
         "lifetime_requests_per_appointment": total / appointments,
         "lifetime_requests_per_s": total / elapsed,
