@@ -47,6 +47,9 @@ The patches:
    week). For a plain dict the list depends on the member's shape and its structure only
    (the rules that read the object read its class and its `Meta`, which a dict lacks), so
    it is the list moto would build; the value is then looked up in moto's order.
+12. A request's action is looked up on its handler class directly: moto listed every
+   member of the class (`inspect.getmembers`, a few hundred for DynamoDB's) on every
+   request to ask whether one name is among its functions.
 The router and TTL process also read moto's DynamoDB stream shard (`items`,
 `starting_sequence_number`, each record's `record`), and the router its Step Functions
 executions (`state_machines`, `executions`, `status`), checked here as well.
@@ -75,6 +78,7 @@ class EmulatorMismatch(RuntimeError):
 try:
     from moto import backends as moto_backends
     from moto.awslambda.models import LambdaFunction
+    from moto.core import responses as moto_responses
     from moto.core import serialize as moto_serialize
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import StreamRecord, StreamShard, Table
@@ -508,6 +512,30 @@ def patch_value_picker() -> None:
     serializer.get_value = get_value  # type: ignore[method-assign]
 
 
+class _FunctionNames:
+    """Patch 12: what `method_names_from_class(cls)` answers to `name in ...`: whether the
+    class, or a base, has a plain function by that name (`inspect.getmembers` with
+    `inspect.isfunction` lists exactly those: a staticmethod's function counts, a
+    classmethod or a property does not), found directly instead of listing every member."""
+
+    def __init__(self, cls: type) -> None:
+        self.cls = cls
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and inspect.isfunction(getattr(self.cls, name, None))
+
+
+def patch_action_lookup() -> None:
+    if getattr(moto_responses.method_names_from_class, "_local_patch", False):
+        return
+
+    def method_names_from_class(cls: type) -> _FunctionNames:
+        return _FunctionNames(cls)
+
+    method_names_from_class._local_patch = True  # type: ignore[attr-defined]
+    moto_responses.method_names_from_class = method_names_from_class  # type: ignore[assignment]
+
+
 def apply(
     clock: VirtualClock,
     invoke_sync: Callable[[str, dict[str, Any]], Any],
@@ -527,6 +555,7 @@ def apply(
     patch_schedule_watch()
     patch_send_message()
     patch_value_picker()
+    patch_action_lookup()
     problems = verify()
     if problems:
         raise EmulatorMismatch("a moto patch did not take effect: " + "; ".join(problems))
@@ -592,6 +621,14 @@ def _preconditions() -> list[str]:
             or _reads_only_content_deduplication(sqs_models)
         ),
         "the response serializer no longer picks values as patch 11 mirrors": _picks_as_mirrored(),
+        "a request's action is no longer found with `action in method_names_from_class(...)` only": (
+            getattr(moto_responses.method_names_from_class, "_local_patch", False)
+            or (
+                _source(moto_responses).count("method_names") == 4  # the import, the call, the test
+                and "method_names = method_names_from_class(self.__class__)" in _source(moto_responses)
+                and "if action in method_names:" in _source(moto_responses)
+            )
+        ),
         "the server's dispatcher no longer calls backends.list_of_moto_modules()": (
             "backends.list_of_moto_modules()" in _source(werkzeug_app.DomainDispatcherApplication)
         ),
@@ -663,4 +700,6 @@ def verify() -> list[str]:
         problems.append("every SendMessage would count the queue's messages (send_message not patched)")
     if not getattr(moto_serialize.ResponseSerializer.get_value, "_local_patch", False):
         problems.append("every response member would be looked for under six aliases (get_value not patched)")
+    if not getattr(moto_responses.method_names_from_class, "_local_patch", False):
+        problems.append("every request would list its handler's members (method_names_from_class not patched)")
     return problems

@@ -571,3 +571,23 @@ def test_emulator_responses_are_the_same_with_candidate_keys_kept(local_stack, m
     assert patched[0]["Item"]["m"]["M"]["deep"]["M"]["l"]["L"][2] == {"NULL": True}
     assert patched[1]["Attributes"]["n"] == {"N": "13.5"}
     sqs.delete_queue(QueueUrl=url)
+
+
+def test_emulator_an_action_is_found_as_moto_lists_it(local_stack):
+    """Patch 12: whether a request's action is a function of its handler class is asked of
+    the class directly, not by listing its members per request. For every handler class
+    moto has loaded, every name it has answers as moto's own listing does."""
+    from moto.core import utils
+    from moto.core.responses import BaseResponse
+
+    def handlers(cls: type) -> list[type]:
+        return [cls, *(c for sub in cls.__subclasses__() for c in handlers(sub))]
+
+    classes = handlers(BaseResponse)
+    assert len(classes) > 5
+    for cls in classes:
+        listed = set(utils.method_names_from_class(cls))
+        found = moto_patches._FunctionNames(cls)
+        assert {name for name in dir(cls) if name in found} == listed, cls
+    dynamodb = boto3.client("dynamodb")
+    assert dynamodb.describe_table(TableName=local_stack.table_name)["Table"]["TableName"]
