@@ -50,6 +50,10 @@ The patches:
 12. A request's action is looked up on its handler class directly: moto listed every
    member of the class (`inspect.getmembers`, a few hundred for DynamoDB's) on every
    request to ask whether one name is among its functions.
+13. UpdateItem's validator works on the expression parsed again from its text, not on a
+   deep copy of the parsed tree: moto parses the text, then deep-copies the untouched tree
+   for each validation (to keep it for a second one), and copying the tree took twice as
+   long as parsing it. The parser is deterministic, so the tree is the same.
 The router and TTL process also read moto's DynamoDB stream shard (`items`,
 `starting_sequence_number`, each record's `record`), and the router its Step Functions
 executions (`state_machines`, `executions`, `status`), checked here as well.
@@ -82,6 +86,9 @@ try:
     from moto.core import serialize as moto_serialize
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import StreamRecord, StreamShard, Table
+    from moto.dynamodb.parsing import validators as dynamodb_validators
+    from moto.dynamodb.parsing.ast_nodes import UpdateExpression
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
     from moto.moto_server import werkzeug_app
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
     from moto.scheduler.models import EventBridgeSchedulerBackend
@@ -536,6 +543,32 @@ def patch_action_lookup() -> None:
     moto_responses.method_names_from_class = method_names_from_class  # type: ignore[assignment]
 
 
+# Patch 13: the text each update expression tree moto's parser returned was parsed from.
+_PARSED_FROM = "_local_parsed_from"
+
+
+def patch_update_validation() -> None:
+    make = UpdateExpressionParser.__dict__["make"]
+    if getattr(make, "_local_patch", False):
+        return
+    parse = make.__func__
+
+    def parsed(cls: Any, expression: str) -> Any:
+        tree = parse(cls, expression)
+        setattr(tree, _PARSED_FROM, expression)  # untouched as it leaves the parser
+        return tree
+
+    def fresh(tree: Any, memo: Any = None) -> Any:
+        text = getattr(tree, _PARSED_FROM, None) if type(tree) is UpdateExpression else None
+        if text is None:
+            return copy.deepcopy(tree, memo)
+        return parse(UpdateExpressionParser, text)  # the same tree, untagged (a copy to change)
+
+    parsed._local_patch = fresh._local_patch = True  # type: ignore[attr-defined]
+    UpdateExpressionParser.make = classmethod(parsed)  # type: ignore[method-assign,assignment]
+    dynamodb_validators.deepcopy = fresh  # type: ignore[attr-defined]
+
+
 def apply(
     clock: VirtualClock,
     invoke_sync: Callable[[str, dict[str, Any]], Any],
@@ -556,6 +589,7 @@ def apply(
     patch_send_message()
     patch_value_picker()
     patch_action_lookup()
+    patch_update_validation()
     problems = verify()
     if problems:
         raise EmulatorMismatch("a moto patch did not take effect: " + "; ".join(problems))
@@ -621,6 +655,7 @@ def _preconditions() -> list[str]:
             or _reads_only_content_deduplication(sqs_models)
         ),
         "the response serializer no longer picks values as patch 11 mirrors": _picks_as_mirrored(),
+        "UpdateItem's validator no longer deep-copies the tree UpdateItem parsed": _validates_a_copy(),
         "a request's action is no longer found with `action in method_names_from_class(...)` only": (
             getattr(moto_responses.method_names_from_class, "_local_patch", False)
             or (
@@ -673,6 +708,23 @@ def _picks_as_mirrored() -> bool:
     )
 
 
+def _validates_a_copy() -> bool:
+    """The validator copies the tree it is given with its module's `deepcopy` (once, in
+    __init__, plus list values elsewhere), and UpdateItem hands it the tree it parsed from
+    its text, changing nothing in it before (patch 13 relies on both)."""
+    if getattr(getattr(dynamodb_validators, "deepcopy", None), "_local_patch", False):
+        return True
+    validators = _source(dynamodb_validators)
+    update = _source(DynamoDBBackend.update_item)
+    return (
+        "from copy import deepcopy" in validators
+        and _source(dynamodb_validators.Validator.__init__).count("deepcopy(expression)") == 1
+        and update.count("UpdateExpressionParser.make(update_expression)") == 1
+        and update.count("update_expression_ast") == 3  # parsed, then handed to each validator
+        and isinstance(UpdateExpressionParser.__dict__.get("make"), classmethod)
+    )
+
+
 def verify() -> list[str]:
     """Each patch in place (an empty list when all are)."""
     problems = []
@@ -700,6 +752,8 @@ def verify() -> list[str]:
         problems.append("every SendMessage would count the queue's messages (send_message not patched)")
     if not getattr(moto_serialize.ResponseSerializer.get_value, "_local_patch", False):
         problems.append("every response member would be looked for under six aliases (get_value not patched)")
+    if not getattr(getattr(dynamodb_validators, "deepcopy", None), "_local_patch", False):
+        problems.append("each UpdateItem would deep-copy its expression tree (validators' deepcopy not patched)")
     if not getattr(moto_responses.method_names_from_class, "_local_patch", False):
         problems.append("every request would list its handler's members (method_names_from_class not patched)")
     return problems

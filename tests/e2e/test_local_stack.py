@@ -591,3 +591,57 @@ def test_emulator_an_action_is_found_as_moto_lists_it(local_stack):
         assert {name for name in dir(cls) if name in found} == listed, cls
     dynamodb = boto3.client("dynamodb")
     assert dynamodb.describe_table(TableName=local_stack.table_name)["Table"]["TableName"]
+
+
+def test_emulator_updates_validate_the_expression_parsed_again(local_stack, monkeypatch):
+    """Patch 13: UpdateItem's validator works on the expression parsed again from its text
+    instead of a deep copy of the tree parsed from it. Every update below, on an item and
+    on a missing one (validated twice), and every refusal, answers as with moto's copy."""
+    import copy
+
+    from botocore.exceptions import ClientError
+    from moto.dynamodb.parsing import validators
+
+    dynamodb, table = boto3.client("dynamodb"), local_stack.table_name
+    start = {"n": {"N": "1"}, "s": {"S": "x"}, "l": {"L": [{"S": "a"}]}, "ss": {"SS": ["a", "b"]}, "m": {"M": {}}}
+    updates = [
+        ("SET n = n + :one, l = list_append(l, :more), m.k = :s REMOVE s", {":one": {"N": "1"}}),
+        ("SET f = if_not_exists(f, :s) ADD n :one, ss :set DELETE ss :gone", {":one": {"N": "2"}}),
+        ("SET n = :s, n = :one", {":one": {"N": "1"}}),  # the same path twice: refused
+        ("SET m.k = :s, m = :s", {}),  # overlapping paths: refused
+        ("ADD s :one", {":one": {"N": "1"}}),  # a number added to a string: refused
+        ("SET pk = :s", {}),  # the key: refused
+        ("SET n = :missing", {}),  # an undefined value: refused
+    ]
+    values = {":more": {"L": [{"S": "b"}]}, ":s": {"S": "v"}, ":set": {"SS": ["c"]}, ":gone": {"SS": ["a"]}}
+
+    def answers() -> list[object]:
+        said: list[object] = []
+        for n, fresh_item in enumerate((True, False)):
+            key = {"pk": {"S": "SMOKE#p13"}, "sk": {"S": f"item-{n}"}}
+            dynamodb.delete_item(TableName=table, Key=key)
+            if fresh_item:
+                dynamodb.put_item(TableName=table, Item={**key, **start})
+            for expression, own_values in updates:
+                used = {k: v for k, v in {**values, **own_values}.items() if k in expression}
+                try:
+                    answer = dynamodb.update_item(
+                        TableName=table,
+                        Key=key,
+                        UpdateExpression=expression,
+                        **({"ExpressionAttributeValues": used} if used else {}),
+                        ReturnValues="ALL_NEW",
+                    )
+                    said.append(answer["Attributes"])
+                except ClientError as refused:
+                    said.append((refused.response["Error"]["Code"], refused.response["Error"]["Message"]))
+                if not fresh_item:  # each update on a missing item
+                    dynamodb.delete_item(TableName=table, Key=key)
+        return said
+
+    patched = answers()
+    assert validators.deepcopy is not copy.deepcopy
+    monkeypatch.setattr(validators, "deepcopy", copy.deepcopy)
+    assert answers() == patched
+    assert patched[0]["n"] == {"N": "2"} and patched[0]["l"]["L"] == [{"S": "a"}, {"S": "b"}]
+    assert sum(isinstance(answer, tuple) for answer in patched) >= 8, patched
