@@ -727,33 +727,44 @@ def _validates_a_copy() -> bool:
 
 def verify() -> list[str]:
     """Each patch in place (an empty list when all are)."""
-    problems = []
-    if not getattr(LambdaFunction.invoke, "_local_patch", False):
-        problems.append("Lambda invokes would need Docker (LambdaFunction.invoke not patched)")
-    if not getattr(WaitFunction._eval_body, "_local_patch", False):
-        problems.append("Wait states would sleep real time (WaitFunction._eval_body not patched)")
-    if not getattr(getattr(retrier_module, "time", None), "local_patch", False):
-        problems.append("retry intervals would sleep real time (retrier's time not patched)")
-    if not getattr(DynamoDBBackend.transact_write_items, "_local_patch", False):
-        problems.append("transactions would copy whole tables (transact_write_items not patched)")
-    if not getattr(Table.query, "_local_patch", False) or not getattr(StreamShard.add, "_local_patch", False):
-        problems.append("queries would sort the whole table (Table.query / StreamShard.add not patched)")
-    if not all(getattr(getattr(sqs_models, f), "_local_patch", False) for f in ("unix_time", "unix_time_millis")):
-        problems.append("SQS delays would wait real time (moto.sqs.models time not patched)")
-    if not getattr(moto_backends.list_of_moto_modules, "_local_patch", False):
-        problems.append("every request would list moto's packages from disk (list_of_moto_modules not patched)")
-    if not all(
-        getattr(getattr(EventBridgeSchedulerBackend, name), "_local_patch", False)
-        for name in ("create_schedule", "update_schedule")
-    ):
-        problems.append("the local scheduler would not hear of new schedules (create/update_schedule not patched)")
-    sending = (sqs_models.SQSBackend.send_message, sqs_models.Queue.attributes.fget)
-    if not all(getattr(f, "_local_patch", False) for f in sending):
-        problems.append("every SendMessage would count the queue's messages (send_message not patched)")
-    if not getattr(moto_serialize.ResponseSerializer.get_value, "_local_patch", False):
-        problems.append("every response member would be looked for under six aliases (get_value not patched)")
-    if not getattr(getattr(dynamodb_validators, "deepcopy", None), "_local_patch", False):
-        problems.append("each UpdateItem would deep-copy its expression tree (validators' deepcopy not patched)")
-    if not getattr(moto_responses.method_names_from_class, "_local_patch", False):
-        problems.append("every request would list its handler's members (method_names_from_class not patched)")
-    return problems
+
+    def patched(*functions: Any, flag: str = "_local_patch") -> bool:
+        return all(getattr(f, flag, False) for f in functions)
+
+    holds = {
+        "Lambda invokes would need Docker (LambdaFunction.invoke not patched)": patched(LambdaFunction.invoke),
+        "Wait states would sleep real time (WaitFunction._eval_body not patched)": patched(
+            WaitFunction._eval_body
+        ),
+        "retry intervals would sleep real time (retrier's time not patched)": patched(
+            getattr(retrier_module, "time", None), flag="local_patch"
+        ),
+        "transactions would copy whole tables (transact_write_items not patched)": patched(
+            DynamoDBBackend.transact_write_items
+        ),
+        "queries would sort the whole table (Table.query / StreamShard.add not patched)": patched(
+            Table.query, StreamShard.add
+        ),
+        "SQS delays would wait real time (moto.sqs.models time not patched)": patched(
+            sqs_models.unix_time, sqs_models.unix_time_millis
+        ),
+        "every request would list moto's packages from disk (list_of_moto_modules not patched)": patched(
+            moto_backends.list_of_moto_modules
+        ),
+        "the local scheduler would not hear of new schedules (create/update_schedule not patched)": patched(
+            EventBridgeSchedulerBackend.create_schedule, EventBridgeSchedulerBackend.update_schedule
+        ),
+        "every SendMessage would count the queue's messages (send_message not patched)": patched(
+            sqs_models.SQSBackend.send_message, sqs_models.Queue.attributes.fget
+        ),
+        "every response member would be looked for under six aliases (get_value not patched)": patched(
+            moto_serialize.ResponseSerializer.get_value
+        ),
+        "every request would list its handler's members (method_names_from_class not patched)": patched(
+            moto_responses.method_names_from_class
+        ),
+        "each UpdateItem would deep-copy its expression tree (validators' deepcopy not patched)": patched(
+            getattr(dynamodb_validators, "deepcopy", None)
+        ),
+    }
+    return [problem for problem, held in holds.items() if not held]
