@@ -174,7 +174,8 @@ def test_r11_b8_a_grouped_reminder_that_waited_goes_for_the_appointments_still_b
 
 def test_r11_b8_a_waiting_group_left_with_one_appointment_goes_as_its_own_reminder(scenario, control):
     """Two appointments grouped, one cancelled while the SMS waits: the other's own
-    reminder leaves instead (its own page), its parts counted as they left."""
+    reminder leaves instead (its own page), its parts counted as they left; the practice
+    sees that the cancelled one's reminder was not sent, not "sent together with"."""
     s = scenario()
     number = _family(s, "mum", "kid")
     s.book("a1", "mum", s.local(5, 9))
@@ -195,3 +196,12 @@ def test_r11_b8_a_waiting_group_left_with_one_appointment_goes_as_its_own_remind
     assert sms["appointment_id"] == kept and "/v1/l/" in sms["link"] and sms["link"] in sms["text"], sms
     assert "/v1/g/" not in sms["text"]
     assert s.sms_used(s.messages(channel="sms")) == sum(r["segments"] for r in s.messages(channel="sms"))
+    (row,) = [
+        m
+        for m in s.pms.get(f"appointments/{covered}").json()["messages"]
+        if (m["channel"], m["kind"]) == ("sms", "reminder")
+    ]
+    assert row["status"] == "skipped" and "sent together" not in row["reason"], row
+    assert f"changed while {kept}#reminder#v1" in row["reason"] and "without it" in row["reason"], row
+    before, after = (h["reason"] for h in row["history"][-2:])
+    assert before.startswith(f"sent together with {kept}#reminder#v1") and after == row["reason"], row

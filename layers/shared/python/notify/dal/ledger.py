@@ -108,6 +108,29 @@ def record_skip(
     condition_held(lambda: item.save(condition=LedgerItem.pk.does_not_exist()))
 
 
+def uncover(practice_id: str, subject_id: str, group_message_id: str, reason: str, now: datetime) -> int:
+    """R11: `subject_id`'s rows covered by a grouped message that left written again
+    without it are covered no longer (nothing listed it; erasure need not look there);
+    the row stays skipped, its reason and history say why. How many rows changed."""
+    rows = LedgerItem.query(
+        keys.ledger(practice_id, subject_id), filter_condition=LedgerItem.covered_by == group_message_id
+    )
+    return sum(_uncover_row(row, group_message_id, reason, now) for row in rows if isinstance(row, LedgerItem))
+
+
+def _uncover_row(row: LedgerItem, group_message_id: str, reason: str, now: datetime) -> bool:
+    actions = [
+        LedgerItem.reason.set(reason),
+        LedgerItem.updated_at.set(now),
+        LedgerItem.history.set(
+            LedgerItem.history.append([LedgerHistory(at=now, status=row.status, reason=reason)])
+        ),
+        LedgerItem.covered_by.remove(),
+    ]
+    # Once: a second delivery of the same SMS finds it uncovered already.
+    return condition_held(lambda: row.update(actions=actions, condition=LedgerItem.covered_by == group_message_id))
+
+
 def record_planned(ref: MessageRef, due_at: datetime, now: datetime) -> None:
     """A message is due later (its schedule exists). A replayed plan changes nothing."""
     item = _new(ref, SCHEDULE, DeliveryStatus.PLANNED, now)

@@ -58,6 +58,10 @@ QUIET_KINDS = frozenset(
 )
 
 
+# R11: the reason a covered reminder's row gives once the group's SMS left without it.
+LEFT_OUT = "not sent: its appointment changed while {} waited, and that SMS left written again without it (R11)"
+
+
 def leave(queued: QueuedSms, now: datetime, sending: Sending) -> str:
     """Send the queued SMS if its moment has come and it is still wanted; what happened."""
     req = queued.request
@@ -134,6 +138,11 @@ class _Rewrite:
     @property
     def shrunk(self) -> int:
         return max(self.queued.parts - self.leaving.parts, 0)
+
+    @property
+    def left_out(self) -> list[str]:
+        """The appointments it listed before and lists no longer."""
+        return [a for a in self.queued.subject_ids if a not in self.leaving.subject_ids]
 
 
 @dataclass(frozen=True)
@@ -282,6 +291,8 @@ def _send(
         if again.shrunk:
             quota.refund_sms(req.practice_id, queued.month, again.shrunk)
         rewritten = f"written again for {', '.join(queued.subject_ids)}: the others changed while it waited (R11)"
+        for left_out in (a for a in again.left_out if a != req.appointment_id):  # the owner's is this row
+            ledger.uncover(req.practice_id, left_out, req.message_id, LEFT_OUT.format(ref.message_id), now)
     ledger.transition(
         ref,
         Channel.SMS,
