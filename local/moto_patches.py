@@ -473,11 +473,11 @@ def patch_send_message() -> None:
 # Patch 11: the candidate keys of a member of a plain dict, per picker kind, alias rules,
 # member name, member shape and its structure (both kept, and compared: ids are reused).
 _CANDIDATES: dict[tuple[Any, ...], tuple[Any, Any, tuple[str, ...]]] = {}
+# moto's alias rules: for a plain dict each reads the member's shape and structure, or the
+# object's class and `Meta` (a dict's are always the same).
+_ALIAS_RULES = ("ExplicitAlias", "ShapeNameAlias", "NoAlias", "ShapePrefixAlias", "ClassPrefixAlias", "ModelAlias")
 _DICT_BLIND_ALIASES = frozenset(
-    getattr(moto_serialize, name)
-    for name in ("ExplicitAlias", "ShapeNameAlias", "NoAlias", "ShapePrefixAlias", "ClassPrefixAlias")
-    + ("ModelAlias",)
-    if hasattr(moto_serialize, name)
+    getattr(moto_serialize, name) for name in _ALIAS_RULES if hasattr(moto_serialize, name)
 )
 
 
@@ -697,7 +697,7 @@ def _picks_as_mirrored() -> bool:
     serializer = _source(moto_serialize)
     return (
         set(moto_serialize.DEFAULT_ALIAS_PROVIDERS) == _DICT_BLIND_ALIASES
-        and len(_DICT_BLIND_ALIASES) == 6
+        and len(_DICT_BLIND_ALIASES) == len(_ALIAS_RULES)
         and "for possible_key in self.get_possible_keys(context):" in pick
         and "get_value(obj, possible_key, MISSING)" in pick
         and "value = None" in pick

@@ -291,8 +291,6 @@ def _send(
         if again.shrunk:
             quota.refund_sms(req.practice_id, queued.month, again.shrunk)
         rewritten = f"written again for {', '.join(queued.subject_ids)}: the others changed while it waited (R11)"
-        for left_out in (a for a in again.left_out if a != req.appointment_id):  # the owner's is this row
-            ledger.uncover(req.practice_id, left_out, req.message_id, LEFT_OUT.format(ref.message_id), now)
     ledger.transition(
         ref,
         Channel.SMS,
@@ -302,6 +300,10 @@ def _send(
         content=again.said if again else None,
         provider_message_id=provider_id,
     )
+    if again is not None:  # after the row says sent: an error here must not make it look unsent
+        for left_out in again.left_out:
+            if left_out != req.appointment_id:  # the owner's row is this SMS's own
+                ledger.uncover(req.practice_id, left_out, req.message_id, LEFT_OUT.format(ref.message_id), now)
     _count(queued, settings, now)
     if req.appointment_id is not None:
         remember_thread(config, ref, queued.subject_ids, phone, now)
