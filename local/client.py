@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
@@ -85,13 +86,22 @@ class PracticeClient:
     """A PMS, as a practice's developers would write it with published libraries: events
     signed with Standard Webhooks (`standardwebhooks`), every other request with RFC 9421
     HTTP Message Signatures (`http-message-signatures`), both with the practice's API key.
-    `base_url` is the API's URL (the stage's, as the deploy outputs it)."""
+    `base_url` is the API's URL (the stage's, as the deploy outputs it). The PMS reads the
+    local stack's (virtual) time through its control API, or through `clock` when it runs
+    in the stack's own process (the bench: no round trip per event)."""
 
-    def __init__(self, base_url: str, credentials: Any, control: LocalControl) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        credentials: Any,
+        control: LocalControl,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.base = base_url.rstrip("/")
         self.credentials = credentials
         self.practice_id: str = credentials.practice_id
         self.control = control
+        self.now = clock or control.now
         self.http = requests.Session()
 
     @property
@@ -108,7 +118,7 @@ class PracticeClient:
         timestamp: int | None = None,
         sequence: int | None = None,
     ) -> requests.Response:
-        now = self.control.now()
+        now = self.now()
         event = {
             "event_id": event_id or uuid.uuid4().hex,
             "type": event_type,
@@ -142,7 +152,7 @@ class PracticeClient:
     ) -> requests.Response:
         """A signed call of the practice API (RFC 9421 over method, path, query, body)."""
         prepared = self.prepare(method, path, body, params)
-        sign_request(prepared, key_id or self.credentials.key_id, secret or self.secret, self.control.now())
+        sign_request(prepared, key_id or self.credentials.key_id, secret or self.secret, self.now())
         return self.http.send(prepared, timeout=60)
 
     def prepare(
