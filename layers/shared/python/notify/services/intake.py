@@ -24,6 +24,7 @@ from ..dal.recalls import recall_item
 from ..domain.appointment_changes import (
     AsapChange,
     Change,
+    Held,
     NotificationsChange,
     StatusChange,
     TimeChange,
@@ -138,8 +139,13 @@ def changes_of(event: object) -> tuple[Change, ...]:
 def _create(practice_id: str, event: AppointmentCreated, now: datetime, links: LinkKeys) -> IntakeStatus:
     data = event.data
     stamp = stamp_of(event)
-    for _ in range(MAX_ATTEMPTS):
-        held, held_revision = appointment_store.get_held(practice_id, data.appointment_id)
+    for attempt in range(MAX_ATTEMPTS):
+        # Optimistic: changes are seldom held for an appointment not created yet (B9), so
+        # the first try writes as if none were; the transaction checks that, and a refusal
+        # reads them and tries again (one request fewer on the common path).
+        held, held_revision = Held(), None
+        if attempt:
+            held, held_revision = appointment_store.get_held(practice_id, data.appointment_id)
         blank = Appointment(
             practice_id=practice_id,
             appointment_id=data.appointment_id,
