@@ -64,3 +64,20 @@ def new_practice(local_stack, control):
         return PracticeClient(local_stack.api_url, credentials, control)
 
     return make
+
+
+@pytest.fixture
+def aws_requests(monkeypatch):
+    """Every AWS request made in this process while the test runs (the local stack runs
+    the handlers here): a list of (operation, params), in order."""
+    import botocore.client
+
+    made: list[tuple[str, dict]] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def recording(self, operation, params):
+        made.append((operation, params))
+        return original(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+    return made

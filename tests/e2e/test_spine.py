@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from .conftest import APP_PATIENT, NOTICE_DELAY
@@ -159,6 +160,27 @@ def test_c1_unanswered_reminder_push_is_followed_by_sms_2h_later(scenario, contr
     sms = s.messages("a1", kind="reminder", channel="sms")
     assert len(push) == 1 and len(sms) == 1
     assert s.at(sms[0]) - s.at(push[0]) == timedelta(hours=2)
+    assert push[0]["status"] == "escalated"
+
+
+def test_c1_the_sms_and_the_push_it_escalates_are_recorded_in_one_transaction(scenario, control, aws_requests):
+    """Issue 16: one request records the SMS as sent, keeps its text (P2) and marks the
+    unanswered push escalated; never an SMS sent with its push still waiting for an answer."""
+    s = scenario()
+    s.patient("pat", **APP_PATIENT)
+    start = s.local(4)
+    s.book("a1", "pat", start, source="app")
+    control.advance_to(start + timedelta(hours=1))
+    writes = [
+        [(next(iter(action)), json.dumps(action)) for action in params["TransactItems"]]
+        for op, params in aws_requests
+        if op == "TransactWriteItems" and '"a1#reminder#' in json.dumps(params) and "#sms" in json.dumps(params)
+    ]
+    assert len(writes) == 1
+    kinds = [kind for kind, _ in writes[0]]
+    assert kinds.count("Update") == 2 and kinds.count("Put") == 1
+    assert any('#push"' in text and "escalated" in text for kind, text in writes[0] if kind == "Update")
+    push = s.messages("a1", kind="reminder", channel="push")
     assert push[0]["status"] == "escalated"
 
 

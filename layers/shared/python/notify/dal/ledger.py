@@ -167,12 +167,38 @@ def transition(
     now: datetime,
     reason: str | None = None,
     content: Content | None = None,
+    along: Sequence[Mark] = (),
     **fields: object,
 ) -> None:
     """Move a claimed entry to `status`, appending to its history; with `content` (what
     a sent message said, P2), the row and its content in one transaction: one request,
-    and never a sent row without its content or content without its row."""
+    and never a sent row without its content or content without its row. `along`: the
+    message's rows on other channels that move with it (an escalation's SMS and the push
+    it escalated), in the same transaction."""
     item = LedgerItem(*_key(ref, channel))
+    actions = _moved(status, now, reason, **fields)
+    if content is None and not along:
+        item.update(actions=actions, condition=LedgerItem.pk.exists())
+        return
+    with read_cache.transaction() as tx:
+        tx.update(item, actions=actions, condition=LedgerItem.pk.exists())
+        if content is not None:
+            tx.save(_content_item(ref, str(channel), content, now))
+        for mark in along:
+            other = LedgerItem(*_key(ref, mark.channel))
+            tx.update(other, actions=_moved(mark.status, now, mark.reason), condition=LedgerItem.pk.exists())
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A row of the same message that moves with another's transition."""
+
+    channel: Channel
+    status: DeliveryStatus
+    reason: str
+
+
+def _moved(status: DeliveryStatus, now: datetime, reason: str | None, **fields: object) -> list[Action]:
     actions: list[Action] = [
         LedgerItem.status.set(status.value),
         LedgerItem.updated_at.set(now),
@@ -184,12 +210,7 @@ def transition(
         actions.append(LedgerItem.reason.set(reason))
     for name, value in fields.items():
         actions.append(getattr(LedgerItem, name).set(value))
-    if content is None:
-        item.update(actions=actions, condition=LedgerItem.pk.exists())
-        return
-    with read_cache.transaction() as tx:
-        tx.update(item, actions=actions, condition=LedgerItem.pk.exists())
-        tx.save(_content_item(ref, str(channel), content, now))
+    return actions
 
 
 @dataclass(frozen=True)

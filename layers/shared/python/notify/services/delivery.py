@@ -122,6 +122,7 @@ class _Job:
     subject_versions: tuple[int, ...] = ()  # ...and the version of each it was written for
     escalation: bool = False  # the SMS of an unanswered message (urgent, D17)
     request: SendRequest | None = None  # what asked for it (an SMS queued carries it, D17)
+    escalating: tuple[ledger.Mark, ...] = ()  # the rows an escalation's SMS moves with it
 
     @property
     def offered(self) -> ChannelsOffered:
@@ -483,21 +484,20 @@ def escalate(req: SendRequest, now: datetime, sending: Sending) -> DeliveryOutco
         outcome.skipped.append((Channel.SMS.value, reason))
         logger.info("escalation not needed", message_id=req.message_id, reason=reason)
         return outcome
+    # What went unanswered is marked escalated in the transaction that records the SMS.
+    escalating = tuple(
+        ledger.Mark(Channel(e.channel), DeliveryStatus.ESCALATED, "no answer: SMS sent") for e in entries
+    )
     # K3: an unviewed recall goes by SMS, or by email when SMS is not possible.
     _send_on(
-        replace(job, escalation=True),
+        replace(job, escalation=True, escalating=escalating),
         Channel.SMS,
         now,
         outcome,
         fallback_to_email=job.recall is not None and job.settings.recall_email,
     )
-    if Channel.SMS.value in outcome.going:
-        if req.kind is MessageKind.REMINDER and Channel.SMS.value in outcome.queued:
-            _outcome(job, now, escalations=1)  # A1 (an SMS sent at once counted it with its parts)
-        for entry in entries:
-            ledger.transition(
-                job.ref, Channel(entry.channel), DeliveryStatus.ESCALATED, now, reason="no answer: SMS sent"
-            )
+    if req.kind is MessageKind.REMINDER and Channel.SMS.value in outcome.queued:
+        _outcome(job, now, escalations=1)  # A1 (an SMS sent at once counted it with its parts)
     return outcome
 
 
@@ -546,10 +546,11 @@ def _send_on(
     said = ledger.Content(
         content.get("text"), content.get("subject"), job.deep_link, content.get("recipient"), job.keep_until
     )
+    along = job.escalating if channel is Channel.SMS else ()
     if queued is not None:
         _queue(job, queued, said, now, outcome, **fields)
         return
-    ledger.transition(job.ref, channel, DeliveryStatus.SENT, now, content=said, **fields)
+    ledger.transition(job.ref, channel, DeliveryStatus.SENT, now, content=said, along=along, **fields)
     outcome.sent.append(channel.value)
     if job.recall is not None:
         statistics.record(job.ref.practice_id, job.settings.timezone, now, **{f"recalls_sent_{channel.value}": 1})
@@ -568,13 +569,22 @@ def _queue(
     leaves = queued.leaves_at
     try:
         ledger.transition(
-            job.ref, Channel.SMS, DeliveryStatus.QUEUED, now, content=said, due_at=leaves, reason="paced", **fields
+            job.ref,
+            Channel.SMS,
+            DeliveryStatus.QUEUED,
+            now,
+            content=said,
+            due_at=leaves,
+            reason="paced",
+            **fields,
         )
         queue.send(queued.body(), sms_pacing.queue_delay(leaves, now))
     except Exception:
         ledger.transition(job.ref, Channel.SMS, DeliveryStatus.FAILED, now, reason="queue error")
         quota.refund_sms(job.ref.practice_id, queued.month, queued.parts)
         raise
+    for mark in job.escalating:  # once the queue holds it (a refused SMS escalated nothing)
+        ledger.transition(job.ref, mark.channel, mark.status, now, reason=mark.reason)
     outcome.queued.append(Channel.SMS.value)
     metrics.add_metric(name="SmsQueued", unit="Count", value=1)
     logger.info("message queued", message_id=job.ref.message_id, leaves_in_s=int((leaves - now).total_seconds()))
