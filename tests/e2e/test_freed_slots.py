@@ -121,6 +121,22 @@ def test_f2_first_acceptance_wins_the_others_see_no_longer_available(scenario, c
     assert s.pms.get("appointments/c0").json()["appointment"]["version"] == 1
 
 
+def test_f2_the_winners_page_shows_the_move_as_written_without_reading_it_again(scenario, aws_requests):
+    """Issue 16: the acceptance reads the appointment once; the page it answers with shows
+    the appointment as the winning transaction wrote it."""
+    s = scenario()
+    slot_start = _setup(s, 1)
+    s.change("appointment.cancelled", {"appointment_id": "slot"})
+    (offer,) = _offers(s)
+    aws_requests.clear()
+    answer = s.browser.http.post(offer["link"], headers={"Accept": "application/json"}, timeout=60)
+    assert answer.status_code == 200 and answer.json()["accepted"] is True
+    assert answer.json()["start"] == slot_start.isoformat()
+    appointment = f'"APPT#{offer["appointment_id"]}"'
+    reads = [op for op, params in aws_requests if op.endswith("GetItem") and appointment in json.dumps(params)]
+    assert reads == ["BatchGetItem"]
+
+
 # Each trial: 10 patients accept the same slot at the same instant. 5 trials in CI;
 # F2_TRIALS=50 for a soak (figures in the issue's closing note).
 @pytest.mark.parametrize("trial", range(int(os.environ.get("F2_TRIALS", "5"))))

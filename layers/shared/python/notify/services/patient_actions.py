@@ -79,10 +79,11 @@ def open_link(raw_token: str, now: datetime, slot_id: str | None = None) -> Appo
         raise LinkNotFoundError(token) from exc
     if appointment.patient_id != patient_id:
         raise LinkNotFoundError(token)
-    return _view(token, appointment, now)
+    return view_for(token, appointment, now)
 
 
-def _view(token: str, appointment: Appointment, now: datetime) -> AppointmentView:
+def view_for(token: str, appointment: Appointment, now: datetime) -> AppointmentView:
+    """What a link's page shows of `appointment` (as read, or as just written)."""
     practice = practice_store.get_practice(appointment.practice_id)
     settings = practice.settings_for(appointment.calendar_id)
     patient = practice_store.find_patient(appointment.practice_id, appointment.patient_id)
@@ -96,7 +97,7 @@ def view_of(practice_id: str, appointment_id: str, token: str, now: datetime) ->
     NotFoundError when it is gone."""
     read_cache.prefetch(keys.appointment(practice_id, appointment_id), keys.profile(practice_id))
     appointment, _ = appointment_store.get_appointment(practice_id, appointment_id)
-    return _view(token, appointment, now)
+    return view_for(token, appointment, now)
 
 
 def act(token: str, action: PatientAction, now: datetime, via: str = "patient link") -> AppointmentView:

@@ -18,7 +18,7 @@ from ..domain.quiet_hours import defer_out_of_quiet_hours
 from ..domain.slot_offers import freed_slot, moved_into, pick_candidates, refusal
 from ..observability import logger, metrics
 from . import outcomes, statistics
-from .patient_actions import AppointmentView, open_link
+from .patient_actions import AppointmentView, open_link, view_for
 
 if TYPE_CHECKING:
     from .planning import Planning
@@ -127,4 +127,5 @@ def accept_offer(token: str, slot_id: str, now: datetime) -> OfferView:
         slots_filled=1,
     )
     logger.info("slot taken", slot_id=offer.slot.slot_id, appointment_id=moved.appointment_id)
-    return OfferView(open_link(token, now), offer.slot, None, won=True)
+    # The page shows the appointment as just written (not read again).
+    return OfferView(view_for(offer.view.token, moved, now), offer.slot, None, won=True)
