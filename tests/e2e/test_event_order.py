@@ -31,6 +31,22 @@ def _move(s, appointment_id: str, start, occurred_at, **kwargs):
     )
 
 
+def test_b9_a_confirmation_from_the_link_plans_no_settle(scenario, control, aws_requests):
+    """Issue 16: the patient confirming plans no settle schedule (nothing to announce, no
+    slot freed); the practice API shows it confirmed, and a cancellation after it settles."""
+    s = scenario()
+    s.patient("pat")
+    s.book("a1", "pat", control.now() + timedelta(days=5))
+    aws_requests.clear()
+    assert s.tap("a1", "confirm").status_code == 200
+    s.settle()
+    schedules = [p["Name"] for op, p in aws_requests if op == "CreateSchedule"]
+    assert not [name for name in schedules if ".settle." in name]
+    assert s.pms.get("appointments/a1").json()["appointment"]["status"] == "confirmed"
+    s.change("appointment.cancelled", {"appointment_id": "a1"})
+    assert [m["status"] for m in s.messages("a1", kind="cancellation")] == ["sent"]
+
+
 def test_b9_the_newer_reschedule_wins_when_the_older_arrives_last(scenario, control):
     s = scenario()
     s.patient("pat")

@@ -188,3 +188,25 @@ def test_b9_the_settles_own_record_of_what_it_announced_plans_nothing():
     assert not _only_announcement(moved, replace(stale, announced=before.snapshot()))  # told, but not this state
     cancelled = replace(told, status=AppointmentStatus.CANCELLED, announced=told.snapshot())
     assert not _only_announcement(told, cancelled)
+
+
+def test_b9_a_patients_confirmation_settles_nothing_and_what_follows_still_does():
+    """Issue 16: booked -> confirmed tells nobody anything and frees no slot, so it plans
+    no settle (no schedule, no settle run, no write); a cancellation or a move after it
+    settles as before, against what was announced."""
+    from notify.domain.message_plan import needs_settling
+
+    told = replace(created(), announced=created().snapshot())
+    assert not needs_settling(told)
+    confirmed = replace(told, status=AppointmentStatus.CONFIRMED)
+    assert not needs_settling(confirmed)
+    assert settled_messages(told.announced, confirmed) == []
+    assert freed_slot(told, confirmed, PracticeSettings()) is None
+    cancelled = replace(confirmed, status=AppointmentStatus.CANCELLED, cancelled_by=Actor.PRACTICE)
+    assert needs_settling(cancelled)
+    assert settled_messages(confirmed.announced, cancelled) == [MessageKind.CANCELLATION]
+    moved = replace(confirmed, start=TUESDAY, end=TUESDAY + timedelta(minutes=30), version=2)
+    assert needs_settling(moved) and settled_messages(confirmed.announced, moved) == [MessageKind.RESCHEDULE]
+    for over in (AppointmentStatus.ATTENDED, AppointmentStatus.NO_SHOW):
+        assert needs_settling(replace(confirmed, status=over))  # no longer active: as before
+    assert needs_settling(replace(confirmed, notifications_enabled=False))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -53,11 +54,19 @@ def settled_messages(announced: AppointmentSnapshot | None, current: Appointment
 
 
 def needs_settling(current: Appointment | None) -> bool:
-    """Has the appointment moved away from what was last announced (or never been)?"""
+    """Has the appointment moved away from what was last announced (or never been), in
+    what a notice or a freed slot depends on? A patient confirming (booked -> confirmed)
+    tells nobody anything and frees nothing: it settles nothing (no settle schedule, no
+    settle run, no record of it)."""
     if current is None:
         return False
     announced = current.announced
-    return announced is None or announced != current.snapshot()
+    return announced is None or _as_told(announced) != _as_told(current.snapshot())
+
+
+def _as_told(snapshot: AppointmentSnapshot) -> AppointmentSnapshot:
+    """The snapshot as notices and freed slots see it: active statuses alike."""
+    return replace(snapshot, status=AppointmentStatus.BOOKED) if snapshot.is_active else snapshot
 
 
 def timed_messages(
