@@ -43,6 +43,43 @@ def test_b4_a_schedule_firing_twice_sends_the_reminder_once(new_practice, contro
     assert len(rows) == 1
 
 
+def test_b5_the_channels_a_message_skips_are_recorded_together_and_a_repeat_keeps_the_first(
+    new_practice, control, local_stack, aws_requests
+):
+    """Issue 16: push and email skipped (an SMS-only patient) are two ledger rows written in
+    one transaction; a second delivery finds them and records each on its own, first
+    record wins (B4, B5)."""
+    import json
+
+    from functions.send_push.handler import lambda_handler
+
+    pms = _book_one(new_practice, control)
+    firing = {"practice_id": pms.practice_id, "appointment_id": "a1", "kind": "reminder", "version": 1}
+
+    def skipped_rows() -> dict[str, tuple[str, str, list]]:
+        rows = pms.get("appointments/a1").json()["messages"]
+        return {
+            r["channel"]: (r["status"], r["reason"], r["history"])
+            for r in rows
+            if r["kind"] == "reminder" and r["channel"] in ("push", "email")
+        }
+
+    aws_requests.clear()
+    assert lambda_handler(dict(firing), _context("send_push"))["sent"] == ["sms"]
+    together = [
+        [next(iter(action)) for action in params["TransactItems"]]
+        for op, params in aws_requests
+        if op == "TransactWriteItems" and "#reminder#" in json.dumps(params) and '#push"' in json.dumps(params)
+    ]
+    assert together == [["Put", "Put"]]
+    first = skipped_rows()
+    assert set(first) == {"push", "email"} and {status for status, _, _ in first.values()} == {"skipped"}
+    assert all(reason and len(history) == 1 for _, reason, history in first.values())
+    control.advance(60)
+    assert lambda_handler(dict(firing), _context("send_push"))["sent"] == []
+    assert skipped_rows() == first
+
+
 def test_b4_a_stream_batch_delivered_twice_plans_once(new_practice, control, local_stack):
     from functions.schedule_reminder.handler import lambda_handler
 

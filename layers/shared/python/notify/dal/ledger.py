@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
 
 from ..domain.model import Channel, DeliveryStatus, MessageKind
@@ -106,6 +107,28 @@ def record_skip(
     item = _new(ref, channel, DeliveryStatus.SKIPPED, now, reason)
     item.covered_by = covered_by
     condition_held(lambda: item.save(condition=LedgerItem.pk.does_not_exist()))
+
+
+def record_skips(ref: MessageRef, skipped: Sequence[tuple[Channel, str]], now: datetime) -> None:
+    """The channels a message skips, with their reasons: together in one transaction (one
+    request; first record wins for each). A second delivery finds some recorded and
+    records each on its own, as `record_skip` does."""
+    if len(skipped) < 2:
+        for channel, reason in skipped:
+            record_skip(ref, channel, reason, now)
+        return
+    try:
+        with read_cache.transaction() as tx:
+            for channel, reason in skipped:
+                tx.save(
+                    _new(ref, channel, DeliveryStatus.SKIPPED, now, reason),
+                    condition=LedgerItem.pk.does_not_exist(),
+                )
+    except TransactWriteError as exc:
+        if not any(r and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons):
+            raise
+        for channel, reason in skipped:
+            record_skip(ref, channel, reason, now)
 
 
 def uncover(practice_id: str, subject_id: str, group_message_id: str, reason: str, now: datetime) -> int:

@@ -308,9 +308,8 @@ def deliver(req: SendRequest, now: datetime, sending: Sending) -> DeliveryOutcom
     if gated is None:
         return outcome
     job = gated
-    for channel, reason in decision.skipped:
-        ledger.record_skip(job.ref, channel, reason, now)
-        outcome.skipped.append((channel.value, reason))
+    ledger.record_skips(job.ref, decision.skipped, now)
+    outcome.skipped += [(channel.value, reason) for channel, reason in decision.skipped]
     for channel in decision.channels:
         _send_on(job, channel, now, outcome, fallback_to_email=Channel.EMAIL not in decision.channels)
     _count_only_what_went(job, outcome, now)
