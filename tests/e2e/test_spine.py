@@ -164,8 +164,9 @@ def test_c1_unanswered_reminder_push_is_followed_by_sms_2h_later(scenario, contr
 
 
 def test_c1_the_sms_and_the_push_it_escalates_are_recorded_in_one_transaction(scenario, control, aws_requests):
-    """Issue 16: one request records the SMS as sent, keeps its text (P2) and marks the
-    unanswered push escalated; never an SMS sent with its push still waiting for an answer."""
+    """Issue 16: one request records the SMS as sent, keeps its text (P2), marks the
+    unanswered push escalated and makes the SMS what an answer refers to (T1); never an
+    SMS sent with its push still waiting for an answer."""
     s = scenario()
     s.patient("pat", **APP_PATIENT)
     start = s.local(4)
@@ -178,7 +179,8 @@ def test_c1_the_sms_and_the_push_it_escalates_are_recorded_in_one_transaction(sc
     ]
     assert len(writes) == 1
     kinds = [kind for kind, _ in writes[0]]
-    assert kinds.count("Update") == 2 and kinds.count("Put") == 1
+    assert kinds.count("Update") == 2 and kinds.count("Put") == 2  # the row and the push; its text and T1's thread
+    assert any('"THREAD#' in text for kind, text in writes[0] if kind == "Put")
     assert any('#push"' in text and "escalated" in text for kind, text in writes[0] if kind == "Update")
     push = s.messages("a1", kind="reminder", channel="push")
     assert push[0]["status"] == "escalated"

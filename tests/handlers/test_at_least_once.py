@@ -147,3 +147,43 @@ def test_c7_multi_part_sms_counts_every_part(local_stack):
     assert consume_sms("parts-practice", "2026-03", 5, parts=3) == 3
     assert consume_sms("parts-practice", "2026-03", 5, parts=3) is None
     assert consume_sms("parts-practice", "2026-03", 5, parts=2) == 5
+
+
+def test_t1_an_sms_recorded_after_a_newer_one_to_that_number_leaves_the_newer_thread(local_stack, control):
+    """Issue 16: the thread is written with the sent row, in one transaction, unless a
+    newer SMS to that number is the thread already: then the row is recorded without it
+    (the latest wins, as before), and a missing row still fails."""
+    import uuid
+    from datetime import timedelta
+
+    import pytest
+    from pynamodb.exceptions import TransactWriteError
+
+    from notify.dal import conversations, ledger
+    from notify.domain.model import Channel, DeliveryStatus, MessageKind
+
+    now, practice = control.now(), f"p-{uuid.uuid4().hex[:8]}"
+    ours, theirs = "+48732000001", f"+48601{uuid.uuid4().int % 10**6:06d}"
+    older = ledger.MessageRef(practice, "a1", "pat", "a1.reminder.v1", MessageKind.REMINDER)
+    assert ledger.claim(older, Channel.SMS, now)
+    newer, condition = conversations.thread_write(ours, theirs, practice, "pat", ["a2"], "a2.reminder.v1", now)
+    newer.save(condition=condition)
+
+    def thread_of(ref, at):
+        return conversations.thread_write(ours, theirs, practice, "pat", [ref.appointment_id], ref.message_id, at)
+
+    ledger.transition(
+        older,
+        Channel.SMS,
+        DeliveryStatus.SENT,
+        now - timedelta(seconds=5),
+        latest=thread_of(older, now - timedelta(seconds=5)),
+    )
+    assert ledger.get_entry(older, Channel.SMS).status == DeliveryStatus.SENT.value
+    assert conversations.find_thread(ours, theirs, now).message_id == "a2.reminder.v1"
+    later = now + timedelta(seconds=5)
+    ledger.transition(older, Channel.SMS, DeliveryStatus.SENT, later, latest=thread_of(older, later))
+    assert conversations.find_thread(ours, theirs, later).message_id == "a1.reminder.v1"
+    missing = ledger.MessageRef(practice, "a3", "pat", "a3.reminder.v1", MessageKind.REMINDER)
+    with pytest.raises(TransactWriteError):
+        ledger.transition(missing, Channel.SMS, DeliveryStatus.SENT, later, latest=thread_of(missing, later))

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from pynamodb.expressions.condition import Condition
+
 from . import keys
 from .errors import ConflictError, condition_held
 from .models import ConsentItem, ThreadItem
@@ -24,7 +26,7 @@ class Thread:
     helped: bool
 
 
-def remember_thread(
+def thread_write(
     our_number: str,
     patient_number: str,
     practice_id: str,
@@ -32,8 +34,9 @@ def remember_thread(
     subject_ids: list[str],
     message_id: str,
     now: datetime,
-) -> None:
-    """This SMS is what an answer from `patient_number` now refers to (the latest wins)."""
+) -> tuple[ThreadItem, Condition]:
+    """The thread item of this SMS, and the condition it is written on: no newer SMS to
+    that number is the thread already (the latest wins)."""
     item = ThreadItem(
         *ThreadItem.key(our_number, patient_number),
         practice_id=practice_id,
@@ -47,7 +50,7 @@ def remember_thread(
         gsi2sk=f"THREAD#{now.isoformat()}",
     )
     item.expires_at = now + THREAD_LIFETIME
-    condition_held(lambda: item.save(condition=ThreadItem.sent_at.does_not_exist() | (ThreadItem.sent_at <= now)))
+    return item, ThreadItem.sent_at.does_not_exist() | (ThreadItem.sent_at <= now)
 
 
 def find_thread(our_number: str, patient_number: str, now: datetime) -> Thread | None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from ..domain.model import Channel, DeliveryStatus, MessageKind
@@ -125,7 +126,7 @@ def record_skips(ref: MessageRef, skipped: Sequence[tuple[Channel, str]], now: d
                     condition=LedgerItem.pk.does_not_exist(),
                 )
     except TransactWriteError as exc:
-        if not any(r and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons):
+        if not _condition_failed(exc):
             raise
         for channel, reason in skipped:
             record_skip(ref, channel, reason, now)
@@ -191,25 +192,42 @@ def transition(
     reason: str | None = None,
     content: Content | None = None,
     along: Sequence[Mark] = (),
+    latest: tuple[NotifyItem, Condition] | None = None,
     **fields: object,
 ) -> None:
     """Move a claimed entry to `status`, appending to its history; with `content` (what
     a sent message said, P2), the row and its content in one transaction: one request,
     and never a sent row without its content or content without its row. `along`: the
     message's rows on other channels that move with it (an escalation's SMS and the push
-    it escalated), in the same transaction."""
+    it escalated), in the same transaction. `latest`: an item written with it on its
+    condition (T1's thread: unless a newer one is there), left out when that fails."""
     item = LedgerItem(*_key(ref, channel))
     actions = _moved(status, now, reason, **fields)
-    if content is None and not along:
+    if content is None and not along and latest is None:
         item.update(actions=actions, condition=LedgerItem.pk.exists())
         return
-    with read_cache.transaction() as tx:
-        tx.update(item, actions=actions, condition=LedgerItem.pk.exists())
-        if content is not None:
-            tx.save(_content_item(ref, str(channel), content, now))
-        for mark in along:
-            other = LedgerItem(*_key(ref, mark.channel))
-            tx.update(other, actions=_moved(mark.status, now, mark.reason), condition=LedgerItem.pk.exists())
+
+    def write(extra: tuple[NotifyItem, Condition] | None) -> None:
+        with read_cache.transaction() as tx:
+            tx.update(item, actions=actions, condition=LedgerItem.pk.exists())
+            if content is not None:
+                tx.save(_content_item(ref, str(channel), content, now))
+            for mark in along:
+                other = LedgerItem(*_key(ref, mark.channel))
+                tx.update(other, actions=_moved(mark.status, now, mark.reason), condition=LedgerItem.pk.exists())
+            if extra is not None:
+                tx.save(extra[0], condition=extra[1])
+
+    try:
+        write(latest)
+    except TransactWriteError as exc:
+        if latest is None or not _condition_failed(exc):
+            raise
+        write(None)  # a newer one is there: it stays (a refused row fails again, and raises)
+
+
+def _condition_failed(exc: TransactWriteError) -> bool:
+    return any(r and r.code == "ConditionalCheckFailed" for r in exc.cancellation_reasons)
 
 
 @dataclass(frozen=True)

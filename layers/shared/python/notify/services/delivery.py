@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from pynamodb.expressions.condition import Condition
+
 from ..adapters import channels
 from ..adapters.channels import ChannelConfig, ChannelError, PushMessage
 from ..adapters.escalation_machine import Escalations
@@ -24,6 +26,7 @@ from ..dal import recalls as recall_store
 from ..dal import slots as slot_store
 from ..dal.callbacks import callback_item
 from ..dal.ledger import MessageRef
+from ..dal.models import NotifyItem
 from ..dal.practices import PracticeRecord
 from ..domain import sms_pacing
 from ..domain.channel_choice import (
@@ -538,6 +541,7 @@ def _send_on(
         raise
     content = fields.pop("content")
     queued: QueuedSms | None = fields.pop("queued", None)
+    thread = fields.pop("thread", None)
     if job.rendered.fallback:  # P6: the practice's template failed; ours went, and it shows
         fields["reason"] = job.rendered.fallback
         metrics.add_metric(name="TemplateFallbacks", unit="Count", value=1)
@@ -549,7 +553,9 @@ def _send_on(
     if queued is not None:
         _queue(job, queued, said, now, outcome, **fields)
         return
-    ledger.transition(job.ref, channel, DeliveryStatus.SENT, now, content=said, along=along, **fields)
+    ledger.transition(
+        job.ref, channel, DeliveryStatus.SENT, now, content=said, along=along, latest=thread, **fields
+    )
     outcome.sent.append(channel.value)
     if job.recall is not None:
         statistics.record(job.ref.practice_id, job.settings.timezone, now, **{f"recalls_sent_{channel.value}": 1})
@@ -558,7 +564,7 @@ def _send_on(
 
 
 def _queue(
-    job: _Job, queued: QueuedSms, said: ledger.Content, now: datetime, outcome: DeliveryOutcome, **fields: object
+    job: _Job, queued: QueuedSms, said: ledger.Content, now: datetime, outcome: DeliveryOutcome, **fields: Any
 ) -> None:
     """D17: the SMS waits for its moment in the paced queue, its text in the ledger. A
     queue that refuses it leaves the row failed, so a retry of the send sends it."""
@@ -668,21 +674,22 @@ def _send_sms(job: _Job, now: datetime) -> dict[str, Any]:
     statistics.record(job.ref.practice_id, job.settings.timezone, now, sms_parts=segments)
     escalated = job.escalation and job.ref.kind is MessageKind.REMINDER
     _outcome(job, now, sms_parts=segments, escalations=int(escalated))  # A1: one update
-    if job.recall is None:
-        remember_thread(job.config, job.ref, job.subject_ids, phone, now)
-    return {"provider_message_id": provider_id, "segments": segments, "content": content}
+    thread = thread_of(job.config, job.ref, job.subject_ids, phone, now) if job.recall is None else None
+    return {"provider_message_id": provider_id, "segments": segments, "content": content, "thread": thread}
 
 
-def remember_thread(
+def thread_of(
     config: ChannelConfig, ref: MessageRef, subject_ids: Sequence[str], phone: str, now: datetime
-) -> None:
+) -> tuple[NotifyItem, Condition] | None:
     """T1: an answer from this number now refers to this message (an appointment's
-    message a patient may answer by digit, from a number of ours)."""
+    message a patient may answer by digit, from a number of ours): the thread item, and
+    its condition, written with the sent row (`ledger.transition(latest=...)`)."""
     ours = channels.our_number(config, number_country(phone))
-    if ref.kind in REPLYABLE and ours:
-        conversations.remember_thread(
-            ours, phone, ref.practice_id, ref.patient_id, list(subject_ids), ref.message_id, now
-        )
+    if ref.kind not in REPLYABLE or not ours:
+        return None
+    return conversations.thread_write(
+        ours, phone, ref.practice_id, ref.patient_id, list(subject_ids), ref.message_id, now
+    )
 
 
 def _warn_on_quota(job: _Job, used: int, parts: int, now: datetime) -> None:

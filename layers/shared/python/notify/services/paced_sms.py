@@ -41,8 +41,8 @@ from .delivery import (
     appointment_refusal,
     recall_refusal,
     regrouped_reminder,
-    remember_thread,
     sms_stop_reason,
+    thread_of,
 )
 
 # B2: what quiet hours hold back (with every escalation SMS); a confirmation or a notice
@@ -298,6 +298,7 @@ def _send(
         now,
         reason=rewritten,
         content=again.said if again else None,
+        latest=thread_of(config, ref, queued.subject_ids, phone, now) if req.appointment_id is not None else None,
         provider_message_id=provider_id,
     )
     if again is not None:  # after the row says sent: an error here must not make it look unsent
@@ -305,8 +306,6 @@ def _send(
             if left_out != req.appointment_id:  # the owner's row is this SMS's own
                 ledger.uncover(req.practice_id, left_out, req.message_id, LEFT_OUT.format(ref.message_id), now)
     _count(queued, settings, now)
-    if req.appointment_id is not None:
-        remember_thread(config, ref, queued.subject_ids, phone, now)
     metrics.add_metric(name="Sent_sms", unit="Count", value=1)
     late = (now - queued.leaves_at).total_seconds()
     logger.info(
