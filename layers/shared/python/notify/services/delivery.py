@@ -549,10 +549,10 @@ def _send_on(
     said = ledger.Content(
         content.get("text"), content.get("subject"), job.deep_link, content.get("recipient"), job.keep_until
     )
-    along = job.escalating if channel is Channel.SMS else ()
     if queued is not None:
         _queue(job, queued, said, now, outcome, **fields)
         return
+    along = job.escalating if channel is Channel.SMS else ()
     ledger.transition(
         job.ref, channel, DeliveryStatus.SENT, now, content=said, along=along, latest=thread, **fields
     )
@@ -574,14 +574,7 @@ def _queue(
     leaves = queued.leaves_at
     try:
         ledger.transition(
-            job.ref,
-            Channel.SMS,
-            DeliveryStatus.QUEUED,
-            now,
-            content=said,
-            due_at=leaves,
-            reason="paced",
-            **fields,
+            job.ref, Channel.SMS, DeliveryStatus.QUEUED, now, content=said, due_at=leaves, reason="paced", **fields
         )
         queue.send(queued.body(), sms_pacing.queue_delay(leaves, now))
     except Exception:
