@@ -90,6 +90,14 @@ def main() -> None:
             )
             for op, n in sorted(calls.items(), key=lambda kv: -kv[1]):
                 print(f"      {n:3}  {op}")
+            invocations = result["invocations"]
+            print(
+                "      by function: "
+                + ", ".join(
+                    f"{function} {n} ({invocations[function]} invocation{'s' * (invocations[function] > 1)})"
+                    for function, n in sorted(result["by_function"].items(), key=lambda kv: -kv[1])
+                )
+            )
             print("      the minimum: " + ", ".join(f"{step} {n}" for step, n in MINIMUM_STEPS[name].items()))
             sms = 1 if "escalate" in name else 0
             pushes = calls.get("sns.Publish", 0) - sms

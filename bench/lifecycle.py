@@ -20,6 +20,7 @@ _in_handler = threading.local()
 CALLS: Counter[str] = Counter()
 DURATIONS: list[float] = []
 INVOCATIONS: Counter[str] = Counter()
+BY_FUNCTION: Counter[str] = Counter()  # the requests each function made
 # Thread CPU seconds the handlers' AWS calls took in the SDK and the emulator (both run in
 # the calling thread: the in-process transport), without any handler a call ran inside it.
 SDK_CPU: list[float] = [0.0]
@@ -35,6 +36,7 @@ def _instrument(stack: Any) -> None:
             if not getattr(_in_handler, "active", False):
                 return original_call(self, operation, params)
             CALLS[f"{self.meta.service_model.service_name}.{operation}"] += 1
+            BY_FUNCTION[_in_handler.function] += 1
             if getattr(_in_handler, "calling", False):  # made inside a call: timed with it
                 return original_call(self, operation, params)
             _in_handler.calling, _in_handler.nested = True, 0.0
@@ -54,7 +56,8 @@ def _instrument(stack: Any) -> None:
 
     def timed(name: str, event: dict) -> Any:
         outer = getattr(_in_handler, "active", False), getattr(_in_handler, "calling", False)
-        _in_handler.active, _in_handler.calling = True, False
+        function = getattr(_in_handler, "function", None)
+        _in_handler.active, _in_handler.calling, _in_handler.function = True, False, name
         started, cpu = time.perf_counter(), time.thread_time()
         try:
             return invoke(name, event)
@@ -62,6 +65,7 @@ def _instrument(stack: Any) -> None:
             DURATIONS.append(time.perf_counter() - started)
             INVOCATIONS[name] += 1
             _in_handler.active, _in_handler.calling = outer
+            _in_handler.function = function
             if outer[1]:  # invoked inside a call: its time is the handler's, not the SDK's
                 _in_handler.nested += time.thread_time() - cpu
 
@@ -71,6 +75,7 @@ def _instrument(stack: Any) -> None:
 
 def _reset() -> None:
     CALLS.clear()
+    BY_FUNCTION.clear()
     SDK_CPU[0] = 0.0
     DURATIONS.clear()
     INVOCATIONS.clear()
@@ -181,6 +186,7 @@ def _snapshot(control: Any, appointments: int) -> dict[str, Any]:
     return {
         "calls": dict(CALLS),
         "invocations": dict(INVOCATIONS),
+        "by_function": dict(BY_FUNCTION),
         "handler_seconds": sum(DURATIONS),
         "appointments": appointments,
     }
