@@ -51,6 +51,26 @@ def test_f4_the_practice_puts_a_patient_on_the_list_and_leaving_it_takes_them_of
     assert _offered(s) == ["keen", "w0"]  # the list first, then F1's order; 2 at most
 
 
+def test_f4_the_list_comes_with_f1_candidates_in_one_query_unless_those_were_cut(scenario, aws_requests):
+    """Issue 16: a freed slot's F1 candidates and its F4 list come from one query of the
+    calendar when it has fewer appointments from then on than F1 reads; when that read was
+    cut, a second query reads the whole F4 list (it is never cut)."""
+    from notify.dal import slots
+
+    s = scenario()
+    slot_start = _slot_and_waiters(s, 3)
+    s.change("appointment.asap", {"appointment_id": "w2", "asap": True})
+    aws_requests.clear()
+    later, asap = slots.candidates(s.pms.practice_id, "default", slot_start)
+    assert [a.appointment_id for a in later] == ["slot", "w0", "w1", "w2"]
+    assert [a.appointment_id for a in asap] == ["w2"]
+    assert [op for op, _ in aws_requests] == ["Query"]
+    aws_requests.clear()
+    later, asap = slots.candidates(s.pms.practice_id, "default", slot_start, limit=2)
+    assert [a.appointment_id for a in later] == ["slot", "w0"] and [a.appointment_id for a in asap] == ["w2"]
+    assert [op for op, _ in aws_requests] == ["Query", "Query"]
+
+
 def test_a1_outcomes_count_each_thing_once_per_calendar_and_day(scenario, control, browser):
     s = scenario(reminder_offsets_hours=[48], rebook_after_no_show=True, booking_url="https://book.example.com/x")
     s.patient("app", **APP_PATIENT)

@@ -14,25 +14,29 @@ from .models import AppointmentItem, NotifyItem, SlotItem
 from .read_cache import transaction
 
 
-def later_appointments(
-    practice_id: str, calendar_id: str, not_before: datetime, limit: int = 200
-) -> list[Appointment]:
-    """Appointments of one calendar starting at or after `not_before`, by start (gsi1)."""
-    key = keys.calendar(practice_id, calendar_id)
-    floor = not_before.strftime("%Y-%m-%dT%H:%M:%SZ")
-    items = AppointmentItem.calendar_index.query(key, NotifyItem.gsi1sk >= floor, limit=limit)
-    return [appointment_from_item(i) for i in items if isinstance(i, AppointmentItem)]
-
-
 def asap_appointments(practice_id: str, calendar_id: str, after: datetime) -> list[Appointment]:
     """F4: the calendar's appointments after `after` whose patients asked for an earlier
     time (gsi1, every page: the list is never cut at the F1 window)."""
-    key = keys.calendar(practice_id, calendar_id)
-    floor = after.strftime("%Y-%m-%dT%H:%M:%SZ")
+    key, floor = keys.calendar(practice_id, calendar_id), keys.moment(after)
     items = AppointmentItem.calendar_index.query(
         key, NotifyItem.gsi1sk > floor, filter_condition=AppointmentItem.asap_since.exists()
     )
     return [appointment_from_item(i) for i in items if isinstance(i, AppointmentItem)]
+
+
+def candidates(
+    practice_id: str, calendar_id: str, not_before: datetime, limit: int = 200
+) -> tuple[list[Appointment], list[Appointment]]:
+    """A freed slot's candidates: the calendar's appointments from `not_before` (the first
+    `limit`, F1) and, of all of them, those whose patients asked for an earlier time (F4).
+    One query when the calendar has fewer than `limit` from then on (the F4 list is among
+    them); a second, every page, when the first was cut."""
+    key, floor = keys.calendar(practice_id, calendar_id), keys.moment(not_before)
+    items = list(AppointmentItem.calendar_index.query(key, NotifyItem.gsi1sk >= floor, limit=limit))
+    later = [appointment_from_item(i) for i in items if isinstance(i, AppointmentItem)]
+    if len(items) < limit:  # the query reached the calendar's end
+        return later, [a for a in later if a.asap_since is not None]
+    return later, asap_appointments(practice_id, calendar_id, not_before)
 
 
 def open_slot(slot: FreedSlot, offered_to: list[str], now: datetime) -> bool:

@@ -37,8 +37,7 @@ def release_slot(
     slot = freed_slot(announced, current, settings)
     if slot is None:
         return []
-    later = slot_store.later_appointments(slot.practice_id, slot.calendar_id, slot.start)
-    asap = slot_store.asap_appointments(slot.practice_id, slot.calendar_id, slot.start)
+    later, asap = slot_store.candidates(slot.practice_id, slot.calendar_id, slot.start)
     candidates = pick_candidates(slot, later, settings, asap)
     if not slot_store.open_slot(slot, [c.appointment_id for c in candidates], now):
         return []  # a replayed stream record: offers went out the first time
