@@ -510,6 +510,44 @@ def test_emulator_the_scheduler_fires_what_is_true_when_it_is_due(local_stack, c
     ]
 
 
+def test_emulator_a_fired_schedule_is_deleted_by_aws_not_through_our_faults(local_stack, control, monkeypatch):
+    """After completion AWS deletes a one-shot schedule itself: the stack deletes it in
+    the emulator's backend, so a drill throttling our scheduler calls (B8) neither stops
+    it nor fails the clock (it did, one firing in a thousand, at 10%)."""
+    schedules = local_stack.router.schedules
+    fired: list[str] = []
+    enqueue = schedules.enqueue
+
+    def capture(function: str, event: dict) -> None:
+        if event.get("smoke") == "drill-delete":
+            fired.append(event["smoke"])
+        else:
+            enqueue(function, event)
+
+    monkeypatch.setattr(schedules, "enqueue", capture)
+    group = local_stack.deployment.schedule_groups[0]
+    due = (control.now() + timedelta(minutes=1)).replace(microsecond=0, tzinfo=None)
+    boto3.client("scheduler").create_schedule(
+        Name="drill-delete",
+        GroupName=group,
+        ScheduleExpression=f"at({due.isoformat()})",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={
+            "Arn": local_stack.deployment.functions["send_push"].arn,
+            "RoleArn": "arn:aws:iam::123456789012:role/r",
+            "Input": json.dumps({"smoke": "drill-delete"}),
+        },
+        ActionAfterCompletion="DELETE",
+    )
+    try:
+        control.faults(down=["scheduler"])
+        control.advance(120)
+    finally:
+        control.faults()
+    assert fired == ["drill-delete"]
+    assert "drill-delete" not in control.schedules("drill-")
+
+
 def test_emulator_responses_are_the_same_with_candidate_keys_kept(local_stack, monkeypatch):
     """Patch 11: a member of a plain dict is found through candidate keys kept per member
     shape instead of six alias rules worked out again per value. Every answer below, an
