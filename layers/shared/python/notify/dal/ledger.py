@@ -114,22 +114,20 @@ def record_skips(ref: MessageRef, skipped: Sequence[tuple[Channel, str]], now: d
     """The channels a message skips, with their reasons: together in one transaction (one
     request; first record wins for each). A second delivery finds some recorded and
     records each on its own, as `record_skip` does."""
-    if len(skipped) < 2:
-        for channel, reason in skipped:
-            record_skip(ref, channel, reason, now)
-        return
-    try:
-        with read_cache.transaction() as tx:
-            for channel, reason in skipped:
-                tx.save(
-                    _new(ref, channel, DeliveryStatus.SKIPPED, now, reason),
-                    condition=LedgerItem.pk.does_not_exist(),
-                )
-    except TransactWriteError as exc:
-        if not _condition_failed(exc):
-            raise
-        for channel, reason in skipped:
-            record_skip(ref, channel, reason, now)
+    if len(skipped) > 1:
+        try:
+            with read_cache.transaction() as tx:
+                for channel, reason in skipped:
+                    tx.save(
+                        _new(ref, channel, DeliveryStatus.SKIPPED, now, reason),
+                        condition=LedgerItem.pk.does_not_exist(),
+                    )
+            return
+        except TransactWriteError as exc:
+            if not _condition_failed(exc):
+                raise
+    for channel, reason in skipped:
+        record_skip(ref, channel, reason, now)
 
 
 def uncover(practice_id: str, subject_id: str, group_message_id: str, reason: str, now: datetime) -> int:
@@ -143,14 +141,7 @@ def uncover(practice_id: str, subject_id: str, group_message_id: str, reason: st
 
 
 def _uncover_row(row: LedgerItem, group_message_id: str, reason: str, now: datetime) -> bool:
-    actions = [
-        LedgerItem.reason.set(reason),
-        LedgerItem.updated_at.set(now),
-        LedgerItem.history.set(
-            LedgerItem.history.append([LedgerHistory(at=now, status=row.status, reason=reason)])
-        ),
-        LedgerItem.covered_by.remove(),
-    ]
+    actions = [*_moved(DeliveryStatus(row.status), now, reason), LedgerItem.covered_by.remove()]
     # Once: a second delivery of the same SMS finds it uncovered already.
     return condition_held(lambda: row.update(actions=actions, condition=LedgerItem.covered_by == group_message_id))
 
@@ -169,16 +160,7 @@ def close_planned(ref: MessageRef, status: DeliveryStatus, now: datetime, reason
     """planned -> fired / cancelled, once: a second firing or cancel finds it closed. A
     closed plan is bookkeeping: it expires CLOSED_PLAN_RETENTION later (P2)."""
     item = LedgerItem(*_key(ref, SCHEDULE))
-    actions: list[Action] = [
-        LedgerItem.status.set(status.value),
-        LedgerItem.updated_at.set(now),
-        LedgerItem.expires_at.set(now + CLOSED_PLAN_RETENTION),
-        LedgerItem.history.set(
-            LedgerItem.history.append([LedgerHistory(at=now, status=status.value, reason=reason)])
-        ),
-    ]
-    if reason is not None:
-        actions.append(LedgerItem.reason.set(reason))
+    actions = _moved(status, now, reason, expires_at=now + CLOSED_PLAN_RETENTION)
     return condition_held(
         lambda: item.update(actions=actions, condition=LedgerItem.status == DeliveryStatus.PLANNED.value)
     )

@@ -667,7 +667,7 @@ def _send_sms(job: _Job, now: datetime) -> dict[str, Any]:
     statistics.record(job.ref.practice_id, job.settings.timezone, now, sms_parts=segments)
     escalated = job.escalation and job.ref.kind is MessageKind.REMINDER
     _outcome(job, now, sms_parts=segments, escalations=int(escalated))  # A1: one update
-    thread = thread_of(job.config, job.ref, job.subject_ids, phone, now) if job.recall is None else None
+    thread = thread_of(job.config, job.ref, job.subject_ids, phone, now)
     return {"provider_message_id": provider_id, "segments": segments, "content": content, "thread": thread}
 
 
@@ -675,7 +675,8 @@ def thread_of(
     config: ChannelConfig, ref: MessageRef, subject_ids: Sequence[str], phone: str, now: datetime
 ) -> tuple[NotifyItem, Condition] | None:
     """T1: an answer from this number now refers to this message (an appointment's
-    message a patient may answer by digit, from a number of ours): the thread item, and
+    message a patient may answer by digit, REPLYABLE: never a recall's, from a number of
+    ours): the thread item, and
     its condition, written with the sent row (`ledger.transition(latest=...)`)."""
     ours = channels.our_number(config, number_country(phone))
     if ref.kind not in REPLYABLE or not ours:

@@ -298,7 +298,7 @@ def _send(
         now,
         reason=rewritten,
         content=again.said if again else None,
-        latest=thread_of(config, ref, queued.subject_ids, phone, now) if req.appointment_id is not None else None,
+        latest=thread_of(config, ref, queued.subject_ids, phone, now),
         provider_message_id=provider_id,
     )
     if again is not None:  # after the row says sent: an error here must not make it look unsent
