@@ -34,6 +34,7 @@ MINIMUM_STEPS = {
         "accept: token read + one transaction (slot taken, appointment moved)": 2,
         "move plan: settings, delete + withdraw, schedule + row, notice invoke": 6,
         "reschedule notice push": _SEND,
+        "the slot the move left (F1): candidates query, nobody to offer it to": 1,
         "practice callback: delivery recorded": 1,
     },
 }

@@ -177,7 +177,7 @@ def lifecycles(stack: Any) -> dict[str, dict[str, Any]]:
     control.advance(120)  # the cancellation settles (B9): the slot is offered
     offer = [r for r in control.outbox("bench-refill") if r["kind"] == "slot_offer"][0]
     browser.http.post(offer["link"], timeout=60)
-    control.advance(0)
+    control.advance(120)  # the move settles (B9): its reschedule notice, the slot it left
     results["book, cancel (practice), offer, accept, move"] = _snapshot(control, 1)
     return results
 
