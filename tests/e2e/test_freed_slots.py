@@ -52,6 +52,9 @@ def _setup(s, candidates: int, slot_day: int = 3, gap_hours: float = 48, calenda
     return slot_start
 
 
+WRITES = ("PutItem", "UpdateItem", "TransactWriteItems", "BatchWriteItem")
+
+
 def _offers(s) -> list[dict]:
     """The offers, once all have left: ten at once are over the urgent lane's rate, so
     the later ones leave a second or two after the first (earliest candidates first, D17)."""
@@ -75,6 +78,27 @@ def test_f1_cancellation_47h59m_ahead_offers_nothing(scenario, control):
     control.advance_to(slot_start - timedelta(hours=47, minutes=59))
     s.change("appointment.cancelled", {"appointment_id": "slot"})
     assert _offers(s) == []
+
+
+def test_f1_a_freed_slot_nobody_can_take_is_looked_for_and_not_recorded(scenario, control, aws_requests):
+    """Issue 16: a freed slot without a candidate costs the calendar's query and nothing
+    more (only offers read a slot's record); one with candidates is recorded once."""
+    s = scenario()
+    _setup(s, 0)
+    control.advance_to(s.local(1, 12))
+    aws_requests.clear()
+    s.change("appointment.cancelled", {"appointment_id": "slot"})
+    assert s.messages("slot", kind="cancellation")
+    made = [(op, json.dumps(params, default=str)) for op, params in aws_requests]
+    assert [op for op, params in made if op == "Query" and "CAL#" in params] == ["Query"]
+    assert not [op for op, params in made if op in WRITES and '"SLOT#' in params]
+    s.patient("c0")
+    s.book("c0", "c0", s.local(6))
+    s.book("again", "freed", s.local(3))
+    aws_requests.clear()
+    s.change("appointment.cancelled", {"appointment_id": "again"})
+    written = [op for op, params in aws_requests if op in WRITES and '"SLOT#' in json.dumps(params, default=str)]
+    assert written == ["PutItem"] and [r["appointment_id"] for r in _offers(s)] == ["c0"]
 
 
 def test_f1_only_the_first_10_candidates_get_the_offer(scenario, control):

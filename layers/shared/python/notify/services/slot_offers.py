@@ -39,6 +39,9 @@ def release_slot(
         return []
     later, asap = slot_store.candidates(slot.practice_id, slot.calendar_id, slot.start)
     candidates = pick_candidates(slot, later, settings, asap)
+    if not candidates:  # nobody to offer it to: no slot to record (only offers read it)
+        logger.info("slot released", slot_id=slot.slot_id, offers=0)
+        return []
     if not slot_store.open_slot(slot, [c.appointment_id for c in candidates], now):
         return []  # a replayed stream record: offers went out the first time
     send_at = defer_out_of_quiet_hours(now, settings.timezone, settings.quiet_start, settings.quiet_end)
@@ -62,8 +65,7 @@ def release_slot(
             )
             scheduler.plan_schedule(planning.messages, name, send_at, request.payload())
     metrics.add_metric(name="OffersSent", unit="Count", value=len(candidates))
-    if candidates:
-        outcomes.record(slot.practice_id, slot.calendar_id, settings.timezone, now, slots_offered=1)
+    outcomes.record(slot.practice_id, slot.calendar_id, settings.timezone, now, slots_offered=1)
     logger.info("slot released", slot_id=slot.slot_id, offers=len(candidates))
     return [c.appointment_id for c in candidates]
 
