@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import timedelta
 
@@ -259,3 +260,26 @@ def test_b9_a_creation_with_nothing_held_does_not_read_held_changes(scenario, co
     s.book("a2", "pat", start)
     assert held_reads()  # refused once, then read and folded in
     assert s.pms.get("appointments/a2").json()["appointment"]["start"] == moved.isoformat()
+
+
+def test_b9_what_an_event_reads_comes_with_the_practices_keys_in_one_request(scenario, control, aws_requests):
+    """Issue 16: the items applying an event reads (the appointment a change changes, a
+    patient and whether they were erased) come in the request's first read, with the
+    practice's keys and profile, named from the body's ids before it is verified; an id
+    that is not one is not read (the body is refused once verified)."""
+    s = scenario()
+    s.patient("pat")
+    s.book("a1", "pat", control.now() + timedelta(days=3))
+    for event_type, data, wanted, status in (
+        ("appointment.cancelled", {"appointment_id": "a1"}, ['"APPT#a1"'], 202),
+        ("patient.upserted", {"patient_id": "pat", "name": "P"}, ['"PATIENT#pat"', '"ERASED#'], 202),
+        ("appointment.cancelled", {"appointment_id": "a/1"}, [], 422),
+    ):
+        aws_requests.clear()
+        assert s.pms.send(event_type, data).status_code == status
+        until_written = list(itertools.takewhile(lambda r: not r[0].startswith(("Transact", "Put")), aws_requests))
+        reads = [(op, json.dumps(p)) for op, p in until_written if op.endswith("GetItem")]
+        assert [op for op, _ in reads] == ["BatchGetItem"]
+        asked = reads[0][1]
+        assert all(w in asked for w in ['"SECRETS#', '"PROFILE"', *wanted])
+        assert asked.count('"pk"') == 2 + len(wanted)

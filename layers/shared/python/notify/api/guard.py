@@ -8,12 +8,15 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from ..dal import keys as dal_keys
+from ..dal import read_cache
 from ..dal import signatures as seen_signatures
 from ..observability import logger, metrics
 from ..request_guard import body_refusal, proxy_error, raw_body, too_large
 from ..request_paths import canonical_path
 from ..services import practice_keys
 from ..services.errors import NotAuthenticatedError
+from ..services.event_reads import event_reads
 from ..services.request_signatures import (
     REPLAY_WINDOW,
     SignedRequest,
@@ -64,11 +67,16 @@ def _authenticate(
 ) -> None:
     """P4: signed by one of this practice's keys, over this very request; a request that
     changes something, once."""
+    method = event.get("httpMethod", "GET")
+    posts_event = method == "POST" and canonical_path(event).endswith("/events")
+    if practice_id and posts_event:  # what the event reads comes with the keys: one request
+        read_cache.prefetch(
+            dal_keys.secrets(practice_id), dal_keys.profile(practice_id), *event_reads(practice_id, body)
+        )
     keys = practice_keys.api_keys(secrets_key_arn, practice_id) if practice_id else {}
     if not keys:
         raise NotAuthenticatedError("unknown practice")
-    method = event.get("httpMethod", "GET")
-    if method == "POST" and canonical_path(event).endswith("/events"):
+    if posts_event:
         verify_event_post(keys, event.get("headers") or {}, body, now)
         return  # a replayed event is a duplicate of its event_id: applied once anyway
     request = signed_request(event)

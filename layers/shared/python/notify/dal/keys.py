@@ -8,6 +8,7 @@ constants too, so a key can only change here.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -77,6 +78,11 @@ def held(practice_id: str, appointment_id: str) -> tuple[str, str]:
 
 def recall(practice_id: str, recall_id: str) -> tuple[str, str]:
     return practice(practice_id), f"{Prefix.RECALL}{recall_id}"
+
+
+def patient_digest(practice_id: str, patient_id: str) -> str:
+    """A patient's id as the one-way digest an erasure keeps of it (P1)."""
+    return hashlib.sha256(f"{practice_id}/{patient_id}".encode()).hexdigest()
 
 
 def erased(practice_id: str, patient_digest: str) -> tuple[str, str]:

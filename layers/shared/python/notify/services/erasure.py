@@ -22,7 +22,6 @@ delete or a conditional update: repeating a pass, or the whole erasure, is harml
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from ..adapters.link_keys import LinkKeys
 from ..adapters.scheduler import SchedulerTarget
 from ..contracts import EraseRequest
 from ..dal import erasures as store
+from ..dal import keys
 from ..domain.contact_validation import normalise_mobile
 from ..domain.event_order import ChangeStamp
 from ..domain.message_ids import MessageId, MessageIdError
@@ -44,18 +44,13 @@ from ..observability import logger, metrics
 SECOND_PASS_AFTER = timedelta(minutes=15)
 
 
-def patient_digest(practice_id: str, patient_id: str) -> str:
-    return hashlib.sha256(f"{practice_id}/{patient_id}".encode()).hexdigest()
-
-
 def request_erasure(
     practice_id: str, patient_id: str, stamp: ChangeStamp, now: datetime, event: tuple[str, str]
 ) -> str:
     """Record the erasure (tombstone and request, with the event marker); returns the
     intake status. Raises DuplicateEventError for a replayed event."""
-    store.request(
-        practice_id, patient_id, patient_digest(practice_id, patient_id), stamp.key, uuid.uuid4().hex, now, event
-    )
+    digest = keys.patient_digest(practice_id, patient_id)
+    store.request(practice_id, patient_id, digest, stamp.key, uuid.uuid4().hex, now, event)
     logger.info("erasure requested", practice_id=practice_id)
     return "applied"
 

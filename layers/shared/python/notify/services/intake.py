@@ -256,7 +256,7 @@ def _configure(practice_id: str, event: PracticeConfigured, now: datetime) -> In
 def _upsert_patient(practice_id: str, event: PatientUpserted, now: datetime, attempt: int = 0) -> IntakeStatus:
     data = event.data
     stamp = stamp_of(event).key
-    digest = erasure.patient_digest(practice_id, data.patient_id)
+    digest = keys.patient_digest(practice_id, data.patient_id)
     read_cache.prefetch(keys.patient(practice_id, data.patient_id), keys.erased(practice_id, digest))
     item = practice_store.patient_item(practice_id, data.patient_id)
     erased_at = erasures.erased_stamp(practice_id, digest)
