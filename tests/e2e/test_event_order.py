@@ -47,6 +47,25 @@ def test_b9_a_confirmation_from_the_link_plans_no_settle(scenario, control, aws_
     assert [m["status"] for m in s.messages("a1", kind="cancellation")] == ["sent"]
 
 
+def test_b9_a_visits_outcome_plans_no_settle_and_a_later_correction_tells_nobody(scenario, control, aws_requests):
+    """Issue 16: attended and no-show plan no settle schedule (nothing to announce, no
+    slot freed); the practice cancelling the visit afterwards sends no notice (R5)."""
+    s = scenario()
+    for pid in ("came", "missed"):
+        s.patient(pid)
+        s.book(pid, pid, control.now() + timedelta(days=2))
+    control.advance(2 * 86400 + 3600)
+    aws_requests.clear()
+    s.change("appointment.attended", {"appointment_id": "came"})
+    s.change("appointment.no_show", {"appointment_id": "missed"})
+    schedules = [p["Name"] for op, p in aws_requests if op == "CreateSchedule"]
+    assert not [name for name in schedules if ".settle." in name]
+    for pid in ("came", "missed"):
+        s.change("appointment.cancelled", {"appointment_id": pid})
+        assert s.pms.get(f"appointments/{pid}").json()["appointment"]["status"] == "cancelled"
+        assert s.messages(pid, kind="cancellation") == []
+
+
 def test_b9_the_newer_reschedule_wins_when_the_older_arrives_last(scenario, control):
     s = scenario()
     s.patient("pat")

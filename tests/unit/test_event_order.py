@@ -207,6 +207,38 @@ def test_b9_a_patients_confirmation_settles_nothing_and_what_follows_still_does(
     assert settled_messages(confirmed.announced, cancelled) == [MessageKind.CANCELLATION]
     moved = replace(confirmed, start=TUESDAY, end=TUESDAY + timedelta(minutes=30), version=2)
     assert needs_settling(moved) and settled_messages(confirmed.announced, moved) == [MessageKind.RESCHEDULE]
-    for over in (AppointmentStatus.ATTENDED, AppointmentStatus.NO_SHOW):
-        assert needs_settling(replace(confirmed, status=over))  # no longer active: as before
     assert needs_settling(replace(confirmed, notifications_enabled=False))
+
+
+def test_b9_a_visits_outcome_settles_nothing():
+    """Issue 16: attended and no-show announce nothing and free no slot, so they plan no
+    settle (no schedule, no settle run, no write) whatever was announced before."""
+    from notify.domain.message_plan import needs_settling
+
+    told = replace(created(), announced=created().snapshot())
+    for announced in (told, replace(told, announced=None)):
+        for over in (AppointmentStatus.ATTENDED, AppointmentStatus.NO_SHOW):
+            outcome = replace(announced, status=over, changed_at=MONDAY + timedelta(hours=1))
+            assert not needs_settling(outcome)
+            assert settled_messages(announced.announced, outcome) == []
+            assert freed_slot(announced, outcome, PracticeSettings()) is None
+
+
+def test_r5_a_cancellation_once_the_visit_is_over_tells_nobody():
+    """A practice cancelling an appointment once its time was over (correcting its
+    records, e.g. after an attended or no-show, which leave the announced visit as it was)
+    sends no notice and frees no slot; one cancelled during the visit still tells the
+    patient (they may be on their way)."""
+    from notify.domain.message_plan import needs_settling
+
+    told = replace(created(), announced=created().snapshot())
+    attended = replace(told, status=AppointmentStatus.ATTENDED, changed_at=MONDAY + timedelta(hours=1))
+    cancelled = {"status": AppointmentStatus.CANCELLED, "cancelled_by": Actor.PRACTICE}
+    for at in (told.end, told.end + timedelta(days=1)):
+        corrected = replace(attended, changed_at=at, **cancelled)
+        assert needs_settling(corrected)
+        assert settled_messages(told.announced, corrected) == []
+        assert freed_slot(told, corrected, PracticeSettings()) is None
+    for at in (MONDAY - timedelta(minutes=1), told.end - timedelta(minutes=1)):
+        early = replace(told, changed_at=at, **cancelled)
+        assert settled_messages(told.announced, early) == [MessageKind.CANCELLATION]

@@ -38,7 +38,8 @@ def settled_messages(announced: AppointmentSnapshot | None, current: Appointment
 
     R1 confirmation of a new active appointment; R3/R6 notice when its time moved; R5
     notice when the practice cancelled it (a patient who cancelled from a link saw it on
-    the page; an appointment cancelled before anybody was told needs no notice).
+    the page; an appointment cancelled before anybody was told needs no notice, nor one
+    cancelled once its time was over: the practice is correcting its records).
     """
     if not current.notifications_enabled:
         return []
@@ -47,7 +48,8 @@ def settled_messages(announced: AppointmentSnapshot | None, current: Appointment
     if not announced.is_active:
         return []
     if current.status is AppointmentStatus.CANCELLED:
-        return [MessageKind.CANCELLATION] if current.cancelled_by is Actor.PRACTICE else []
+        by_practice = current.cancelled_by is Actor.PRACTICE
+        return [MessageKind.CANCELLATION] if by_practice and not _after_its_time(announced, current) else []
     if current.is_active and (announced.start, announced.end) != (current.start, current.end):
         return [MessageKind.RESCHEDULE]
     return []
@@ -56,12 +58,23 @@ def settled_messages(announced: AppointmentSnapshot | None, current: Appointment
 def needs_settling(current: Appointment | None) -> bool:
     """Has the appointment moved away from what was last announced (or never been), in
     what a notice or a freed slot depends on? A patient confirming (booked -> confirmed)
-    tells nobody anything and frees nothing: it settles nothing (no settle schedule, no
-    settle run, no record of it)."""
-    if current is None:
+    tells nobody anything and frees nothing, nor does a visit's outcome (attended, no
+    show: no notice, no slot): they settle nothing (no settle schedule, no settle run, no
+    record of it). What was announced stays the active appointment then, so a later
+    correction to cancelled comes after the visit and tells nobody either."""
+    if current is None or current.status in _OUTCOMES:
         return False
     announced = current.announced
     return announced is None or _as_told(announced) != _as_told(current.snapshot())
+
+
+_OUTCOMES = frozenset({AppointmentStatus.ATTENDED, AppointmentStatus.NO_SHOW})
+
+
+def _after_its_time(announced: AppointmentSnapshot, current: Appointment) -> bool:
+    """The change came once the announced visit was over (during it, a patient on their
+    way still wants to know)."""
+    return current.changed_at is not None and current.changed_at >= announced.end
 
 
 def _as_told(snapshot: AppointmentSnapshot) -> AppointmentSnapshot:
