@@ -4,6 +4,7 @@ like the in-order run."""
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from datetime import UTC, timedelta
@@ -64,6 +65,23 @@ def test_b9_a_visits_outcome_plans_no_settle_and_a_later_correction_tells_nobody
         s.change("appointment.cancelled", {"appointment_id": pid})
         assert s.pms.get(f"appointments/{pid}").json()["appointment"]["status"] == "cancelled"
         assert s.messages(pid, kind="cancellation") == []
+
+
+def test_r3_a_visits_outcome_withdraws_no_reminder_that_already_went(scenario, control, aws_requests):
+    """Issue 16: once a reminder's schedule has run its course, the visit's outcome (or a
+    later correction) neither deletes it nor writes its ledger row: it stays as sent."""
+    s = scenario(reminder_offsets_hours=[24])
+    s.patient("pat", phone="601 234 567")
+    start = control.now() + timedelta(days=3)
+    s.book("a1", "pat", start)
+    control.advance_to(start + timedelta(hours=1))
+    assert [m["status"] for m in s.messages("a1", kind="reminder")] == ["sent"]
+    aws_requests.clear()
+    s.change("appointment.attended", {"appointment_id": "a1"})
+    assert not [op for op, _ in aws_requests if op == "DeleteSchedule"]
+    rows = [p for op, p in aws_requests if op == "UpdateItem" and "LEDGER#" in json.dumps(p, default=str)]
+    assert rows == []
+    assert [m["status"] for m in s.messages("a1", kind="reminder")] == ["sent"]
 
 
 def test_b9_the_newer_reschedule_wins_when_the_older_arrives_last(scenario, control):

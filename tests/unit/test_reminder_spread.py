@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from notify.adapters.scheduler import flexible_window
+from notify.adapters.scheduler import LAST_RETRY_AFTER, flexible_window, run_its_course
 from notify.domain.message_plan import SPREAD, spread_minutes, timed_messages
 from notify.domain.model import Appointment, AppointmentStatus, BookingSource, MessageKind, PracticeSettings
 from notify.domain.quiet_hours import defer_out_of_quiet_hours
@@ -81,3 +81,18 @@ def test_r7_review_request_after_a_visit_spreads_too_but_not_into_quiet_hours():
     evening = Appointment("p", "b", "x", late, late + timedelta(minutes=20), late - timedelta(days=3), source=APP)
     planned = timed_messages(replace(evening, status=AppointmentStatus.ATTENDED), settings)
     assert {p.kind: p.window_minutes for p in planned}[MessageKind.REVIEW_REQUEST] == 9
+
+
+def test_r3_a_schedule_past_its_window_and_retries_is_not_withdrawn():
+    """Issue 16: a reminder Scheduler has invoked for the last time (its flexible window,
+    then its retries, B8) is gone and its row closed by its send: a later change of the
+    appointment withdraws nothing (no DeleteSchedule, no ledger write). Until then, with an
+    hour to spare, it is withdrawn as before."""
+    due = datetime(2026, 5, 12, 8, 0, tzinfo=WAW)
+    last = due + timedelta(minutes=60) + LAST_RETRY_AFTER
+    assert not run_its_course(due, 60, last)
+    assert not run_its_course(due, 60, last + LAST_RETRY_AFTER - timedelta(seconds=1))
+    assert run_its_course(due, 60, last + LAST_RETRY_AFTER)
+    assert run_its_course(due, 0, due + 2 * LAST_RETRY_AFTER) and not run_its_course(
+        due, 1, due + 2 * LAST_RETRY_AFTER
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .aws_clients import client
@@ -17,6 +17,21 @@ class SchedulerTarget:
     target_arn: str
     role_arn: str
     dead_letter_arn: str | None = None
+
+
+# How long after its moment Scheduler may still retry a schedule's invocation (its retry
+# policy's MaximumEventAgeInSeconds: AWS stops retrying then, and a dead-letter queue gets
+# what never succeeded).
+LAST_RETRY_AFTER = timedelta(hours=1)
+
+
+def run_its_course(due_at: datetime, window_minutes: int, now: datetime) -> bool:
+    """Has this one-shot schedule been invoked for the last time (its flexible window and
+    its retries over, with an hour to spare)? Then it is gone (a one-shot schedule deletes
+    itself once invoked) and its send has closed its ledger row, or its last try is in the
+    dead-letter queue (a redrive's send is refused: the appointment changed). Deleting it
+    or withdrawing its row would find nothing to do."""
+    return now >= due_at + timedelta(minutes=window_minutes) + 2 * LAST_RETRY_AFTER
 
 
 def at_expression(moment: datetime) -> str:
@@ -31,7 +46,10 @@ def _target_spec(target: SchedulerTarget, payload: dict[str, Any]) -> dict[str, 
         "RoleArn": target.role_arn,
         "Input": json.dumps(payload, separators=(",", ":")),
         # B8: bounded retries instead of the default 185 attempts over 24h.
-        "RetryPolicy": {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 3600},
+        "RetryPolicy": {
+            "MaximumRetryAttempts": 3,
+            "MaximumEventAgeInSeconds": int(LAST_RETRY_AFTER.total_seconds()),
+        },
     }
     if target.dead_letter_arn:
         spec["DeadLetterConfig"] = {"Arn": target.dead_letter_arn}

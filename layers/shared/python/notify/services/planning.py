@@ -115,8 +115,11 @@ def plan_change(
 
     for name in sorted(old_names - new_plan.keys()):
         assert old is not None
+        withdrawn = old_plan[name]
+        if scheduler.run_its_course(withdrawn.due_at, withdrawn.window_minutes, now):
+            continue  # a reminder that went out before the visit's outcome: nothing left to withdraw
         scheduler.cancel_schedule(planning.messages, name)
-        ledger.close_planned(_ref(old, old_plan[name]), DeliveryStatus.CANCELLED, now, withdrawal_reason(old, new))
+        ledger.close_planned(_ref(old, withdrawn), DeliveryStatus.CANCELLED, now, withdrawal_reason(old, new))
         outcome.cancelled.append(name)
 
     for name, planned in new_plan.items():
