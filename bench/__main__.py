@@ -24,6 +24,10 @@ MINIMUM_STEPS = {
         "SMS + opt-out check + quota + rate lane (D17) + escalated row": _SEND + 4,
         "link confirm: token read + appointment update": 2,
     },
+    "the visit: attended, a prompt to book again planned": {
+        "webhook": _WEBHOOK,
+        "plan: settings, the prompt's schedule and planned row": 3,
+    },
     "book, cancel (practice), offer, accept, move": {
         "book: webhook + plan + confirmation push": _WEBHOOK + _PLAN_ONE + _SEND,
         "cancel: webhook": _WEBHOOK,

@@ -104,7 +104,8 @@ def outcome_writes() -> Iterator[Counter[str]]:
 
 
 def lifecycles(stack: Any) -> dict[str, dict[str, Any]]:
-    """Two lifecycles: remind-escalate-confirm, and cancel-refill-move."""
+    """Three lifecycles: remind-escalate-confirm, the visit's outcome, and
+    cancel-refill-move."""
     from local.client import LocalControl, PatientBrowser, PracticeClient
     from ops.practice import onboard
 
@@ -147,6 +148,11 @@ def lifecycles(stack: Any) -> dict[str, dict[str, Any]]:
     browser.follow(control.outbox("bench-remind")[0]["link"], "confirm")
     control.advance(0)
     results["book, confirm push, remind push, escalate SMS, confirm"] = _snapshot(control, 1)
+    control.advance_to(start + timedelta(hours=1))  # the visit is over
+    _reset()
+    pms.send("appointment.attended", {"appointment_id": "a"})
+    control.advance(120)
+    results["the visit: attended, a prompt to book again planned"] = _snapshot(control, 1)
 
     pms = practice("bench-refill")
     for pid in ("a", "b"):
