@@ -22,7 +22,9 @@ MINIMUM_STEPS = {
         "confirmation push": _SEND,
         "reminder push + fired row + StartExecution": _SEND + 2,
         "SMS + opt-out check + quota + rate lane (D17) + escalated row": _SEND + 4,
+        "link page: token read + page read": 2,
         "link confirm: token read + appointment update": 2,
+        "practice callback: delivery recorded": 1,
     },
     "the visit: attended, a prompt to book again planned": {
         "webhook": _WEBHOOK,
