@@ -4,9 +4,12 @@ messages."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from notify.dal.pacing import reserve
 from notify.domain.sms_pacing import ACCOUNT, Lane, Rate
@@ -205,3 +208,45 @@ def test_r11_b8_a_waiting_group_left_with_one_appointment_goes_as_its_own_remind
     assert f"changed while {kept}#reminder#v1" in row["reason"] and "without it" in row["reason"], row
     before, after = (h["reason"] for h in row["history"][-2:])
     assert before.startswith(f"sent together with {kept}#reminder#v1") and after == row["reason"], row
+
+
+@pytest.mark.parametrize("who", ["member", "owner"])
+def test_r11_b8_a_waiting_group_sms_lists_only_patients_still_at_its_number(scenario, control, aws_requests, who):
+    """A day's grouped reminder waits in the paced queue (D17) and a patient's number
+    changes meanwhile: nothing about a patient no longer at the number the SMS goes to
+    (the owner's, now) is sent there. A member who changed number leaves the text (their
+    row says why); an owner who changed number gets their own reminder at the new one."""
+    s = scenario()
+    number = _family(s, "mum", "kid")
+    s.book("a1", "mum", s.local(5, 9))
+    s.book("a2", "kid", s.local(5, 9, 30))
+    first_due = s.local(5, 9) - timedelta(hours=48)
+    control.advance_to(first_due - timedelta(seconds=1))
+    busy = timedelta(hours=2)
+    reserve(Rate(ACCOUNT, Lane.ROUTINE, 1.0), int(busy.total_seconds()), control.now())
+    control.advance_to(first_due + busy - timedelta(minutes=15))
+    (covered,) = [
+        r["appointment_id"] for r in control.skipped(s.pms.practice_id) if "sent together" in r["reason"]
+    ]
+    owner = {"a1": "a2", "a2": "a1"}[covered]
+    patient_of = {"a1": "mum", "a2": "kid"}
+    changed = patient_of[{"member": covered, "owner": owner}[who]]
+    while (new_digits := own_mobile())[-2:] == number[-2:]:  # told apart by their masked form
+        pass
+    s.patient(changed, phone=new_digits, name=f"{changed.title()} Family")
+    aws_requests.clear()
+    control.advance_to(first_due + busy + PACED_SMS_WAIT)
+    # The group's patients are read with the rest of what leaving reads: no read of its own.
+    assert not [p for op, p in aws_requests if op == "GetItem" and "PATIENT#" in json.dumps(p)]
+
+    (sms,) = s.messages(kind="reminder", channel="sms")
+    assert sms["appointment_id"] == owner and "/v1/g/" not in sms["text"], sms  # its own reminder
+    owners_time = {"a1": "09:00", "a2": "09:30"}[owner]
+    assert set(re.findall(r"\d\d:\d\d", sms["text"])) == {owners_time}, sms["text"]
+    assert _reminders_to(s, number if who == "member" else f"+48{new_digits}") == [sms]
+    (row,) = [
+        m
+        for m in s.pms.get(f"appointments/{covered}").json()["messages"]
+        if (m["channel"], m["kind"]) == ("sms", "reminder")
+    ]
+    assert row["status"] == "skipped" and "number changed" in row["reason"], row

@@ -83,3 +83,8 @@ def test_r11_a_queued_group_sms_carries_one_version_per_appointment_or_none():
     assert QueuedSms.model_validate({**base, "subject_ids": ["a1", "a2"]}).versions() == {}
     with pytest.raises(ValidationError, match="subject_versions"):
         QueuedSms.model_validate({**base, "subject_ids": ["a1", "a2"], "subject_versions": [2]})
+    # ...and each appointment's patient (read with the rest when it leaves), or none.
+    both = QueuedSms.model_validate({**base, "subject_ids": ["a1", "a2"], "subject_patients": ["mum", "kid"]})
+    assert QueuedSms.model_validate_json(both.body()).subject_patients == ["mum", "kid"]
+    with pytest.raises(ValidationError, match="subject_patients"):
+        QueuedSms.model_validate({**base, "subject_ids": ["a1", "a2"], "subject_patients": ["mum"]})

@@ -138,6 +138,10 @@ class QueuedSms(BaseModel):
     # SMS queued before versions were kept): one that changed while it waited leaves the
     # group's text, the others' reminder still goes.
     subject_versions: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list, max_length=20)
+    # ...and each appointment's patient (same order; empty on an SMS queued before they
+    # were kept): read with the rest when it leaves, so that a member whose number is no
+    # longer the one the SMS goes to leaves the group's text (R11).
+    subject_patients: list[Identifier] = Field(default_factory=list, max_length=20)
     parts: int = Field(ge=1, le=20)
     month: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}$")  # the quota month its parts count in
     leaves_at: datetime  # the moment its rates gave it
@@ -151,6 +155,8 @@ class QueuedSms(BaseModel):
     def _one_version_per_subject(self) -> QueuedSms:
         if self.subject_versions and len(self.subject_versions) != len(self.subject_ids):
             raise ValueError("subject_versions: one per subject_ids entry, or none")
+        if self.subject_patients and len(self.subject_patients) != len(self.subject_ids):
+            raise ValueError("subject_patients: one per subject_ids entry, or none")
         return self
 
     def versions(self) -> dict[str, int]:

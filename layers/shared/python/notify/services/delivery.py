@@ -123,6 +123,7 @@ class _Job:
     context: dict[str, Any] = field(default_factory=dict)  # what `rendered` was made from
     subject_ids: tuple[str, ...] = ()  # R11: every appointment the message covers
     subject_versions: tuple[int, ...] = ()  # ...and the version of each it was written for
+    subject_patients: tuple[str, ...] = ()  # ...and each one's patient
     escalation: bool = False  # the SMS of an unanswered message (urgent, D17)
     request: SendRequest | None = None  # what asked for it (an SMS queued carries it, D17)
     escalating: tuple[ledger.Mark, ...] = ()  # the rows an escalation's SMS moves with it
@@ -242,6 +243,7 @@ def _load(req: SendRequest, now: datetime, sending: Sending, outcome: DeliveryOu
         context=context,
         subject_ids=(appointment.appointment_id,),
         subject_versions=(appointment.version,),
+        subject_patients=(appointment.patient_id,),
         request=req,
     )
 
@@ -418,6 +420,7 @@ def _grouped(job: _Job, now: datetime) -> _Job | None:
         deep_link=context["link"],
         subject_ids=tuple(a.appointment_id for a, _ in grouping.members),
         subject_versions=tuple(a.version for a, _ in grouping.members),
+        subject_patients=tuple(a.patient_id for a, _ in grouping.members),
     )
 
 
@@ -650,6 +653,7 @@ def _send_sms(job: _Job, now: datetime) -> dict[str, Any]:
                 patient_id=job.patient.patient_id,
                 subject_ids=list(job.subject_ids),
                 subject_versions=list(job.subject_versions),
+                subject_patients=list(job.subject_patients),
                 parts=segments,
                 month=month,
                 leaves_at=leaves,
@@ -661,7 +665,7 @@ def _send_sms(job: _Job, now: datetime) -> dict[str, Any]:
         quota.refund_sms(job.ref.practice_id, month, segments)
         raise
     _warn_on_quota(job, used, segments, now)
-    content = {"text": job.rendered.sms, "recipient": _mask(phone)}
+    content = {"text": job.rendered.sms, "recipient": masked(phone)}
     if queued is not None:  # counted in the statistics when it leaves (D17)
         return {"queued": queued, "segments": segments, "content": content}
     statistics.record(job.ref.practice_id, job.settings.timezone, now, sms_parts=segments)
@@ -721,12 +725,12 @@ def _send_email(job: _Job, now: datetime) -> dict[str, Any]:
         "content": {
             "text": job.rendered.email_text,
             "subject": job.rendered.email_subject,
-            "recipient": _mask(job.patient.email),
+            "recipient": masked(job.patient.email),
         },
     }
 
 
-def _mask(contact: str) -> str:
+def masked(contact: str) -> str:
     """Enough to recognise a contact in the ledger, not enough to use it."""
     if "@" in contact:
         name, _, domain = contact.partition("@")

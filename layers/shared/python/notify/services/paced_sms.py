@@ -39,6 +39,7 @@ from . import outcomes, statistics
 from .delivery import (
     Sending,
     appointment_refusal,
+    masked,
     recall_refusal,
     regrouped_reminder,
     sms_stop_reason,
@@ -59,7 +60,10 @@ QUIET_KINDS = frozenset(
 
 
 # R11: the reason a covered reminder's row gives once the group's SMS left without it.
-LEFT_OUT = "not sent: its appointment changed while {} waited, and that SMS left written again without it (R11)"
+LEFT_OUT = (
+    "not sent: its appointment or its patient's number changed while {} waited,"
+    " and that SMS left written again without it (R11)"
+)
 
 
 def leave(queued: QueuedSms, now: datetime, sending: Sending) -> str:
@@ -81,6 +85,7 @@ def leave(queued: QueuedSms, now: datetime, sending: Sending) -> str:
         subject,
         keys.slot(req.practice_id, req.slot_id) if req.slot_id else None,
         *(keys.appointment(req.practice_id, a) for a in queued.subject_ids[1:]),  # R11: the group's
+        *(keys.patient(req.practice_id, p) for p in queued.subject_patients[1:]),  # ...and its patients
     )
     row = ledger.get_entry(ref, Channel.SMS)
     if row is None or row.status not in (DeliveryStatus.QUEUED.value, DeliveryStatus.PLANNED.value):
@@ -96,12 +101,12 @@ def leave(queued: QueuedSms, now: datetime, sending: Sending) -> str:
     patient = practice_store.find_patient(req.practice_id, queued.patient_id)
     phone = normalise_mobile(patient.phone, settings.country) if patient is not None else None
     content = ledger.get_content(ref, Channel.SMS)
-    group = _group_now(queued) if len(queued.subject_ids) > 1 else None
+    group = _group_now(queued, phone, settings.country) if len(queued.subject_ids) > 1 else None
     reason = _why_not(req, patient, phone, settings, content, now, group)
     again = None
     if reason is None and group is not None and group.changed:
-        assert patient is not None and content is not None
-        again = _rewritten(queued, group, patient, content, practice, sending)
+        assert patient is not None and phone is not None and content is not None
+        again = _rewritten(queued, group, patient, phone, content, practice, sending)
         reason = "patients erased" if again is None else None
     if reason is not None:
         ledger.transition(ref, Channel.SMS, DeliveryStatus.SKIPPED, now, reason=f"{reason} (while queued)")
@@ -113,7 +118,7 @@ def leave(queued: QueuedSms, now: datetime, sending: Sending) -> str:
         logger.info("duplicate delivery ignored", message_id=ref.message_id, channel=Channel.SMS.value)
         return "taken"
     if again is None:
-        return _send(queued, ref, phone, content.text, now, config, settings)
+        return _send(queued, ref, phone, content.text, now, config, settings, said=_readdressed(content, phone))
     if again.grown and quota.consume_sms(req.practice_id, queued.month, settings.sms_quota, again.grown) is None:
         ledger.transition(ref, Channel.SMS, DeliveryStatus.SKIPPED, now, reason="monthly SMS quota reached")
         quota.refund_sms(req.practice_id, queued.month, queued.parts)
@@ -157,10 +162,13 @@ class _Group:
         return len(self.kept) < self.size
 
 
-def _group_now(queued: QueuedSms) -> _Group:
+def _group_now(queued: QueuedSms, phone: str | None, country: str) -> _Group:
     """Which of the group's appointments are still as they were when its text was
     written: the same version, active, with notifications on (one moved, cancelled or
-    switched off meanwhile has had its own notice)."""
+    switched off meanwhile has had its own notice), and whose patient's number is still
+    the one the SMS goes to, the owner's now (a member whose number changed, or an owner
+    who changed theirs, must not have the others' appointments sent to a number that is
+    no longer theirs)."""
     req = queued.request
     written_for = queued.versions()
     kept = []
@@ -172,15 +180,26 @@ def _group_now(queued: QueuedSms) -> _Group:
             version = written_for[appointment_id]
         else:  # queued before versions were kept: the owner's is the request's
             version = req.version if appointment_id == req.appointment_id else appointment.version
-        if staleness_reason(MessageKind.REMINDER, version, appointment) is None:
+        if staleness_reason(MessageKind.REMINDER, version, appointment) is None and _at(
+            appointment, queued, phone, country
+        ):
             kept.append(appointment)
     return _Group(tuple(kept), len(queued.subject_ids))
+
+
+def _at(appointment: Appointment, queued: QueuedSms, phone: str | None, country: str) -> bool:
+    """Is the appointment's patient at `phone` (the owner always is: it is their number)?"""
+    if appointment.patient_id == queued.patient_id:
+        return True
+    patient = practice_store.find_patient(appointment.practice_id, appointment.patient_id)
+    return patient is not None and normalise_mobile(patient.phone, country) == phone
 
 
 def _rewritten(
     queued: QueuedSms,
     group: _Group,
     owner: Patient,
+    phone: str,
     content: LedgerContentItem,
     practice: PracticeRecord,
     sending: Sending,
@@ -200,13 +219,22 @@ def _rewritten(
         update={
             "subject_ids": [a.appointment_id for a, _ in members],
             "subject_versions": [a.version for a, _ in members],
+            "subject_patients": [a.patient_id for a, _ in members],
             "parts": rendered.sms_segments,
         }
     )
     retention = timedelta(days=practice.settings_for(members[0][0].calendar_id).retention_days)
     keep_until = max(a.end for a, _ in members) + retention  # P2, as when it was written
     logger.info("grouped SMS rewritten", message_id=req.message_id, appointments=len(members), of=group.size)
-    return _Rewrite(queued, rewritten, ledger.Content(rendered.sms, None, link, content.recipient, keep_until))
+    return _Rewrite(queued, rewritten, ledger.Content(rendered.sms, None, link, masked(phone), keep_until))
+
+
+def _readdressed(content: LedgerContentItem, phone: str) -> ledger.Content | None:
+    """What the SMS said, with the number it goes to now when its patient's number changed
+    while it waited (the ledger says where it went); None when the number is the same."""
+    if content.recipient == masked(phone):
+        return None
+    return ledger.Content(content.text, content.subject, content.link, masked(phone), content.expires_at)
 
 
 def _held(
@@ -267,6 +295,7 @@ def _send(
     config: ChannelConfig,
     settings: PracticeSettings,
     again: _Rewrite | None = None,
+    said: ledger.Content | None = None,
 ) -> str:
     req = queued.request
     try:
@@ -297,7 +326,7 @@ def _send(
         DeliveryStatus.SENT,
         now,
         reason=rewritten,
-        content=again.said if again else None,
+        content=again.said if again else said,
         latest=thread_of(config, ref, queued.subject_ids, phone, now),
         provider_message_id=provider_id,
     )
