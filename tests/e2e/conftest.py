@@ -40,6 +40,16 @@ class Scenario:
         day = self.control.now().astimezone(zone).date() + timedelta(days=days)
         return datetime.combine(day, time(hour, minute), tzinfo=zone).astimezone(UTC)
 
+    def daytime(self) -> None:
+        """Move the shared clock on to the next noon, Warsaw time, unless it is between
+        09:00 and 15:00 there already: what the test sends at once (a notice, an offer)
+        is then never held back by quiet hours (B2), wherever earlier tests left the clock."""
+        zone = ZoneInfo("Europe/Warsaw")
+        now = self.control.now().astimezone(zone)
+        if not time(9) <= now.time() < time(15):
+            noon = datetime.combine(now.date(), time(12), tzinfo=zone)
+            self.control.advance_to((noon if now < noon else noon + timedelta(days=1)).astimezone(UTC))
+
     def patient(self, patient_id: str, **data) -> None:
         data.setdefault("phone", "601 234 567")
         data.setdefault("name", "Jan Kowalski")

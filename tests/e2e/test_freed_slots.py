@@ -40,7 +40,9 @@ def endpoint():
 
 
 def _setup(s, candidates: int, slot_day: int = 3, gap_hours: float = 48, calendar="default"):
-    """One appointment to free at `slot_day` noon and `candidates` later ones."""
+    """One appointment to free at `slot_day` noon and `candidates` later ones (in the
+    daytime: offers sent at once are not held back by quiet hours)."""
+    s.daytime()
     slot_start = s.local(slot_day)
     s.patient("freed")
     s.book("slot", "freed", slot_start)
@@ -196,6 +198,7 @@ def test_f2_exactly_one_winner_among_simultaneous_accepts(scenario, control, tri
 
 def test_f3_the_winner_moves_its_messages_follow_and_the_left_slot_is_offered(scenario, control):
     s = scenario()
+    s.daytime()
     slot_start = s.local(3)
     s.patient("freed")
     s.book("slot", "freed", slot_start)
