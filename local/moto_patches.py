@@ -54,6 +54,11 @@ The patches:
    deep copy of the parsed tree: moto parses the text, then deep-copies the untouched tree
    for each validation (to keep it for a second one), and copying the tree took twice as
    long as parsing it. The parser is deterministic, so the tree is the same.
+14. A request reaches moto's view for it without Flask (emulator.DirectDispatcher): the
+   view's steps (record the request, call the service's handler with moto's request
+   class, answer its status, headers and body, a ClientError as a 400) run on the same
+   URL map; Flask around them (request context, dispatch, CORS, debug-mode form checks)
+   took a tenth of the emulator's time. moto's own API still goes through Flask.
 The router and TTL process also read moto's DynamoDB stream shard (`items`,
 `starting_sequence_number`, each record's `record`), and the router its Step Functions
 executions (`state_machines`, `executions`, `status`), checked here as well.
@@ -84,6 +89,7 @@ try:
     from moto.awslambda.models import LambdaFunction
     from moto.core import responses as moto_responses
     from moto.core import serialize as moto_serialize
+    from moto.core import utils as moto_utils
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import StreamRecord, StreamShard, Table
     from moto.dynamodb.parsing import validators as dynamodb_validators
@@ -667,6 +673,7 @@ def _preconditions() -> list[str]:
         "the server's dispatcher no longer calls backends.list_of_moto_modules()": (
             "backends.list_of_moto_modules()" in _source(werkzeug_app.DomainDispatcherApplication)
         ),
+        "moto's Flask view no longer does only what patch 14 mirrors": _views_as_mirrored(),
     }
     return [problem for problem, held in holds.items() if not held]
 
@@ -705,6 +712,24 @@ def _picks_as_mirrored() -> bool:
         and "return self._value_picker(context)" in get
         and serializer.count("self._value_picker(") == 1
         and serializer.count("def get_value(") == 1
+    )
+
+
+def _views_as_mirrored() -> bool:
+    """moto's Flask app routes each service path to `convert_to_flask_response(handler)`
+    with `BackendRequest` as its request class, and that view records the request, calls
+    the handler with it, its raw URL and headers, and answers a ClientError as a 400
+    (patch 14 does these steps itself)."""
+    view = _source(moto_utils.convert_to_flask_response.__call__)
+    app = _source(werkzeug_app.create_backend_app)
+    return (
+        "backend_app.request_class = BackendRequest" in app
+        and "view_func = convert_to_flask_response(handler)" in app
+        and "before_request" not in app
+        and "recorder._record_request(request)" in view
+        and "self.callback(request, request.raw_url, dict(request.headers))" in view
+        and 'result = 400, {}, exc.response["Error"]["Message"]' in view
+        and view.count("self.") == 1  # the callback, called once
     )
 
 

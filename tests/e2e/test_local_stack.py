@@ -684,3 +684,68 @@ def test_emulator_updates_validate_the_expression_parsed_again(local_stack, monk
     assert answers() == patched
     assert patched[0]["n"] == {"N": "2"} and patched[0]["l"]["L"] == [{"S": "a"}, {"S": "b"}]
     assert sum(isinstance(answer, tuple) for answer in patched) >= 8, patched
+
+
+def test_emulator_moto_answers_the_same_without_flask(local_stack, monkeypatch):
+    """Patch 14: moto's view is called directly, without Flask around it. The answers of
+    each protocol we use (DynamoDB's and Scheduler's JSON, SNS's XML, SQS's) and of errors
+    (a missing table, schedule or queue) are the same as through moto's Flask app, and
+    Flask is entered only on the way that goes through it."""
+    import flask
+    from botocore.exceptions import ClientError
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    from local.emulator import DirectDispatcher
+
+    entered: list[str] = []
+    wsgi_app = flask.Flask.wsgi_app
+
+    def counting(app, environ, start_response):
+        entered.append(environ.get("PATH_INFO", ""))
+        return wsgi_app(app, environ, start_response)
+
+    monkeypatch.setattr(flask.Flask, "wsgi_app", counting)
+    dynamodb, table = boto3.client("dynamodb"), local_stack.table_name
+    scheduler, sns, sqs = boto3.client("scheduler"), boto3.client("sns"), boto3.client("sqs")
+    group = local_stack.deployment.schedule_groups[0]
+    key = {"pk": {"S": "SMOKE#p14"}, "sk": {"S": "one"}}
+
+    def answers() -> list[object]:
+        calls = [
+            lambda: dynamodb.put_item(TableName=table, Item={**key, "n": {"N": "1"}}),
+            lambda: dynamodb.update_item(
+                TableName=table,
+                Key=key,
+                UpdateExpression="ADD n :one",
+                ExpressionAttributeValues={":one": {"N": "1"}},
+                ReturnValues="ALL_NEW",
+            ),
+            lambda: dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True),
+            lambda: dynamodb.get_item(TableName="no-such-table", Key=key),
+            lambda: scheduler.list_schedules(GroupName=group, MaxResults=5),
+            lambda: scheduler.get_schedule(Name="no-such-schedule", GroupName=group),
+            lambda: sns.get_topic_attributes(TopicArn=sns.create_topic(Name="smoke-p14")["TopicArn"]),
+            lambda: sqs.get_queue_attributes(
+                QueueUrl=sqs.create_queue(QueueName="smoke-p14")["QueueUrl"], AttributeNames=["QueueArn"]
+            ),
+            lambda: sqs.get_queue_url(QueueName="no-such-queue"),
+            lambda: dynamodb.delete_item(TableName=table, Key=key, ReturnValues="ALL_OLD"),
+        ]
+        said: list[object] = []
+        for call in calls:
+            try:
+                answer = call()
+                answer.pop("ResponseMetadata")
+                said.append(answer)
+            except ClientError as error:
+                said.append(
+                    (error.response["Error"]["Code"], error.response["ResponseMetadata"]["HTTPStatusCode"])
+                )
+        return said
+
+    direct = answers()
+    assert entered == [], entered
+    assert direct[1]["Attributes"]["n"] == {"N": "2"} and direct[3][0] == "ResourceNotFoundException"
+    monkeypatch.setattr(DirectDispatcher, "__call__", DomainDispatcherApplication.__call__)
+    through_flask = answers()
+    assert entered and through_flask == direct
