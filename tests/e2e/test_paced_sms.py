@@ -119,6 +119,24 @@ def test_b8_a_queued_sms_for_an_appointment_cancelled_meanwhile_never_leaves(sce
     assert usage["sms_parts"] == sum(r["segments"] for r in sent)
 
 
+def test_b8_a_queued_sms_goes_to_the_number_its_patient_has_when_it_leaves(scenario, control):
+    """The patient's number changed while their SMS waited: it leaves to the new number
+    (read as it leaves), and the ledger records that number, not the one it was queued for."""
+    s = scenario()
+    ids = _burst(s, 30)
+    waiting = [i for i in ids if _history(s, i)[-1]["status"] == "queued"]
+    assert waiting
+    changed = waiting[-1]
+    while (new := own_mobile())[-2:] == ids[changed][-2:]:  # told apart by their masked form
+        pass
+    s.patient(changed, phone=new)
+    control.advance(PACED_SMS_WAIT.total_seconds())
+    (sms,) = s.messages(changed, kind="confirmation", channel="sms")
+    assert sms["recipient"] == f"+48***{new[-2:]}", sms
+    assert control.sms_received(f"+48{new}") == [sms["text"]]
+    assert control.sms_received(f"+48{ids[changed]}") == []
+
+
 def test_b8_a_queued_sms_whose_send_fails_is_tried_again_and_leaves_once(scenario, control):
     s = scenario()
     ids = _burst(s, 30)
