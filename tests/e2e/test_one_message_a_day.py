@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -29,6 +29,24 @@ def _reminders_to(s, number: str) -> list[dict]:
     """The reminder SMS to `number` (the ledger shows a number masked: +48***12)."""
     masked = f"{number[:3]}***{number[-2:]}"
     return [r for r in s.messages(kind="reminder", channel="sms") if r["recipient"] == masked]
+
+
+def _waiting_pair(s, control) -> tuple[str, str, datetime]:
+    """Mum (a1, 09:00) and kid (a2, 09:30) share a number; their day's grouped reminder is
+    waiting in the paced queue (other practices' SMS hold the routine lane). The number,
+    the appointment covered by the group, and the moment the group's SMS can leave."""
+    number = _family(s, "mum", "kid")
+    s.book("a1", "mum", s.local(5, 9))
+    s.book("a2", "kid", s.local(5, 9, 30))
+    first_due = s.local(5, 9) - timedelta(hours=48)
+    control.advance_to(first_due - timedelta(seconds=1))
+    busy = timedelta(hours=2)
+    reserve(Rate(ACCOUNT, Lane.ROUTINE, 1.0), int(busy.total_seconds()), control.now())
+    control.advance_to(first_due + busy - timedelta(minutes=15))
+    (covered,) = [
+        r["appointment_id"] for r in control.skipped(s.pms.practice_id) if "sent together" in r["reason"]
+    ]
+    return number, covered, first_due + busy
 
 
 def test_r11_a_familys_reminders_of_one_day_go_as_one_message_listing_them(scenario, control, browser):
@@ -180,19 +198,9 @@ def test_r11_b8_a_waiting_group_left_with_one_appointment_goes_as_its_own_remind
     reminder leaves instead (its own page), its parts counted as they left; the practice
     sees that the cancelled one's reminder was not sent, not "sent together with"."""
     s = scenario()
-    number = _family(s, "mum", "kid")
-    s.book("a1", "mum", s.local(5, 9))
-    s.book("a2", "kid", s.local(5, 9, 30))
-    first_due = s.local(5, 9) - timedelta(hours=48)
-    control.advance_to(first_due - timedelta(seconds=1))
-    busy = timedelta(hours=2)
-    reserve(Rate(ACCOUNT, Lane.ROUTINE, 1.0), int(busy.total_seconds()), control.now())
-    control.advance_to(first_due + busy - timedelta(minutes=15))
-    (covered,) = [
-        r["appointment_id"] for r in control.skipped(s.pms.practice_id) if "sent together" in r["reason"]
-    ]
+    number, covered, lane_free = _waiting_pair(s, control)
     s.change("appointment.cancelled", {"appointment_id": covered})
-    control.advance_to(first_due + busy + PACED_SMS_WAIT)
+    control.advance_to(lane_free + PACED_SMS_WAIT)
 
     (sms,) = _reminders_to(s, number)
     kept = {"a1": "a2", "a2": "a1"}[covered]
@@ -217,17 +225,7 @@ def test_r11_b8_a_waiting_group_sms_lists_only_patients_still_at_its_number(scen
     (the owner's, now) is sent there. A member who changed number leaves the text (their
     row says why); an owner who changed number gets their own reminder at the new one."""
     s = scenario()
-    number = _family(s, "mum", "kid")
-    s.book("a1", "mum", s.local(5, 9))
-    s.book("a2", "kid", s.local(5, 9, 30))
-    first_due = s.local(5, 9) - timedelta(hours=48)
-    control.advance_to(first_due - timedelta(seconds=1))
-    busy = timedelta(hours=2)
-    reserve(Rate(ACCOUNT, Lane.ROUTINE, 1.0), int(busy.total_seconds()), control.now())
-    control.advance_to(first_due + busy - timedelta(minutes=15))
-    (covered,) = [
-        r["appointment_id"] for r in control.skipped(s.pms.practice_id) if "sent together" in r["reason"]
-    ]
+    number, covered, lane_free = _waiting_pair(s, control)
     owner = {"a1": "a2", "a2": "a1"}[covered]
     patient_of = {"a1": "mum", "a2": "kid"}
     changed = patient_of[{"member": covered, "owner": owner}[who]]
@@ -235,7 +233,7 @@ def test_r11_b8_a_waiting_group_sms_lists_only_patients_still_at_its_number(scen
         pass
     s.patient(changed, phone=new_digits, name=f"{changed.title()} Family")
     aws_requests.clear()
-    control.advance_to(first_due + busy + PACED_SMS_WAIT)
+    control.advance_to(lane_free + PACED_SMS_WAIT)
     # The group's patients are read with the rest of what leaving reads: no read of its own.
     assert not [p for op, p in aws_requests if op == "GetItem" and "PATIENT#" in json.dumps(p)]
 
