@@ -248,3 +248,25 @@ def test_r11_b8_a_waiting_group_sms_lists_only_patients_still_at_its_number(scen
         if (m["channel"], m["kind"]) == ("sms", "reminder")
     ]
     assert row["status"] == "skipped" and "number changed" in row["reason"], row
+
+
+def test_r11_c7_a_group_whose_sms_could_not_go_covers_nobody(scenario, control):
+    """At the monthly SMS quota (C7) a family's reminder SMS cannot go. The group then
+    covers nobody: each member's reminder goes on its own channels (the kid's by email;
+    mum has none, so hers is recorded as stopped by the quota), and no row says "sent
+    together with" a message that never left."""
+    s = scenario(sms_quota=1, uses_email=True)
+    digits = own_mobile()
+    s.patient("mum", phone=digits, name="Mum Family")
+    s.patient("kid", phone=digits, name="Kid Family", email="kid@example.com")
+    s.book("a1", "mum", s.local(5, 9))
+    s.book("a2", "kid", s.local(5, 9, 30))
+    assert s.pms.get("usage").json()["exhausted"]  # the confirmations used the quota up
+    control.advance_to(s.local(5, 8))
+    reminders = s.messages(kind="reminder")
+    assert [(r["appointment_id"], r["channel"]) for r in reminders] == [("a2", "email")], reminders
+    reasons = [r["reason"] for r in control.skipped(s.pms.practice_id)]
+    assert not [r for r in reasons if "sent together with" in r], reasons
+    mum = [m for m in s.pms.get("appointments/a1").json()["messages"] if m["kind"] == "reminder"]
+    assert {m["channel"]: m["status"] for m in mum}["sms"] == "skipped"
+    assert "monthly SMS quota reached" in {m["channel"]: m["reason"] for m in mum}["sms"]

@@ -47,6 +47,10 @@ class Group:
     day: str
 
 
+# The owner of a group whose SMS did not go (R11): it covers nobody, and is claimed again.
+RELEASED = "released"
+
+
 def claim_group(
     token_digest: str, practice_id: str, owner: str, appointment_ids: list[str], day: str, expires: datetime
 ) -> Group:
@@ -59,11 +63,23 @@ def claim_group(
         day=day,
     )
     item.expires_at = expires
-    if not condition_held(lambda: item.save(condition=ReminderGroupItem.pk.does_not_exist())):
+    unclaimed = ReminderGroupItem.pk.does_not_exist() | (ReminderGroupItem.owner == RELEASED)
+    if not condition_held(lambda: item.save(condition=unclaimed)):
         found = find_group(token_digest)
         assert found is not None, "a group is only deleted by its TTL"
         return found
     return Group(practice_id, owner, tuple(appointment_ids), day)
+
+
+def release_group(token_digest: str, owner: str) -> bool:
+    """Mark the group released if `owner` still owns it (its SMS did not go): the next
+    sender of the day claims it afresh. False when someone else owns it."""
+    item = ReminderGroupItem(*ReminderGroupItem.key(token_digest))
+    return condition_held(
+        lambda: item.update(
+            actions=[ReminderGroupItem.owner.set(RELEASED)], condition=ReminderGroupItem.owner == owner
+        )
+    )
 
 
 def find_group(token_digest: str) -> Group | None:

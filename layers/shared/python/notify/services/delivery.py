@@ -124,6 +124,7 @@ class _Job:
     subject_ids: tuple[str, ...] = ()  # R11: every appointment the message covers
     subject_versions: tuple[int, ...] = ()  # ...and the version of each it was written for
     subject_patients: tuple[str, ...] = ()  # ...and each one's patient
+    group_token: str | None = None  # R11: the day's group this reminder owns
     escalation: bool = False  # the SMS of an unanswered message (urgent, D17)
     request: SendRequest | None = None  # what asked for it (an SMS queued carries it, D17)
     escalating: tuple[ledger.Mark, ...] = ()  # the rows an escalation's SMS moves with it
@@ -317,6 +318,8 @@ def deliver(req: SendRequest, now: datetime, sending: Sending) -> DeliveryOutcom
     outcome.skipped += [(channel.value, reason) for channel, reason in decision.skipped]
     for channel in decision.channels:
         _send_on(job, channel, now, outcome, fallback_to_email=Channel.EMAIL not in decision.channels)
+    if job.group_token and Channel.SMS.value not in outcome.going and not _sms_may_go(job):
+        reminder_groups.release(job.group_token, job.ref.message_id)  # R11: it covers nobody
     _count_only_what_went(job, outcome, now)
     sent = outcome.going
     if req.kind is MessageKind.REMINDER and sent and job.appointment is not None:  # A1
@@ -365,8 +368,17 @@ def _one_per_day(
         )
         if over is not None:
             _not_sent(ref, over, now, outcome)
+            if job.group_token:
+                reminder_groups.release(job.group_token, ref.message_id)
             return None
     return job
+
+
+def _sms_may_go(job: _Job) -> bool:
+    """Did this message's SMS go, or may it still (an earlier delivery sent, queued or is
+    sending it)? Asked only when this delivery's did not go; skipped or failed: no."""
+    entry = ledger.get_entry(job.ref, Channel.SMS)
+    return entry is not None and entry.status not in (DeliveryStatus.SKIPPED.value, DeliveryStatus.FAILED.value)
 
 
 def _outcome(job: _Job, now: datetime, **increments: int) -> None:
@@ -408,7 +420,7 @@ def _grouped(job: _Job, now: datetime) -> _Job | None:
         logger.info("message covered by its group", message_id=job.ref.message_id)
         return None
     if not grouping.grouped:
-        return job
+        return replace(job, group_token=grouping.token or None)
     context = {
         **job.context,
         **reminder_groups.group_context(grouping, job.settings, job.locale, job.sending.base_url),
@@ -421,6 +433,7 @@ def _grouped(job: _Job, now: datetime) -> _Job | None:
         subject_ids=tuple(a.appointment_id for a, _ in grouping.members),
         subject_versions=tuple(a.version for a, _ in grouping.members),
         subject_patients=tuple(a.patient_id for a, _ in grouping.members),
+        group_token=grouping.token,
     )
 
 
