@@ -109,3 +109,37 @@ def test_a1_outcomes_count_each_thing_once_per_calendar_and_day(scenario, contro
     assert s.messages("txt", kind="review_request") == []
     bad = s.pms.get("outcomes", **{"from": "yesterday"})
     assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "from"
+
+
+def test_a1_k6_a_step_counting_for_both_makes_one_update(scenario, browser, aws_requests):
+    """Issue 16: A1 and K6 keep their counters in one item per day and calendar, so a
+    patient's confirmation, a slot's take and an SMS each make one counter update; K6's
+    confirmations, cancellations and offers claimed are A1's counters, read."""
+    s = scenario(offer_candidates=1)
+    s.patient("txt", phone="601 987 654")
+    s.patient("gone")
+    s.patient("later")
+    s.book("txt", "txt", s.local(4))
+    s.book("gone", "gone", s.local(3))
+    s.book("later", "later", s.local(8))
+
+    def counter_updates() -> list[str]:  # the practice's counters, of either kind
+        keys = [str(p["Key"]["pk"]["S"]) for op, p in aws_requests if op == "UpdateItem"]
+        return [k for k in keys if k.startswith(("OUTCOMES#", "STATS#"))]
+
+    aws_requests.clear()
+    assert s.tap("txt", "confirm").status_code == 200
+    assert len(counter_updates()) == 1  # confirmed_link: A1's and K6's confirmation
+    s.change("appointment.cancelled", {"appointment_id": "gone"})
+    (offer,) = s.messages("later", kind="slot_offer")
+    aws_requests.clear()
+    assert browser.http.post(offer["link"], timeout=60).status_code == 200
+    assert len(counter_updates()) == 1  # slots_filled and its minutes: K6's offer claimed
+    everything = {"from": "2000-01-01", "to": "2100-01-01"}
+    usage = s.pms.get("statistics", **everything).json()
+    outcomes = s.pms.get("outcomes", **everything).json()["totals"]
+    assert usage["totals"]["confirmations"] == outcomes["confirmations"] == 1
+    assert usage["totals"]["offers_claimed"] == outcomes["slots_filled"] == 1
+    assert usage["totals"]["offers_sent"] == 1
+    sms_parts = sum(r["segments"] for r in s.messages(channel="sms"))
+    assert usage["totals"]["sms_parts"] == sms_parts > 0

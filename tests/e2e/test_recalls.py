@@ -136,6 +136,9 @@ def test_k2_booking_from_the_recall_link_is_attributed_and_confirmed_with_conten
 
 def test_k3_unviewed_result_recall_push_goes_to_sms_after_2h_health_after_24h(scenario, control, browser):
     s = scenario(recalls_enabled=True)
+    # Past today's sweep (10:00): the recalls due now go at tomorrow's, wherever earlier
+    # tests left the shared clock (alone, the suite starts at 08:00 and they went today).
+    control.advance_to(max(control.now(), s.local(0, 12)))
     for patient in ("result", "health", "viewed"):
         s.patient(patient, **APP_PATIENT)
     _due(s, "result", control.now(), category="result")

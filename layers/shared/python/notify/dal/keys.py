@@ -32,7 +32,6 @@ class Prefix(StrEnum):
     CALLBACK = "CALLBACK#"
     QUOTA = "QUOTA#"
     BLOCKED = "BLOCKED#"
-    STATS = "STATS#"
     SIGNATURE = "SIGNATURE#"
     ERASURE = "ERASURE#"
     THREAD = "THREAD#"
@@ -128,10 +127,6 @@ def blocked(practice_id: str, number: str) -> tuple[str, str]:
     return f"{Prefix.BLOCKED}{practice_id}", number
 
 
-def stats(practice_id: str, day: str) -> tuple[str, str]:
-    return f"{Prefix.STATS}{practice_id}", day
-
-
 def signature(digest: str) -> tuple[str, str]:
     """A practice request's signature, kept for its replay window (P4)."""
     return f"{Prefix.SIGNATURE}{digest}", "SIGNATURE"
@@ -190,7 +185,7 @@ def message_cap(practice_id: str, patient_id: str, period: str) -> tuple[str, st
 
 
 def outcomes(practice_id: str, day: str, calendar_id: str) -> tuple[str, str]:
-    """A1: one practice's outcome counters of one local day and calendar."""
+    """A1 and K6: one practice's counters of one local day and calendar."""
     return f"{Prefix.OUTCOMES}{practice_id}", f"{day}#{calendar_id}"
 
 

@@ -429,25 +429,6 @@ class BlockedNumberItem(NotifyItem, discriminator="blocked_number"):
         return keys.blocked(practice_id, number)
 
 
-class StatsItem(NotifyItem, discriminator="stats"):
-    """K6: one practice's counters for one day, incremented atomically (ADD). Counts
-    only: nothing in them identifies a patient (kept through erasure, P1)."""
-
-    recalls_sent_push = NumberAttribute(default=0)
-    recalls_sent_sms = NumberAttribute(default=0)
-    recalls_sent_email = NumberAttribute(default=0)
-    recall_bookings = NumberAttribute(default=0)
-    offers_sent = NumberAttribute(default=0)
-    offers_claimed = NumberAttribute(default=0)
-    confirmations = NumberAttribute(default=0)
-    cancellations = NumberAttribute(default=0)
-    sms_parts = NumberAttribute(default=0)
-
-    @staticmethod
-    def key(practice_id: str, day: str) -> tuple[str, str]:
-        return keys.stats(practice_id, day)
-
-
 class ThreadItem(NotifyItem, discriminator="thread"):
     """T1: the last SMS that invited an answer, per pair of numbers: which practice, which
     appointments (all of a grouped message), and whether the one helpful reply went."""
@@ -507,9 +488,10 @@ class MessageCapItem(NotifyItem, discriminator="message_cap"):
 
 
 class OutcomeItem(NotifyItem, discriminator="outcomes"):
-    """A1: what the messages achieved, per practice, local day and calendar, incremented
-    atomically by the step that won its conditional write. Counts and durations only:
-    nothing in them identifies a patient (kept through erasure, P1)."""
+    """A1 and K6: what the messages achieved and what each feature was used for, per
+    practice, local day and calendar, incremented atomically (one update per step) by the
+    step that won its conditional write. Counts and durations only: nothing in them
+    identifies a patient (kept through erasure, P1)."""
 
     booked = NumberAttribute(null=True)
     reminders = NumberAttribute(null=True)
@@ -523,8 +505,15 @@ class OutcomeItem(NotifyItem, discriminator="outcomes"):
     no_shows = NumberAttribute(null=True)
     slots_offered = NumberAttribute(null=True)
     slots_filled = NumberAttribute(null=True)
-    sms_parts = NumberAttribute(null=True)
+    sms_parts = NumberAttribute(null=True)  # of appointment messages (A1)
     fill_minutes = ListAttribute(of=NumberAttribute, null=True)
+    # K6 only (its other figures are A1's: confirmations, cancellations, offers claimed).
+    recalls_sent_push = NumberAttribute(null=True)
+    recalls_sent_sms = NumberAttribute(null=True)
+    recalls_sent_email = NumberAttribute(null=True)
+    recall_bookings = NumberAttribute(null=True)
+    offers_sent = NumberAttribute(null=True)
+    other_sms_parts = NumberAttribute(null=True)  # recalls, replies: no appointment's
 
     @staticmethod
     def key(practice_id: str, day: str, calendar_id: str) -> tuple[str, str]:

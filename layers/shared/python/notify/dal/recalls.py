@@ -1,4 +1,4 @@
-"""Recalls (K1, K2), the blocked communication list (K4) and daily statistics (K6)."""
+"""Recalls (K1, K2) and the blocked communication list (K4)."""
 
 from __future__ import annotations
 
@@ -11,19 +11,7 @@ from ..domain import patient_link
 from ..domain.model import Recall, RecallCategory, RecallStatus
 from . import keys
 from .errors import condition_held
-from .models import BlockedNumberItem, NotifyItem, RecallItem, StatsItem
-
-STAT_FEATURES = (
-    "recalls_sent_push",
-    "recalls_sent_sms",
-    "recalls_sent_email",
-    "recall_bookings",
-    "offers_sent",
-    "offers_claimed",
-    "confirmations",
-    "cancellations",
-    "sms_parts",
-)
+from .models import BlockedNumberItem, NotifyItem, RecallItem
 
 
 def _due_sort(recall: Recall) -> str:
@@ -162,21 +150,4 @@ def blocked_numbers(practice_id: str) -> list[dict[str, Any]]:
         {"number": i.number, "blocked_recalls": i.blocked_recalls, "updated_at": i.updated_at.isoformat()}
         for i in BlockedNumberItem.query(pk)
         if isinstance(i, BlockedNumberItem)
-    ]
-
-
-def count(practice_id: str, day: str, **increments: int) -> None:
-    """Add to the day's counters in one atomic update (K6)."""
-    actions = [getattr(StatsItem, name).add(value) for name, value in increments.items() if value]
-    if actions:
-        StatsItem(*StatsItem.key(practice_id, day)).update(actions=[*actions, StatsItem.entity.set(StatsItem)])
-
-
-def statistics(practice_id: str, first_day: str, last_day: str) -> list[dict[str, Any]]:
-    pk = StatsItem.key(practice_id, "")[0]
-    items = StatsItem.query(pk, NotifyItem.sk.between(first_day, last_day))
-    return [
-        {"day": i.sk, **{f: int(getattr(i, f) or 0) for f in STAT_FEATURES}}
-        for i in items
-        if isinstance(i, StatsItem)
     ]

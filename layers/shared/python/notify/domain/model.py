@@ -95,6 +95,9 @@ ANSWERED_APPOINTMENT = frozenset(
         AppointmentStatus.NO_SHOW,
     }
 )
+# A practice's calendar when it names none; counters of what belongs to no appointment
+# (recalls, replies) are kept under it too.
+DEFAULT_CALENDAR = "default"
 ANSWERED_RECALL = frozenset({RecallStatus.VIEWED, RecallStatus.BOOKED, RecallStatus.NOT_NEEDED})
 
 
@@ -189,7 +192,7 @@ class Appointment:
     start: datetime
     end: datetime
     booked_at: datetime
-    calendar_id: str = "default"
+    calendar_id: str = DEFAULT_CALENDAR
     appointment_type: str = ""
     practitioner: str = ""
     source: BookingSource = BookingSource.PRACTICE

@@ -54,7 +54,7 @@ from ..domain.model import (
 from ..domain.slot_offers import refusal
 from ..observability import logger, metrics
 from ..rendering import Rendered, pick_locale, render
-from . import outcomes, recalls, reminder_groups, statistics
+from . import outcomes, recalls, reminder_groups
 from .message_context import recall_context, template_context
 
 if TYPE_CHECKING:
@@ -327,7 +327,7 @@ def deliver(req: SendRequest, now: datetime, sending: Sending) -> DeliveryOutcom
         _outcome(job, now, reminders=len(job.subject_ids), reminders_pushed=pushed)
     escalates = Channel.PUSH.value in sent or (req.kind in NOTICE_KINDS and Channel.EMAIL.value in sent)
     if req.kind is MessageKind.SLOT_OFFER and sent:
-        statistics.record(req.practice_id, job.settings.timezone, now, offers_sent=1)
+        _outcome(job, now, offers_sent=1)
     if escalates and Channel.SMS.value not in sent and sending.escalations is not None:
         if job.recall is not None:
             at: datetime | None = recalls.escalation_at(job.recall, job.settings, now)
@@ -382,9 +382,9 @@ def _sms_may_go(job: _Job) -> bool:
 
 
 def _outcome(job: _Job, now: datetime, **increments: int) -> None:
-    """A1 counters of the appointment's calendar (recalls have none)."""
-    if job.appointment is not None:
-        outcomes.record(job.ref.practice_id, job.appointment.calendar_id, job.settings.timezone, now, **increments)
+    """A1 and K6 counters of the appointment's calendar (recalls have none)."""
+    calendar = job.appointment.calendar_id if job.appointment is not None else None
+    outcomes.record(job.ref.practice_id, calendar, job.settings.timezone, now, **increments)
 
 
 def _count_only_what_went(job: _Job, outcome: DeliveryOutcome, now: datetime) -> None:
@@ -574,7 +574,7 @@ def _send_on(
     )
     outcome.sent.append(channel.value)
     if job.recall is not None:
-        statistics.record(job.ref.practice_id, job.settings.timezone, now, **{f"recalls_sent_{channel.value}": 1})
+        _outcome(job, now, **{f"recalls_sent_{channel.value}": 1})
     metrics.add_metric(name=f"Sent_{channel.value}", unit="Count", value=1)
     logger.info("message sent", message_id=job.ref.message_id, channel=channel.value, kind=job.ref.kind.value)
 
@@ -681,9 +681,11 @@ def _send_sms(job: _Job, now: datetime) -> dict[str, Any]:
     content = {"text": job.rendered.sms, "recipient": masked(phone)}
     if queued is not None:  # counted in the statistics when it leaves (D17)
         return {"queued": queued, "segments": segments, "content": content}
-    statistics.record(job.ref.practice_id, job.settings.timezone, now, sms_parts=segments)
     escalated = job.escalation and job.ref.kind is MessageKind.REMINDER
-    _outcome(job, now, sms_parts=segments, escalations=int(escalated))  # A1: one update
+    if job.appointment is not None:  # A1 and K6: one update
+        _outcome(job, now, sms_parts=segments, escalations=int(escalated))
+    else:
+        _outcome(job, now, other_sms_parts=segments)
     thread = thread_of(job.config, job.ref, job.subject_ids, phone, now)
     return {"provider_message_id": provider_id, "segments": segments, "content": content, "thread": thread}
 

@@ -1,9 +1,12 @@
-"""A1 outcome statistics: what the messages achieved, per practice, calendar and
-practice-local day (the day it happened), counted once each by the step that won its
-conditional write (the event marker, the link action, the ledger claim, the slot take),
-so a repeated delivery never counts twice. The operator sees totals across practices as
-CloudWatch metrics (`Outcome_<feature>`, no per-practice dimension: that would be a
-custom metric per practice); the per-practice figures are the API's.
+"""A1 outcome statistics and K6 usage: what the messages achieved and what each feature
+was used for, per practice, calendar and practice-local day (the day it happened),
+counted once each by the step that won its conditional write (the event marker, the link
+action, the ledger claim, the slot take), so a repeated delivery never counts twice. A
+step that counts for both makes one update: K6's confirmations, cancellations and offers
+claimed are A1's own counters, read, not kept twice. The operator sees totals across
+practices as CloudWatch metrics (`Outcome_<feature>` and `Usage_<feature>`, no
+per-practice dimension: that would be a custom metric per practice); the per-practice
+figures are the API's.
 
 Rates over a range (None when the denominator is 0):
 - confirmation_rate: confirmations (link, SMS answer, app) / appointments booked;
@@ -21,6 +24,7 @@ from statistics import median, quantiles
 from typing import Any
 
 from ..dal import outcomes as store
+from ..domain.model import DEFAULT_CALENDAR
 from ..observability import metrics
 from .statistics import local_day
 
@@ -28,18 +32,32 @@ from .statistics import local_day
 CONFIRMED_VIA = {"sms reply": "confirmed_sms", "app": "confirmed_app"}
 
 
+# The metrics a stored counter adds to: A1's own, and the K6 figures made of it.
+METRICS: dict[str, tuple[str, ...]] = {
+    counter: tuple(
+        [f"Outcome_{counter}"] * (counter in store.FEATURES)
+        + [f"Usage_{usage}" for usage, parts in store.USAGE_FROM.items() if counter in parts]
+    )
+    for counter in store.FEATURES + store.USAGE_ONLY
+}
+
+
 def record(
     practice_id: str,
-    calendar_id: str,
+    calendar_id: str | None,
     timezone: str,
     now: datetime,
     fill_minutes: float | None = None,
     **increments: int,
 ) -> None:
-    store.count(practice_id, local_day(now, timezone), calendar_id, fill_minutes, **increments)
-    for feature, value in increments.items():
+    """One update of the day's counters of `calendar_id` (None: what belongs to no
+    appointment, kept under the default calendar)."""
+    day = local_day(now, timezone)
+    store.count(practice_id, day, calendar_id or DEFAULT_CALENDAR, fill_minutes, **increments)
+    for counter, value in increments.items():
         if value:
-            metrics.add_metric(name=f"Outcome_{feature}", unit="Count", value=value)
+            for name in METRICS[counter]:
+                metrics.add_metric(name=name, unit="Count", value=value)
 
 
 def confirmed(practice_id: str, calendar_id: str, timezone: str, now: datetime, via: str) -> None:

@@ -35,7 +35,7 @@ from ..domain.message_plan import staleness_reason
 from ..domain.model import Appointment, Channel, DeliveryStatus, MessageKind, Patient, PracticeSettings
 from ..domain.quiet_hours import defer_out_of_quiet_hours
 from ..observability import logger, metrics
-from . import outcomes, statistics
+from . import outcomes
 from .delivery import (
     Sending,
     appointment_refusal,
@@ -348,12 +348,14 @@ def _count(queued: QueuedSms, settings: PracticeSettings, now: datetime) -> None
     SMS skipped while it waited never counts)."""
     req = queued.request
     if req.recall_id is not None:
-        statistics.record(req.practice_id, settings.timezone, now, sms_parts=queued.parts, recalls_sent_sms=1)
+        parts = {"other_sms_parts": queued.parts, "recalls_sent_sms": 1}
+        outcomes.record(req.practice_id, None, settings.timezone, now, **parts)
         return
-    statistics.record(req.practice_id, settings.timezone, now, sms_parts=queued.parts)
     appointment = appointment_store.find_appointment(req.practice_id, req.appointment_id or "")
     if appointment is not None:
         outcomes.record(req.practice_id, appointment.calendar_id, settings.timezone, now, sms_parts=queued.parts)
+    else:
+        outcomes.record(req.practice_id, None, settings.timezone, now, other_sms_parts=queued.parts)
 
 
 def _wait(queued: QueuedSms, until: datetime, now: datetime, queue: SmsQueue) -> str:

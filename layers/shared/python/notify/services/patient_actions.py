@@ -19,7 +19,7 @@ from ..domain.model import Actor, Appointment, AppointmentStatus, PracticeSettin
 from ..domain.patient_link import token_in
 from ..observability import logger, metrics
 from ..rendering import local_times, pick_locale
-from . import outcomes, statistics
+from . import outcomes
 from .errors import ActionNotAllowedError, LinkNotFoundError
 
 
@@ -146,12 +146,6 @@ def act_on(view: AppointmentView, action: PatientAction, now: datetime, via: str
     else:
         raise ActionNotAllowedError("appointment is being changed, try again")
     metrics.add_metric(name=f"PatientAction_{action.value}", unit="Count", value=1)
-    statistics.record(
-        appointment.practice_id,
-        view.settings.timezone,
-        now,
-        **{"confirmations" if action is PatientAction.CONFIRM else "cancellations": 1},
-    )
     if action is PatientAction.CONFIRM:
         outcomes.confirmed(appointment.practice_id, appointment.calendar_id, view.settings.timezone, now, via)
     else:

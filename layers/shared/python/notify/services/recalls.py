@@ -41,7 +41,7 @@ from ..domain.model import (
 from ..domain.patient_link import token_digest, token_in
 from ..domain.quiet_hours import defer_out_of_quiet_hours
 from ..observability import logger
-from . import statistics
+from . import outcomes
 from .errors import (
     LinkNotFoundError,
     NeedsConfirmationError,
@@ -145,7 +145,7 @@ def _attribute_booking(booking: Appointment, practice: PracticeRecord, now: date
         booked_appointment_id=booking.appointment_id,
     ):
         return
-    statistics.record(booking.practice_id, practice.settings.timezone, now, recall_bookings=1)
+    outcomes.record(booking.practice_id, booking.calendar_id, practice.settings.timezone, now, recall_bookings=1)
     callback_item(
         booking.practice_id,
         "recall.booked",

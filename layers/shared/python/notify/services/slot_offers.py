@@ -17,7 +17,7 @@ from ..domain.model import Appointment, FreedSlot, MessageKind
 from ..domain.quiet_hours import defer_out_of_quiet_hours
 from ..domain.slot_offers import freed_slot, moved_into, pick_candidates, refusal
 from ..observability import logger, metrics
-from . import outcomes, statistics
+from . import outcomes
 from .patient_actions import AppointmentView, open_link, view_for
 
 if TYPE_CHECKING:
@@ -117,7 +117,6 @@ def accept_offer(token: str, slot_id: str, now: datetime) -> OfferView:
         metrics.add_metric(name="OfferTooLate", unit="Count", value=1)
         return OfferView(offer.view, offer.slot, "no longer available")
     metrics.add_metric(name="OffersClaimed", unit="Count", value=1)
-    statistics.record(moved.practice_id, offer.view.settings.timezone, now, offers_claimed=1)
     opened = offer.slot.opened_at or now
     outcomes.record(
         moved.practice_id,

@@ -38,7 +38,7 @@ from ..domain.replies import Reply, parse_reply
 from ..domain.sms_segments import segment_count
 from ..observability import logger, metrics
 from ..rendering import local_times, pick_locale, render_answer
-from . import statistics
+from . import outcomes
 from .errors import ActionNotAllowedError
 from .patient_actions import PatientAction, act_on, view_of
 from .reminder_groups import group_token
@@ -253,6 +253,6 @@ def _answer(
         provider_message_id=provider_id,
         segments=segments,
     )
-    statistics.record(thread.practice_id, settings.timezone, now, sms_parts=segments)
+    outcomes.record(thread.practice_id, None, settings.timezone, now, other_sms_parts=segments)
     logger.info("sms answered", answer=name)
     return True
