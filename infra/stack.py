@@ -5,6 +5,7 @@ r"""The whole product in one stack, composed of one construct per concern.
                         |       and freed-slot offers)              send_push -> escalation
                         |    -(stream)-> practice_callback                -> sms_fallback
                         send_push / sms_fallback -(paced SMS queue)-> sms_sender
+                        sms_sender -(an SMS that did not leave: its email)-> send_push
     SES bounces / complaints -(SNS)-> delivery_events
 
 The table stream has two readers: DynamoDB Streams throttles more than two processes
@@ -142,13 +143,21 @@ class NotificationStack(Stack):
         # SMS over the account's rate wait in the paced queue for their moment (D17).
         # It writes a day's grouped reminder again when some of its appointments changed
         # while it waited (R11): patient links, hence the link key and the public URL.
+        # An SMS that does not leave (C7's quota, a STOP) has send_push send its email.
         sms_sender = function(
             "sms_sender",
-            {**table_env, **link_key_env, **messaging.sms_environment(), "PUBLIC_BASE_URL": public_url},
+            {
+                **table_env,
+                **link_key_env,
+                **messaging.sms_environment(),
+                "PUBLIC_BASE_URL": public_url,
+                "SEND_FUNCTION_ARN": send_push.function_arn,
+            },
             timeout_s=SMS_SENDER_TIMEOUT_S,
         )
         messaging.allow_paced_sending(sms_sender)
         keys.allow_link_tokens(sms_sender)
+        factory.allow_invoke(send_push, sms_sender)
         # Recalls (K1): each practice's daily schedule fires recall_sweep.
         recall_sweep = function("recall_sweep", {**table_env, "SEND_FUNCTION_ARN": send_push.function_arn})
         asynchronous(recall_sweep, dead_letters.sends)

@@ -17,11 +17,13 @@ from notify.domain.sms_pacing import ACCOUNT, Lane, Rate
 from .conftest import PACED_SMS_WAIT, own_mobile
 
 
-def _family(s, *members: str) -> str:
-    """Patients sharing one mobile number of their own; returns it in E.164."""
+def _family(s, *members: str, emails: bool = False) -> str:
+    """Patients sharing one mobile number of their own (each with an email address of
+    their own if `emails`); returns the number in E.164."""
     digits = own_mobile()
     for patient_id in members:
-        s.patient(patient_id, phone=digits, name=f"{patient_id.title()} Family")
+        email = {"email": f"{patient_id}@family.example.com"} if emails else {}
+        s.patient(patient_id, phone=digits, name=f"{patient_id.title()} Family", **email)
     return f"+48{digits}"
 
 
@@ -31,11 +33,11 @@ def _reminders_to(s, number: str) -> list[dict]:
     return [r for r in s.messages(kind="reminder", channel="sms") if r["recipient"] == masked]
 
 
-def _waiting_pair(s, control) -> tuple[str, str, datetime]:
+def _waiting_pair(s, control, emails: bool = False) -> tuple[str, str, datetime]:
     """Mum (a1, 09:00) and kid (a2, 09:30) share a number; their day's grouped reminder is
     waiting in the paced queue (other practices' SMS hold the routine lane). The number,
     the appointment covered by the group, and the moment the group's SMS can leave."""
-    number = _family(s, "mum", "kid")
+    number = _family(s, "mum", "kid", emails=emails)
     s.book("a1", "mum", s.local(5, 9))
     s.book("a2", "kid", s.local(5, 9, 30))
     first_due = s.local(5, 9) - timedelta(hours=48)
@@ -270,3 +272,54 @@ def test_r11_c7_a_group_whose_sms_could_not_go_covers_nobody(scenario, control):
     mum = [m for m in s.pms.get("appointments/a1").json()["messages"] if m["kind"] == "reminder"]
     assert {m["channel"]: m["status"] for m in mum}["sms"] == "skipped"
     assert "monthly SMS quota reached" in {m["channel"]: m["reason"] for m in mum}["sms"]
+
+
+def _reminder_rows(s, appointment_id: str) -> dict[str, dict]:
+    """The appointment's reminder rows in the ledger, by channel."""
+    messages = s.pms.get(f"appointments/{appointment_id}").json()["messages"]
+    return {m["channel"]: m for m in messages if m["kind"] == "reminder"}
+
+
+def test_r11_b7_a_waiting_group_sms_stopped_meanwhile_sends_each_reminder_by_email(scenario, control):
+    """A family's grouped reminder waits in the paced queue (D17) and the number answers
+    STOP meanwhile. The SMS does not leave, and every appointment it carried still gets
+    its reminder: by email, as a reminder whose SMS is stopped at once does. The owner's
+    email went when its reminder fired (SMS and email); the member's, covered by the group
+    until then, goes now, once. No row says "sent together with" an SMS that never left,
+    and the group is released."""
+    s = scenario(uses_email=True)
+    number, covered, lane_free = _waiting_pair(s, control, emails=True)
+    owner = {"a1": "a2", "a2": "a1"}[covered]
+    assert [r["appointment_id"] for r in s.messages(kind="reminder", channel="email")] == [owner]
+    control.text(number, "STOP")
+    control.advance_to(lane_free + PACED_SMS_WAIT)
+
+    assert _reminders_to(s, number) == []
+    emails = s.messages(kind="reminder", channel="email")
+    assert sorted(r["appointment_id"] for r in emails) == ["a1", "a2"], emails  # each once
+    member = next(r for r in emails if r["appointment_id"] == covered)
+    assert member["recipient"].startswith({"a1": "m", "a2": "k"}[covered]), member  # their own address
+    sms = _reminder_rows(s, covered)["sms"]
+    assert sms["status"] == "skipped" and "did not leave the paced queue" in sms["reason"], sms
+    assert "STOP" in sms["reason"] and f"{owner}#reminder#v1" in sms["reason"], sms
+    assert not [r for r in control.skipped(s.pms.practice_id) if "sent together with" in r["reason"]]
+    assert _reminder_rows(s, owner)["sms"]["status"] == "skipped"
+
+
+def test_r11_b8_a_member_left_out_for_a_new_number_gets_their_reminder_by_email(scenario, control):
+    """A member of a waiting group changes number (D12): the group's SMS leaves without
+    their appointment, and their reminder goes by email instead of being lost; the SMS
+    row says why it did not go."""
+    s = scenario(uses_email=True)
+    number, covered, lane_free = _waiting_pair(s, control, emails=True)
+    owner = {"a1": "a2", "a2": "a1"}[covered]
+    member = {"a1": "mum", "a2": "kid"}[covered]
+    s.patient(member, phone=own_mobile(), name=f"{member.title()} Family", email=f"{member}@family.example.com")
+    control.advance_to(lane_free + PACED_SMS_WAIT)
+
+    (sms,) = _reminders_to(s, number)
+    assert sms["appointment_id"] == owner and "/v1/g/" not in sms["text"], sms
+    emails = s.messages(kind="reminder", channel="email")
+    assert sorted(r["appointment_id"] for r in emails) == ["a1", "a2"], emails
+    row = _reminder_rows(s, covered)["sms"]
+    assert row["status"] == "skipped" and "number changed" in row["reason"], row

@@ -39,6 +39,10 @@ class SendRequest(BaseModel):
     # the appointment and the patient in one request (issue 16). A hint only: the
     # appointment's own patient, read with it, is who gets the message.
     patient_id: Identifier | None = None
+    # D17: the message's SMS did not leave the paced queue (C7's quota, a STOP, SMS
+    # switched off, or a family's SMS that left without this appointment): its email goes
+    # instead, as it would have had the SMS not gone at once (sms_sender asks).
+    email_instead: bool = False
 
     @model_validator(mode="after")
     def _one_subject(self) -> SendRequest:
@@ -142,6 +146,9 @@ class QueuedSms(BaseModel):
     # were kept): read with the rest when it leaves, so that a member whose number is no
     # longer the one the SMS goes to leaves the group's text (R11).
     subject_patients: list[Identifier] = Field(default_factory=list, max_length=20)
+    # R11: the day's group it is the SMS of (its key: a digest, no capability), released
+    # when the SMS does not leave, so that no member is covered by a message that never went.
+    group: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     parts: int = Field(ge=1, le=20)
     month: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}$")  # the quota month its parts count in
     leaves_at: datetime  # the moment its rates gave it

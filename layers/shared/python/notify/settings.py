@@ -110,6 +110,12 @@ class PacedSmsSettings(SmsSettings, _LinkKeySettings):
     public_base_url: str = Field(alias="PUBLIC_BASE_URL", min_length=1)
 
 
+class SmsSenderSettings(PacedSmsSettings):
+    """sms_sender: an SMS that does not leave hands its email to send_push (D17)."""
+
+    send_function_arn: str = Field(alias="SEND_FUNCTION_ARN", min_length=1)
+
+
 class FallbackSettings(PacedSmsSettings):
     """sms_fallback (the state machine invokes it, so it cannot know the machine's ARN)."""
 

@@ -130,14 +130,19 @@ def record_skips(ref: MessageRef, skipped: Sequence[tuple[Channel, str]], now: d
         record_skip(ref, channel, reason, now)
 
 
-def uncover(practice_id: str, subject_id: str, group_message_id: str, reason: str, now: datetime) -> int:
-    """R11: `subject_id`'s rows covered by a grouped message that left written again
-    without it are covered no longer (nothing listed it; erasure need not look there);
-    the row stays skipped, its reason and history say why. How many rows changed."""
+def covered(practice_id: str, subject_id: str, group_message_id: str) -> list[LedgerItem]:
+    """R11: `subject_id`'s rows a grouped message covers (recorded as sent with it)."""
     rows = LedgerItem.query(
         keys.ledger(practice_id, subject_id), filter_condition=LedgerItem.covered_by == group_message_id
     )
-    return sum(_uncover_row(row, group_message_id, reason, now) for row in rows if isinstance(row, LedgerItem))
+    return [row for row in rows if isinstance(row, LedgerItem)]
+
+
+def uncover(rows: list[LedgerItem], group_message_id: str, reason: str, now: datetime) -> int:
+    """R11: rows covered by a grouped message that left without them (written again, or
+    not at all) are covered no longer (nothing listed them; erasure need not look there);
+    each row stays skipped, its reason and history say why. How many rows changed."""
+    return sum(_uncover_row(row, group_message_id, reason, now) for row in rows)
 
 
 def _uncover_row(row: LedgerItem, group_message_id: str, reason: str, now: datetime) -> bool:

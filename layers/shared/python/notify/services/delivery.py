@@ -58,6 +58,7 @@ from . import outcomes, recalls, reminder_groups
 from .message_context import recall_context, template_context
 
 if TYPE_CHECKING:
+    from ..adapters.invoker import Invoker
     from ..settings import PacedSmsSettings
 
 MESSAGE_LEVEL = "message"
@@ -72,6 +73,8 @@ class Sending:
     links: LinkKeys
     escalations: Escalations | None = None  # sms_fallback starts none
     sms_queue: SmsQueue | None = None  # where an SMS waits for its moment (D17)
+    # sms_sender: send_push, which sends the email of a message whose SMS did not leave
+    hand_back: Invoker | None = None
 
     @classmethod
     def from_settings(
@@ -132,6 +135,11 @@ class _Job:
     @property
     def offered(self) -> ChannelsOffered:
         return self.sending.offered
+
+    @property
+    def group_key(self) -> str | None:
+        """The table's key of the group this reminder owns (a digest, no capability)."""
+        return reminder_groups.group_key(self.group_token) if self.group_token else None
 
     @property
     def config(self) -> ChannelConfig:
@@ -299,6 +307,8 @@ def _load_recall(req: SendRequest, now: datetime, sending: Sending, outcome: Del
 
 def deliver(req: SendRequest, now: datetime, sending: Sending) -> DeliveryOutcome:
     """Send `req` on the channels the rules choose and start its escalation if due."""
+    if req.email_instead:
+        return _email_instead(req, now, sending)
     outcome = DeliveryOutcome()
     if req.scheduled and req.appointment_id is not None:
         ledger.close_planned(
@@ -318,8 +328,8 @@ def deliver(req: SendRequest, now: datetime, sending: Sending) -> DeliveryOutcom
     outcome.skipped += [(channel.value, reason) for channel, reason in decision.skipped]
     for channel in decision.channels:
         _send_on(job, channel, now, outcome, fallback_to_email=Channel.EMAIL not in decision.channels)
-    if job.group_token and Channel.SMS.value not in outcome.going and not _sms_may_go(job):
-        reminder_groups.release(job.group_token, job.ref.message_id)  # R11: it covers nobody
+    if job.group_key and Channel.SMS.value not in outcome.going and not _sms_may_go(job):
+        reminder_groups.release(job.group_key, job.ref.message_id)  # R11: it covers nobody
     _count_only_what_went(job, outcome, now)
     sent = outcome.going
     if req.kind is MessageKind.REMINDER and sent and job.appointment is not None:  # A1
@@ -349,6 +359,35 @@ def deliver(req: SendRequest, now: datetime, sending: Sending) -> DeliveryOutcom
     return outcome
 
 
+def _email_instead(req: SendRequest, now: datetime, sending: Sending) -> DeliveryOutcome:
+    """D17: the message's SMS did not leave the paced queue (C7's quota, a STOP, SMS
+    switched off, or a family's SMS left without it, R11): its email goes instead, as when
+    the SMS does not go at once. Once (the email's ledger claim: an email already sent with
+    the SMS is not sent again); nothing when the message went stale meanwhile. An email
+    that was not this message's yet counts against the patient's caps (R11)."""
+    outcome = DeliveryOutcome()
+    job = _load(req, now, sending, outcome)
+    if job is None:
+        return outcome
+    reason = email_ineligibility(job.patient, job.settings, job.offered)
+    if reason is not None:
+        ledger.record_skip(job.ref, Channel.EMAIL, reason, now)
+        outcome.skipped.append((Channel.EMAIL.value, reason))
+        return outcome
+    manual = job.recall is not None and job.recall.source == "manual"
+    if req.kind in reminder_groups.AUTOMATED and not manual:
+        ref = job.ref
+        over = reminder_groups.within_caps(
+            ref.practice_id, job.patient.patient_id, ref.message_id, job.settings, now
+        )
+        if over is not None:
+            ledger.record_skip(ref, Channel.EMAIL, over, now)
+            outcome.skipped.append((Channel.EMAIL.value, over))
+            return outcome
+    _send_on(job, Channel.EMAIL, now, outcome, fallback_to_email=False)
+    return outcome
+
+
 def _one_per_day(
     job: _Job, channels_chosen: tuple[Channel, ...], now: datetime, outcome: DeliveryOutcome
 ) -> _Job | None:
@@ -368,8 +407,8 @@ def _one_per_day(
         )
         if over is not None:
             _not_sent(ref, over, now, outcome)
-            if job.group_token:
-                reminder_groups.release(job.group_token, ref.message_id)
+            if job.group_key:
+                reminder_groups.release(job.group_key, ref.message_id)
             return None
     return job
 
@@ -667,6 +706,7 @@ def _send_sms(job: _Job, now: datetime) -> dict[str, Any]:
                 subject_ids=list(job.subject_ids),
                 subject_versions=list(job.subject_versions),
                 subject_patients=list(job.subject_patients),
+                group=job.group_key,
                 parts=segments,
                 month=month,
                 leaves_at=leaves,

@@ -4,8 +4,12 @@ The sender queued it with its text in the ledger and its parts counted against t
 practice's quota. Whatever changed while it waited is checked again before it leaves: the
 appointment moved or was cancelled, the offered slot went, the recall was booked, the
 patient was erased, switched SMS off or answered STOP. An SMS no longer wanted is recorded
-as skipped with its reason and its parts are given back. A day's grouped reminder (R11)
-still goes while any of its appointments is as its text says, written again for those.
+as skipped with its reason and its parts are given back; where an SMS sent at once would
+have fallen back to email (C7's quota, a STOP, SMS switched off), its email goes instead
+(send_push sends it). A day's grouped reminder (R11) still goes while any of its
+appointments is as its text says, written again for those; each appointment it no longer
+carries, or that it carried and did not leave with, still as it was, gets its email
+instead, and the group is released when its SMS does not go.
 Taking it is a conditional write (B4: a second delivery of the queue's message sends
 nothing); a send the provider throttled or that failed by accident goes back to the queue
 (Lambda retries it, then its dead-letter queue keeps it for a redrive); one the provider
@@ -31,11 +35,12 @@ from ..dal.practices import PracticeRecord
 from ..domain import sms_pacing
 from ..domain.channel_choice import sms_ineligibility
 from ..domain.contact_validation import normalise_mobile
+from ..domain.message_ids import MessageId
 from ..domain.message_plan import staleness_reason
 from ..domain.model import Appointment, Channel, DeliveryStatus, MessageKind, Patient, PracticeSettings
 from ..domain.quiet_hours import defer_out_of_quiet_hours
 from ..observability import logger, metrics
-from . import outcomes
+from . import outcomes, reminder_groups
 from .delivery import (
     Sending,
     appointment_refusal,
@@ -64,6 +69,8 @@ LEFT_OUT = (
     "not sent: its appointment or its patient's number changed while {} waited,"
     " and that SMS left written again without it (R11)"
 )
+# ...and once the group's SMS did not leave at all.
+NOT_LEFT = "not sent: {} did not leave the paced queue ({}) (R11)"
 
 
 def leave(queued: QueuedSms, now: datetime, sending: Sending) -> str:
@@ -102,28 +109,91 @@ def leave(queued: QueuedSms, now: datetime, sending: Sending) -> str:
     phone = normalise_mobile(patient.phone, settings.country) if patient is not None else None
     content = ledger.get_content(ref, Channel.SMS)
     group = _group_now(queued, phone, settings.country) if len(queued.subject_ids) > 1 else None
-    reason = _why_not(req, patient, phone, settings, content, now, group)
+    reason, emailed = _why_not(req, patient, phone, settings, content, now, group)
     again = None
     if reason is None and group is not None and group.changed:
         assert patient is not None and phone is not None and content is not None
         again = _rewritten(queued, group, patient, phone, content, practice, sending)
         reason = "patients erased" if again is None else None
     if reason is not None:
-        ledger.transition(ref, Channel.SMS, DeliveryStatus.SKIPPED, now, reason=f"{reason} (while queued)")
-        quota.refund_sms(req.practice_id, queued.month, queued.parts)
-        logger.info("queued SMS not sent", message_id=ref.message_id, reason=reason)
-        return "skipped"
+        return _not_leaving(queued, ref, reason, f"{reason} (while queued)", emailed, settings, now, sending)
     assert phone is not None and content is not None and content.text
     if not ledger.claim_queued(ref, now):
         logger.info("duplicate delivery ignored", message_id=ref.message_id, channel=Channel.SMS.value)
         return "taken"
     if again is None:
-        return _send(queued, ref, phone, content.text, now, config, settings, said=_readdressed(content, phone))
+        return _send(queued, ref, phone, content.text, now, settings, sending, said=_readdressed(content, phone))
     if again.grown and quota.consume_sms(req.practice_id, queued.month, settings.sms_quota, again.grown) is None:
-        ledger.transition(ref, Channel.SMS, DeliveryStatus.SKIPPED, now, reason="monthly SMS quota reached")
-        quota.refund_sms(req.practice_id, queued.month, queued.parts)
-        return "skipped"
-    return _send(again.leaving, ref, phone, again.said.text or "", now, config, settings, again)
+        full = "monthly SMS quota reached"
+        return _not_leaving(queued, ref, full, full, True, settings, now, sending)
+    return _send(again.leaving, ref, phone, again.said.text or "", now, settings, sending, again)
+
+
+def _not_leaving(
+    queued: QueuedSms,
+    ref: MessageRef,
+    reason: str,
+    recorded: str,
+    emailed: bool,
+    settings: PracticeSettings,
+    now: datetime,
+    sending: Sending,
+) -> str:
+    """The SMS does not leave: every appointment it was to carry, still as it was, gets its
+    email instead (the owner's only for a reason an SMS sent at once falls back to email
+    on, `emailed`), before the row says skipped (a repeated delivery hands back again, and
+    each email's claim keeps it single); the group is released and its parts given back."""
+    req = queued.request
+    # As the direct path: an escalation's SMS falls back to email only for a recall whose
+    # practice sends recalls by email (the push or email before it went already).
+    if emailed and (not queued.escalation or (req.recall_id is not None and settings.recall_email)):
+        _hand_back_one(req, sending)
+    _hand_back(queued, queued.subject_ids, NOT_LEFT.format(ref.message_id, reason), now, sending)
+    ledger.transition(ref, Channel.SMS, DeliveryStatus.SKIPPED, now, reason=recorded)
+    quota.refund_sms(req.practice_id, queued.month, queued.parts)
+    if queued.group:
+        reminder_groups.release(queued.group, req.message_id)
+    logger.info("queued SMS not sent", message_id=ref.message_id, reason=reason)
+    return "skipped"
+
+
+def _hand_back(queued: QueuedSms, subject_ids: list[str], why: str, now: datetime, sending: Sending) -> None:
+    """R11: the group's SMS left without these appointments, or did not leave: the rows it
+    covered say so, and each appointment still as its text says (not moved, cancelled or
+    switched off: those had their own notice) gets its reminder's email instead."""
+    req = queued.request
+    written_for = queued.versions()
+    for appointment_id in subject_ids:
+        if appointment_id == req.appointment_id:
+            continue  # the owner's row is this SMS's own
+        rows = ledger.covered(req.practice_id, appointment_id, req.message_id)
+        if not rows:
+            continue
+        appointment = appointment_store.find_appointment(req.practice_id, appointment_id)
+        version = written_for.get(appointment_id, appointment.version if appointment else 0)
+        if appointment is not None and staleness_reason(MessageKind.REMINDER, version, appointment) is None:
+            for row in rows:
+                sent = MessageId.parse(row.message_id)
+                _hand_back_one(
+                    SendRequest.for_appointment(
+                        req.practice_id,
+                        appointment_id,
+                        sent.kind,
+                        sent.version,
+                        slot_id=sent.slot_id,
+                        offset_hours=sent.offset_hours,
+                        patient_id=appointment.patient_id,
+                    ),
+                    sending,
+                )
+        ledger.uncover(rows, req.message_id, why, now)
+
+
+def _hand_back_one(req: SendRequest, sending: Sending) -> None:
+    if sending.hand_back is None:  # no sender to hand it to (configured so: only sms_sender has one)
+        logger.warning("email instead not sent: no sender to hand it to", message_id=req.message_id)
+        return
+    sending.hand_back.send_now(req.model_copy(update={"email_instead": True, "scheduled": False}))
 
 
 @dataclass(frozen=True)
@@ -271,19 +341,24 @@ def _why_not(
     content: LedgerContentItem | None,
     now: datetime,
     group: _Group | None = None,
-) -> str | None:
+) -> tuple[str | None, bool]:
     """Why the SMS must not leave now after all, or None (a group's reminder goes while
-    any of its appointments is as it was, R11)."""
+    any of its appointments is as it was, R11); and whether an SMS sent at once would
+    have fallen back to email for that reason (SMS switched off, a STOP, a blocked number)."""
     reason = None if group is not None and group.kept else _no_longer_wanted(req, now)
     if reason is None and patient is None:
         reason = "patient erased"
-    if reason is None and patient is not None:
-        reason = sms_ineligibility(patient, settings)
+    if reason is not None:
+        return reason, False
+    assert patient is not None
+    reason = sms_ineligibility(patient, settings)
     if reason is None and phone is not None:
         reason = sms_stop_reason(req.practice_id, phone, recall=req.recall_id is not None)
-    if reason is None and (content is None or not content.text):
-        reason = "text no longer kept"
-    return reason
+    if reason is not None:
+        return reason, True
+    if content is None or not content.text:
+        return "text no longer kept", False
+    return None, False
 
 
 def _send(
@@ -292,18 +367,21 @@ def _send(
     phone: str,
     text: str,
     now: datetime,
-    config: ChannelConfig,
     settings: PracticeSettings,
+    sending: Sending,
     again: _Rewrite | None = None,
     said: ledger.Content | None = None,
 ) -> str:
     req = queued.request
+    config = sending.channels
     try:
         provider_id = channels.send_sms(config, phone, queued.country, text)
     except ChannelError as exc:
         ledger.transition(ref, Channel.SMS, DeliveryStatus.FAILED, now, reason=str(exc)[:200])
         held = queued.parts + (again.shrunk if again else 0)  # all the quota holds for it
         quota.refund_sms(req.practice_id, queued.month, held)
+        if queued.group:  # R11, as when a send at once fails: the group covers nobody more
+            reminder_groups.release(queued.group, req.message_id)
         metrics.add_metric(name="SendFailed_sms", unit="Count", value=1)
         return "failed"
     except Exception as exc:
@@ -331,9 +409,7 @@ def _send(
         provider_message_id=provider_id,
     )
     if again is not None:  # after the row says sent: an error here must not make it look unsent
-        for left_out in again.left_out:
-            if left_out != req.appointment_id:  # the owner's row is this SMS's own
-                ledger.uncover(req.practice_id, left_out, req.message_id, LEFT_OUT.format(ref.message_id), now)
+        _hand_back(again.queued, again.left_out, LEFT_OUT.format(ref.message_id), now, sending)
     _count(queued, settings, now)
     metrics.add_metric(name="Sent_sms", unit="Count", value=1)
     late = (now - queued.leaves_at).total_seconds()

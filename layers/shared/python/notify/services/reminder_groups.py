@@ -102,11 +102,17 @@ def group_reminder(
     return Grouping(tuple(members), token)
 
 
-def release(token: str, message_id: str) -> None:
+def group_key(token: str) -> str:
+    """What the table files the group under: a digest, no capability (a queued SMS may
+    carry it, D17)."""
+    return token_digest(token)
+
+
+def release(key: str, message_id: str) -> None:
     """The group's SMS did not go (the quota, the caps, a STOP, the provider): it covers
     nobody. Released, so each member still to fire goes on its own channels (and may form
     the day's group again); its owner's message went, or was recorded, as itself."""
-    store.release_group(token_digest(token), message_id)
+    store.release_group(key, message_id)
 
 
 def _same_day_by_sms(
