@@ -126,11 +126,11 @@ def main() -> None:
             )
         from notify.dal.outcomes import FEATURES as OUTCOME_FEATURES  # the stack named the table
 
-        per_lifecycle = sum(a1_writes.values()) / len(results)
+        per_lifecycle = a1_writes[lifecycle.UPDATES] / len(results)
         a1_cost = per_lifecycle * 1000 * costs.PRICES["dynamodb_write_unit"]
         print(
-            f"   A1 outcome statistics: {per_lifecycle:.1f} counter updates per lifecycle "
-            f"({', '.join(f'{k} {v}' for k, v in sorted(a1_writes.items()))}): "
+            f"   A1 and K6 counters: {per_lifecycle:.1f} updates per lifecycle, one per step that counts "
+            f"({', '.join(f'{k} {v}' for k, v in sorted(a1_writes.items()) if k != lifecycle.UPDATES)}): "
             f"${a1_cost:.4f} per 1,000 appointments (1 WRU each, included above), plus "
             f"{len(OUTCOME_FEATURES)} CloudWatch metrics for the dashboard, "
             f"${len(OUTCOME_FEATURES) * costs.PRICES['custom_metric_month']:.2f} a month whatever the volume"

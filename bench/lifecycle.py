@@ -83,8 +83,8 @@ def _reset() -> None:
 
 @contextmanager
 def outcome_writes() -> Iterator[Counter[str]]:
-    """Count the A1 counter updates the handlers make (they run in this process), by
-    counter: what the outcome statistics cost."""
+    """Count the A1 and K6 counter updates the handlers make (they run in this process):
+    `UPDATES` the updates, and each counter they add to: what the statistics cost."""
     from notify.dal import outcomes
 
     counted: Counter[str] = Counter()
@@ -93,6 +93,7 @@ def outcome_writes() -> Iterator[Counter[str]]:
     def count(
         practice_id: str, day: str, calendar_id: str, fill_minutes: float | None = None, **increments: int
     ) -> None:
+        counted[UPDATES] += 1
         counted.update(k for k, v in increments.items() if v)
         original(practice_id, day, calendar_id, fill_minutes, **increments)
 
@@ -101,6 +102,9 @@ def outcome_writes() -> Iterator[Counter[str]]:
         yield counted
     finally:
         outcomes.count = original  # type: ignore[assignment]
+
+
+UPDATES = "(updates)"
 
 
 def lifecycles(stack: Any) -> dict[str, dict[str, Any]]:
