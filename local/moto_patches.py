@@ -50,10 +50,13 @@ The patches:
 12. A request's action is looked up on its handler class directly: moto listed every
    member of the class (`inspect.getmembers`, a few hundred for DynamoDB's) on every
    request to ask whether one name is among its functions.
-13. UpdateItem's validator works on the expression parsed again from its text, not on a
-   deep copy of the parsed tree: moto parses the text, then deep-copies the untouched tree
-   for each validation (to keep it for a second one), and copying the tree took twice as
-   long as parsing it. The parser is deterministic, so the tree is the same.
+13. An update expression is parsed once per text, and UpdateItem's validator works on a
+   copy of the tree made from its nodes' own fields (type, children, parent), not a deep
+   copy: moto parsed each update's text twice (the request's checks, then the backend),
+   and deep-copied the untouched tree for each validation (to keep it for a second one);
+   copying took as long as parsing. The parser is deterministic and nothing changes the
+   tree it returns before the copy, so one tree per text serves every update of it (a
+   startup check compares the copy with a deep copy, field by field).
 14. A request reaches moto's view for it without Flask (emulator.DirectDispatcher): the
    view's steps (record the request, call the service's handler with moto's request
    class, answer its status, headers and body, a ClientError as a 400) run on the same
@@ -90,10 +93,11 @@ try:
     from moto.core import responses as moto_responses
     from moto.core import serialize as moto_serialize
     from moto.core import utils as moto_utils
+    from moto.dynamodb import responses as moto_dynamodb_responses
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import StreamRecord, StreamShard, Table
     from moto.dynamodb.parsing import validators as dynamodb_validators
-    from moto.dynamodb.parsing.ast_nodes import UpdateExpression
+    from moto.dynamodb.parsing.ast_nodes import Node, UpdateExpression
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser
     from moto.moto_server import werkzeug_app
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
@@ -553,22 +557,45 @@ def patch_action_lookup() -> None:
 _PARSED_FROM = "_local_parsed_from"
 
 
+_KEPT_TREES = 4096  # distinct update expressions kept (ours are a few dozen)
+_LEAVES = (str, int)  # what a tree's nodes hold besides nodes
+
+
+def _copied(node: Any, parent: Any = None) -> Any:
+    """A copy of a parsed update expression tree to change: each node's own fields (its
+    type, its children, copied in turn, and its parent, the copy's) without the tag."""
+    twin = object.__new__(type(node))
+    fields = node.__dict__.copy()
+    fields.pop(_PARSED_FROM, None)
+    if "parent" in fields:
+        fields["parent"] = parent
+    if fields.get("children") is not None:  # a name, a placeholder or a function: text
+        fields["children"] = [c if type(c) in _LEAVES else _copied(c, twin) for c in fields["children"]]
+    twin.__dict__.update(fields)
+    return twin
+
+
 def patch_update_validation() -> None:
     make = UpdateExpressionParser.__dict__["make"]
     if getattr(make, "_local_patch", False):
         return
     parse = make.__func__
+    kept: dict[str, Any] = {}
 
     def parsed(cls: Any, expression: str) -> Any:
-        tree = parse(cls, expression)
-        setattr(tree, _PARSED_FROM, expression)  # untouched as it leaves the parser
+        tree = kept.get(expression)
+        if tree is None:  # a text that does not parse raises, each time, as moto's
+            tree = parse(cls, expression)
+            setattr(tree, _PARSED_FROM, expression)  # untouched as it leaves the parser
+            if len(kept) >= _KEPT_TREES:
+                kept.clear()
+            kept[expression] = tree
         return tree
 
     def fresh(tree: Any, memo: Any = None) -> Any:
-        text = getattr(tree, _PARSED_FROM, None) if type(tree) is UpdateExpression else None
-        if text is None:
-            return copy.deepcopy(tree, memo)
-        return parse(UpdateExpressionParser, text)  # the same tree, untagged (a copy to change)
+        if type(tree) is UpdateExpression and getattr(tree, _PARSED_FROM, None) is not None:
+            return _copied(tree)  # a copy to change; the kept tree stays as parsed
+        return copy.deepcopy(tree, memo)
 
     parsed._local_patch = fresh._local_patch = True  # type: ignore[attr-defined]
     UpdateExpressionParser.make = classmethod(parsed)  # type: ignore[method-assign,assignment]
@@ -662,6 +689,11 @@ def _preconditions() -> list[str]:
         ),
         "the response serializer no longer picks values as patch 11 mirrors": _picks_as_mirrored(),
         "UpdateItem's validator no longer deep-copies the tree UpdateItem parsed": _validates_a_copy(),
+        "an update expression's tree holds more than patch 13 copies": _copies_as_deep_copies(),
+        "the request's checks do more than read the update expression's tree": all(
+            _source(handler).count("update_expression_ast") == 1 + _source(handler).count("ast.find_clauses(")
+            for handler in (moto_dynamodb_responses.DynamoHandler.update_item,)
+        ),
         "a request's action is no longer found with `action in method_names_from_class(...)` only": (
             getattr(moto_responses.method_names_from_class, "_local_patch", False)
             or (
@@ -748,6 +780,50 @@ def _validates_a_copy() -> bool:
         and update.count("update_expression_ast") == 3  # parsed, then handed to each validator
         and isinstance(UpdateExpressionParser.__dict__.get("make"), classmethod)
     )
+
+
+def _copies_as_deep_copies() -> bool:
+    """Patch 13's copy of a tree is a deep copy's twin: the same node types and fields,
+    each child's parent its own copy's node, nothing shared with the tree it copies."""
+    sample = (
+        "SET #0 = list_append(if_not_exists(#0, :0), :1), #1 = #1 + :2, #2.k[1] = :3"
+        " ADD #3 :4 REMOVE #4 DELETE #5 :5"
+    )
+    tree = UpdateExpressionParser.make(sample)
+
+    def twins(deep: Any, ours: Any, parent: Any) -> bool:
+        if type(deep) is not type(ours):
+            return False
+        if not isinstance(deep, Node):
+            return bool(deep == ours)
+        if ours.__dict__.get("parent", parent) is not parent or not hasattr(ours, "__dict__"):
+            return False
+        fields = {k for k in deep.__dict__ if k != _PARSED_FROM}
+        if fields != set(ours.__dict__) or not fields <= {"type", "children", "parent"}:
+            return False
+        children, copied = deep.__dict__.get("children"), ours.__dict__.get("children")
+        if deep.__dict__.get("type") != ours.__dict__.get("type"):
+            return False
+        if children is None or copied is None:
+            return children is copied
+        return (
+            type(children) is type(copied) is list
+            and len(children) == len(copied)
+            and all(twins(d, o, ours) for d, o in zip(children, copied, strict=True))
+        )
+
+    return twins(copy.deepcopy(tree), _copied(tree), None) and not any(
+        isinstance(getattr(cls, "__slots__", None), tuple) for cls in _node_classes()
+    )
+
+
+def _node_classes() -> list[type]:
+    found, todo = [], [Node]
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return found
 
 
 def verify() -> list[str]:

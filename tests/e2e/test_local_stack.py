@@ -632,14 +632,18 @@ def test_emulator_an_action_is_found_as_moto_lists_it(local_stack):
     assert dynamodb.describe_table(TableName=local_stack.table_name)["Table"]["TableName"]
 
 
-def test_emulator_updates_validate_the_expression_parsed_again(local_stack, monkeypatch):
-    """Patch 13: UpdateItem's validator works on the expression parsed again from its text
-    instead of a deep copy of the tree parsed from it. Every update below, on an item and
-    on a missing one (validated twice), and every refusal, answers as with moto's copy."""
+def test_emulator_updates_parse_each_expression_once_and_validate_a_copy(local_stack, monkeypatch):
+    """Patch 13: an update expression is parsed once per text, and UpdateItem's validator
+    works on a copy of that tree made from its nodes' fields instead of a deep copy. Every
+    update below, on an item and on a missing one (validated twice), and every refusal,
+    answers as with moto's deep copy; the tree kept for a text is the one parsed for it
+    again, unchanged by all the updates it served."""
     import copy
 
     from botocore.exceptions import ClientError
     from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.tokens import ExpressionTokenizer
 
     dynamodb, table = boto3.client("dynamodb"), local_stack.table_name
     start = {"n": {"N": "1"}, "s": {"S": "x"}, "l": {"L": [{"S": "a"}]}, "ss": {"SS": ["a", "b"]}, "m": {"M": {}}}
@@ -679,6 +683,18 @@ def test_emulator_updates_validate_the_expression_parsed_again(local_stack, monk
         return said
 
     patched = answers()
+
+    def shape(node: object) -> object:
+        children = getattr(node, "children", None)
+        if children is None:
+            return node if isinstance(node, str | int) else type(node).__name__
+        return (type(node).__name__, tuple(shape(c) for c in children))
+
+    for expression, _ in updates:
+        kept = UpdateExpressionParser.make(expression)
+        assert UpdateExpressionParser.make(expression) is kept  # parsed once
+        parsed_now = UpdateExpressionParser(ExpressionTokenizer.make_list(expression)).parse()
+        assert shape(kept) == shape(parsed_now)  # as parsed: no update changed it
     assert validators.deepcopy is not copy.deepcopy
     monkeypatch.setattr(validators, "deepcopy", copy.deepcopy)
     assert answers() == patched
