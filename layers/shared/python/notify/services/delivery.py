@@ -374,16 +374,11 @@ def _email_instead(req: SendRequest, now: datetime, sending: Sending) -> Deliver
         ledger.record_skip(job.ref, Channel.EMAIL, reason, now)
         outcome.skipped.append((Channel.EMAIL.value, reason))
         return outcome
-    manual = job.recall is not None and job.recall.source == "manual"
-    if req.kind in reminder_groups.AUTOMATED and not manual:
-        ref = job.ref
-        over = reminder_groups.within_caps(
-            ref.practice_id, job.patient.patient_id, ref.message_id, job.settings, now
-        )
-        if over is not None:
-            ledger.record_skip(ref, Channel.EMAIL, over, now)
-            outcome.skipped.append((Channel.EMAIL.value, over))
-            return outcome
+    over = _over_caps(job, now)
+    if over is not None:
+        ledger.record_skip(job.ref, Channel.EMAIL, over, now)
+        outcome.skipped.append((Channel.EMAIL.value, over))
+        return outcome
     _send_on(job, Channel.EMAIL, now, outcome, fallback_to_email=False)
     return outcome
 
@@ -399,18 +394,23 @@ def _one_per_day(
         if grouped is None:
             return None
         job = grouped
-    manual = job.recall is not None and job.recall.source == "manual"  # the practice's own act
-    if kind in reminder_groups.AUTOMATED and channels_chosen and not manual:
-        ref = job.ref
-        over = reminder_groups.within_caps(
-            ref.practice_id, job.patient.patient_id, ref.message_id, job.settings, now
-        )
-        if over is not None:
-            _not_sent(ref, over, now, outcome)
-            if job.group_key:
-                reminder_groups.release(job.group_key, ref.message_id)
-            return None
+    over = _over_caps(job, now) if channels_chosen else None
+    if over is not None:
+        _not_sent(job.ref, over, now, outcome)
+        if job.group_key:
+            reminder_groups.release(job.group_key, job.ref.message_id)
+        return None
     return job
+
+
+def _over_caps(job: _Job, now: datetime) -> str | None:
+    """R11: count an automated message against the patient's caps (a manual recall is the
+    practice's own act: not counted); the reason when over."""
+    manual = job.recall is not None and job.recall.source == "manual"
+    if job.ref.kind not in reminder_groups.AUTOMATED or manual:
+        return None
+    ref = job.ref
+    return reminder_groups.within_caps(ref.practice_id, job.patient.patient_id, ref.message_id, job.settings, now)
 
 
 def _sms_may_go(job: _Job) -> bool:
