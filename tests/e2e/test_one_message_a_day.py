@@ -323,3 +323,52 @@ def test_r11_b8_a_member_left_out_for_a_new_number_gets_their_reminder_by_email(
     assert sorted(r["appointment_id"] for r in emails) == ["a1", "a2"], emails
     row = _reminder_rows(s, covered)["sms"]
     assert row["status"] == "skipped" and "number changed" in row["reason"], row
+
+
+# A practice's reminder whose own text (one appointment) is longer than its list of the
+# day's appointments (R11): a group left with one appointment is written again longer.
+LONG_OWN_REMINDER = (
+    '{% block sms %}{% if appointments | default("") %}Reminder {{ day_short }}: {{ appointments }} {{ link }}'
+    "{% else %}Reminder: {{ practice }} {{ when_short }}. Please bring your insurance card and a list of"
+    " your medicines, arrive ten minutes early, and tell us at the desk if anything about your health"
+    " has changed since your last visit. Confirm or cancel: {{ link }}{% endif %}{% endblock %}"
+    "{% block push_title %}Appointment reminder{% endblock %}"
+    "{% block push_body %}{{ when }} at {{ practice }}.{% endblock %}"
+    "{% block email_subject %}Reminder: {{ practice }} on {{ when }}{% endblock %}"
+    "{% block email_text %}Hello {{ first_name }}, your appointment at {{ practice }} is on {{ when }}."
+    " Confirm: {{ confirm_link }}{% endblock %}"
+)
+
+
+def test_r11_c7_a_waiting_group_written_again_longer_at_the_quota_sends_its_reminder_by_email(scenario, control):
+    """The owner's appointment of a waiting group is cancelled, so the SMS is written again
+    as the member's own reminder, which is longer; the quota has no parts left for the
+    difference. The SMS does not leave (C7), and the member's reminder goes by email, as an
+    SMS at the quota falls back to email at once."""
+    from ops.practice import configure
+
+    settings = dict(
+        name="Harbour Dental",
+        timezone="Europe/Warsaw",
+        country="PL",
+        locale="en",
+        booking_url="https://book.example.com/harbour",
+        uses_email=True,
+        templates={"en/reminder.j2": LONG_OWN_REMINDER},
+    )
+    s = scenario(**settings)
+    number, covered, lane_free = _waiting_pair(s, control, emails=True)
+    owner = {"a1": "a2", "a2": "a1"}[covered]
+    used = s.pms.get("usage").json()["sms_used"]
+    configure(s.pms.practice_id, **settings, sms_quota=used)  # the group's parts were the last
+    s.change("appointment.cancelled", {"appointment_id": owner})
+    control.advance_to(lane_free + PACED_SMS_WAIT)
+
+    assert _reminders_to(s, number) == []
+    owners = _reminder_rows(s, owner)["sms"]
+    assert owners["status"] == "skipped" and owners["reason"] == "monthly SMS quota reached", owners
+    emails = s.messages(kind="reminder", channel="email")
+    assert sorted(r["appointment_id"] for r in emails) == ["a1", "a2"], emails  # the member's now
+    sms = _reminder_rows(s, covered)["sms"]
+    assert "did not leave the paced queue (monthly SMS quota reached)" in sms["reason"], sms
+    assert s.pms.get("usage").json()["sms_used"] < used  # the group's parts given back
