@@ -50,6 +50,17 @@ class Scenario:
             noon = datetime.combine(now.date(), time(12), tzinfo=zone)
             self.control.advance_to((noon if now < noon else noon + timedelta(days=1)).astimezone(UTC))
 
+    def within_a_month(self, days: int) -> None:
+        """Move the shared clock on to the next month's first noon (Warsaw time) unless the
+        next `days` days stay within this (UTC) month: SMS quotas count per month (C7), so
+        a test that fills one must not see it renewed halfway, wherever earlier tests left
+        the clock."""
+        now = self.control.now()
+        if (now + timedelta(days=days)).strftime("%Y-%m") != now.strftime("%Y-%m"):
+            first = (now.replace(day=28) + timedelta(days=4)).replace(day=1)
+            zone = ZoneInfo("Europe/Warsaw")
+            self.control.advance_to(datetime.combine(first.date(), time(12), tzinfo=zone).astimezone(UTC))
+
     def patient(self, patient_id: str, **data) -> None:
         data.setdefault("phone", "601 234 567")
         data.setdefault("name", "Jan Kowalski")

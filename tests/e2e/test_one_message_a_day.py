@@ -258,6 +258,7 @@ def test_r11_c7_a_group_whose_sms_could_not_go_covers_nobody(scenario, control):
     mum has none, so hers is recorded as stopped by the quota), and no row says "sent
     together with" a message that never left."""
     s = scenario(sms_quota=1, uses_email=True)
+    s.within_a_month(7)  # the quota the confirmations fill is the reminders' month's
     digits = own_mobile()
     s.patient("mum", phone=digits, name="Mum Family")
     s.patient("kid", phone=digits, name="Kid Family", email="kid@example.com")
@@ -357,6 +358,7 @@ def test_r11_c7_a_waiting_group_written_again_longer_at_the_quota_sends_its_remi
         templates={"en/reminder.j2": LONG_OWN_REMINDER},
     )
     s = scenario(**settings)
+    s.within_a_month(7)  # the quota filled below is the month the SMS leaves in
     number, covered, lane_free = _waiting_pair(s, control, emails=True)
     owner = {"a1": "a2", "a2": "a1"}[covered]
     used = s.pms.get("usage").json()["sms_used"]
