@@ -193,3 +193,38 @@ def test_b8_successor_names_count_up():
     assert successor_name("abc") == "abc-r1"
     assert successor_name("abc-r1") == "abc-r2"
     assert successor_name("ab-rc") == "ab-rc-r1"
+
+
+def test_b5_b8_a_planned_message_whose_schedule_never_reached_its_sender_reads_overdue(
+    scenario, control, local_stack
+):
+    """A reminder's schedule never reaches send_push (here: deleted, as when Scheduler's
+    tries all fail into its dead-letter queue). Once its moment, its flexible window and
+    every retry are past, the practice's ledger no longer shows a plain "planned" row in
+    the past: it says the reminder is overdue and why; until then it is planned."""
+    import boto3
+
+    s = scenario()
+    s.patient("pat")
+    s.book("a1", "pat", s.local(5))
+
+    def reminder_row() -> dict:
+        (row,) = [
+            m
+            for m in s.pms.get("appointments/a1").json()["messages"]
+            if (m["kind"], m["channel"]) == ("reminder", "schedule")
+        ]
+        return row
+
+    planned = reminder_row()
+    assert planned["status"] == "planned" and planned["reason"] is None
+    group = local_stack.deployment.schedule_groups[0]
+    name = f"{s.pms.practice_id}.a1.reminder.v1"
+    boto3.client("scheduler").delete_schedule(Name=name, GroupName=group)
+    due = datetime.fromisoformat(planned["due_at"])
+    control.advance_to(due + timedelta(hours=2))  # its window and retries may still run
+    assert reminder_row()["status"] == "planned" and reminder_row()["reason"] is None
+    control.advance_to(due + timedelta(hours=3, minutes=1))
+    overdue = reminder_row()
+    assert overdue["status"] == "planned" and overdue["reason"].startswith("overdue"), overdue
+    assert s.messages("a1", kind="reminder") == []

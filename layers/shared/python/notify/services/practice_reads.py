@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ..adapters.scheduler import run_its_course
 from ..dal import appointments as appointment_store
 from ..dal import conversations, ledger, quota
 from ..dal import practices as practice_store
@@ -13,12 +14,29 @@ from ..dal import recalls as recall_store
 from ..dal.callbacks import list_callbacks
 from ..dal.conversions import settings_to_json
 from ..dal.errors import NotFoundError
+from ..dal.models import LedgerItem
 from ..domain.contact_validation import normalise_mobile
-from ..domain.model import Appointment, PracticeSettings
+from ..domain.message_plan import SPREAD
+from ..domain.model import Appointment, DeliveryStatus, PracticeSettings
 from .errors import NotFoundForPracticeError, UnknownPatientError
 
+# B5, B8: a planned row whose schedule has had its moment, its flexible window and every
+# retry (and an hour more) without a send closing it: it never reached its sender.
+OVERDUE = (
+    "overdue: its moment passed and it has not gone (its schedule's tries failed; the"
+    " operators are alerted and can send it again, B8)"
+)
 
-def _entry(entry: ledger.Entry) -> dict[str, Any]:
+
+def _reason(row: LedgerItem, now: datetime) -> str | None:
+    planned = row.channel == ledger.SCHEDULE and row.status == DeliveryStatus.PLANNED.value
+    widest = int(SPREAD.total_seconds()) // 60  # the flexible window no schedule exceeds
+    if planned and row.due_at is not None and run_its_course(row.due_at, widest, now):
+        return OVERDUE
+    return row.reason
+
+
+def _entry(entry: ledger.Entry, now: datetime) -> dict[str, Any]:
     row, content = entry.row, entry.content
     return {
         "message_id": row.message_id,
@@ -27,7 +45,7 @@ def _entry(entry: ledger.Entry) -> dict[str, Any]:
         "kind": row.kind,
         "channel": row.channel,
         "status": row.status,
-        "reason": row.reason,
+        "reason": _reason(row, now),
         "segments": row.segments,
         "due_at": row.due_at.isoformat() if row.due_at else None,
         # P2: kept for the practice's retention period after the appointment, then gone.
@@ -60,13 +78,13 @@ def appointment_report(practice_id: str, appointment_id: str, now: datetime) -> 
         raise NotFoundForPracticeError(appointment_id) from exc
     return {
         "appointment": _appointment(appointment),
-        "messages": [_entry(e) for e in ledger.for_subject(practice_id, appointment_id, now)],
+        "messages": [_entry(e, now) for e in ledger.for_subject(practice_id, appointment_id, now)],
     }
 
 
 def patient_messages(practice_id: str, patient_id: str, now: datetime) -> dict[str, Any]:
     messages = ledger.for_patient(practice_id, patient_id, now)
-    return {"patient_id": patient_id, "messages": [_entry(e) for e in messages]}
+    return {"patient_id": patient_id, "messages": [_entry(e, now) for e in messages]}
 
 
 def patient_export(practice_id: str, patient_id: str, now: datetime) -> dict[str, Any]:
@@ -98,7 +116,7 @@ def patient_export(practice_id: str, patient_id: str, now: datetime) -> dict[str
         },
         "sms_consent": conversations.consent_of(practice_id, number) if number else None,
         "appointments": [_appointment(a) for a in appointments],
-        "messages": [_entry(e) for e in messages],
+        "messages": [_entry(e, now) for e in messages],
         "recalls": [
             {
                 "recall_type": r.recall_type,
