@@ -640,6 +640,7 @@ def _preconditions() -> list[str]:
     transact, query = DynamoDBBackend.transact_write_items, Table.query
     server_init, shard = _source(ThreadedMotoServer.__init__), _source(StreamShard)
     sqs_source = _source(sqs_models)
+    update_request = _source(moto_dynamodb_responses.DynamoHandler.update_item)
     holds = {
         "Timestamp wait helpers are gone": all(
             hasattr(Timestamp, name) for name in ("_from_timestamp_string", "_get_wait_seconds")
@@ -690,9 +691,8 @@ def _preconditions() -> list[str]:
         "the response serializer no longer picks values as patch 11 mirrors": _picks_as_mirrored(),
         "UpdateItem's validator no longer deep-copies the tree UpdateItem parsed": _validates_a_copy(),
         "an update expression's tree holds more than patch 13 copies": _copies_as_deep_copies(),
-        "the request's checks do more than read the update expression's tree": all(
-            _source(handler).count("update_expression_ast") == 1 + _source(handler).count("ast.find_clauses(")
-            for handler in (moto_dynamodb_responses.DynamoHandler.update_item,)
+        "the request's checks do more than read the update expression's tree": (
+            update_request.count("update_expression_ast") == 1 + update_request.count("ast.find_clauses(")
         ),
         "a request's action is no longer found with `action in method_names_from_class(...)` only": (
             getattr(moto_responses.method_names_from_class, "_local_patch", False)
@@ -796,20 +796,16 @@ def _copies_as_deep_copies() -> bool:
             return False
         if not isinstance(deep, Node):
             return bool(deep == ours)
-        if ours.__dict__.get("parent", parent) is not parent or not hasattr(ours, "__dict__"):
+        fields = {k: v for k, v in deep.__dict__.items() if k != _PARSED_FROM}
+        if fields.keys() != ours.__dict__.keys() or not fields.keys() <= {"type", "children", "parent"}:
             return False
-        fields = {k for k in deep.__dict__ if k != _PARSED_FROM}
-        if fields != set(ours.__dict__) or not fields <= {"type", "children", "parent"}:
+        if ours.__dict__.get("parent", parent) is not parent or fields.get("type") != ours.__dict__.get("type"):
             return False
-        children, copied = deep.__dict__.get("children"), ours.__dict__.get("children")
-        if deep.__dict__.get("type") != ours.__dict__.get("type"):
-            return False
+        children, copied = fields.get("children"), ours.__dict__.get("children")
         if children is None or copied is None:
             return children is copied
-        return (
-            type(children) is type(copied) is list
-            and len(children) == len(copied)
-            and all(twins(d, o, ours) for d, o in zip(children, copied, strict=True))
+        return len(children) == len(copied) and all(
+            twins(d, o, ours) for d, o in zip(children, copied, strict=True)
         )
 
     return twins(copy.deepcopy(tree), _copied(tree), None) and not any(

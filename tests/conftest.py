@@ -45,6 +45,17 @@ def browser(local_stack):
     return PatientBrowser(local_stack.api_url)
 
 
+# What a test's practice is unless the test says otherwise (ops.practice.configure replaces
+# every setting: a test changing one passes these with it).
+PRACTICE_DEFAULTS = dict(
+    name="Harbour Dental",
+    timezone="Europe/Warsaw",
+    country="PL",
+    locale="en",
+    booking_url="https://book.example.com/harbour",
+)
+
+
 @pytest.fixture
 def new_practice(local_stack, control):
     """Onboard a fresh practice and return its PMS client: new_practice(**settings)."""
@@ -53,14 +64,7 @@ def new_practice(local_stack, control):
 
     def make(**settings):
         practice_id = f"p-{uuid.uuid4().hex[:10]}"
-        defaults = dict(
-            name="Harbour Dental",
-            timezone="Europe/Warsaw",
-            country="PL",
-            locale="en",
-            booking_url="https://book.example.com/harbour",
-        )
-        credentials = onboard(practice_id, **{**defaults, **settings})
+        credentials = onboard(practice_id, **{**PRACTICE_DEFAULTS, **settings})
         return PracticeClient(local_stack.api_url, credentials, control)
 
     return make

@@ -348,15 +348,9 @@ def test_r11_c7_a_waiting_group_written_again_longer_at_the_quota_sends_its_remi
     SMS at the quota falls back to email at once."""
     from ops.practice import configure
 
-    settings = dict(
-        name="Harbour Dental",
-        timezone="Europe/Warsaw",
-        country="PL",
-        locale="en",
-        booking_url="https://book.example.com/harbour",
-        uses_email=True,
-        templates={"en/reminder.j2": LONG_OWN_REMINDER},
-    )
+    from ..conftest import PRACTICE_DEFAULTS
+
+    settings = dict(PRACTICE_DEFAULTS, uses_email=True, templates={"en/reminder.j2": LONG_OWN_REMINDER})
     s = scenario(**settings)
     s.within_a_month(7)  # the quota filled below is the month the SMS leaves in
     number, covered, lane_free = _waiting_pair(s, control, emails=True)
