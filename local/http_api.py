@@ -12,6 +12,7 @@ import base64
 import json
 import re
 import sys
+import threading
 import time
 import traceback
 import uuid
@@ -49,6 +50,7 @@ class LocalApi:
         # Literal segments win over parameters, as in API Gateway.
         self.routes = sorted(((r, _compile(r.path)) for r in routes), key=lambda pair: pair[0].path.count("{"))
         self.runtime = runtime
+        self._environments: dict[str, threading.Lock] = {}  # per function, as one Lambda environment
         self.router = router
         self.clock = clock
         self.stage = stage
@@ -122,8 +124,15 @@ class LocalApi:
             "body": text or None,
             "isBase64Encoded": encoded,
         }
+        # Lambda runs one request at a time in an execution environment (concurrent ones get
+        # environments of their own); here one process holds each function's module state,
+        # and powertools' resolver keeps a request's event on its class and its route in a
+        # dict every request clears when it ends. So each function takes its requests one at
+        # a time here: concurrent requests in one process read each other's event.
+        environment = self._environments.setdefault(route.function, threading.Lock())
         try:
-            result = self.runtime.invoke(route.function, event)
+            with environment:
+                result = self.runtime.invoke(route.function, event)
         except InvocationError:
             # What CloudWatch Logs would show the operator: the function's traceback.
             sys.stderr.write(

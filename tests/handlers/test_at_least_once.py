@@ -187,3 +187,53 @@ def test_t1_an_sms_recorded_after_a_newer_one_to_that_number_leaves_the_newer_th
     missing = ledger.MessageRef(practice, "a3", "pat", "a3.reminder.v1", MessageKind.REMINDER)
     with pytest.raises(TransactWriteError):
         ledger.transition(missing, Channel.SMS, DeliveryStatus.SENT, later, latest=thread_of(missing, later))
+
+
+def test_f2_ten_takers_of_one_slot_at_once_exactly_one_wins(new_practice, control, local_stack):
+    """F2 at the data layer, in threads: ten patients' accepts have each read the slot open
+    and their own appointment before any writes; the slot's conditional write lets exactly
+    one move in. (The local API hands patient_links one request at a time, as one Lambda
+    environment: this is where the accepts' race is run.)"""
+    from dataclasses import replace
+
+    from notify.dal import appointments, slots
+    from notify.domain.model import FreedSlot, SlotStatus
+
+    pms = new_practice()
+    later = control.now() + timedelta(days=9)
+    for i in range(10):
+        pms.send("patient.upserted", {"patient_id": f"p{i}", "phone": "601 234 567"})
+        start = later + timedelta(hours=i)
+        pms.send(
+            "appointment.created",
+            {
+                "appointment_id": f"c{i}",
+                "patient_id": f"p{i}",
+                "start": start.isoformat(),
+                "end": (start + timedelta(minutes=30)).isoformat(),
+            },
+        )
+    freed = control.now() + timedelta(days=4)
+    slot = FreedSlot(pms.practice_id, "freed.v1", "default", freed, freed + timedelta(minutes=30))
+    assert slots.open_slot(slot, [f"c{i}" for i in range(10)], control.now())
+    barrier = threading.Barrier(10)
+    won: list[tuple[str, bool]] = []
+
+    def take(appointment_id: str) -> None:
+        current, revision = appointments.get_appointment(pms.practice_id, appointment_id)
+        moved = replace(current, start=slot.start, end=slot.end)
+        barrier.wait()  # every taker has read before anyone writes
+        won.append((appointment_id, slots.take_slot(slot, moved, revision, [])))
+
+    threads = [threading.Thread(target=take, args=(f"c{i}",)) for i in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winners = [a for a, took in won if took]
+    assert len(won) == 10 and len(winners) == 1, won
+    taken = slots.get_slot(pms.practice_id, "freed.v1")
+    assert taken is not None and taken[0].status is SlotStatus.TAKEN
+    assert taken[0].winner_appointment_id == winners[0]
+    starts = [appointments.get_appointment(pms.practice_id, f"c{i}")[0].start for i in range(10)]
+    assert starts.count(slot.start) == 1
