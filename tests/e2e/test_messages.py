@@ -283,6 +283,35 @@ def test_c3_the_practice_registers_the_app_device_and_later_messages_go_by_push(
     assert [r["channel"] for r in s.messages("a1", kind="reminder")] == ["push"]
 
 
+def test_c3_b9_a_visit_attended_before_the_patients_record_arrived_counts_when_it_comes(
+    scenario, control, aws_requests
+):
+    """The PMS sends an app booking and its attended visit before the patient's record
+    (B9: deliveries come in any order). The outcome is applied and counted (A1; it was a
+    502 before, and its retry a duplicate that counted nothing), and the attended platform
+    booking is written in the visit's own transaction: once the patient's record comes,
+    with the app, the practice's next booking goes by push (C3)."""
+    s = scenario()
+    visit = s.local(1, 10)
+    s.book("a1", "late", visit, source="app")
+    control.advance_to(visit + timedelta(hours=1))
+    aws_requests.clear()
+    response = s.pms.send("appointment.attended", {"appointment_id": "a1"})
+    assert response.status_code == 202, response.text
+    patient_key = "PATIENT#late"
+    assert not [p for op, p in aws_requests if op == "UpdateItem" and p["Key"]["sk"]["S"] == patient_key]
+    (visit_write,) = [
+        p for op, p in aws_requests if op == "TransactWriteItems" and "APPT#a1" in str(p["TransactItems"])
+    ]
+    assert [i["Update"]["Key"]["sk"]["S"] for i in visit_write["TransactItems"] if "Update" in i] == [patient_key]
+    totals = s.pms.get("outcomes", **{"from": "2000-01-01", "to": "2100-01-01"}).json()["totals"]
+    assert totals["attended"] == 1, totals
+
+    s.patient("late", has_app=True, push_enabled=True, device_token="fcm-token-late-01", platform="android")
+    s.book("a2", "late", s.local(9), source="practice")
+    assert [r["channel"] for r in s.messages("a2", kind="confirmation")] == ["push"]
+
+
 def test_r6_notice_without_app_or_email_goes_by_sms_and_shows_no_phantom_push(scenario, control):
     s = scenario(uses_email=True)
     s.patient("pat", email="jan@example.com")

@@ -237,3 +237,55 @@ def test_f2_ten_takers_of_one_slot_at_once_exactly_one_wins(new_practice, contro
     assert taken[0].winner_appointment_id == winners[0]
     starts = [appointments.get_appointment(pms.practice_id, f"c{i}")[0].start for i in range(10)]
     assert starts.count(slot.start) == 1
+
+
+def test_b9_c3_a_patient_update_read_before_an_attended_visit_does_not_write_over_it(
+    new_practice, control, local_stack, monkeypatch
+):
+    """A PMS update of the patient reads their item; before it writes, the visit's
+    attended platform booking (C3) and a bounce of their address (C5) are recorded. The
+    update's write then reads again instead of writing over them: it keeps the service's
+    fields and applies its own."""
+    from notify.dal import practices as practice_store
+
+    pms = _book_one(new_practice, control)
+    first = {"patient_id": "pat", "phone": "601 234 567", "email": "jan@example.com"}
+    assert pms.send("patient.upserted", first).status_code == 202
+    real, raced = practice_store.service_owned, []
+
+    def read_then_race(item):
+        as_read = real(item)
+        if not raced:  # only between the first read and its write
+            raced.append(as_read)
+            patient, actions = practice_store.attended_platform_booking(pms.practice_id, "pat")
+            patient.update(actions=actions)
+            assert practice_store.mark_email_bounced(pms.practice_id, "pat", "jan@example.com")
+        return as_read
+
+    monkeypatch.setattr(practice_store, "service_owned", read_then_race)
+    update = {"patient_id": "pat", "phone": "601 234 567", "email": "jan@example.com", "name": "Jan Nowak"}
+    response = pms.send("patient.upserted", update)
+    assert response.status_code == 202, response.text
+    assert raced == [{"attended_platform_booking": False, "email_bounced": False, "push_endpoint": ""}]
+    stored = practice_store.find_patient(pms.practice_id, "pat")
+    assert stored is not None and stored.name == "Jan Nowak"
+    assert stored.attended_platform_booking and stored.email_bounced
+
+
+def test_c3_p1_a_push_endpoint_is_kept_only_for_the_device_it_was_made_for(new_practice, control, local_stack):
+    """send_push registers a device it read and keeps the endpoint on the patient. When the
+    PMS changed the device meanwhile, or the patient was erased (P1), nothing is written:
+    no endpoint of an old device on the new one, no item brought back for an erased
+    patient."""
+    from notify.dal import practices as practice_store
+
+    pms = _book_one(new_practice, control)
+    device = {"has_app": True, "push_enabled": True, "platform": "android", "phone": "601 234 567"}
+    assert pms.send("patient.upserted", {"patient_id": "pat", **device, "device_token": "new-device-1"}).ok
+    endpoint = "arn:aws:sns:eu-central-1:123456789012:endpoint/GCM/notify/1"
+    assert not practice_store.set_push_endpoint(pms.practice_id, "pat", "old-device-1", endpoint)
+    assert not practice_store.set_push_endpoint(pms.practice_id, "nobody", "new-device-1", endpoint)
+    assert practice_store.find_patient(pms.practice_id, "nobody") is None
+    assert practice_store.set_push_endpoint(pms.practice_id, "pat", "new-device-1", endpoint)
+    stored = practice_store.find_patient(pms.practice_id, "pat")
+    assert stored is not None and stored.push_endpoint == endpoint

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
@@ -62,6 +63,7 @@ def write_appointment(
     also: list[NotifyItem] | None = None,
     held_revision: int | None = None,
     link_digest: str | None = None,
+    patient_update: tuple[NotifyItem, list[Any]] | None = None,
 ) -> None:
     """Write `new` if the stored revision is still `revision` (None: must not exist).
 
@@ -72,6 +74,8 @@ def write_appointment(
             folded in: they are consumed in the same transaction. A creation without
             them checks that none were held meanwhile (B9).
         link_digest: the digest of the patient link's token, written with it (P3).
+        patient_update: an update of the patient's item (its actions) that holds with
+            the change (C3's attended platform booking), so neither goes without the other.
     Raises:
         DuplicateEventError: the event was applied before (nothing written).
         ConflictError: the appointment changed meanwhile, already exists, or changes
@@ -104,6 +108,8 @@ def write_appointment(
                 tx.save(link)
             for extra in also or []:
                 tx.save(extra)
+            if patient_update is not None:
+                tx.update(patient_update[0], actions=patient_update[1])
     except TransactWriteError as exc:
         _refused(exc, new.practice_id, event[0] if event else None)
         raise

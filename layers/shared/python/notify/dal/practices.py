@@ -174,14 +174,54 @@ def index_number(item: PatientItem, number: str | None) -> None:
         item.gsi1pk, item.gsi1sk = keys.phone(item.practice_id, number), f"{keys.Prefix.PATIENT}{item.patient_id}"
 
 
-def unchanged_since(stamp: str | None) -> Condition:
-    """B9: the patient item still carries `stamp` (so the write replaces what was read)."""
-    return PatientItem.stamp.does_not_exist() if stamp is None else PatientItem.stamp == stamp
+# What the service itself records on a patient's item, beside the PMS's fields: the
+# attended platform booking (C3), the bounced address (C5) and the device's push endpoint.
+SERVICE_OWNED = ("attended_platform_booking", "email_bounced", "push_endpoint")
 
 
-def set_push_endpoint(practice_id: str, patient_id: str, endpoint_arn: str) -> None:
+def service_owned(item: PatientItem) -> dict[str, Any]:
+    """The service's own fields of `item` as read (before a PMS update changes any)."""
+    return {name: getattr(item, name) for name in SERVICE_OWNED}
+
+
+def unchanged_since(stamp: str | None, as_read: dict[str, Any]) -> Condition:
+    """B9: the patient item still carries `stamp` and the service's own fields `as_read`,
+    so a PMS update replaces exactly what was read: one that raced with an attended visit,
+    a bounce or a new push endpoint reads again instead of writing over it."""
+    condition = PatientItem.stamp.does_not_exist() if stamp is None else PatientItem.stamp == stamp
+    for name, value in as_read.items():
+        attribute = getattr(PatientItem, name)
+        same = attribute == value
+        # An item written by the service alone (an attended visit before the patient's
+        # record arrived) lacks the fields it did not set.
+        condition &= (attribute.does_not_exist() | same) if value == attribute.default else same
+    return condition
+
+
+def attended_platform_booking(practice_id: str, patient_id: str) -> tuple[PatientItem, list[Any]]:
+    """C3: the patient attended a booking made through the platform, so the practice's
+    later bookings may go by push: the update to write with the visit's outcome, in its
+    transaction. It holds whether or not the patient's record has arrived yet (B9): a
+    record that comes later is written beside it (`unchanged_since`)."""
+    item = PatientItem(*PatientItem.key(practice_id, patient_id))
+    return item, [
+        PatientItem.attended_platform_booking.set(True),
+        PatientItem.practice_id.set(practice_id),
+        PatientItem.patient_id.set(patient_id),
+        PatientItem.entity.set(PatientItem),
+    ]
+
+
+def set_push_endpoint(practice_id: str, patient_id: str, device_token: str, endpoint_arn: str) -> bool:
+    """Keep the push endpoint registered for `device_token`, unless the patient's device
+    changed (or the patient was erased) meanwhile: False then, and nothing is written."""
     pk, sk = PatientItem.key(practice_id, patient_id)
-    PatientItem(pk, sk).update(actions=[PatientItem.push_endpoint.set(endpoint_arn)])
+    return condition_held(
+        lambda: PatientItem(pk, sk).update(
+            actions=[PatientItem.push_endpoint.set(endpoint_arn)],
+            condition=PatientItem.device_token == device_token,
+        )
+    )
 
 
 def mark_email_bounced(practice_id: str, patient_id: str, address: str) -> bool:
@@ -192,13 +232,4 @@ def mark_email_bounced(practice_id: str, patient_id: str, address: str) -> bool:
         lambda: PatientItem(pk, sk).update(
             actions=[PatientItem.email_bounced.set(True)], condition=PatientItem.email == address
         )
-    )
-
-
-def mark_attended_platform_booking(practice_id: str, patient_id: str) -> None:
-    """C3: an attended platform booking makes later practice bookings push-eligible."""
-    pk, sk = PatientItem.key(practice_id, patient_id)
-    PatientItem(pk, sk).update(
-        actions=[PatientItem.attended_platform_booking.set(True)],
-        condition=PatientItem.pk.exists(),
     )

@@ -655,7 +655,9 @@ def _send_push(job: _Job, now: datetime) -> dict[str, Any]:
         endpoint = channels.register_device(
             job.config, job.patient.device_token, job.patient.platform or "android"
         )
-        practice_store.set_push_endpoint(job.ref.practice_id, job.patient.patient_id, endpoint)
+        practice_store.set_push_endpoint(
+            job.ref.practice_id, job.patient.patient_id, job.patient.device_token, endpoint
+        )
     subject = (
         {"recall_id": job.recall.recall_id, "actions": "book"}
         if job.recall is not None

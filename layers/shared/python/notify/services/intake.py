@@ -216,12 +216,21 @@ def _change(practice_id: str, event: object, now: datetime) -> IntakeStatus:
                 ledger.event_row(practice_id, appointment_id, current.patient_id, event_key, STALE_REASON, now),
             )
             return IntakeStatus.STALE
+        attended_in_app = isinstance(event, AppointmentAttended) and current.source is not BookingSource.PRACTICE
         try:
-            appointment_store.write_appointment(outcome.appointment, revision, now, event_key)
+            appointment_store.write_appointment(
+                outcome.appointment,
+                revision,
+                now,
+                event_key,
+                patient_update=(
+                    practice_store.attended_platform_booking(practice_id, current.patient_id)
+                    if attended_in_app
+                    else None
+                ),
+            )
         except ConflictError:
             continue  # changed meanwhile: compare again with what is there now
-        if isinstance(event, AppointmentAttended) and current.source is not BookingSource.PRACTICE:
-            practice_store.mark_attended_platform_booking(practice_id, current.patient_id)
         became = outcome.appointment.status
         if became is not current.status and became in (AppointmentStatus.ATTENDED, AppointmentStatus.NO_SHOW):
             _count_outcome(current, now, **{"attended" if became is AppointmentStatus.ATTENDED else "no_shows": 1})
@@ -275,6 +284,7 @@ def _upsert_patient(practice_id: str, event: PatientUpserted, now: datetime, att
             ),
         )
         return IntakeStatus.STALE
+    as_read = practice_store.service_owned(item)
     token_changed = data.device_token != item.device_token
     if data.email != item.email:
         item.email_bounced = False  # a new address gets its own chance (C5)
@@ -299,7 +309,12 @@ def _upsert_patient(practice_id: str, event: PatientUpserted, now: datetime, att
     previous, item.stamp = item.stamp, stamp
     try:
         appointment_store.record_event(
-            practice_id, event.event_id, event.type, now, item, condition=practice_store.unchanged_since(previous)
+            practice_id,
+            event.event_id,
+            event.type,
+            now,
+            item,
+            condition=practice_store.unchanged_since(previous, as_read),
         )
     except ConflictError:
         if attempt + 1 >= MAX_ATTEMPTS:
