@@ -278,22 +278,38 @@ def test_b4_b9_shuffled_and_duplicated_deliveries_end_like_the_in_order_run(
     """Two practices get the same events about two appointments, in two bursts (the
     second after the first was announced), each burst within the notice delay: one
     practice in the order things happened, the other shuffled (changes before their
-    creation included) with some events delivered twice. Final states and messages sent
-    (confirmations, reschedule and cancellation notices, reminders) must be equal."""
+    creation included, and the patients' records after their bookings) with some events
+    delivered twice. Final states and messages sent (confirmations, reschedule and
+    cancellation notices, reminders) must be equal."""
     in_order, shuffled = scenario(), scenario()
     # Each patient their own number: two sharing one would get one reminder a day for both
     # (R11), owned by whichever reminder fires first in its flexible window, a different one
     # in each practice.
     numbers = {"pat-a": own_mobile(), "pat-b": own_mobile()}
-    for s in (in_order, shuffled):
-        for patient in ("pat-a", "pat-b"):
-            s.patient(patient, phone=numbers[patient])
     events = 0
     for burst, (changes_a, changes_b) in enumerate(((first, second), (later_a, later_b))):
         base = control.now() - NOTICE_DELAY / 2
         history = _events("a", 4, changes_a, base, created=burst == 0) + _events(
             "b", 5, changes_b, base + timedelta(seconds=1), created=burst == 0
         )
+        if burst == 0:  # the patients' records, written just before their bookings
+            history += [
+                (
+                    base - timedelta(seconds=1),
+                    "patient.upserted",
+                    {"patient_id": p, "phone": n, "name": "Jan Nowak"},
+                )
+                for p, n in numbers.items()
+            ]
+        elif data.draw(st.booleans(), label="pat-a's record changes too"):  # SMS off, then on again or not
+            history += [
+                (
+                    base + timedelta(seconds=2 + 7 * i),
+                    "patient.upserted",
+                    {"patient_id": "pat-a", "phone": numbers["pat-a"], "name": "Jan Nowak", "sms_enabled": on},
+                )
+                for i, on in enumerate([False, *data.draw(st.lists(st.just(True), max_size=1), label="on again")])
+            ]
         history.sort(key=lambda e: e[0])
         order = data.draw(st.permutations(range(len(history))), label=f"burst {burst} order")
         duplicate = (
@@ -316,6 +332,9 @@ def test_b4_b9_shuffled_and_duplicated_deliveries_end_like_the_in_order_run(
     control.advance_to(end + SPREAD)
     until = end.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert _final(shuffled, "ab") == _final(in_order, "ab")
+    for patient in numbers:  # the latest record of each patient, whatever the order
+        records = [s.pms.get(f"patients/{patient}/export").json()["patient"] for s in (in_order, shuffled)]
+        assert records[0] == records[1], records
     assert _sent(shuffled, until) == _sent(in_order, until)
     _drill["sequences"] += 1
     _drill["events"] += events
