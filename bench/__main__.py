@@ -92,7 +92,7 @@ def main() -> None:
             calls = result["calls"]
             total = sum(calls.values())
             print(
-                f"   {name}: {total} requests (design minimum {MINIMUM[name]}), "
+                f"   {name}: {total} requests (design minimum {MINIMUM[name]}, x{total / MINIMUM[name]:.2f}), "
                 f"{sum(result['invocations'].values())} invocations"
             )
             for op, n in sorted(calls.items(), key=lambda kv: -kv[1]):
