@@ -299,6 +299,23 @@ def run_demo() -> None:
             )
         )
 
+        # Cabinet Lumière moves its reminder from the day before to 3 hours before, over its
+        # own API (C8): the appointments it booked already follow a minute later, each
+        # reminder planned moves to its new moment.
+        control.advance_to(local("par-lumiere", 24, 14).astimezone(UTC))
+        _ok(
+            pms["par-lumiere"].send(
+                "practice.configured", {"settings": {**PRACTICES["par-lumiere"], "fixed_offset_hours": 3}}
+            )
+        )
+        notes.append(
+            Note(
+                control.now(),
+                "par-lumiere",
+                "practice API",
+                "practice.configured: the reminder 3 h before (was: 24 h); booked appointments follow",
+            )
+        )
         control.advance_to(local("waw-zdrowie", 25, 9).astimezone(UTC))
         text("ewa", "+48607890123", "START")
 

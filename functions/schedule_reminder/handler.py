@@ -1,7 +1,8 @@
 """The planner. From the table's stream: what each change causes later (message plans,
 recall periods, daily recall schedules, manual recalls, erasures). From its own one-shot
-schedules: a change has settled (notices and freed slots, B9) or an erasure's second
-pass is due (P1). Decisions live in notify/services/table_changes.py."""
+schedules: a change has settled (notices and freed slots, B9), an erasure's second
+pass is due (P1), or the next page of appointments follows a settings change (C8).
+Decisions live in notify/services/table_changes.py."""
 
 from typing import Any
 
@@ -12,12 +13,12 @@ from notify.adapters.invoker import Invoker
 from notify.adapters.link_keys import LinkKeys
 from notify.adapters.scheduler import SchedulerTarget
 from notify.clock import utcnow
-from notify.contracts import EraseRequest, SettleRequest
+from notify.contracts import EraseRequest, FollowSettingsRequest, SettleRequest
 from notify.dal import keys
 from notify.dal.practices import get_practice
 from notify.dal.read_cache import per_invocation, prefetch
 from notify.observability import logger, metrics
-from notify.services import erasure, table_changes
+from notify.services import erasure, settings_follow, table_changes
 from notify.services.planning import Planning, settle
 from notify.services.slot_offers import release_slot
 from notify.settings import PlannerSettings
@@ -74,6 +75,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             release_slot,
         )
         return {"notices": outcome.notices, "offers": outcome.offers}
+    if "follow_settings" in event:
+        page = settings_follow.follow_page(
+            FollowSettingsRequest.model_validate(event["follow_settings"]), wired.planning, utcnow()
+        )
+        return {"followed": page.followed, "changed": page.changed, "more": page.next_after is not None}
     if "erase" in event:
         erase = EraseRequest.model_validate(event["erase"])
         done = erasure.erase(erase.practice_id, erase.request_id, utcnow(), wired.erasure)

@@ -123,6 +123,18 @@ class EraseRequest(BaseModel):
     request_id: Identifier
 
 
+class FollowSettingsRequest(BaseModel):
+    """C8: the next page of a practice's appointments to bring in line with its settings
+    (`configuration`: a digest of the settings it follows; `after`: the last appointment's
+    sort key done, None for the first page)."""
+
+    model_config = ConfigDict(defer_build=True, extra="ignore")
+
+    practice_id: Identifier
+    configuration: str = Field(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")
+    after: str | None = Field(default=None, max_length=200)
+
+
 class EscalationRequest(SendRequest):
     escalate_at: str
 

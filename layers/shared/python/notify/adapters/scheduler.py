@@ -71,19 +71,38 @@ def plan_schedule(
     `window_minutes`: a flexible time window (reminders, review requests and rebooking
     prompts: domain/message_plan.py spread_minutes, issue 16)."""
     scheduler = client("scheduler")
-    spec = _target_spec(target, payload)
     try:
-        scheduler.create_schedule(
-            Name=name,
-            GroupName=target.group,
-            ScheduleExpression=at_expression(at),
-            ScheduleExpressionTimezone="UTC",
-            FlexibleTimeWindow=flexible_window(window_minutes),
-            ActionAfterCompletion="DELETE",
-            State="ENABLED",
-            Target=spec,
-        )
+        scheduler.create_schedule(**_one_shot(target, name, at, payload, window_minutes))
     except scheduler.exceptions.ConflictException:
+        return False
+    return True
+
+
+def _one_shot(
+    target: SchedulerTarget, name: str, at: datetime, payload: dict[str, Any], window_minutes: int
+) -> dict[str, Any]:
+    """A one-shot schedule's whole definition (deleted once it has fired)."""
+    return {
+        "Name": name,
+        "GroupName": target.group,
+        "ScheduleExpression": at_expression(at),
+        "ScheduleExpressionTimezone": "UTC",
+        "FlexibleTimeWindow": flexible_window(window_minutes),
+        "ActionAfterCompletion": "DELETE",
+        "State": "ENABLED",
+        "Target": _target_spec(target, payload),
+    }
+
+
+def move_schedule(
+    target: SchedulerTarget, name: str, at: datetime, payload: dict[str, Any], window_minutes: int = 0
+) -> bool:
+    """Move a one-shot schedule to `at` (UpdateSchedule replaces the whole definition, so
+    it is given again in full); False if it is gone (fired, or deleted)."""
+    scheduler = client("scheduler")
+    try:
+        scheduler.update_schedule(**_one_shot(target, name, at, payload, window_minutes))
+    except scheduler.exceptions.ResourceNotFoundException:
         return False
     return True
 

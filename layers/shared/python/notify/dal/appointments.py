@@ -6,7 +6,7 @@ once, B4), the appointment (optimistic lock on `revision`), and its link.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -245,6 +245,20 @@ def appointments_of_patient(practice_id: str, patient_id: str) -> list[Appointme
         for i in AppointmentItem.patient_index.query(keys.patient_items(practice_id, patient_id))
         if isinstance(i, AppointmentItem)
     ]
+
+
+def appointments_from(practice_id: str, after: str | None) -> Iterator[tuple[str, Appointment]]:
+    """The practice's appointments in id order, each with its sort key, from after the sort
+    key `after` (read a page of up to 1 MB at a time, as the caller goes)."""
+    pk = keys.practice(practice_id)
+    found = AppointmentItem.query(
+        pk,
+        AppointmentItem.sk.startswith(keys.Prefix.APPOINTMENT),
+        last_evaluated_key={"pk": {"S": pk}, "sk": {"S": after}} if after else None,
+    )
+    for item in found:
+        if isinstance(item, AppointmentItem):
+            yield item.sk, appointment_from_item(item)
 
 
 def resolve_link(token: str, now: datetime) -> tuple[str, str, str]:

@@ -171,6 +171,35 @@ def close_planned(ref: MessageRef, status: DeliveryStatus, now: datetime, reason
     )
 
 
+def schedule_rows(practice_id: str, appointment_id: str) -> list[LedgerItem]:
+    """Every message of the appointment planned for later, whatever became of it (planned,
+    fired, cancelled): its rows on the pseudo-channel `schedule`."""
+    rows = LedgerItem.query(
+        keys.ledger(practice_id, appointment_id), filter_condition=LedgerItem.channel == SCHEDULE
+    )
+    return [row for row in rows if isinstance(row, LedgerItem)]
+
+
+def move_planned(ref: MessageRef, due_at: datetime, now: datetime, reason: str) -> bool:
+    """C8: a message still planned is now due at `due_at` (its schedule moved with it);
+    False when it fired or was cancelled meanwhile."""
+    item = LedgerItem(*_key(ref, SCHEDULE))
+    actions = _moved(DeliveryStatus.PLANNED, now, reason, due_at=due_at)
+    return condition_held(
+        lambda: item.update(actions=actions, condition=LedgerItem.status == DeliveryStatus.PLANNED.value)
+    )
+
+
+def plan_again(ref: MessageRef, due_at: datetime, now: datetime, reason: str) -> bool:
+    """C8: a message withdrawn before is planned again (the practice's settings want it
+    once more): cancelled -> planned, kept until it fires or is withdrawn again."""
+    item = LedgerItem(*_key(ref, SCHEDULE))
+    actions = [*_moved(DeliveryStatus.PLANNED, now, reason, due_at=due_at), LedgerItem.expires_at.remove()]
+    return condition_held(
+        lambda: item.update(actions=actions, condition=LedgerItem.status == DeliveryStatus.CANCELLED.value)
+    )
+
+
 def transition(
     ref: MessageRef,
     channel: Channel | str,

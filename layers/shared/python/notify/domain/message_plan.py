@@ -207,6 +207,13 @@ def settlement_name(current: Appointment, attempt: int = 0) -> str:
     )
 
 
+def follow_settings_name(practice_id: str, configuration: str, after: str | None) -> str:
+    """The schedule of one page of a settings change's follow-up (C8): a replayed page
+    plans the same next page."""
+    fingerprint = hashlib.sha256(f"{configuration}|{after}".encode()).hexdigest()[:16]
+    return _safe_name(f"{practice_id}.settings.{fingerprint}", f"settings.{fingerprint}")
+
+
 def schedule_name(
     practice_id: str, appointment_id: str, kind: MessageKind, version: int, offset_hours: int | None = None
 ) -> str:

@@ -26,6 +26,7 @@ from ..dal import appointments as appointment_store
 from ..dal import ledger
 from ..dal.errors import ConflictError, NotFoundError
 from ..dal.practices import PracticeRecord
+from ..domain.message_ids import MessageId
 from ..domain.message_plan import (
     needs_settling,
     schedule_name,
@@ -145,6 +146,64 @@ def plan_change(
         scheduled=outcome.scheduled,
         cancelled=outcome.cancelled,
     )
+    return outcome
+
+
+# C8: what a change of the practice's settings does to a message planned before it.
+SETTINGS_WITHDREW = "the practice's settings no longer plan this message"
+SETTINGS_MOVED = "moved: the practice's settings changed its moment"
+SETTINGS_PLANNED = "planned again: the practice's settings plan it once more"
+
+
+def follow_settings(
+    appointment: Appointment, practice: PracticeRecord, planning: Planning, now: datetime
+) -> PlanOutcome:
+    """C8: bring the appointment's messages due later in line with the practice's settings
+    as they are now (a reminder the practice no longer sends is withdrawn, a new one is
+    planned, a moved moment moves its schedule), from what the ledger says is planned.
+    What has fired stays as it went; a message whose moment has passed is not sent late."""
+    outcome = PlanOutcome()
+    wanted = {
+        _ref(appointment, p).message_id: p
+        for p in timed_messages(appointment, practice.settings_for(appointment.calendar_id))
+    }
+    rows = {
+        row.message_id: row for row in ledger.schedule_rows(appointment.practice_id, appointment.appointment_id)
+    }
+    for message_id, row in rows.items():
+        planned, was = wanted.get(message_id), MessageId.parse(message_id)
+        if (
+            row.status != DeliveryStatus.PLANNED.value
+            or was.version != appointment.version  # an earlier state's: its change withdrew it
+            or (planned is not None and planned.due_at == row.due_at)
+        ):
+            continue
+        kind = was.kind
+        earlier = PlannedMessage(kind, row.due_at, was.offset_hours)
+        ref, name = _ref(appointment, earlier), _name(appointment, earlier)
+        if planned is None:
+            scheduler.cancel_schedule(planning.messages, name)
+            ledger.close_planned(ref, DeliveryStatus.CANCELLED, now, SETTINGS_WITHDREW)
+            outcome.cancelled.append(name)
+        elif planned.due_at > now and row.due_at > now:  # one already due goes as it is
+            request = _request(appointment, kind, scheduled=True, offset_hours=planned.offset_hours)
+            if scheduler.move_schedule(
+                planning.messages, name, planned.due_at, request.payload(), planned.window_minutes
+            ):
+                ledger.move_planned(ref, planned.due_at, now, SETTINGS_MOVED)
+                outcome.scheduled.append(name)
+    for message_id, planned in wanted.items():
+        known = rows.get(message_id)
+        if planned.due_at <= now or (known is not None and known.status != DeliveryStatus.CANCELLED.value):
+            continue
+        name = _name(appointment, planned)
+        request = _request(appointment, planned.kind, scheduled=True, offset_hours=planned.offset_hours)
+        scheduler.plan_schedule(planning.messages, name, planned.due_at, request.payload(), planned.window_minutes)
+        if known is None:
+            ledger.record_planned(_ref(appointment, planned), planned.due_at, now)
+        else:
+            ledger.plan_again(_ref(appointment, planned), planned.due_at, now, SETTINGS_PLANNED)
+        outcome.scheduled.append(name)
     return outcome
 
 

@@ -1,6 +1,7 @@
 """What a change in the table causes later (the planner's one entry point): for an
 appointment its message plan, its settlement (notices, freed slot: B9, F1) and recall
-side effects (K1, K2); for a practice profile its daily recall schedule (K1); for a
+side effects (K1, K2); for a practice profile its daily recall schedule (K1) and, when
+its settings changed, the follow-up of the appointments booked before (C8); for a
 manual recall its send (K4, K5); for an erasure request its first pass (P1)."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from ..adapters.scheduler import SchedulerTarget
 from ..dal.practices import get_practice
 from ..domain.message_plan import needs_settling
 from ..domain.model import Appointment
-from . import erasure, recalls
+from . import erasure, recalls, settings_follow
 from .planning import Planning, plan_change
 from .stream_records import appointment_images, erasure_requested, practice_id_of_profile
 
@@ -30,6 +31,9 @@ def on_record(raw_record: dict[str, Any], planner: Planner, now: datetime) -> No
     if practice_id is not None:
         if planner.sweeps is not None:
             recalls.plan_daily_sweep(get_practice(practice_id), planner.sweeps)
+        digest = settings_follow.changed_configuration(raw_record)
+        if digest is not None:  # C8: the appointments booked before follow the new settings
+            settings_follow.start(practice_id, digest, planner.planning, now)
         return
     requested = erasure_requested(raw_record)
     if requested is not None:

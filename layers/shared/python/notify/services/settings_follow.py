@@ -1,0 +1,114 @@
+"""C8: a change of a practice's settings reaches the messages planned before it.
+
+Reminders and after-visit messages are planned when an appointment changes, from the
+settings of that moment. When the practice changes its settings (its reminders, quiet
+hours, time zone, review or booking page), the appointments it has booked follow: a
+reminder it no longer sends is withdrawn, a new one is planned, a moved moment moves its
+schedule (services/planning.py `follow_settings`, from what the ledger says is planned).
+
+A practice has thousands of appointments, and the stream must not wait for them: the
+profile's stream record plans the first page on a one-shot schedule of the planner, and
+each page plans the next, a minute later. A page whose configuration is no longer the
+practice's stops: the newer change follows every appointment itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..adapters import scheduler
+from ..contracts import FollowSettingsRequest
+from ..dal import appointments as appointment_store
+from ..dal.practices import PracticeRecord, get_practice
+from ..domain.message_plan import follow_settings_name
+from ..observability import logger, metrics
+from .planning import Planning, follow_settings
+
+# Appointments followed per run: a ledger read each, and two requests (its schedule, its
+# row) per message whose plan changed: well inside the planner's 30 s and Scheduler's quotas.
+PAGE = 100
+NEXT_PAGE_AFTER = timedelta(minutes=1)  # Scheduler's precision
+# An appointment whose visit is this long past has nothing planned any more (the prompt
+# to book again goes 20 hours after the visit): skipped without reading its ledger.
+LOOK_BACK = timedelta(days=2)
+
+
+def configuration(settings: Any, calendars: Any) -> str:
+    """A digest of what the practice's messages are planned from (settings and calendars)."""
+    canonical = json.dumps({"settings": settings or {}, "calendars": calendars or {}}, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def _image_configuration(image: dict[str, Any]) -> str:
+    def json_of(name: str) -> Any:
+        raw = image.get(name, {}).get("S")
+        return json.loads(raw) if raw else {}
+
+    return configuration(json_of("settings"), json_of("calendars"))
+
+
+def changed_configuration(raw_record: dict[str, Any]) -> str | None:
+    """The practice's new configuration digest when a profile's stream record changed its
+    settings or calendars, else None (created, or written again unchanged)."""
+    stream = raw_record.get("dynamodb", {})
+    old, new = stream.get("OldImage"), stream.get("NewImage")
+    if not old or not new:
+        return None
+    after = _image_configuration(new)
+    return None if after == _image_configuration(old) else after
+
+
+def start(practice_id: str, digest: str, planning: Planning, now: datetime) -> None:
+    """Plan the first page of the follow-up of a settings change."""
+    _plan_page(FollowSettingsRequest(practice_id=practice_id, configuration=digest), planning, now)
+
+
+def _plan_page(request: FollowSettingsRequest, planning: Planning, now: datetime) -> None:
+    scheduler.plan_schedule(
+        planning.settlements,
+        follow_settings_name(request.practice_id, request.configuration, request.after),
+        now + NEXT_PAGE_AFTER,
+        {"follow_settings": request.model_dump(exclude_none=True)},
+    )
+
+
+@dataclass
+class PageOutcome:
+    followed: int = 0
+    changed: list[str] = field(default_factory=list)
+    next_after: str | None = None
+    superseded: bool = False
+
+
+def follow_page(request: FollowSettingsRequest, planning: Planning, now: datetime) -> PageOutcome:
+    """One page of appointments brought in line with the practice's settings; the next
+    page planned if there is one."""
+    outcome = PageOutcome()
+    practice: PracticeRecord = get_practice(request.practice_id)
+    if configuration(practice.raw_settings, practice.calendars) != request.configuration:
+        outcome.superseded = True  # a newer change follows every appointment itself
+        return outcome
+    for sort_key, appointment in appointment_store.appointments_from(request.practice_id, request.after):
+        if appointment.end < now - LOOK_BACK:
+            continue  # long over: nothing planned (read in pages of the table, no ledger read)
+        planned = follow_settings(appointment, practice, planning, now)
+        outcome.followed += 1
+        outcome.changed += planned.cancelled + planned.scheduled
+        if outcome.followed == PAGE:
+            outcome.next_after = sort_key
+            break
+    if outcome.next_after is not None:
+        _plan_page(request.model_copy(update={"after": outcome.next_after}), planning, now)
+    metrics.add_metric(name="SettingsFollowed", unit="Count", value=outcome.followed)
+    logger.info(
+        "settings followed",
+        practice_id=request.practice_id,
+        appointments=outcome.followed,
+        changed=len(outcome.changed),
+        more=outcome.next_after is not None,
+    )
+    return outcome

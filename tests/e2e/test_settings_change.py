@@ -1,0 +1,147 @@
+"""C8 with R2, R9, R10, B2: a practice's settings change reaches the appointments it booked
+before. Messages are planned when an appointment changes; when the practice changes its
+reminders, quiet hours or policies, the planner follows every booked appointment, page by
+page (services/settings_follow.py), from what the ledger says is planned."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ops.practice import configure
+
+from ..conftest import PRACTICE_DEFAULTS
+
+FOLLOW_UP = timedelta(minutes=3)  # the follow-up's page runs a minute after the change
+
+
+def _schedule_rows(s, appointment_id: str) -> dict[str, dict]:
+    """The appointment's rows on the pseudo-channel `schedule`, by message id."""
+    messages = s.pms.get(f"appointments/{appointment_id}").json()["messages"]
+    return {m["message_id"]: m for m in messages if m["channel"] == "schedule"}
+
+
+def test_c8_r10_a_reminder_the_practice_drops_is_withdrawn_and_a_new_one_planned(scenario, control):
+    """The practice sends 48 h and 24 h reminders, then 24 h and 2 h: an appointment booked
+    before gets the 24 h and the 2 h reminder, not the 48 h one, whose row says why."""
+    settings = dict(PRACTICE_DEFAULTS, reminder_offsets_hours=[48, 24])
+    s = scenario(**settings)
+    s.patient("pat")
+    start = s.local(5)
+    s.book("a1", "pat", start)
+    configure(s.pms.practice_id, **dict(settings, reminder_offsets_hours=[24, 2]))
+    control.advance(FOLLOW_UP.total_seconds())
+    rows = _schedule_rows(s, "a1")
+    assert rows["a1#reminder#v1#48h"]["status"] == "cancelled"
+    assert "settings no longer plan" in rows["a1#reminder#v1#48h"]["reason"]
+    assert {rows[m]["status"] for m in ("a1#reminder#v1#24h", "a1#reminder#v1#2h")} == {"planned"}
+
+    control.advance_to(start - timedelta(minutes=30))
+    reminders = s.messages("a1", kind="reminder")
+    assert sorted(start - s.due(r) for r in reminders) == [timedelta(hours=2), timedelta(hours=24)]
+    assert [r["status"] for r in reminders] == ["sent", "sent"]
+
+
+def test_c8_b2_a_changed_reminder_time_moves_the_planned_reminder(scenario, control):
+    """One reminder (R2) at the practice's fixed offset: the practice moves it from 3 h to
+    5 h before the visit. The same message is planned, at its new moment, and goes once."""
+    settings = dict(PRACTICE_DEFAULTS, reminder_policy="fixed", fixed_offset_hours=3)
+    s = scenario(**settings)
+    s.patient("pat")
+    start = s.local(4, 15)  # 10:00 and 12:00 are out of quiet hours (B2)
+    s.book("a1", "pat", start)
+    assert _schedule_rows(s, "a1")["a1#reminder#v1"]["due_at"] == (start - timedelta(hours=3)).isoformat()
+    configure(s.pms.practice_id, **dict(settings, fixed_offset_hours=5))
+    control.advance(FOLLOW_UP.total_seconds())
+    row = _schedule_rows(s, "a1")["a1#reminder#v1"]
+    assert row["status"] == "planned" and row["due_at"] == (start - timedelta(hours=5)).isoformat()
+    assert "settings changed its moment" in row["history"][-1]["reason"]
+
+    control.advance_to(start)
+    (reminder,) = s.messages("a1", kind="reminder")
+    assert s.due(reminder) == start - timedelta(hours=5)
+
+
+def test_c8_r9_reminders_after_confirmation_switched_off_and_on_again(scenario, control):
+    """A confirmed appointment's reminder is withdrawn when the practice stops reminding
+    confirmed patients, and planned again when it starts again: it goes once."""
+    s = scenario()
+    s.patient("pat")
+    start = s.local(5)
+    s.book("a1", "pat", start)
+    assert s.tap("a1", "confirm").status_code == 200
+    s.settle()
+    configure(s.pms.practice_id, **dict(PRACTICE_DEFAULTS, remind_after_confirmation=False))
+    control.advance(FOLLOW_UP.total_seconds())
+    (row,) = _schedule_rows(s, "a1").values()
+    assert row["status"] == "cancelled", row
+    configure(s.pms.practice_id, **PRACTICE_DEFAULTS)
+    control.advance(FOLLOW_UP.total_seconds())
+    (row,) = _schedule_rows(s, "a1").values()
+    assert row["status"] == "planned" and "once more" in row["history"][-1]["reason"], row
+    control.advance_to(start)
+    assert [r["status"] for r in s.messages("a1", kind="reminder")] == ["sent"]
+
+
+def test_c8_settings_written_again_unchanged_follow_nothing(scenario, control, aws_requests):
+    """A PMS that sends its whole configuration on every sync changes nothing: no
+    follow-up is planned, no appointment's ledger is read."""
+    s = scenario()
+    s.patient("pat")
+    s.book("a1", "pat", s.local(5))
+    aws_requests.clear()
+    configure(s.pms.practice_id, **PRACTICE_DEFAULTS)
+    control.advance(FOLLOW_UP.total_seconds())
+    assert not [p for op, p in aws_requests if op == "CreateSchedule" and ".settings." in p["Name"]]
+    configure(s.pms.practice_id, **dict(PRACTICE_DEFAULTS, name="Harbour Dental Care"))
+    control.advance(FOLLOW_UP.total_seconds())
+    assert [p for op, p in aws_requests if op == "CreateSchedule" and ".settings." in p["Name"]]
+
+
+def test_c8_a_practice_follows_page_by_page_and_a_newer_change_takes_over(scenario, control, monkeypatch):
+    """Seven appointments, three a page: the follow-up reaches all of them a page a minute.
+    A newer change made while the first is under way stops the first (its pages would
+    follow settings that are no longer the practice's) and follows every appointment."""
+    from notify.services import settings_follow
+
+    monkeypatch.setattr(settings_follow, "PAGE", 3)
+    settings = dict(PRACTICE_DEFAULTS, reminder_offsets_hours=[48])
+    s = scenario(**settings)
+    s.patient("pat")
+    ids = [f"a{i}" for i in range(7)]
+    for i, appointment_id in enumerate(ids):
+        s.book(appointment_id, "pat", s.local(5 + i))
+    configure(s.pms.practice_id, **dict(settings, reminder_offsets_hours=[24]))
+    control.advance(90)  # the first page only
+    withdrawn = [a for a in ids if _schedule_rows(s, a)[f"{a}#reminder#v1#48h"]["status"] == "cancelled"]
+    assert len(withdrawn) == 3, withdrawn
+    configure(s.pms.practice_id, **dict(settings, reminder_offsets_hours=[24, 72]))
+    control.advance(4 * FOLLOW_UP.total_seconds())
+    for appointment_id in ids:
+        rows = _schedule_rows(s, appointment_id)
+        assert rows[f"{appointment_id}#reminder#v1#48h"]["status"] == "cancelled", appointment_id
+        assert rows[f"{appointment_id}#reminder#v1#24h"]["status"] == "planned", appointment_id
+        assert rows[f"{appointment_id}#reminder#v1#72h"]["status"] == "planned", appointment_id
+
+
+def test_c8_b4_a_page_delivered_again_changes_nothing(scenario, control, local_stack):
+    """A page's schedule can fire twice, or be redriven (B4): the second run finds every
+    appointment in line with the settings and writes nothing."""
+    from functions.schedule_reminder.handler import lambda_handler
+    from local.runtime import LambdaContext
+    from notify.dal.practices import get_practice
+    from notify.services import settings_follow
+
+    settings = dict(PRACTICE_DEFAULTS, reminder_offsets_hours=[48, 24])
+    s = scenario(**settings)
+    s.patient("pat")
+    s.book("a1", "pat", s.local(5))
+    configure(s.pms.practice_id, **dict(settings, reminder_offsets_hours=[24, 2]))
+    control.advance(FOLLOW_UP.total_seconds())
+    before = _schedule_rows(s, "a1")
+    practice = get_practice(s.pms.practice_id)
+    digest = settings_follow.configuration(practice.raw_settings, practice.calendars)
+    arn = "arn:aws:lambda:eu-central-1:123456789012:function:schedule_reminder"
+    page = {"follow_settings": {"practice_id": s.pms.practice_id, "configuration": digest}}
+    again = lambda_handler(page, LambdaContext("schedule_reminder", 512, arn, "test"))
+    assert again == {"followed": 1, "changed": [], "more": False}
+    assert _schedule_rows(s, "a1") == before
