@@ -185,7 +185,7 @@ def follow_settings(
             scheduler.cancel_schedule(planning.messages, name)
             ledger.close_planned(ref, DeliveryStatus.CANCELLED, now, SETTINGS_WITHDREW)
             outcome.cancelled.append(name)
-        elif planned.due_at > now and row.due_at > now:  # one already due goes as it is
+        elif planned.due_at > now and row.due_at is not None and row.due_at > now:  # one due goes as it is
             request = _request(appointment, kind, scheduled=True, offset_hours=planned.offset_hours)
             if scheduler.move_schedule(
                 planning.messages, name, planned.due_at, request.payload(), planned.window_minutes
