@@ -41,17 +41,26 @@ def test_c8_r10_a_reminder_the_practice_drops_is_withdrawn_and_a_new_one_planned
     assert [r["status"] for r in reminders] == ["sent", "sent"]
 
 
-def test_c8_b2_a_changed_reminder_time_moves_the_planned_reminder(scenario, control):
+def test_c8_b2_a_changed_reminder_time_moves_the_planned_reminder(scenario, control, aws_requests):
     """One reminder (R2) at the practice's fixed offset: the practice moves it from 3 h to
-    5 h before the visit. The same message is planned, at its new moment, and goes once."""
+    5 h before the visit. The same message is planned, at its new moment, and goes once.
+    AWS's UpdateSchedule sets every field the request leaves out to its default (its API
+    reference; moto keeps the old values): the move gives the whole definition again,
+    deletion after completion, flexible window, retries and dead-letter queue included."""
     settings = dict(PRACTICE_DEFAULTS, reminder_policy="fixed", fixed_offset_hours=3)
     s = scenario(**settings)
     s.patient("pat")
     start = s.local(4, 15)  # 10:00 and 12:00 are out of quiet hours (B2)
     s.book("a1", "pat", start)
     assert _schedule_rows(s, "a1")["a1#reminder#v1"]["due_at"] == (start - timedelta(hours=3)).isoformat()
+    (created,) = [p for op, p in aws_requests if op == "CreateSchedule" and p["Name"].endswith(".a1.reminder.v1")]
     configure(s.pms.practice_id, **dict(settings, fixed_offset_hours=5))
     control.advance(FOLLOW_UP.total_seconds())
+    (moved,) = [p for op, p in aws_requests if op == "UpdateSchedule"]
+    assert moved.keys() == created.keys() and moved["ActionAfterCompletion"] == "DELETE"
+    assert moved["FlexibleTimeWindow"]["Mode"] == "FLEXIBLE"  # its width follows the new moment
+    when = {"ScheduleExpression", "FlexibleTimeWindow", "ClientToken"}  # the token: the SDK's, per request
+    assert {k: v for k, v in moved.items() if k not in when} == {k: v for k, v in created.items() if k not in when}
     row = _schedule_rows(s, "a1")["a1#reminder#v1"]
     assert row["status"] == "planned" and row["due_at"] == (start - timedelta(hours=5)).isoformat()
     assert "settings changed its moment" in row["history"][-1]["reason"]
