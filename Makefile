@@ -54,11 +54,12 @@ node_modules/axe-core/axe.min.js: package.json
 	npm install --no-audit --no-fund --silent
 	touch $@
 
-SOAK := FUZZ_EXAMPLES=5000 F2_TRIALS=50 B4_ROUNDS=10 B8_ROUNDS=20 B9_SHUFFLES=200 SCHEMATHESIS_EXAMPLES=300 SCHEMATHESIS_COVERAGE=1
+SOAK := FUZZ_EXAMPLES=5000 F2_TRIALS=50 B4_ROUNDS=10 B8_ROUNDS=20 B9_SHUFFLES=200 C8_CHANGES=150 \
+	SCHEMATHESIS_EXAMPLES=300 SCHEMATHESIS_COVERAGE=1
 soak: synth  ## the long drills, serially, figures printed: $(SOAK)
 	$(SOAK) $(PY) -m pytest -s tests/e2e/test_robustness.py tests/e2e/test_faults.py \
 		tests/e2e/test_freed_slots.py tests/e2e/test_event_order.py tests/unit/test_practice_content.py \
-		tests/e2e/test_contract.py
+		tests/e2e/test_contract.py tests/e2e/test_settings_change.py
 
 .venv-lint/.installed: requirements-lint.txt
 	python3 -m venv .venv-lint

@@ -5,11 +5,16 @@ page (services/settings_follow.py), from what the ledger says is planned."""
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ops.practice import configure
 
 from ..conftest import PRACTICE_DEFAULTS
+from .conftest import own_mobile
 
 FOLLOW_UP = timedelta(minutes=3)  # the follow-up's page runs a minute after the change
 
@@ -154,3 +159,73 @@ def test_c8_b4_a_page_delivered_again_changes_nothing(scenario, control, local_s
     again = lambda_handler(page, LambdaContext("schedule_reminder", 512, arn, "test"))
     assert again == {"followed": 1, "changed": [], "more": False}
     assert _schedule_rows(s, "a1") == before
+
+
+# -- the drill: any sequence of changes ends where the last settings say --------------------
+CHANGES = int(os.environ.get("C8_CHANGES", "6"))  # `make soak` runs more
+
+_settings = st.fixed_dictionaries(
+    {
+        "reminder_policy": st.sampled_from(["lead_time", "fixed"]),
+        "fixed_offset_hours": st.sampled_from([3, 5, 24]),
+        "reminder_offsets_hours": st.lists(st.sampled_from([2, 3, 24, 48, 72]), max_size=3, unique=True),
+        "remind_after_confirmation": st.booleans(),
+        "quiet_start": st.sampled_from(["21:00", "19:00"]),
+    }
+)
+
+
+def _sent(s) -> list[tuple]:
+    """What the patient got: each message's kind and offset before the visit, by due time."""
+    rows = [r for r in s.messages() if r["kind"] in ("reminder", "confirmation")]
+    return sorted((r["kind"], r["channel"], r["due"] or "") for r in rows)
+
+
+@settings(
+    max_examples=CHANGES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(first=_settings, later=st.lists(_settings, min_size=1, max_size=3), confirms=st.booleans())
+def test_c8_r10_any_sequence_of_settings_changes_ends_like_the_last_settings_from_the_start(
+    scenario, control, first, later, confirms
+):
+    """Two practices book the same visit a week ahead (the patient confirming it, or not):
+    one changes its settings one to three times after booking, a follow-up after each;
+    the other had the last settings from the start. What the patients get must be equal:
+    the same reminders, each once, due at the same moments."""
+    changed, control_practice = scenario(**PRACTICE_DEFAULTS, **first), scenario(**PRACTICE_DEFAULTS, **later[-1])
+    start = changed.local(7, 11)
+    for s in (changed, control_practice):
+        s.patient("pat", phone=own_mobile())
+        s.book("a1", "pat", start)
+        if confirms:
+            assert s.tap("a1", "confirm").status_code == 200
+    for settings_now in later:
+        configure(changed.pms.practice_id, **PRACTICE_DEFAULTS, **settings_now)
+        control.advance(FOLLOW_UP.total_seconds())
+    control.advance_to(start + timedelta(hours=1))
+    sent = _sent(changed)
+    assert sent == _sent(control_practice), (first, later)
+    rows = _schedule_rows(changed, "a1").values()
+    assert [m for m in rows if m["status"] == "planned"] == []  # everything planned went
+    _drill["sequences"] += 1
+    _drill["changes"] += len(later)
+    _drill["reminders"] += sum(1 for kind, _, _ in sent if kind == "reminder")
+    for reason in (h["reason"] or "" for m in rows for h in m["history"]):
+        for what in ("withdrawn", "moved", "planned again"):
+            key = {"withdrawn": "no longer plan", "moved": "moved:", "planned again": "planned again:"}[what]
+            _drill[what] += key in reason
+
+
+_drill = {"sequences": 0, "changes": 0, "reminders": 0, "withdrawn": 0, "moved": 0, "planned again": 0}
+
+
+def test_c8_drill_figures():
+    """Prints what the settings drill tried (run after it in the same worker)."""
+    print(
+        f"C8 settings drill: {_drill['sequences']} sequences, {_drill['changes']} changes, "
+        f"{_drill['reminders']} reminders compared with a practice that had the last settings "
+        f"from the start, 0 differing; the follow-ups withdrew {_drill['withdrawn']}, moved "
+        f"{_drill['moved']} and planned again {_drill['planned again']}"
+    )
