@@ -218,7 +218,67 @@ def test_c8_r10_any_sequence_of_settings_changes_ends_like_the_last_settings_fro
             _drill[what] += key in reason
 
 
-_drill = {"sequences": 0, "changes": 0, "reminders": 0, "withdrawn": 0, "moved": 0, "planned again": 0}
+_drill = {
+    "sequences": 0,
+    "changes": 0,
+    "reminders": 0,
+    "withdrawn": 0,
+    "moved": 0,
+    "planned again": 0,
+    "after-visit sequences": 0,
+    "after-visit messages": 0,
+}
+
+
+_after_visit = st.fixed_dictionaries(
+    {
+        "review_url": st.sampled_from(["", "https://reviews.example.com/harbour"]),
+        "review_for_practice_bookings": st.booleans(),
+        "booking_url": st.sampled_from(["", "https://book.example.com/harbour"]),
+        "rebook_after_no_show": st.booleans(),
+    }
+)
+
+
+def _after_visit_sent(s) -> list[tuple]:
+    rows = [r for r in s.messages() if r["kind"] in ("review_request", "rebooking_prompt")]
+    return sorted((r["kind"], r["channel"], r["due"] or "") for r in rows)
+
+
+@settings(
+    max_examples=CHANGES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    first=_after_visit,
+    later=st.lists(_after_visit, min_size=1, max_size=2),
+    outcome=st.sampled_from(["appointment.attended", "appointment.no_show"]),
+    source=st.sampled_from(["practice", "app"]),
+)
+def test_c8_r7_settings_changed_after_the_visit_reach_its_review_request_and_prompt(
+    scenario, control, first, later, outcome, source
+):
+    """The visit ends (attended or missed) and the practice then changes its review and
+    booking pages (R7's review request 2 h after, the prompt to book again 20 h after):
+    what the patient gets afterwards is what a practice with the last settings from the
+    start sends."""
+    changed, control_practice = scenario(**PRACTICE_DEFAULTS | first), scenario(**PRACTICE_DEFAULTS | later[-1])
+    start = changed.local(2, 10)
+    for s in (changed, control_practice):
+        s.patient("pat", phone=own_mobile())
+        s.book("a1", "pat", start, source=source)
+    control.advance_to(start + timedelta(minutes=40))
+    for s in (changed, control_practice):
+        s.change(outcome, {"appointment_id": "a1"})
+    for settings_now in later:
+        configure(changed.pms.practice_id, **PRACTICE_DEFAULTS | settings_now)
+        control.advance(FOLLOW_UP.total_seconds())
+    control.advance_to(start + timedelta(days=2))
+    sent = _after_visit_sent(changed)
+    assert sent == _after_visit_sent(control_practice), (first, later, outcome, source)
+    _drill["after-visit sequences"] += 1
+    _drill["after-visit messages"] += len(sent)
 
 
 def test_c8_drill_figures():
@@ -227,5 +287,7 @@ def test_c8_drill_figures():
         f"C8 settings drill: {_drill['sequences']} sequences, {_drill['changes']} changes, "
         f"{_drill['reminders']} reminders compared with a practice that had the last settings "
         f"from the start, 0 differing; the follow-ups withdrew {_drill['withdrawn']}, moved "
-        f"{_drill['moved']} and planned again {_drill['planned again']}"
+        f"{_drill['moved']} and planned again {_drill['planned again']}; after the visit: "
+        f"{_drill['after-visit sequences']} sequences, {_drill['after-visit messages']} review requests "
+        "and prompts to book again compared, 0 differing"
     )
