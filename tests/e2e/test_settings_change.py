@@ -96,6 +96,22 @@ def test_c8_r9_reminders_after_confirmation_switched_off_and_on_again(scenario, 
     assert [r["status"] for r in s.messages("a1", kind="reminder")] == ["sent"]
 
 
+def test_c8_a_calendars_own_settings_change_reaches_its_appointments_only(scenario, control):
+    """A calendar's own reminder time changes (C8's per-calendar settings): its booked
+    appointments follow, another calendar's keep theirs."""
+    settings = dict(PRACTICE_DEFAULTS, reminder_policy="fixed", fixed_offset_hours=24)
+    s = scenario(**settings)
+    s.patient("pat")
+    start = s.local(4, 15)
+    s.book("room", "pat", start, calendar_id="room-2")
+    s.book("main", "pat", start + timedelta(hours=1))
+    configure(s.pms.practice_id, calendars={"room-2": {"fixed_offset_hours": 3}}, **settings)
+    control.advance(FOLLOW_UP.total_seconds())
+    assert _schedule_rows(s, "room")["room#reminder#v1"]["due_at"] == (start - timedelta(hours=3)).isoformat()
+    due = (start + timedelta(hours=1) - timedelta(hours=24)).isoformat()
+    assert _schedule_rows(s, "main")["main#reminder#v1"]["due_at"] == due
+
+
 def test_c8_settings_written_again_unchanged_follow_nothing(scenario, control, aws_requests):
     """A PMS that sends its whole configuration on every sync changes nothing: no
     follow-up is planned, no appointment's ledger is read."""
