@@ -191,17 +191,20 @@ _settings = st.fixed_dictionaries(
 )
 
 
-def _sent(s) -> list[tuple]:
-    """What the patient got: each message's kind and offset before the visit, by due time."""
-    rows = [r for r in s.messages() if r["kind"] in ("reminder", "confirmation")]
+def _sent(s, kinds: tuple[str, ...] = ("reminder", "confirmation")) -> list[tuple]:
+    """What the patient got of these kinds: each message's kind, channel and due time."""
+    rows = [r for r in s.messages() if r["kind"] in kinds]
     return sorted((r["kind"], r["channel"], r["due"] or "") for r in rows)
 
 
-@settings(
+_drill_settings = settings(
     max_examples=CHANGES,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+
+
+@_drill_settings
 @given(first=_settings, later=st.lists(_settings, min_size=1, max_size=3), confirms=st.booleans())
 def test_c8_r10_any_sequence_of_settings_changes_ends_like_the_last_settings_from_the_start(
     scenario, control, first, later, confirms
@@ -256,16 +259,10 @@ _after_visit = st.fixed_dictionaries(
 )
 
 
-def _after_visit_sent(s) -> list[tuple]:
-    rows = [r for r in s.messages() if r["kind"] in ("review_request", "rebooking_prompt")]
-    return sorted((r["kind"], r["channel"], r["due"] or "") for r in rows)
+AFTER_VISIT = ("review_request", "rebooking_prompt")
 
 
-@settings(
-    max_examples=CHANGES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@_drill_settings
 @given(
     first=_after_visit,
     later=st.lists(_after_visit, min_size=1, max_size=2),
@@ -291,8 +288,8 @@ def test_c8_r7_settings_changed_after_the_visit_reach_its_review_request_and_pro
         configure(changed.pms.practice_id, **PRACTICE_DEFAULTS | settings_now)
         control.advance(FOLLOW_UP.total_seconds())
     control.advance_to(start + timedelta(days=2))
-    sent = _after_visit_sent(changed)
-    assert sent == _after_visit_sent(control_practice), (first, later, outcome, source)
+    sent = _sent(changed, AFTER_VISIT)
+    assert sent == _sent(control_practice, AFTER_VISIT), (first, later, outcome, source)
     _drill["after-visit sequences"] += 1
     _drill["after-visit messages"] += len(sent)
 

@@ -4,6 +4,7 @@ practice's daily recall sweep."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -71,9 +72,16 @@ def plan_schedule(
     `window_minutes`: a flexible time window (reminders, review requests and rebooking
     prompts: domain/message_plan.py spread_minutes, issue 16)."""
     scheduler = client("scheduler")
+    definition = _one_shot(target, name, at, payload, window_minutes)
+    return _done(lambda: scheduler.create_schedule(**definition), scheduler.exceptions.ConflictException)
+
+
+def _done(call: Callable[[], object], refused: type[Exception]) -> bool:
+    """Make one Scheduler call; False when it is refused with `refused` (the schedule
+    exists already, or is gone), which callers take as "nothing to do"."""
     try:
-        scheduler.create_schedule(**_one_shot(target, name, at, payload, window_minutes))
-    except scheduler.exceptions.ConflictException:
+        call()
+    except refused:
         return False
     return True
 
@@ -100,11 +108,8 @@ def move_schedule(
     """Move a one-shot schedule to `at` (UpdateSchedule replaces the whole definition, so
     it is given again in full); False if it is gone (fired, or deleted)."""
     scheduler = client("scheduler")
-    try:
-        scheduler.update_schedule(**_one_shot(target, name, at, payload, window_minutes))
-    except scheduler.exceptions.ResourceNotFoundException:
-        return False
-    return True
+    definition = _one_shot(target, name, at, payload, window_minutes)
+    return _done(lambda: scheduler.update_schedule(**definition), scheduler.exceptions.ResourceNotFoundException)
 
 
 def plan_daily(
@@ -131,8 +136,7 @@ def plan_daily(
 def cancel_schedule(target: SchedulerTarget, name: str) -> bool:
     """Delete the schedule; False if it was gone already (fired, or deleted before)."""
     scheduler = client("scheduler")
-    try:
-        scheduler.delete_schedule(Name=name, GroupName=target.group)
-    except scheduler.exceptions.ResourceNotFoundException:
-        return False
-    return True
+    return _done(
+        lambda: scheduler.delete_schedule(Name=name, GroupName=target.group),
+        scheduler.exceptions.ResourceNotFoundException,
+    )
