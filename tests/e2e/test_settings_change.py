@@ -187,6 +187,7 @@ _settings = st.fixed_dictionaries(
         "reminder_offsets_hours": st.lists(st.sampled_from([2, 3, 24, 48, 72]), max_size=3, unique=True),
         "remind_after_confirmation": st.booleans(),
         "quiet_start": st.sampled_from(["21:00", "19:00"]),
+        "timezone": st.sampled_from(["Europe/Warsaw", "Europe/London", "America/New_York"]),
     }
 )
 
@@ -210,10 +211,11 @@ def test_c8_r10_any_sequence_of_settings_changes_ends_like_the_last_settings_fro
     scenario, control, first, later, confirms
 ):
     """Two practices book the same visit a week ahead (the patient confirming it, or not):
-    one changes its settings one to three times after booking, a follow-up after each;
+    one changes its settings (time zone and quiet hours included) one to three times after
+    booking, a follow-up after each;
     the other had the last settings from the start. What the patients get must be equal:
     the same reminders, each once, due at the same moments."""
-    changed, control_practice = scenario(**PRACTICE_DEFAULTS, **first), scenario(**PRACTICE_DEFAULTS, **later[-1])
+    changed, control_practice = scenario(**PRACTICE_DEFAULTS | first), scenario(**PRACTICE_DEFAULTS | later[-1])
     start = changed.local(7, 11)
     for s in (changed, control_practice):
         s.patient("pat", phone=own_mobile())
@@ -221,7 +223,7 @@ def test_c8_r10_any_sequence_of_settings_changes_ends_like_the_last_settings_fro
         if confirms:
             assert s.tap("a1", "confirm").status_code == 200
     for settings_now in later:
-        configure(changed.pms.practice_id, **PRACTICE_DEFAULTS, **settings_now)
+        configure(changed.pms.practice_id, **PRACTICE_DEFAULTS | settings_now)
         control.advance(FOLLOW_UP.total_seconds())
     control.advance_to(start + timedelta(hours=1))
     sent = _sent(changed)
