@@ -133,7 +133,7 @@ def test_c8_a_practice_follows_page_by_page_and_a_newer_change_takes_over(scenar
     follow settings that are no longer the practice's) and follows every appointment."""
     from notify.services import settings_follow
 
-    monkeypatch.setattr(settings_follow, "PAGE", 3)
+    monkeypatch.setattr(settings_follow, "PAGE", 3)  # the run's time budget cuts pages the same way
     settings = dict(PRACTICE_DEFAULTS, reminder_offsets_hours=[48])
     s = scenario(**settings)
     s.patient("pat")
@@ -151,6 +151,25 @@ def test_c8_a_practice_follows_page_by_page_and_a_newer_change_takes_over(scenar
         assert rows[f"{appointment_id}#reminder#v1#48h"]["status"] == "cancelled", appointment_id
         assert rows[f"{appointment_id}#reminder#v1#24h"]["status"] == "planned", appointment_id
         assert rows[f"{appointment_id}#reminder#v1#72h"]["status"] == "planned", appointment_id
+
+
+def test_c8_a_run_out_of_time_hands_the_rest_to_the_next_page(scenario, control, monkeypatch):
+    """A run stops once its time budget is spent (here at once: one appointment a run), so
+    a page of many changes never reaches the planner's timeout; the next page goes on."""
+    from notify.services import settings_follow
+
+    monkeypatch.setattr(settings_follow, "RUN_BUDGET_S", 0.0)
+    settings = dict(PRACTICE_DEFAULTS, reminder_offsets_hours=[48])
+    s = scenario(**settings)
+    s.patient("pat")
+    for i in range(3):
+        s.book(f"a{i}", "pat", s.local(5 + i))
+    configure(s.pms.practice_id, **dict(settings, reminder_offsets_hours=[24]))
+    control.advance(90)
+    states = [_schedule_rows(s, f"a{i}")[f"a{i}#reminder#v1#48h"]["status"] for i in range(3)]
+    assert states == ["cancelled", "planned", "planned"]
+    control.advance(3 * 60)
+    assert {_schedule_rows(s, f"a{i}")[f"a{i}#reminder#v1#48h"]["status"] for i in range(3)} == {"cancelled"}
 
 
 def test_c8_b4_a_page_delivered_again_changes_nothing(scenario, control, local_stack):

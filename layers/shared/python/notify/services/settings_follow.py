@@ -8,14 +8,16 @@ schedule (services/planning.py `follow_settings`, from what the ledger says is p
 
 A practice has thousands of appointments, and the stream must not wait for them: the
 profile's stream record plans the first page on a one-shot schedule of the planner, and
-each page plans the next, a minute later. A page whose configuration is no longer the
-practice's stops: the newer change follows every appointment itself.
+each page (up to a thousand appointments, or 15 s of work) plans the next, a minute
+later. A page whose configuration is no longer the practice's stops: the newer change
+follows every appointment itself.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,9 +30,12 @@ from ..domain.message_plan import follow_settings_name
 from ..observability import logger, metrics
 from .planning import Planning, follow_settings
 
-# Appointments followed per run: a ledger read each, and two requests (its schedule, its
-# row) per message whose plan changed: well inside the planner's 30 s and Scheduler's quotas.
-PAGE = 100
+# Appointments followed per run, at most: a ledger read each, and two requests (its
+# schedule, its row) per message whose plan changed. A run also stops after RUN_BUDGET_S
+# of its own (half the planner's 30 s timeout), so a page of changes cannot time out; a
+# run of unchanged appointments (10 ms each) gets through a thousand.
+PAGE = 1000
+RUN_BUDGET_S = 15.0
 NEXT_PAGE_AFTER = timedelta(minutes=1)  # Scheduler's precision
 # An appointment whose visit is this long past has nothing planned any more (the prompt
 # to book again goes 20 hours after the visit): skipped without reading its ledger.
@@ -92,13 +97,14 @@ def follow_page(request: FollowSettingsRequest, planning: Planning, now: datetim
     if configuration(practice.raw_settings, practice.calendars) != request.configuration:
         outcome.superseded = True  # a newer change follows every appointment itself
         return outcome
+    started = time.monotonic()
     for sort_key, appointment in appointment_store.appointments_from(request.practice_id, request.after):
         if appointment.end < now - LOOK_BACK:
             continue  # long over: nothing planned (read in pages of the table, no ledger read)
         planned = follow_settings(appointment, practice, planning, now)
         outcome.followed += 1
         outcome.changed += planned.cancelled + planned.scheduled
-        if outcome.followed == PAGE:
+        if outcome.followed >= PAGE or time.monotonic() - started > RUN_BUDGET_S:
             outcome.next_after = sort_key
             break
     if outcome.next_after is not None:
