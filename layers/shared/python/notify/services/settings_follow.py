@@ -97,16 +97,16 @@ def follow_page(request: FollowSettingsRequest, planning: Planning, now: datetim
     if configuration(practice.raw_settings, practice.calendars) != request.configuration:
         outcome.superseded = True  # a newer change follows every appointment itself
         return outcome
-    started = time.monotonic()
+    started, done = time.monotonic(), None
     for sort_key, appointment in appointment_store.appointments_from(request.practice_id, request.after):
-        if appointment.end < now - LOOK_BACK:
-            continue  # long over: nothing planned (read in pages of the table, no ledger read)
-        planned = follow_settings(appointment, practice, planning, now)
-        outcome.followed += 1
-        outcome.changed += planned.cancelled + planned.scheduled
-        if outcome.followed >= PAGE or time.monotonic() - started > RUN_BUDGET_S:
-            outcome.next_after = sort_key
+        if done is not None and (outcome.followed >= PAGE or time.monotonic() - started > RUN_BUDGET_S):
+            outcome.next_after = done  # the next page goes on from here
             break
+        if appointment.end >= now - LOOK_BACK:  # else long over: nothing planned, no ledger read
+            planned = follow_settings(appointment, practice, planning, now)
+            outcome.followed += 1
+            outcome.changed += planned.cancelled + planned.scheduled
+        done = sort_key
     if outcome.next_after is not None:
         _plan_page(request.model_copy(update={"after": outcome.next_after}), planning, now)
     metrics.add_metric(name="SettingsFollowed", unit="Count", value=outcome.followed)
