@@ -178,7 +178,6 @@ def test_c8_b4_a_page_delivered_again_changes_nothing(scenario, control, local_s
     from functions.schedule_reminder.handler import lambda_handler
     from local.runtime import LambdaContext
     from notify.dal.practices import get_practice
-    from notify.services import settings_follow
 
     settings = dict(PRACTICE_DEFAULTS, reminder_offsets_hours=[48, 24])
     s = scenario(**settings)
@@ -187,8 +186,7 @@ def test_c8_b4_a_page_delivered_again_changes_nothing(scenario, control, local_s
     configure(s.pms.practice_id, **dict(settings, reminder_offsets_hours=[24, 2]))
     control.advance(FOLLOW_UP.total_seconds())
     before = _schedule_rows(s, "a1")
-    practice = get_practice(s.pms.practice_id)
-    digest = settings_follow.configuration(practice.raw_settings, practice.calendars)
+    digest = get_practice(s.pms.practice_id).configuration
     arn = "arn:aws:lambda:eu-central-1:123456789012:function:schedule_reminder"
     page = {"follow_settings": {"practice_id": s.pms.practice_id, "configuration": digest}}
     again = lambda_handler(page, LambdaContext("schedule_reminder", 512, arn, "test"))

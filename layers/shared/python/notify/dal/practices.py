@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,6 +29,18 @@ class PracticeRecord:
         """Practice settings with the calendar's overrides applied (C8)."""
         overrides = self.calendars.get(calendar_id or "", {})
         return settings_from_json(self.raw_settings, overrides) if overrides else self.settings
+
+    @property
+    def configuration(self) -> str:
+        """A digest of what the practice's messages are planned from (C8, D18)."""
+        return configuration_digest(self.raw_settings, self.calendars)
+
+
+def configuration_digest(settings: Any, calendars: Any) -> str:
+    """A digest of a practice's settings and calendars, as stored (the profile item, or
+    its stream image): equal exactly when they are."""
+    canonical = json.dumps({"settings": settings or {}, "calendars": calendars or {}}, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 def practice_item(

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from ..adapters import scheduler
 from ..adapters.invoker import Invoker
@@ -119,8 +120,7 @@ def plan_change(
         withdrawn = old_plan[name]
         if scheduler.run_its_course(withdrawn.due_at, withdrawn.window_minutes, now):
             continue  # a reminder that went out before the visit's outcome: nothing left to withdraw
-        scheduler.cancel_schedule(planning.messages, name)
-        ledger.close_planned(_ref(old, withdrawn), DeliveryStatus.CANCELLED, now, withdrawal_reason(old, new))
+        _withdraw(old, withdrawn, planning, now, withdrawal_reason(old, new))
         outcome.cancelled.append(name)
 
     for name, planned in new_plan.items():
@@ -135,9 +135,7 @@ def plan_change(
                 ledger.record_skip(_ref(new, planned), Channel.PUSH, "due time passed before planning", now)
                 outcome.skipped.append(name)
             continue
-        request = _request(new, planned.kind, scheduled=True, offset_hours=planned.offset_hours)
-        scheduler.plan_schedule(planning.messages, name, planned.due_at, request.payload(), planned.window_minutes)
-        ledger.record_planned(_ref(new, planned), planned.due_at, now)
+        _plan_message(new, planned, planning, now)
         outcome.scheduled.append(name)
     logger.info(
         "appointment planned",
@@ -178,33 +176,48 @@ def follow_settings(
             or (planned is not None and planned.due_at == row.due_at)
         ):
             continue
-        kind = was.kind
-        earlier = PlannedMessage(kind, row.due_at, was.offset_hours)
-        ref, name = _ref(appointment, earlier), _name(appointment, earlier)
+        earlier = PlannedMessage(was.kind, row.due_at, was.offset_hours)
+        name = _name(appointment, earlier)
         if planned is None:
-            scheduler.cancel_schedule(planning.messages, name)
-            ledger.close_planned(ref, DeliveryStatus.CANCELLED, now, SETTINGS_WITHDREW)
+            _withdraw(appointment, earlier, planning, now, SETTINGS_WITHDREW)
             outcome.cancelled.append(name)
         elif planned.due_at > now and row.due_at is not None and row.due_at > now:  # one due goes as it is
-            request = _request(appointment, kind, scheduled=True, offset_hours=planned.offset_hours)
-            if scheduler.move_schedule(
-                planning.messages, name, planned.due_at, request.payload(), planned.window_minutes
-            ):
-                ledger.move_planned(ref, planned.due_at, now, SETTINGS_MOVED)
+            if scheduler.move_schedule(planning.messages, name, *_schedule_of(appointment, planned)):
+                ledger.move_planned(_ref(appointment, earlier), planned.due_at, now, SETTINGS_MOVED)
                 outcome.scheduled.append(name)
     for message_id, planned in wanted.items():
         known = rows.get(message_id)
         if planned.due_at <= now or (known is not None and known.status != DeliveryStatus.CANCELLED.value):
             continue
-        name = _name(appointment, planned)
-        request = _request(appointment, planned.kind, scheduled=True, offset_hours=planned.offset_hours)
-        scheduler.plan_schedule(planning.messages, name, planned.due_at, request.payload(), planned.window_minutes)
-        if known is None:
-            ledger.record_planned(_ref(appointment, planned), planned.due_at, now)
-        else:
-            ledger.plan_again(_ref(appointment, planned), planned.due_at, now, SETTINGS_PLANNED)
-        outcome.scheduled.append(name)
+        _plan_message(appointment, planned, planning, now, again=known is not None)
+        outcome.scheduled.append(_name(appointment, planned))
     return outcome
+
+
+def _schedule_of(appointment: Appointment, planned: PlannedMessage) -> tuple[datetime, dict[str, Any], int]:
+    """When a planned message's schedule fires, what it asks the sender, its window."""
+    request = _request(appointment, planned.kind, scheduled=True, offset_hours=planned.offset_hours)
+    return planned.due_at, request.payload(), planned.window_minutes
+
+
+def _withdraw(
+    appointment: Appointment, planned: PlannedMessage, planning: Planning, now: datetime, why: str
+) -> None:
+    """A message planned before and no longer wanted: its schedule deleted, its row cancelled."""
+    scheduler.cancel_schedule(planning.messages, _name(appointment, planned))
+    ledger.close_planned(_ref(appointment, planned), DeliveryStatus.CANCELLED, now, why)
+
+
+def _plan_message(
+    appointment: Appointment, planned: PlannedMessage, planning: Planning, now: datetime, again: bool = False
+) -> None:
+    """A message due later: its one-shot schedule, and its planned ledger row (B5); `again`:
+    the row is there, cancelled before (C8: the settings want it once more)."""
+    scheduler.plan_schedule(planning.messages, _name(appointment, planned), *_schedule_of(appointment, planned))
+    if again:
+        ledger.plan_again(_ref(appointment, planned), planned.due_at, now, SETTINGS_PLANNED)
+    else:
+        ledger.record_planned(_ref(appointment, planned), planned.due_at, now)
 
 
 def _plan_settlement(

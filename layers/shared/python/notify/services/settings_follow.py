@@ -15,12 +15,9 @@ follows every appointment itself.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from ..adapters import scheduler
 from ..contracts import FollowSettingsRequest
@@ -40,31 +37,6 @@ NEXT_PAGE_AFTER = timedelta(minutes=1)  # Scheduler's precision
 # An appointment whose visit is this long past has nothing planned any more (the prompt
 # to book again goes 20 hours after the visit): skipped without reading its ledger.
 LOOK_BACK = timedelta(days=2)
-
-
-def configuration(settings: Any, calendars: Any) -> str:
-    """A digest of what the practice's messages are planned from (settings and calendars)."""
-    canonical = json.dumps({"settings": settings or {}, "calendars": calendars or {}}, sort_keys=True, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
-
-
-def _image_configuration(image: dict[str, Any]) -> str:
-    def json_of(name: str) -> Any:
-        raw = image.get(name, {}).get("S")
-        return json.loads(raw) if raw else {}
-
-    return configuration(json_of("settings"), json_of("calendars"))
-
-
-def changed_configuration(raw_record: dict[str, Any]) -> str | None:
-    """The practice's new configuration digest when a profile's stream record changed its
-    settings or calendars, else None (created, or written again unchanged)."""
-    stream = raw_record.get("dynamodb", {})
-    old, new = stream.get("OldImage"), stream.get("NewImage")
-    if not old or not new:
-        return None
-    after = _image_configuration(new)
-    return None if after == _image_configuration(old) else after
 
 
 def start(practice_id: str, digest: str, planning: Planning, now: datetime) -> None:
@@ -94,7 +66,7 @@ def follow_page(request: FollowSettingsRequest, planning: Planning, now: datetim
     page planned if there is one."""
     outcome = PageOutcome()
     practice: PracticeRecord = get_practice(request.practice_id)
-    if configuration(practice.raw_settings, practice.calendars) != request.configuration:
+    if practice.configuration != request.configuration:
         outcome.superseded = True  # a newer change follows every appointment itself
         return outcome
     started, done = time.monotonic(), None

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ..dal import keys
 from ..dal.conversions import appointment_from_image
+from ..dal.practices import configuration_digest
 from ..domain.model import Appointment
 
 # DynamoDB's own deletions (TTL, P2) carry this identity on their stream records.
@@ -34,6 +36,25 @@ def practice_id_of_profile(raw_record: dict[str, Any]) -> str | None:
         return None
     practice_id = stream["NewImage"].get("practice_id", {}).get("S")
     return str(practice_id) if practice_id else None
+
+
+def changed_configuration(raw_record: dict[str, Any]) -> str | None:
+    """The practice's new configuration digest when a profile's stream record changed its
+    settings or calendars (C8), else None (created, or written again unchanged)."""
+    stream = raw_record.get("dynamodb", {})
+    old, new = stream.get("OldImage"), stream.get("NewImage")
+    if not old or not new:
+        return None
+    after = _image_configuration(new)
+    return None if after == _image_configuration(old) else after
+
+
+def _image_configuration(image: dict[str, Any]) -> str:
+    def json_of(name: str) -> Any:  # a JSONAttribute is stored as a string
+        raw = image.get(name, {}).get("S")
+        return json.loads(raw) if raw else {}
+
+    return configuration_digest(json_of("settings"), json_of("calendars"))
 
 
 def erasure_requested(raw_record: dict[str, Any]) -> tuple[str, str] | None:

@@ -16,7 +16,7 @@ from ..domain.message_plan import needs_settling
 from ..domain.model import Appointment
 from . import erasure, recalls, settings_follow
 from .planning import Planning, plan_change
-from .stream_records import appointment_images, erasure_requested, practice_id_of_profile
+from .stream_records import appointment_images, changed_configuration, erasure_requested, practice_id_of_profile
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ def on_record(raw_record: dict[str, Any], planner: Planner, now: datetime) -> No
     if practice_id is not None:
         if planner.sweeps is not None:
             recalls.plan_daily_sweep(get_practice(practice_id), planner.sweeps)
-        digest = settings_follow.changed_configuration(raw_record)
+        digest = changed_configuration(raw_record)
         if digest is not None:  # C8: the appointments booked before follow the new settings
             settings_follow.start(practice_id, digest, planner.planning, now)
         return
