@@ -5,7 +5,6 @@ handlers logged, not by asking the code what it did."""
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from datetime import timedelta
 
@@ -18,113 +17,22 @@ from notify.dal.ledger import Content, MessageRef, claim, transition
 from notify.domain.model import Channel, DeliveryStatus, MessageKind
 from notify.services.erasure import SECOND_PASS_AFTER
 
+from . import traces
 from .conftest import NOTICE_DELAY, own_mobile
-
-PHONE_NATIONAL = "601 987 654"
-PHONE_E164 = "+48601987654"
-
-
-def _person(tag: str) -> dict:
-    return {
-        "name": f"Zofia Erasmus-{tag}",
-        "phone": PHONE_NATIONAL,
-        "email": f"zofia.{tag}@example.com",
-        "has_app": True,
-        "push_enabled": True,
-        "device_token": f"device-zofia-{tag}",
-        "platform": "android",
-    }
-
-
-def _scan(table: str) -> list[dict]:
-    client = boto3.client("dynamodb")
-    items, kwargs = [], {"TableName": table}
-    while True:
-        page = client.scan(**kwargs)
-        items += page["Items"]
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def _kind(item: dict) -> str:
-    return item.get("entity", {}).get("S", "?")
-
-
-def _hits(items: list[dict], needles: dict[str, str]) -> dict[str, set[str]]:
-    """For each needle that occurs, the item kinds it occurs in."""
-    found: dict[str, set[str]] = {}
-    for item in items:
-        text = json.dumps(item, ensure_ascii=False)
-        for label, needle in needles.items():
-            if needle in text:
-                found.setdefault(label, set()).add(_kind(item))
-    return found
-
-
-class LogWindow:
-    """The handlers' log lines written from now on (what CloudWatch Logs would keep)."""
-
-    def __init__(self, stack) -> None:
-        self.path = stack.log_file
-        self.start = self.path.stat().st_size if self.path.exists() else 0
-
-    def lines(self) -> list[str]:
-        with self.path.open(encoding="utf-8") as f:
-            f.seek(self.start)
-            return f.read().splitlines()
-
-
-def _needles(s, patient_id: str, person: dict) -> dict[str, str]:
-    needles = {
-        "name": person["name"],
-        "phone (national)": PHONE_NATIONAL,
-        "phone (digits)": PHONE_NATIONAL.replace(" ", ""),
-        "phone (E.164)": PHONE_E164,
-        "email": person["email"],
-        "device token": person["device_token"],
-        "patient id": patient_id,
-    }
-    for row in s.messages():
-        if row["patient_id"] != patient_id or not row["link"]:
-            continue
-        token = re.search(r"/[lr]/([A-Za-z0-9_-]+)", row["link"]).group(1)
-        needles[f"token {token[:4]}…"] = token
-    return needles
-
-
-def _lively_patient(s, control, patient_id: str, person: dict) -> None:
-    """Everything a patient leaves behind: a booking pushed (its escalation waiting), a
-    booking cancelled from the link (a notice to the practice), a freed-slot offer, a
-    recall, a blocked-number entry."""
-    s.patient(patient_id, **person)
-    s.patient("keeper", phone="601 111 222", name="Adam Keeper")
-    response = s.pms.send(
-        "recall.due", {"patient_id": patient_id, "recall_type": "checkup", "due_at": control.now().isoformat()}
-    )
-    assert response.status_code == 202, response.text
-    control.advance_to(s.local(1, 10, 5))  # the recall goes out (no visit booked yet, K1)
-    s.book("keep1", "keeper", s.local(4))
-    s.book("a1", patient_id, s.local(6), source="app")  # push; escalates to SMS later
-    s.book("a2", patient_id, s.local(12), source="app")
-    assert s.browser.act(s.token("a2"), "cancel").status_code == 200
-    s.change("appointment.cancelled", {"appointment_id": "keep1"})  # slot offered to a1
-    assert s.pms.call("PUT", f"blocked-numbers/{PHONE_E164}", {"blocked_recalls": True}).status_code == 200
-    control.advance_to(s.local(6) - timedelta(hours=47))  # a1's reminder pushed; its escalation waits
 
 
 @pytest.mark.parametrize("how", ["event", "api"])
 def test_p1_erasure_leaves_no_trace_of_the_patient_in_any_item_or_log(scenario, control, local_stack, how):
     s = scenario(uses_email=True, recalls_enabled=True)
-    logs = LogWindow(local_stack)
+    logs = traces.LogWindow(local_stack)
     patient_id = f"erase-{uuid.uuid4().hex[:8]}"
-    person = _person(patient_id[-4:])
-    _lively_patient(s, control, patient_id, person)
-    needles = _needles(s, patient_id, person)
+    person = traces.person(patient_id[-4:])
+    traces.lively_patient(s, control, patient_id, person)
+    needles = traces.needles_of(s, patient_id, person)
     kinds = {m["kind"] for m in s.messages() if m["patient_id"] == patient_id}
     assert {"confirmation", "slot_offer", "recall"} <= kinds, kinds
     assert any(label.startswith("token") for label in needles)
-    before = _hits(_scan(local_stack.table_name), needles)
+    before = traces.hits(traces.scan(local_stack.table_name), needles)
     kinds_before = set().union(*before.values())
     stats_before = s.pms.get("statistics").json()["totals"]
     sfn = boto3.client("stepfunctions")
@@ -141,12 +49,12 @@ def test_p1_erasure_leaves_no_trace_of_the_patient_in_any_item_or_log(scenario, 
     # the second pass removes it.
     ref = MessageRef(s.pms.practice_id, "a1", patient_id, "a1.reminder.v1", MessageKind.REMINDER)
     assert claim(ref, Channel.SMS, control.now())
-    late = Content(f"Hello {person['name']}", None, None, PHONE_E164, control.now() + timedelta(days=90))
+    late = Content(f"Hello {person['name']}", None, None, traces.PHONE_E164, control.now() + timedelta(days=90))
     transition(ref, Channel.SMS, DeliveryStatus.SENT, control.now(), content=late)
     control.advance((SECOND_PASS_AFTER + NOTICE_DELAY).total_seconds())
 
-    items = _scan(local_stack.table_name)
-    after = _hits(items, needles)
+    items = traces.scan(local_stack.table_name)
+    after = traces.hits(items, needles)
     # Logs carry pseudonymous ids (practice, appointment, message; a recall's message id
     # holds the PMS's patient id) for correlation, and expire with their log group; never
     # a name, contact datum, device or token.
@@ -189,7 +97,7 @@ def test_p1_erasure_leaves_no_trace_of_the_patient_in_any_item_or_log(scenario, 
     )
     assert older.json()["status"] == "stale"
     control.advance(0)
-    assert _hits(_scan(local_stack.table_name), needles) == {}
+    assert traces.hits(traces.scan(local_stack.table_name), needles) == {}
 
 
 def test_p1_r11_erasure_takes_the_patient_out_of_a_familys_grouped_reminder(scenario, control, local_stack):
@@ -210,12 +118,12 @@ def test_p1_r11_erasure_takes_the_patient_out_of_a_familys_grouped_reminder(scen
     owner = sms["appointment_id"]
     erased = {"ga": "fam-b", "gb": "fam-a"}[owner]
     first_name = names[erased].split()[0]
-    assert _hits(_scan(local_stack.table_name), {"name": first_name}), "nothing to erase"
+    assert traces.hits(traces.scan(local_stack.table_name), {"name": first_name}), "nothing to erase"
 
     assert s.pms.send("patient.erased", {"patient_id": erased}).status_code == 202
     control.advance((SECOND_PASS_AFTER + NOTICE_DELAY).total_seconds())
 
-    assert _hits(_scan(local_stack.table_name), {"name": first_name}) == {}
+    assert traces.hits(traces.scan(local_stack.table_name), {"name": first_name}) == {}
     (row,) = [
         m
         for m in s.pms.get(f"appointments/{owner}").json()["messages"]
@@ -238,7 +146,7 @@ def test_p1_erasure_of_an_unknown_patient_is_accepted_and_harmless(scenario, con
 
 def test_p5_export_returns_everything_held_about_one_patient(scenario, control, browser):
     s = scenario(uses_email=True, recalls_enabled=True)
-    person = _person("export")
+    person = traces.person("export")
     s.patient("pat", **person)
     s.pms.send("recall.due", {"patient_id": "pat", "recall_type": "checkup", "due_at": control.now().isoformat()})
     control.advance_to(s.local(1, 10, 5))
@@ -287,7 +195,7 @@ def test_p2_message_texts_links_and_recipients_age_out_after_the_practice_retent
     expired_before = local_stack.router.stats["expired_items"]
     control.advance(TTL_LAG.total_seconds() + 3600)
     assert local_stack.router.stats["expired_items"] > expired_before
-    left = {_kind(i) for i in _scan(local_stack.table_name) if s.pms.practice_id in json.dumps(i)}
+    left = {traces.kind(i) for i in traces.scan(local_stack.table_name) if s.pms.practice_id in json.dumps(i)}
     assert "ledger_content" not in left and "link" not in left and "event" not in left, left
     assert "ledger" in left  # the ledger keeps that the messages went (B5)
     # The deletions reached the planner as TTL deletions and changed nothing.
@@ -295,19 +203,21 @@ def test_p2_message_texts_links_and_recipients_age_out_after_the_practice_retent
 
 
 def test_p3_no_secret_in_plain_text_in_the_table_or_the_logs(scenario, control, local_stack):
-    logs = LogWindow(local_stack)
+    logs = traces.LogWindow(local_stack)
     s = scenario()
     secrets = {s.pms.credentials.api_secret, s.pms.credentials.callback_secret}
     bare = {secret.removeprefix("whsec_") for secret in secrets}
     s.patient("pat")
     s.book("a1", "pat", s.local(5))
     assert s.pms.get("notices").status_code == 200
-    text = json.dumps(_scan(local_stack.table_name))
+    text = json.dumps(traces.scan(local_stack.table_name))
     assert not any(secret in text for secret in secrets | bare)
     lines = "\n".join(logs.lines())
     assert not any(secret in lines for secret in secrets | bare)
     sealed = [
-        i for i in _scan(local_stack.table_name) if _kind(i) == "secrets" and s.pms.practice_id in json.dumps(i)
+        i
+        for i in traces.scan(local_stack.table_name)
+        if traces.kind(i) == "secrets" and s.pms.practice_id in json.dumps(i)
     ]
     assert len(sealed) == 1 and "ciphertext" in json.dumps(sealed[0])
 
@@ -356,5 +266,5 @@ def test_p3_a_practice_rotates_its_api_key_without_downtime(scenario, control, l
     assert s.pms.get("notices").status_code == 401
     assert new.send("patient.upserted", {"patient_id": "p4"}).status_code == 202
     # The secret was shown once, on stdout; the table holds it sealed only.
-    text = json.dumps(_scan(local_stack.table_name))
+    text = json.dumps(traces.scan(local_stack.table_name))
     assert shown["api_secret"] not in text and shown["api_secret"].removeprefix("whsec_") not in text
