@@ -65,12 +65,13 @@ TABLE_ACCESS = {
     # Creating an appointment consumes the changes held for it (B9): a delete, or a
     # condition check that none were held, in the creation's transaction.
     "booking_webhook": (*READ_WRITE, "DeleteItem", "ConditionCheckItem"),
-    # Erasure (P1) removes a patient's items.
+    # Erasure (P1) removes a patient's items, and a practice's when it leaves (D19).
     "schedule_reminder": (*READ_WRITE, "DeleteItem"),
     "patient_links": READ_WRITE,
     "send_push": READ_WRITE,
     "sms_fallback": READ_WRITE,
-    "recall_sweep": ("PutItem", "UpdateItem", "Query"),
+    # GetItem: the practice's profile (a closed practice sweeps nothing, D19).
+    "recall_sweep": ("GetItem", "PutItem", "UpdateItem", "Query"),
     "practice_callback": ("GetItem", "BatchGetItem"),
     "delivery_events": ("UpdateItem",),
     "sms_replies": (*READ_WRITE, "ConditionCheckItem"),

@@ -1,9 +1,17 @@
-"""Operator CLI: onboard a practice, rotate its API keys. The same code locally and on AWS.
+"""Operator CLI: onboard a practice, rotate its API keys, see it leave. The same code
+locally and on AWS.
 
     TABLE_NAME=... SECRETS_KEY_ARN=... python -m ops.practice onboard \
         --practice-id harbour --name "Harbour Dental" --timezone Europe/London --country GB
     python -m ops.practice rotate-key --practice-id harbour
     python -m ops.practice retire-key --practice-id harbour --key-id key_1a2b3c4d5e6f
+    python -m ops.practice offboard --practice-id harbour --confirm harbour
+    python -m ops.practice status --practice-id harbour
+
+`offboard` closes the practice at once (its keys deleted: no request of it is accepted;
+nothing more is sent) and its data is erased from 15 minutes later (docs/runbook.md,
+"A practice leaves"); it prints the SMS usage of this month and the last, for the final
+invoice. `status` shows where the leaving stands.
 
 Secrets are generated here and printed once (as JSON, to hand to the practice); they are
 stored only sealed with KMS (P3), and never taken on the command line (shell history and
@@ -41,6 +49,16 @@ def _kms_key(key_arn: str | None) -> str:
     return key
 
 
+def _not_closed(practice_id: str, allow_erased: bool = False) -> None:
+    """Refuse to give a closed practice keys or settings (D19). A practice whose data is
+    erased may be onboarded again (`allow_erased`): it starts afresh."""
+    from notify.dal.practices import departure
+
+    state = departure(practice_id)
+    if state is not None and state.closed_at is not None and not (allow_erased and state.erased_at is not None):
+        raise SystemExit(f"practice {practice_id} closed at {state.closed_at.isoformat()}: see `status`")
+
+
 def configure(
     practice_id: str,
     callback_url: str | None = None,
@@ -52,6 +70,7 @@ def configure(
     from notify.dal.practices import save_practice
     from notify.practice_settings import validate_configuration
 
+    _not_closed(practice_id, allow_erased=True)
     valid, calendars_valid, callback = validate_configuration(
         {"settings": settings, "calendars": calendars or {}, "callback_url": callback_url},
         loopback_http=os.environ.get("LOCAL_LOOPBACK_CALLBACKS") == "true",
@@ -78,6 +97,47 @@ def onboard(
     return Credentials(practice_id, api.key_id, api.secret, callback.secret)
 
 
+def offboard(practice_id: str) -> dict[str, Any]:
+    """Close the practice (D19); its erasure follows. Returns the receipt the CLI prints."""
+    from datetime import timedelta
+
+    from notify.clock import utcnow
+    from notify.dal.errors import NotFoundError
+    from notify.dal.quota import sms_used
+    from notify.services import offboarding
+
+    try:
+        closed_at = offboarding.close(practice_id, utcnow())
+    except NotFoundError as exc:
+        raise SystemExit(f"unknown practice {practice_id}") from exc
+    months = sorted(
+        {closed_at.strftime("%Y-%m"), (closed_at.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")}
+    )
+    return {
+        "practice_id": practice_id,
+        "closed_at": closed_at.isoformat(),
+        "erasure_from": (closed_at + offboarding.ERASE_AFTER).isoformat(),
+        "sms_used": {month: sms_used(practice_id, month) for month in months},
+    }
+
+
+def status(practice_id: str) -> dict[str, Any]:
+    from notify.dal.practices import departure
+
+    state = departure(practice_id)
+    if state is None:
+        raise SystemExit(f"unknown practice {practice_id}")
+    if state.closed_at is None:
+        return {"practice_id": practice_id, "state": "open"}
+    return {
+        "practice_id": practice_id,
+        "state": "erased" if state.erased_at else "closed: erasure under way",
+        "closed_at": state.closed_at.isoformat(),
+        "erased_at": state.erased_at.isoformat() if state.erased_at else None,
+        "items_removed": state.removed or 0,
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     from notify.clock import utcnow
     from notify.services import practice_keys
@@ -97,7 +157,19 @@ def main(argv: list[str] | None = None) -> None:
     retire = sub.add_parser("retire-key", help="stop accepting an API key")
     retire.add_argument("--practice-id", required=True)
     retire.add_argument("--key-id", required=True)
+    leave = sub.add_parser("offboard", help="close a practice now and erase its data (15 minutes on)")
+    leave.add_argument("--practice-id", required=True)
+    leave.add_argument("--confirm", required=True, help="the practice id again: this cannot be undone")
+    state = sub.add_parser("status", help="open, closed (erasure under way) or erased")
+    state.add_argument("--practice-id", required=True)
     args = parser.parse_args(argv)
+    if args.command in ("offboard", "status"):
+        if args.command == "offboard" and args.confirm != args.practice_id:
+            raise SystemExit("--confirm must repeat --practice-id")
+        done = offboard(args.practice_id) if args.command == "offboard" else status(args.practice_id)
+        json.dump(done, sys.stdout, indent=2)
+        print()
+        return
     if args.command == "onboard":
         credentials = onboard(
             args.practice_id,
@@ -110,6 +182,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         json.dump(dataclasses.asdict(credentials), sys.stdout, indent=2)
     elif args.command == "rotate-key":
+        _not_closed(args.practice_id)
         issued = practice_keys.issue_api_key(args.practice_id, _kms_key(None), utcnow())
         json.dump(
             {"practice_id": args.practice_id, "key_id": issued.key_id, "api_secret": issued.secret},

@@ -1,7 +1,8 @@
 """The planner. From the table's stream: what each change causes later (message plans,
 recall periods, daily recall schedules, manual recalls, erasures). From its own one-shot
 schedules: a change has settled (notices and freed slots, B9), an erasure's second
-pass is due (P1), or the next page of appointments follows a settings change (C8).
+pass is due (P1), the next page of appointments follows a settings change (C8), or the
+next run of a closed practice's erasure is due (D19).
 Decisions live in notify/services/table_changes.py."""
 
 from typing import Any
@@ -13,12 +14,13 @@ from notify.adapters.invoker import Invoker
 from notify.adapters.link_keys import LinkKeys
 from notify.adapters.scheduler import SchedulerTarget
 from notify.clock import utcnow
-from notify.contracts import EraseRequest, FollowSettingsRequest, SettleRequest
+from notify.contracts import EraseRequest, FollowSettingsRequest, LeaveRequest, SettleRequest
 from notify.dal import keys
+from notify.dal.errors import PracticeClosedError
 from notify.dal.practices import get_practice
 from notify.dal.read_cache import per_invocation, prefetch
 from notify.observability import logger, metrics
-from notify.services import erasure, settings_follow, table_changes
+from notify.services import erasure, offboarding, settings_follow, table_changes
 from notify.services.planning import Planning, settle
 from notify.services.slot_offers import release_slot
 from notify.settings import PlannerSettings
@@ -54,8 +56,10 @@ def planner(context: LambdaContext) -> table_changes.Planner:
     )
     links = LinkKeys(settings.link_key_arn)
     planning = Planning(target, itself, Invoker(settings.send_function_arn), links)
-    deps = erasure.ErasureDeps(links, Escalations(settings.escalation_state_machine_arn), itself)
-    return table_changes.Planner(planning, deps, sweeps)
+    escalations = Escalations(settings.escalation_state_machine_arn)
+    deps = erasure.ErasureDeps(links, escalations, itself)
+    leaving = offboarding.Leaving(links, escalations, target, itself, sweeps)
+    return table_changes.Planner(planning, deps, sweeps, leaving)
 
 
 @logger.inject_lambda_context(correlation_id_path="Records[0].eventID")
@@ -63,6 +67,17 @@ def planner(context: LambdaContext) -> table_changes.Planner:
 @per_invocation
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     wired = planner(context)
+    try:
+        return _scheduled(event, wired) if _SCHEDULED & event.keys() else _stream(event, wired)
+    except PracticeClosedError as closed:  # D19: nothing more happens for it
+        logger.info("practice closed: nothing to do", practice_id=closed.practice_id)
+        return {"closed": True}
+
+
+_SCHEDULED = {"settle", "follow_settings", "erase", "leave"}
+
+
+def _scheduled(event: dict[str, Any], wired: table_changes.Planner) -> dict[str, Any]:
     if "settle" in event:
         request = SettleRequest.model_validate(event["settle"])
         prefetch(keys.profile(request.practice_id), keys.appointment(request.practice_id, request.appointment_id))
@@ -84,7 +99,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         erase = EraseRequest.model_validate(event["erase"])
         done = erasure.erase(erase.practice_id, erase.request_id, utcnow(), wired.erasure)
         return {"removed": done.removed, "passes_done": done.passes_done}
+    run = offboarding.erase_run(LeaveRequest.model_validate(event["leave"]), wired.leaving, utcnow())
+    return {"removed": run.removed, "erased": run.erased, "more": run.more}
 
+
+def _stream(event: dict[str, Any], wired: table_changes.Planner) -> dict[str, Any]:
     def record_handler(record: dict) -> None:
         table_changes.on_record(record, wired, utcnow())
 

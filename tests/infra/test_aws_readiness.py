@@ -466,3 +466,19 @@ def test_b8_a_wait_is_never_longer_than_sqs_holds_a_message():
     from notify.domain.sms_pacing import MAX_QUEUE_DELAY
 
     assert MAX_QUEUE_DELAY.total_seconds() == 900
+
+
+# -- a practice leaves (D19) ---------------------------------------------------------------
+def test_d19_a_closed_practice_is_erased_only_once_every_function_that_read_it_has_ended(template):
+    """Lambda stops an invocation at its function's timeout, at most 900 s (Lambda's
+    "Configure Lambda function timeout"). The erasure of a closed practice starts
+    ERASE_AFTER the close: by then no invocation that read the profile before it closed
+    is still running, so nothing writes for the practice after one sweep. Each of its
+    runs stops after RUN_BUDGET_S, well within the planner's own timeout."""
+    from notify.services.offboarding import ERASE_AFTER, RUN_BUDGET_S
+
+    functions = _resources(template, "AWS::Lambda::Function")
+    ours = _function_logicals(template)
+    timeouts = {name: functions[logical]["Properties"]["Timeout"] for name, logical in ours.items()}
+    assert ERASE_AFTER.total_seconds() >= 900 >= max(timeouts.values()), timeouts
+    assert timeouts["schedule_reminder"] >= 2 * RUN_BUDGET_S

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from aws_lambda_powertools.utilities.data_classes import SNSEvent
@@ -10,7 +11,7 @@ from pydantic import ValidationError
 
 from notify.contracts import QueuedSms, SendRequest
 from notify.request_paths import canonical_path, normalise, public_prefix
-from notify.services.stream_records import appointment_images, erasure_requested, expired
+from notify.services.stream_records import Closure, appointment_images, closure, erasure_requested, expired
 from tests.events import load, names
 
 
@@ -88,3 +89,25 @@ def test_r11_a_queued_group_sms_carries_one_version_per_appointment_or_none():
     assert QueuedSms.model_validate_json(both.body()).subject_patients == ["mum", "kid"]
     with pytest.raises(ValidationError, match="subject_patients"):
         QueuedSms.model_validate({**base, "subject_ids": ["a1", "a2"], "subject_patients": ["mum"]})
+
+
+def _profile_record(old: dict | None, new: dict) -> dict:
+    def image(fields: dict) -> dict:
+        return {"pk": {"S": "PRACTICE#p1"}, "sk": {"S": "PROFILE"}, "practice_id": {"S": "p1"}, **fields}
+
+    stream = {"Keys": {"pk": {"S": "PRACTICE#p1"}, "sk": {"S": "PROFILE"}}, "NewImage": image(new)}
+    if old is not None:
+        stream["OldImage"] = image(old)
+    return {"eventName": "MODIFY" if old is not None else "INSERT", "dynamodb": stream}
+
+
+def test_d19_only_the_record_that_closes_a_practice_starts_its_erasure():
+    closed = {"closed_at": {"S": "2026-03-02T07:00:00.000000+0000"}}
+    counted = {**closed, "removed": {"N": "12"}}
+    erased = {**counted, "erased_at": {"S": "2026-03-02T07:20:00.000000+0000"}}
+    assert closure(_profile_record({}, {})) == Closure(False)
+    started = closure(_profile_record({}, closed))
+    assert started.closed and started.closed_at == datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+    assert closure(_profile_record(closed, counted)) == Closure(True)  # a run's count
+    assert closure(_profile_record(counted, erased)) == Closure(True)  # the record of the leaving
+    assert closure(_profile_record(None, erased)) == Closure(True)

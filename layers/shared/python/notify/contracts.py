@@ -135,6 +135,17 @@ class FollowSettingsRequest(BaseModel):
     after: str | None = Field(default=None, max_length=200)
 
 
+class LeaveRequest(BaseModel):
+    """D19: the next run of a closed practice's erasure (`closed_at`: the close it follows;
+    `run`: the runs before it, which names its schedule)."""
+
+    model_config = ConfigDict(defer_build=True, extra="ignore")
+
+    practice_id: Identifier
+    closed_at: datetime
+    run: int = Field(default=0, ge=0)
+
+
 class EscalationRequest(SendRequest):
     escalate_at: str
 

@@ -19,6 +19,15 @@ class NotFoundError(Exception):
     """No such item."""
 
 
+class PracticeClosedError(NotFoundError):
+    """The practice has left the service (D19): nothing more is sent, planned or shown for
+    it, and its data is being erased. Work for it ends quietly, never retried."""
+
+    def __init__(self, practice_id: str) -> None:
+        super().__init__(f"practice {practice_id} closed")
+        self.practice_id = practice_id
+
+
 def condition_held(write: Callable[[], object]) -> bool:
     """Run one conditional write; False when its condition failed (someone got there
     first, or the state moved on), True when it was written. Other errors propagate."""

@@ -134,6 +134,11 @@ class PracticeItem(NotifyItem, discriminator="practice"):
     settings = JSONAttribute(default=dict)
     calendars = JSONAttribute(default=dict)
     stamp = UnicodeAttribute(null=True)  # B9: the `practice.configured` change last applied
+    # D19: the practice left. Closed: nothing more is sent or planned; erased: its data is
+    # gone and this item is all that is left (no settings), with what the erasure removed.
+    closed_at = UTCDateTimeAttribute(null=True)
+    erased_at = UTCDateTimeAttribute(null=True)
+    removed = NumberAttribute(null=True)
 
     @staticmethod
     def key(practice_id: str) -> tuple[str, str]:

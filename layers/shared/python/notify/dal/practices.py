@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.condition import Condition
 
 from ..domain.model import Patient, PracticeSettings
 from . import keys, read_cache
 from .conversions import patient_from_item, settings_from_json, settings_to_json
-from .errors import NotFoundError, condition_held
+from .errors import NotFoundError, PracticeClosedError, condition_held
 from .models import PatientItem, PracticeItem, SecretsItem
 
 
@@ -24,6 +25,7 @@ class PracticeRecord:
     settings: PracticeSettings
     raw_settings: dict[str, Any]
     calendars: dict[str, dict[str, Any]]
+    closed_at: datetime | None = None  # D19: the practice is leaving
 
     def settings_for(self, calendar_id: str | None) -> PracticeSettings:
         """Practice settings with the calendar's overrides applied (C8)."""
@@ -84,12 +86,16 @@ def configuration_unchanged_since(stamp: str | None) -> Condition:
     return PracticeItem.stamp.does_not_exist() if stamp is None else PracticeItem.stamp == stamp
 
 
-def get_practice(practice_id: str) -> PracticeRecord:
-    """Raise NotFoundError for an unknown practice."""
+def get_practice(practice_id: str, closed_ok: bool = False) -> PracticeRecord:
+    """Raise NotFoundError for an unknown practice, PracticeClosedError for one that left
+    (D19); `closed_ok`: a closed practice whose settings are still there (its erasure
+    reads them) is returned, with its `closed_at`."""
     try:
         item = PracticeItem.get(*PracticeItem.key(practice_id), consistent_read=True)
     except PracticeItem.DoesNotExist as exc:
         raise NotFoundError(f"practice {practice_id}") from exc
+    if item.closed_at is not None and (not closed_ok or item.erased_at is not None):
+        raise PracticeClosedError(practice_id)
     raw = dict(item.settings or {})
     return PracticeRecord(
         practice_id,
@@ -97,6 +103,79 @@ def get_practice(practice_id: str) -> PracticeRecord:
         settings_from_json(raw),
         raw,
         dict(item.calendars or {}),
+        item.closed_at,
+    )
+
+
+def close_practice(practice_id: str, now: datetime) -> datetime:
+    """D19: the practice leaves. Its profile is marked closed and its secrets deleted, in
+    one transaction: from then on no request of it is authenticated, no callback signed,
+    nothing sent or planned. Returns when it closed (the first close's time when it was
+    closed before); NotFoundError for an unknown practice."""
+    pk, sk = PracticeItem.key(practice_id)
+    try:
+        with read_cache.transaction() as tx:
+            tx.update(
+                PracticeItem(pk, sk),
+                actions=[PracticeItem.closed_at.set(now)],
+                condition=PracticeItem.pk.exists() & PracticeItem.closed_at.does_not_exist(),
+            )
+            tx.delete(SecretsItem(*SecretsItem.key(practice_id)))
+    except TransactWriteError as exc:
+        reasons = [r.code if r else None for r in exc.cancellation_reasons or []]
+        if "ConditionalCheckFailed" not in reasons:
+            raise
+        try:
+            item = PracticeItem.get(pk, sk, consistent_read=True)
+        except PracticeItem.DoesNotExist as missing:
+            raise NotFoundError(f"practice {practice_id}") from missing
+        assert item.closed_at is not None
+        SecretsItem(*SecretsItem.key(practice_id)).delete()  # closed before: gone already, or now
+        return item.closed_at
+    return now
+
+
+@dataclass(frozen=True)
+class Departure:
+    """D19: where a practice's leaving stands (what the operator's `status` shows)."""
+
+    closed_at: datetime | None
+    erased_at: datetime | None
+    removed: int | None
+
+
+def departure(practice_id: str) -> Departure | None:
+    """None for an unknown practice."""
+    try:
+        item = PracticeItem.get(*PracticeItem.key(practice_id), consistent_read=True)
+    except PracticeItem.DoesNotExist:
+        return None
+    return Departure(item.closed_at, item.erased_at, None if item.removed is None else int(item.removed))
+
+
+def count_removed(practice_id: str, removed: int) -> None:
+    """D19: what one run of the erasure removed, added up on the closed profile."""
+    PracticeItem(*PracticeItem.key(practice_id)).update(actions=[PracticeItem.removed.add(removed)])
+
+
+def mark_erased(practice_id: str, closed_at: datetime, now: datetime, removed: int) -> bool:
+    """D19: the practice's data is gone; its profile becomes the record of its leaving (no
+    settings, no callback address): when it closed, when it was erased, how many items
+    went (`removed`: the last run's, added to the earlier runs'). False when it was
+    marked before, or reopened."""
+    pk, sk = PracticeItem.key(practice_id)
+    return condition_held(
+        lambda: PracticeItem(pk, sk).update(
+            actions=[
+                PracticeItem.erased_at.set(now),
+                PracticeItem.removed.add(removed),
+                PracticeItem.settings.remove(),
+                PracticeItem.calendars.remove(),
+                PracticeItem.callback_url.remove(),
+                PracticeItem.stamp.remove(),
+            ],
+            condition=(PracticeItem.closed_at == closed_at) & PracticeItem.erased_at.does_not_exist(),
+        )
     )
 
 

@@ -214,6 +214,11 @@ def follow_settings_name(practice_id: str, configuration: str, after: str | None
     return _safe_name(f"{practice_id}.settings.{fingerprint}", f"settings.{fingerprint}")
 
 
+def leave_name(practice_id: str, run: int) -> str:
+    """The schedule of one run of a closed practice's erasure (D19)."""
+    return _safe_name(f"{practice_id}.leave.{run}", f"leave.{run}")
+
+
 def schedule_name(
     practice_id: str, appointment_id: str, kind: MessageKind, version: int, offset_hours: int | None = None
 ) -> str:

@@ -25,6 +25,7 @@ from ..dal import practices as practice_store
 from ..dal import recalls as recall_store
 from ..dal import slots as slot_store
 from ..dal.callbacks import callback_item
+from ..dal.errors import PracticeClosedError
 from ..dal.ledger import MessageRef
 from ..dal.models import NotifyItem
 from ..dal.practices import PracticeRecord
@@ -95,6 +96,7 @@ class DeliveryOutcome:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     escalation_started: bool = False
     queued: list[str] = field(default_factory=list)  # waiting in the paced queue (D17)
+    practice_closed: bool = False  # D19: nothing is sent, nothing written
 
     @property
     def going(self) -> set[str]:
@@ -149,6 +151,7 @@ class _Job:
 # T1: the messages a patient may answer by digit (1 confirm, 2 cancel).
 REPLYABLE = frozenset({MessageKind.CONFIRMATION, MessageKind.REMINDER, MessageKind.RESCHEDULE})
 SMS_STOPPED_REASON = "patient stopped SMS from this practice (STOP)"
+PRACTICE_CLOSED = "the practice has left the service"
 ALREADY_SENT = "already sent"
 
 
@@ -193,8 +196,21 @@ def sms_stop_reason(practice_id: str, phone: str, recall: bool) -> str | None:
 
 
 def _load(req: SendRequest, now: datetime, sending: Sending, outcome: DeliveryOutcome) -> _Job | None:
-    if req.recall_id is not None:
-        return _load_recall(req, now, sending, outcome)
+    """What a send needs, or None when it is not sent (the reason recorded)."""
+    try:
+        return (
+            _load_recall(req, now, sending, outcome)
+            if req.recall_id
+            else _load_appointment(req, now, sending, outcome)
+        )
+    except PracticeClosedError:  # D19: nothing is sent, and nothing written: its data is being erased
+        outcome.practice_closed = True
+        outcome.skipped.append((MESSAGE_LEVEL, PRACTICE_CLOSED))
+        logger.info("message not sent", message_id=req.message_id, reason=PRACTICE_CLOSED)
+        return None
+
+
+def _load_appointment(req: SendRequest, now: datetime, sending: Sending, outcome: DeliveryOutcome) -> _Job | None:
     assert req.appointment_id is not None
     read_cache.prefetch(  # what a send reads, in one request
         keys.profile(req.practice_id),
@@ -310,13 +326,13 @@ def deliver(req: SendRequest, now: datetime, sending: Sending) -> DeliveryOutcom
     if req.email_instead:
         return _email_instead(req, now, sending)
     outcome = DeliveryOutcome()
-    if req.scheduled and req.appointment_id is not None:
+    job = _load(req, now, sending, outcome)
+    if req.scheduled and req.appointment_id is not None and not outcome.practice_closed:
         ledger.close_planned(
             MessageRef(req.practice_id, req.appointment_id, "", req.message_id, req.kind),
             DeliveryStatus.FIRED,
             now,
         )
-    job = _load(req, now, sending, outcome)
     if job is None:
         return outcome
     decision = choose_channels(req.kind, job.patient, job.appointment, job.settings, job.offered)

@@ -42,7 +42,10 @@ def open_group(raw_token: str, links: LinkKeys, now: datetime) -> GroupView:
     group = store.find_group(token_digest(token))
     if group is None:
         raise LinkNotFoundError(token)
-    settings = practice_store.get_practice(group.practice_id).settings
+    try:
+        settings = practice_store.get_practice(group.practice_id).settings
+    except NotFoundError as exc:  # the practice left (D19)
+        raise LinkNotFoundError(token) from exc
     day = date.fromisoformat(group.day)
     day_end = datetime.combine(day, time(0), ZoneInfo(settings.timezone)).astimezone(UTC) + timedelta(days=1)
     if now >= day_end + KEEP_GROUP:

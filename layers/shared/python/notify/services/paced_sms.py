@@ -29,6 +29,7 @@ from ..dal import appointments as appointment_store
 from ..dal import keys, ledger, pacing, quota, read_cache
 from ..dal import practices as practice_store
 from ..dal import recalls as recall_store
+from ..dal.errors import PracticeClosedError
 from ..dal.ledger import MessageRef
 from ..dal.models import LedgerContentItem
 from ..dal.practices import PracticeRecord
@@ -100,7 +101,11 @@ def leave(queued: QueuedSms, now: datetime, sending: Sending) -> str:
         return "gone"  # sent by an earlier delivery of it, or erased with its patient (P1)
     if not sms_pacing.leaves_now(queued.leaves_at, now):  # a wait longer than SQS holds
         return _wait(queued, queued.leaves_at, now, queue)
-    practice = practice_store.get_practice(req.practice_id)
+    try:
+        practice = practice_store.get_practice(req.practice_id)
+    except PracticeClosedError:  # D19: not sent; the practice's erasure removes its row
+        logger.info("queued SMS not sent: practice closed", message_id=ref.message_id)
+        return "practice closed"
     settings = practice.settings
     held = _held(queued, ref, settings, now, config, queue)
     if held is not None:

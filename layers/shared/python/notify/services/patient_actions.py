@@ -11,7 +11,7 @@ from ..dal import appointments as appointment_store
 from ..dal import conversations, keys, read_cache
 from ..dal import practices as practice_store
 from ..dal.callbacks import callback_item
-from ..dal.errors import ConflictError, ExpiredLinkError, NotFoundError
+from ..dal.errors import ConflictError, ExpiredLinkError, NotFoundError, PracticeClosedError
 from ..domain.appointment_changes import StatusChange, apply_changes
 from ..domain.contact_validation import normalise_mobile
 from ..domain.event_order import ChangeStamp
@@ -84,7 +84,10 @@ def open_link(raw_token: str, now: datetime, slot_id: str | None = None) -> Appo
 
 def view_for(token: str, appointment: Appointment, now: datetime) -> AppointmentView:
     """What a link's page shows of `appointment` (as read, or as just written)."""
-    practice = practice_store.get_practice(appointment.practice_id)
+    try:
+        practice = practice_store.get_practice(appointment.practice_id)
+    except PracticeClosedError as exc:  # the practice left (D19): its links lead nowhere
+        raise LinkNotFoundError(token) from exc
     settings = practice.settings_for(appointment.calendar_id)
     patient = practice_store.find_patient(appointment.practice_id, appointment.patient_id)
     locale = pick_locale(patient.locale if patient else None, settings.locale)

@@ -9,6 +9,7 @@ from ..adapters.practice_callbacks import post_callback
 from ..dal import callbacks as callback_store
 from ..dal import keys, read_cache
 from ..dal import practices as practice_store
+from ..dal.errors import PracticeClosedError
 from ..observability import logger, metrics
 from . import practice_keys
 
@@ -29,7 +30,11 @@ def deliver_notice(
     read_cache.prefetch(  # the practice, its signing secret, the callback: one request
         keys.profile(item.practice_id), keys.secrets(item.practice_id), (item.pk, item.sk)
     )
-    practice = practice_store.get_practice(item.practice_id)
+    try:
+        practice = practice_store.get_practice(item.practice_id)
+    except PracticeClosedError:  # D19: its secret is gone, and so is its address
+        logger.info("practice callback not sent: practice closed", event_type=item.event_type)
+        return False
     secret = practice_keys.callback_secret(secrets_key_arn, item.practice_id)
     if not practice.callback_url or secret is None:
         return False

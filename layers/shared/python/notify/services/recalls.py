@@ -23,6 +23,7 @@ from ..dal import ledger
 from ..dal import practices as practice_store
 from ..dal import recalls as store
 from ..dal.callbacks import callback_item
+from ..dal.errors import NotFoundError, PracticeClosedError
 from ..dal.ledger import MessageRef
 from ..dal.practices import PracticeRecord
 from ..domain.contact_validation import normalise_mobile
@@ -199,6 +200,11 @@ def sweep(practice_id: str, now: datetime, invoker: Invoker) -> SweepOutcome:
     the next firing ask again, and the ledger claim of the message makes that harmless.
     """
     outcome = SweepOutcome()
+    try:
+        practice_store.get_practice(practice_id)
+    except PracticeClosedError:  # D19: its sweep's schedule is being deleted
+        logger.info("recall sweep: practice closed", practice_id=practice_id)
+        return outcome
     for recall in store.due_recalls(practice_id, now):
         if appointment_store.has_future_appointment(practice_id, recall.patient_id, now):
             if store.move_status(recall, RecallStatus.NOT_NEEDED, (RecallStatus.DUE,), now):
@@ -292,7 +298,10 @@ def find_recall_link(token: str, now: datetime) -> tuple[Recall, PracticeSetting
     recall = store.get_recall(found.practice_id, found.recall_id) if found else None
     if recall is None:
         raise LinkNotFoundError(token)
-    return recall, practice_store.get_practice(recall.practice_id).settings
+    try:
+        return recall, practice_store.get_practice(recall.practice_id).settings
+    except NotFoundError as exc:  # the practice left (D19)
+        raise LinkNotFoundError(token) from exc
 
 
 def act_on_recall_link(token: str, now: datetime) -> tuple[Recall, PracticeSettings]:

@@ -27,7 +27,7 @@ from ..dal import conversations, ledger, pacing, quota
 from ..dal import practices as practice_store
 from ..dal.callbacks import callback_item
 from ..dal.conversations import Thread
-from ..dal.errors import NotFoundError
+from ..dal.errors import NotFoundError, PracticeClosedError
 from ..dal.ledger import MessageRef
 from ..domain import sms_pacing
 from ..domain.contact_validation import number_country
@@ -83,7 +83,11 @@ def handle_inbound(message: InboundSms, now: datetime, replies: Replies) -> Repl
     if thread is None:
         logger.info("sms reply without a conversation", reply=reply.value)  # the provider's STOP still applies
         return outcome
-    practice = practice_store.get_practice(thread.practice_id)
+    try:
+        practice = practice_store.get_practice(thread.practice_id)
+    except PracticeClosedError:  # D19: the provider's STOP list still applies
+        logger.info("sms reply to a closed practice", reply=reply.value)
+        return outcome
     settings = practice.settings
     if reply in (Reply.STOP, Reply.START):
         stopped = reply is Reply.STOP

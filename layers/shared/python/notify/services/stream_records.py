@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+from pynamodb.attributes import UTCDateTimeAttribute
 
 from ..dal import keys
 from ..dal.conversions import appointment_from_image
@@ -36,6 +40,28 @@ def practice_id_of_profile(raw_record: dict[str, Any]) -> str | None:
         return None
     practice_id = stream["NewImage"].get("practice_id", {}).get("S")
     return str(practice_id) if practice_id else None
+
+
+@dataclass(frozen=True)
+class Closure:
+    """D19 on a profile's stream record: is the practice closed, and did this very
+    record close it (then `closed_at`)."""
+
+    closed: bool
+    closed_at: datetime | None = None
+
+
+def closure(raw_record: dict[str, Any]) -> Closure:
+    stream = raw_record.get("dynamodb", {})
+    before = _closed_at(stream.get("OldImage") or {})
+    after = _closed_at(stream.get("NewImage") or {})
+    erased = "erased_at" in (stream.get("NewImage") or {})
+    return Closure(after is not None, after if before is None and not erased else None)
+
+
+def _closed_at(image: dict[str, Any]) -> datetime | None:
+    raw = image.get("closed_at", {}).get("S")
+    return UTCDateTimeAttribute().deserialize(raw) if raw else None
 
 
 def changed_configuration(raw_record: dict[str, Any]) -> str | None:
