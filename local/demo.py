@@ -436,6 +436,7 @@ def run_demo() -> None:
                 )
             )
         notes.append(_erase_antek(pms["waw-zdrowie"], control, stack.table_name))
+        notes.append(_nowa_leaves(control, stack.table_name))
     finally:
         stack.stop()
     _print_timeline(rows, skipped, notes, names, started, time.perf_counter() - wall)
@@ -467,6 +468,32 @@ def _erase_antek(pms, control, table: str) -> Note:  # noqa: ANN001
         "practice API",
         f"erases Antek (P1): {naming} of {scanned} items name him; the family's reminder in Zofia's "
         f"history now reads {reminder['text']!r}",
+    )
+
+
+def _nowa_leaves(control, table: str) -> Note:  # noqa: ANN001
+    """D19: Centrum Medyczne Nowa ends its contract before its patients' visits of 14 April.
+    The operator closes it; its erasure runs 15 minutes later; then nothing in the table
+    but the record of its leaving names it, and none of its reminders is waiting."""
+    import boto3
+
+    from notify.services.offboarding import ERASE_AFTER
+    from ops.practice import offboard, status
+
+    waiting = len(control.schedules(f"{IMPORT}."))
+    offboard(IMPORT)
+    control.advance((ERASE_AFTER + timedelta(minutes=5)).total_seconds())
+    pages = boto3.client("dynamodb").get_paginator("scan").paginate(TableName=table)
+    naming = [item.get("entity", {}).get("S") for page in pages for item in page["Items"] if IMPORT in str(item)]
+    state = status(IMPORT)
+    return Note(
+        control.now(),
+        "waw-zdrowie",
+        "operator",
+        f"offboards {IMPORT_SETTINGS['name']} (D19): {state['items_removed']} items erased and "
+        f"{waiting - len(control.schedules(f'{IMPORT}.'))} of its {waiting} schedules withdrawn; "
+        f"what still names it: {sorted(set(naming))} (the record of its leaving, and event markers "
+        "that expire in 30 days)",
     )
 
 

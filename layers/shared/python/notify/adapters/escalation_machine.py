@@ -32,14 +32,13 @@ class Escalations:
             return False
         return True
 
-    def stop(self, practice_id: str, message_id: str) -> bool:
-        """Stop a running escalation (P1: its patient was erased); False if none runs."""
+    def stop(self, practice_id: str, message_id: str, cause: str = "patient erased") -> bool:
+        """Stop a running escalation (P1: its patient was erased; D19: its practice left);
+        False if none runs."""
         sfn = client("stepfunctions")
         arn = self.state_machine_arn.replace(":stateMachine:", ":execution:")
         try:
-            sfn.stop_execution(
-                executionArn=f"{arn}:{execution_name(practice_id, message_id)}", cause="patient erased"
-            )
+            sfn.stop_execution(executionArn=f"{arn}:{execution_name(practice_id, message_id)}", cause=cause)
         except (sfn.exceptions.ExecutionDoesNotExist, sfn.exceptions.InvalidArn):
             return False
         return True

@@ -176,5 +176,5 @@ def _remove_ledger(practice_id: str, subject_id: str, leaving: Leaving, outcome:
         outcome.schedules += int(scheduler.cancel_schedule(leaving.messages, name))
     for sent in rows:  # an escalation waits after a push or an email (C1, R6)
         if isinstance(sent, LedgerItem) and sent.channel in (Channel.PUSH.value, Channel.EMAIL.value):
-            outcome.escalations += int(leaving.escalations.stop(practice_id, sent.message_id))
+            outcome.escalations += int(leaving.escalations.stop(practice_id, sent.message_id, "practice left"))
     return store.delete(rows)
