@@ -197,12 +197,12 @@ def redact_group_text(practice_id: str, message_id: str) -> int:
 
 def delete_ledger(practice_id: str, subject_id: str) -> int:
     """Every row and content item of one subject's ledger."""
-    return _delete(NotifyItem.query(keys.ledger(practice_id, subject_id)))
+    return delete_items(NotifyItem.query(keys.ledger(practice_id, subject_id)))
 
 
 def delete_ledger_rows_of(practice_id: str, subject_id: str, patient_id: str) -> int:
     """Rows of a shared ledger partition (practice-level events) naming the patient."""
-    return _delete(
+    return delete_items(
         i
         for i in NotifyItem.query(keys.ledger(practice_id, subject_id))
         if getattr(i, "patient_id", None) == patient_id
@@ -221,7 +221,7 @@ def link_generations(practice_id: str, appointment_ids: set[str]) -> list[tuple[
 
 
 def delete_link(digest: str) -> int:
-    return _delete([LinkItem(*LinkItem.key(digest))])
+    return delete_items([LinkItem(*LinkItem.key(digest))])
 
 
 def anonymise_offers(practice_id: str, appointment_ids: set[str]) -> int:
@@ -260,7 +260,7 @@ def delete_notices_naming(practice_id: str, patient_id: str, appointment_ids: se
         data = (item.payload or {}).get("data") or {}
         return data.get("patient_id") == patient_id or data.get("appointment_id") in appointment_ids
 
-    return _delete(
+    return delete_items(
         i
         for i in CallbackItem.patient_index.query(keys.notices(practice_id))
         if isinstance(i, CallbackItem) and names(i)
@@ -271,7 +271,7 @@ def delete_number_entries(practice_id: str, number: str) -> int:
     """Entries about the patient's number that concern only them: the K4 blocked list and
     the T2 consent record (with the keywords' texts). Their T1 conversations are patient
     items (gsi2) and go with them."""
-    return _delete(
+    return delete_items(
         [
             BlockedNumberItem(*BlockedNumberItem.key(practice_id, number)),
             ConsentItem(*ConsentItem.key(practice_id, number)),
@@ -280,14 +280,14 @@ def delete_number_entries(practice_id: str, number: str) -> int:
 
 
 def delete_appointments(practice_id: str, appointment_ids: set[str]) -> int:
-    return _delete(
+    return delete_items(
         [AppointmentItem(*AppointmentItem.key(practice_id, a)) for a in appointment_ids]
         + [HeldChangesItem(*HeldChangesItem.key(practice_id, a)) for a in appointment_ids]
     )
 
 
 def delete_recalls(practice_id: str, recall_ids: set[str]) -> int:
-    return _delete([RecallItem(*RecallItem.key(practice_id, r)) for r in recall_ids])
+    return delete_items([RecallItem(*RecallItem.key(practice_id, r)) for r in recall_ids])
 
 
 def delete_patient_items(practice_id: str, patient_id: str) -> int:
@@ -295,10 +295,11 @@ def delete_patient_items(practice_id: str, patient_id: str) -> int:
     patient record."""
     leftovers = list(NotifyItem.patient_index.query(keys.patient_items(practice_id, patient_id)))
     counters = list(NotifyItem.query(keys.message_cap(practice_id, patient_id, "")[0]))
-    return _delete([*leftovers, *counters, PatientItem(*PatientItem.key(practice_id, patient_id))])
+    return delete_items([*leftovers, *counters, PatientItem(*PatientItem.key(practice_id, patient_id))])
 
 
-def _delete(items: object) -> int:
+def delete_items(items: object) -> int:
+    """Delete each item (its key only: unconditionally); how many."""
     count = 0
     for item in items:  # type: ignore[attr-defined]
         NotifyItem(item.pk, item.sk).delete(add_version_condition=False)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from ..domain.model import DeliveryStatus
 from . import keys
-from .erasures import _delete
+from .erasures import delete_items
 from .ledger import SCHEDULE
 from .models import (
     AppointmentItem,
@@ -57,14 +57,12 @@ def planned_rows(rows: list[NotifyItem]) -> list[LedgerItem]:
     ]
 
 
-def delete(items: object) -> int:
-    return _delete(items)
-
-
 def delete_slots(practice_id: str, appointment: AppointmentItem) -> int:
     """The freed slots an appointment left (F1: one per version it held, `<id>.v<n>`)."""
     versions = range(1, int(appointment.version or 1) + 1)
-    return _delete(SlotItem(*SlotItem.key(practice_id, f"{appointment.appointment_id}.v{v}")) for v in versions)
+    return delete_items(
+        SlotItem(*SlotItem.key(practice_id, f"{appointment.appointment_id}.v{v}")) for v in versions
+    )
 
 
 def delete_practice_partitions(practice_id: str) -> int:
@@ -79,5 +77,5 @@ def delete_practice_partitions(practice_id: str) -> int:
         keys.consent(practice_id, "")[0],
         keys.outcomes(practice_id, "", "")[0],
     ]
-    removed = sum(_delete(NotifyItem.query(pk, consistent_read=True)) for pk in partitions)
-    return removed + _delete(CallbackItem.patient_index.query(keys.notices(practice_id)))
+    removed = sum(delete_items(NotifyItem.query(pk, consistent_read=True)) for pk in partitions)
+    return removed + delete_items(CallbackItem.patient_index.query(keys.notices(practice_id)))

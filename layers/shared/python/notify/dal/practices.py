@@ -153,9 +153,14 @@ def departure(practice_id: str) -> Departure | None:
     return Departure(item.closed_at, item.erased_at, None if item.removed is None else int(item.removed))
 
 
-def count_removed(practice_id: str, removed: int) -> None:
-    """D19: what one run of the erasure removed, added up on the closed profile."""
-    PracticeItem(*PracticeItem.key(practice_id)).update(actions=[PracticeItem.removed.add(removed)])
+def count_removed(practice_id: str, closed_at: datetime, removed: int) -> None:
+    """D19: what one run of the erasure removed, added up on the closed profile (never on
+    a profile onboarded again meanwhile)."""
+    condition_held(
+        lambda: PracticeItem(*PracticeItem.key(practice_id)).update(
+            actions=[PracticeItem.removed.add(removed)], condition=PracticeItem.closed_at == closed_at
+        )
+    )
 
 
 def mark_erased(practice_id: str, closed_at: datetime, now: datetime, removed: int) -> bool:

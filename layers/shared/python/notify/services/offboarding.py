@@ -128,8 +128,8 @@ def erase_run(request: LeaveRequest, leaving: Leaving, now: datetime) -> RunOutc
         outcome.removed += store.delete_practice_partitions(request.practice_id)
         _stop_sweeps(request.practice_id, leaving)
         outcome.erased = practice_store.mark_erased(request.practice_id, request.closed_at, now, outcome.removed)
-    if not outcome.erased:
-        practice_store.count_removed(request.practice_id, outcome.removed)
+    if not outcome.erased and outcome.removed:
+        practice_store.count_removed(request.practice_id, request.closed_at, outcome.removed)
     metrics.add_metric(name="PracticeItemsErased", unit="Count", value=outcome.removed)
     logger.info(
         "practice erasure run",
@@ -152,17 +152,17 @@ def _remove(item: NotifyItem, practice_id: str, leaving: Leaving, outcome: RunOu
             token = leaving.links.appointment_token(practice_id, item.appointment_id, generation)
             outcome.removed += erasures.delete_link(token_digest(token))
         outcome.removed += store.delete_slots(practice_id, item)
-        outcome.removed += store.delete([item])
+        outcome.removed += erasures.delete_items([item])
     elif isinstance(item, RecallItem):
         recall_id = item.sk.removeprefix(keys.Prefix.RECALL)
         outcome.removed += _remove_ledger(practice_id, f"recall.{recall_id}", leaving, outcome)
-        outcome.removed += store.delete([item])
+        outcome.removed += erasures.delete_items([item])
     elif isinstance(item, PatientItem):
         if item.push_endpoint:
             outcome.endpoints += int(channels.delete_endpoint(item.push_endpoint))
         outcome.removed += erasures.delete_patient_items(practice_id, item.patient_id)
     else:  # held changes, erasure tombstones
-        outcome.removed += store.delete([item])
+        outcome.removed += erasures.delete_items([item])
 
 
 def _remove_ledger(practice_id: str, subject_id: str, leaving: Leaving, outcome: RunOutcome) -> int:
@@ -177,4 +177,4 @@ def _remove_ledger(practice_id: str, subject_id: str, leaving: Leaving, outcome:
     for sent in rows:  # an escalation waits after a push or an email (C1, R6)
         if isinstance(sent, LedgerItem) and sent.channel in (Channel.PUSH.value, Channel.EMAIL.value):
             outcome.escalations += int(leaving.escalations.stop(practice_id, sent.message_id, "practice left"))
-    return store.delete(rows)
+    return erasures.delete_items(rows)
