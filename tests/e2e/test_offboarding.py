@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from datetime import datetime, timedelta
 
 import boto3
@@ -65,7 +66,9 @@ def _items_naming(items: list[dict], practice_id: str) -> dict[str, list[dict]]:
     return found
 
 
-def test_d19_a_practice_that_leaves_is_erased_and_nothing_more_goes_out(scenario, control, local_stack):
+def test_d19_a_practice_that_leaves_is_erased_and_nothing_more_goes_out(
+    scenario, control, local_stack, aws_requests
+):
     s = scenario(uses_email=True, recalls_enabled=True)
     stays = scenario()
     practice_id = s.pms.practice_id
@@ -102,7 +105,9 @@ def test_d19_a_practice_that_leaves_is_erased_and_nothing_more_goes_out(scenario
     assert s.browser.open(s.token("a1")).status_code == 404
     assert offboard(practice_id)["closed_at"] == receipt["closed_at"]  # again: the same close
 
+    made = len(aws_requests)
     control.advance((offboarding.ERASE_AFTER + NOTICE_DELAY + timedelta(minutes=2)).total_seconds())
+    erasing = Counter(operation for operation, _ in aws_requests[made:])
 
     state = status(practice_id)
     items = traces.scan(local_stack.table_name)
@@ -111,7 +116,8 @@ def test_d19_a_practice_that_leaves_is_erased_and_nothing_more_goes_out(scenario
         f"\nD19: before closing, {sum(map(len, before.values()))} items named the practice in "
         f"{len(before)} kinds {sorted(before)}; {len(schedules)} schedules and {len(running)} escalations "
         f"waited. After erasure: {state['items_removed']} items removed, "
-        f"{ {k: len(v) for k, v in left.items()} } left, {len(needles)} needles found in none"
+        f"{ {k: len(v) for k, v in left.items()} } left, {len(needles)} needles found in none; "
+        f"{erasing.total()} AWS requests meanwhile ({', '.join(f'{n} {op}' for op, n in erasing.most_common())})"
     )
     assert state["state"] == "erased", state
     assert state["items_removed"] >= sum(len(v) for k, v in before.items() if k not in LEFT_BEHIND)

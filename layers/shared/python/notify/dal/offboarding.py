@@ -58,7 +58,9 @@ def planned_rows(rows: list[NotifyItem]) -> list[LedgerItem]:
 
 
 def delete_slots(practice_id: str, appointment: AppointmentItem) -> int:
-    """The freed slots an appointment left (F1: one per version it held, `<id>.v<n>`)."""
+    """The freed slots an appointment may have left (F1: `<id>.v<n>`, the version the
+    calendar showed when it was cancelled or moved: a move makes a new version, a
+    cancellation keeps its own)."""
     versions = range(1, int(appointment.version or 1) + 1)
     return delete_items(
         SlotItem(*SlotItem.key(practice_id, f"{appointment.appointment_id}.v{v}")) for v in versions

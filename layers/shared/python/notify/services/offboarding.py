@@ -123,7 +123,7 @@ def erase_run(request: LeaveRequest, leaving: Leaving, now: datetime) -> RunOutc
             outcome.more = True
             _plan_run(request.model_copy(update={"run": request.run + 1}), now + NEXT_RUN_AFTER, leaving)
             break
-        _remove(item, request.practice_id, leaving, outcome)
+        _remove(item, request.practice_id, leaving, outcome, now)
     else:
         outcome.removed += store.delete_practice_partitions(request.practice_id)
         _stop_sweeps(request.practice_id, leaving)
@@ -145,9 +145,12 @@ def erase_run(request: LeaveRequest, leaving: Leaving, now: datetime) -> RunOutc
     return outcome
 
 
-def _remove(item: NotifyItem, practice_id: str, leaving: Leaving, outcome: RunOutcome) -> None:
+def _remove(item: NotifyItem, practice_id: str, leaving: Leaving, outcome: RunOutcome, now: datetime) -> None:
     if isinstance(item, AppointmentItem):
-        outcome.removed += _remove_ledger(practice_id, item.appointment_id, leaving, outcome)
+        # An appointment's escalation always ends before its visit (C1, R6): for a visit
+        # past, none can be waiting, and none is looked for.
+        waits = item.start > now
+        outcome.removed += _remove_ledger(practice_id, item.appointment_id, leaving, outcome, waits)
         for generation in range(1, int(item.link_generation or 1) + 1):
             token = leaving.links.appointment_token(practice_id, item.appointment_id, generation)
             outcome.removed += erasures.delete_link(token_digest(token))
@@ -155,7 +158,7 @@ def _remove(item: NotifyItem, practice_id: str, leaving: Leaving, outcome: RunOu
         outcome.removed += erasures.delete_items([item])
     elif isinstance(item, RecallItem):
         recall_id = item.sk.removeprefix(keys.Prefix.RECALL)
-        outcome.removed += _remove_ledger(practice_id, f"recall.{recall_id}", leaving, outcome)
+        outcome.removed += _remove_ledger(practice_id, f"recall.{recall_id}", leaving, outcome, True)
         outcome.removed += erasures.delete_items([item])
     elif isinstance(item, PatientItem):
         if item.push_endpoint:
@@ -165,7 +168,9 @@ def _remove(item: NotifyItem, practice_id: str, leaving: Leaving, outcome: RunOu
         outcome.removed += erasures.delete_items([item])
 
 
-def _remove_ledger(practice_id: str, subject_id: str, leaving: Leaving, outcome: RunOutcome) -> int:
+def _remove_ledger(
+    practice_id: str, subject_id: str, leaving: Leaving, outcome: RunOutcome, escalations: bool
+) -> int:
     """A subject's ledger, once its planned schedules are deleted and its escalations
     stopped (they would fire into a closed practice and do nothing: this is tidiness,
     and no id of the practice is left waiting in Scheduler or Step Functions)."""
@@ -174,7 +179,7 @@ def _remove_ledger(practice_id: str, subject_id: str, leaving: Leaving, outcome:
         message = MessageId.parse(planned.message_id)
         name = schedule_name(practice_id, subject_id, message.kind, message.version, message.offset_hours)
         outcome.schedules += int(scheduler.cancel_schedule(leaving.messages, name))
-    for sent in rows:  # an escalation waits after a push or an email (C1, R6)
+    for sent in rows if escalations else ():  # an escalation waits after a push or an email (C1, R6, K3)
         if isinstance(sent, LedgerItem) and sent.channel in (Channel.PUSH.value, Channel.EMAIL.value):
             outcome.escalations += int(leaving.escalations.stop(practice_id, sent.message_id, "practice left"))
     return erasures.delete_items(rows)
