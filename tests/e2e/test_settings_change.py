@@ -6,7 +6,8 @@ page (services/settings_follow.py), from what the ledger says is planned."""
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -110,6 +111,79 @@ def test_c8_a_calendars_own_settings_change_reaches_its_appointments_only(scenar
     assert _schedule_rows(s, "room")["room#reminder#v1"]["due_at"] == (start - timedelta(hours=3)).isoformat()
     due = (start + timedelta(hours=1) - timedelta(hours=24)).isoformat()
     assert _schedule_rows(s, "main")["main#reminder#v1"]["due_at"] == due
+
+
+CHECKUP = {"recall_type": "checkup", "interval_days": 7, "appointment_types": ["Check-up"]}
+
+
+def _visited(s, appointment_id: str, patient_id: str, start) -> None:
+    s.book(appointment_id, patient_id, start, appointment_type="Check-up")
+    s.control.advance_to(start + timedelta(minutes=40))
+    assert s.pms.send("appointment.attended", {"appointment_id": appointment_id}).status_code == 202
+
+
+def _recall(s, patient_id: str) -> dict:
+    (recall,) = s.pms.get(f"patients/{patient_id}/export").json()["recalls"]
+    return recall
+
+
+def _day(start, days: int) -> datetime:
+    """The first minute of the practice-local day `days` after `start`'s (K1's due day)."""
+    zone = ZoneInfo(PRACTICE_DEFAULTS["timezone"])
+    return datetime.combine(start.astimezone(zone).date() + timedelta(days=days), time(0), zone)
+
+
+def test_c8_k1_a_new_recall_interval_moves_the_recall_a_visit_started(scenario, control):
+    """Check-ups recalled 7 days after the visit, then 14: the recall not yet sent moves to
+    the 14th day (from the same visit) and goes then, once; the PMS's own recall stays."""
+    settings = dict(PRACTICE_DEFAULTS, recall_rules=[CHECKUP], recall_hour=10)
+    s = scenario(**settings)
+    s.patient("pat", phone=own_mobile())
+    s.patient("pms", phone=own_mobile())
+    visit = s.local(1, 9)
+    _visited(s, "v1", "pat", visit)
+    pms_due = s.local(30, 8)
+    assert (
+        s.pms.send(
+            "recall.due", {"patient_id": "pms", "recall_type": "checkup", "due_at": pms_due.isoformat()}
+        ).status_code
+        == 202
+    )
+    assert datetime.fromisoformat(_recall(s, "pat")["due_at"]) == _day(visit, 7)
+    before = _recall(s, "pms")
+
+    configure(s.pms.practice_id, **dict(settings, recall_rules=[dict(CHECKUP, interval_days=14)]))
+    control.advance(FOLLOW_UP.total_seconds())
+
+    moved = _recall(s, "pat")
+    assert datetime.fromisoformat(moved["due_at"]) == _day(visit, 14) and moved["status"] == "due"
+    assert _recall(s, "pms") == before
+    control.advance_to(_day(visit, 13) + timedelta(hours=11))
+    assert s.messages(kind="recall", patient_id="pat") == []
+    control.advance_to(_day(visit, 14) + timedelta(hours=11))
+    (sent,) = s.messages(kind="recall", patient_id="pat")
+    assert s.at(sent) >= _day(visit, 14) + timedelta(hours=10)
+
+
+def test_c8_k1_a_recall_the_rules_no_longer_cover_is_ended_and_says_why(scenario, control):
+    """The practice recalls check-ups no more (its rule now covers hygiene visits only):
+    the recall a check-up started is not needed any more, and is never sent."""
+    settings = dict(PRACTICE_DEFAULTS, recall_rules=[CHECKUP], recall_hour=10)
+    s = scenario(**settings)
+    s.patient("pat", phone=own_mobile())
+    visit = s.local(1, 9)
+    _visited(s, "v1", "pat", visit)
+
+    configure(s.pms.practice_id, **dict(settings, recall_rules=[dict(CHECKUP, appointment_types=["Hygiene"])]))
+    control.advance(FOLLOW_UP.total_seconds())
+
+    assert _recall(s, "pat")["status"] == "not_needed"
+    rows = s.pms.get("patients/pat/messages").json()["messages"]
+    assert [(m["kind"], m["status"], m["reason"]) for m in rows if m["kind"] == "recall"] == [
+        ("recall", "skipped", "the practice's recall rules no longer recall this visit")
+    ]
+    control.advance_to(_day(visit, 8) + timedelta(hours=11))
+    assert s.messages(kind="recall") == []
 
 
 def test_c8_settings_written_again_unchanged_follow_nothing(scenario, control, aws_requests):

@@ -414,6 +414,10 @@ class RecallItem(NotifyItem, discriminator="recall"):
     source = UnicodeAttribute(default="criteria")
     booked_appointment_id = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
+    # The visit a period of the practice's criteria started from (C8: its rules change).
+    visit_end = UTCDateTimeAttribute(null=True)
+    visit_type = UnicodeAttribute(null=True)
+    calendar_id = UnicodeAttribute(null=True)
 
     @staticmethod
     def key(practice_id: str, recall_id: str) -> tuple[str, str]:

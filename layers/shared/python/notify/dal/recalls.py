@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +32,9 @@ def recall_item(recall: Recall, now: datetime, token_digest: str) -> RecallItem:
         token_expires_at=patient_link.recall_link_expiry(recall.due_at),
         source=recall.source,
         updated_at=now,
+        visit_end=recall.visit_end,
+        visit_type=recall.visit_type or None,
+        calendar_id=recall.calendar_id,
         gsi2pk=keys.recall_token(token_digest),
         gsi2sk="RECALL",
     )
@@ -50,6 +54,9 @@ def _from_item(item: RecallItem) -> Recall:
         status=RecallStatus(item.status),
         source=item.source,
         booked_appointment_id=item.booked_appointment_id or "",
+        visit_end=item.visit_end,
+        visit_type=item.visit_type or "",
+        calendar_id=item.calendar_id,
     )
 
 
@@ -67,6 +74,33 @@ def start_period(recall: Recall, now: datetime, token_digest: str) -> bool:
     return condition_held(
         lambda: item.save(condition=RecallItem.pk.does_not_exist() | (RecallItem.due_at < recall.due_at))
     )
+
+
+def replace_period(recall: Recall, now: datetime, token_digest: str, was_due_at: datetime) -> bool:
+    """C8: the practice's recall rules changed, and this period (still due, not yet sent)
+    is now `recall` (another due date, or category). False when it was sent, booked or
+    replaced meanwhile."""
+    item = recall_item(recall, now, token_digest)
+    return condition_held(
+        lambda: item.save(
+            condition=(RecallItem.due_at == was_due_at) & (RecallItem.status == RecallStatus.DUE.value)
+        )
+    )
+
+
+def recalls_from(practice_id: str, after: str | None) -> Iterator[tuple[str, Recall]]:
+    """The practice's recalls in id order, each with its sort key, from after the sort key
+    `after` (strongly consistent, read a page at a time as the caller goes)."""
+    pk = keys.practice(practice_id)
+    found = RecallItem.query(
+        pk,
+        RecallItem.sk.startswith(keys.Prefix.RECALL),
+        consistent_read=True,
+        last_evaluated_key={"pk": {"S": pk}, "sk": {"S": after}} if after else None,
+    )
+    for item in found:
+        if isinstance(item, RecallItem):
+            yield item.sk, _from_item(item)
 
 
 def due_recalls(practice_id: str, now: datetime, limit: int = 500) -> list[Recall]:

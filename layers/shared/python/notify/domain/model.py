@@ -273,6 +273,11 @@ class Recall:
     status: RecallStatus = RecallStatus.DUE
     source: str = "criteria"
     booked_appointment_id: str = ""
+    # A period started by a visit (K1): the visit, so a change of the practice's recall
+    # rules can move the period or end it (C8, D18). None for a PMS or manual recall.
+    visit_end: datetime | None = None
+    visit_type: str = ""
+    calendar_id: str | None = None
 
     @property
     def recall_id(self) -> str:
