@@ -246,3 +246,19 @@ def test_k6_statistics_count_each_feature_once_per_practice_day(scenario, contro
         assert metric in log
     bad = s.pms.get("statistics", **{"from": "yesterday"})
     assert bad.status_code == 422
+
+
+def test_k2_a_pms_recall_dated_in_local_time_has_a_working_link(scenario, control, browser):
+    """A PMS dates its recall list in its own time (`2026-03-27T08:00:00+01:00`). The link the
+    patient gets must open the recall: its token is made from the recall's due minute, in
+    UTC wherever it is computed (intake wrote the item, the sender reads it back)."""
+    s = scenario(recalls_enabled=True)
+    s.patient("p1")
+    due = s.local(1, 8).astimezone(ZoneInfo("Europe/Warsaw"))
+    assert due.utcoffset() != timedelta(0)
+    _due(s, "p1", due)
+    control.advance_to(s.local(1, 10, 5))
+    (sent,) = _recalls(s, "p1")
+    token = browser.recall_token_in(sent["text"])
+    assert browser.open_recall(token).status_code == 200
+    assert browser.book_from_recall(token).status_code == 303

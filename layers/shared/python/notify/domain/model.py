@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from enum import StrEnum
 
 
@@ -287,8 +287,10 @@ class Recall:
 
     @property
     def period(self) -> str:
-        """The due minute: a new visit, PMS record or manual send starts a new period."""
-        return self.due_at.strftime("%Y%m%d%H%M")
+        """The due minute, in UTC: a new visit, PMS record or manual send starts a new period.
+        (A PMS dates its recalls in its own time; the same minute must name the same period
+        wherever it is read: the link's token is made from it.)"""
+        return self.due_at.astimezone(UTC).strftime("%Y%m%d%H%M")
 
 
 class SlotStatus(StrEnum):

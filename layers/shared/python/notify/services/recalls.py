@@ -200,7 +200,7 @@ def due_from_pms(practice_id: str, data: RecallDueData, now: datetime) -> Recall
         patient_id=data.patient_id,
         recall_type=data.recall_type,
         category=data.category,
-        due_at=data.due_at,
+        due_at=data.due_at.astimezone(UTC),  # stored in UTC; the PMS may date it in its own time
         source="pms",
     )
 
