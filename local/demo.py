@@ -26,6 +26,8 @@ PRACTICES = {
         uses_email=False,
         sms_transliterate=True,
         recalls_enabled=True,
+        # K1: an internist's patient is recalled half a year after the visit.
+        recall_rules=[{"recall_type": "kontrola", "interval_days": 182, "appointment_types": ["Internista"]}],
     ),
     "par-lumiere": dict(
         name="Cabinet Lumière",
@@ -371,13 +373,13 @@ def run_demo() -> None:
         control.advance_to(local("par-lumiere", 27, 11).astimezone(UTC))
         recall = [r for r in control.outbox("par-lumiere") if r["kind"] == "recall"][-1]
         token = PatientBrowser.recall_token_in(recall["link"])
-        opened = browser.open_recall(token)
+        booking = browser.book_from_recall(token)  # the page, then its "book" button
         notes.append(
             Note(
                 control.now(),
                 "par-lumiere",
                 names[("par-lumiere", "emma")],
-                f"opens the recall link -> {opened.headers.get('Location')}",
+                f"opens the recall link and presses book -> {booking.headers.get('Location')}",
             )
         )
         booked = local("par-lumiere", 31, 9)
@@ -436,6 +438,7 @@ def run_demo() -> None:
                 )
             )
         notes.append(_erase_antek(pms["waw-zdrowie"], control, stack.table_name))
+        notes.append(_recall_rule_follows(pms["waw-zdrowie"], control))
         notes.append(_nowa_leaves(control, stack.table_name))
     finally:
         stack.stop()
@@ -468,6 +471,29 @@ def _erase_antek(pms, control, table: str) -> Note:  # noqa: ANN001
         "practice API",
         f"erases Antek (P1): {naming} of {scanned} items name him; the family's reminder in Zofia's "
         f"history now reads {reminder['text']!r}",
+    )
+
+
+def _recall_rule_follows(pms, control) -> Note:  # noqa: ANN001
+    """C8 for K1: Przychodnia Zdrowie now recalls its internist's patients after a year,
+    not half a year; Jan's recall, started by Friday's visit, moves with the rule."""
+    from notify.services.settings_follow import NEXT_PAGE_AFTER
+
+    def due() -> str:
+        (recall,) = pms.get("patients/jan/export").json()["recalls"]
+        day = datetime.fromisoformat(recall["due_at"]).astimezone(ZoneInfo(PRACTICES["waw-zdrowie"]["timezone"]))
+        return day.strftime("%a %d %b %Y")
+
+    was = due()
+    rules = [dict(PRACTICES["waw-zdrowie"]["recall_rules"][0], interval_days=365)]
+    _ok(pms.send("practice.configured", {"settings": {**PRACTICES["waw-zdrowie"], "recall_rules": rules}}))
+    control.advance((NEXT_PAGE_AFTER + timedelta(minutes=1)).total_seconds())
+    return Note(
+        control.now(),
+        "waw-zdrowie",
+        "practice API",
+        f"practice.configured: internist check-ups recalled after 365 days (was 182); Jan's recall "
+        f"from Friday's visit moves from {was} to {due()}",
     )
 
 
