@@ -5,9 +5,13 @@ locally and on AWS.
         --practice-id harbour --name "Harbour Dental" --timezone Europe/London --country GB
     python -m ops.practice rotate-key --practice-id harbour
     python -m ops.practice retire-key --practice-id harbour --key-id key_1a2b3c4d5e6f
+    python -m ops.practice export --practice-id harbour --out harbour.jsonl
     python -m ops.practice offboard --practice-id harbour --confirm harbour
     python -m ops.practice status --practice-id harbour
 
+`export` writes everything held about each of the practice's patients (one JSON line
+each, as the practice API's export gives it, P5) to a file only its owner can read: what
+the practice takes with it when it leaves (GDPR art. 28(3)(g): returned, then deleted).
 `offboard` closes the practice at once (its keys deleted: no request of it is accepted;
 nothing more is sent) and its data is erased from 15 minutes later (docs/runbook.md,
 "A practice leaves"); it prints the SMS usage of this month and the last, for the final
@@ -121,6 +125,23 @@ def offboard(practice_id: str) -> dict[str, Any]:
     }
 
 
+def export(practice_id: str, out: str) -> dict[str, Any]:
+    """Every patient's export (P5) as JSON Lines in `out`, created readable by its owner
+    only (it holds health data). Returns what was written."""
+    from notify.clock import utcnow
+    from notify.dal.practices import patient_ids
+    from notify.services.practice_reads import patient_export
+
+    now = utcnow()
+    count = 0
+    descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as lines:
+        for patient_id in patient_ids(practice_id):
+            lines.write(json.dumps(patient_export(practice_id, patient_id, now), ensure_ascii=False) + "\n")
+            count += 1
+    return {"practice_id": practice_id, "patients": count, "file": out, "exported_at": now.isoformat()}
+
+
 def status(practice_id: str) -> dict[str, Any]:
     from notify.dal.practices import departure
 
@@ -162,11 +183,17 @@ def main(argv: list[str] | None = None) -> None:
     leave.add_argument("--confirm", required=True, help="the practice id again: this cannot be undone")
     state = sub.add_parser("status", help="open, closed (erasure under way) or erased")
     state.add_argument("--practice-id", required=True)
+    everything = sub.add_parser("export", help="every patient's data, one JSON line each, into a new file")
+    everything.add_argument("--practice-id", required=True)
+    everything.add_argument("--out", required=True, help="a new file (never overwritten), readable by you only")
     args = parser.parse_args(argv)
-    if args.command in ("offboard", "status"):
+    if args.command in ("offboard", "status", "export"):
         if args.command == "offboard" and args.confirm != args.practice_id:
             raise SystemExit("--confirm must repeat --practice-id")
-        done = offboard(args.practice_id) if args.command == "offboard" else status(args.practice_id)
+        if args.command == "export":
+            done = export(args.practice_id, args.out)
+        else:
+            done = offboard(args.practice_id) if args.command == "offboard" else status(args.practice_id)
         json.dump(done, sys.stdout, indent=2)
         print()
         return

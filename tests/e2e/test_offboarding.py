@@ -253,3 +253,29 @@ def test_d19_a_closed_practice_gets_no_new_keys_or_settings_until_erased(scenari
     assert status(s.pms.practice_id)["state"] == "erased"
     configure(s.pms.practice_id, name="Back again", timezone="Europe/Warsaw", country="PL")  # starts afresh
     assert status(s.pms.practice_id)["state"] == "open"
+
+
+def test_p5_d19_every_patients_data_is_handed_back_before_the_practice_leaves(scenario, control, tmp_path):
+    """At the contract's end the practice gets its patients' data back (GDPR art. 28(3)(g):
+    returned, then deleted): one JSON line per patient, each what the practice API's
+    export (P5) gives, in a new file only its owner can read."""
+    from ops.practice import main
+
+    s = scenario()
+    for patient_id in ("anna", "ben", "cyril"):
+        s.patient(patient_id, phone=own_mobile())
+    s.book("a1", "anna", s.local(3))
+    out = tmp_path / "practice.jsonl"
+
+    main(["export", "--practice-id", s.pms.practice_id, "--out", str(out)])
+
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [line["patient"]["patient_id"] for line in lines] == ["anna", "ben", "cyril"]
+    for line in lines:
+        api = s.pms.get(f"patients/{line['patient']['patient_id']}/export").json()
+        assert {**line, "exported_at": None} == {**api, "exported_at": None}
+    sent = [(m["kind"], m["channel"]) for m in lines[0]["messages"] if m["status"] == "sent"]
+    assert sent == [("confirmation", "sms")]
+    assert out.stat().st_mode & 0o777 == 0o600
+    with pytest.raises(FileExistsError):  # never written over
+        main(["export", "--practice-id", s.pms.practice_id, "--out", str(out)])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -252,6 +253,17 @@ def find_patient(practice_id: str, patient_id: str) -> Patient | None:
         return patient_from_item(PatientItem.get(*PatientItem.key(practice_id, patient_id)))
     except PatientItem.DoesNotExist:
         return None
+
+
+def patient_ids(practice_id: str) -> Iterator[str]:
+    """Every patient of the practice, in id order (read a page at a time as the caller goes)."""
+    found = PatientItem.query(
+        keys.practice(practice_id),
+        PatientItem.sk.startswith(keys.Prefix.PATIENT),
+        attributes_to_get=["pk", "sk", "entity"],
+    )
+    for item in found:
+        yield item.sk.removeprefix(keys.Prefix.PATIENT)
 
 
 def patient_item(practice_id: str, patient_id: str) -> PatientItem:
