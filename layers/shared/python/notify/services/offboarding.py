@@ -45,7 +45,7 @@ from ..dal.errors import NotFoundError
 from ..dal.models import AppointmentItem, LedgerItem, NotifyItem, PatientItem, RecallItem
 from ..domain.message_ids import MessageId
 from ..domain.message_plan import leave_name, schedule_name
-from ..domain.model import Channel
+from ..domain.model import Channel, DeliveryStatus
 from ..domain.patient_link import token_digest
 from ..observability import logger, metrics
 from .recalls import sweep_name
@@ -180,6 +180,10 @@ def _remove_ledger(
         name = schedule_name(practice_id, subject_id, message.kind, message.version, message.offset_hours)
         outcome.schedules += int(scheduler.cancel_schedule(leaving.messages, name))
     for sent in rows if escalations else ():  # an escalation waits after a push or an email (C1, R6, K3)
-        if isinstance(sent, LedgerItem) and sent.channel in (Channel.PUSH.value, Channel.EMAIL.value):
+        if (
+            isinstance(sent, LedgerItem)
+            and sent.channel in (Channel.PUSH.value, Channel.EMAIL.value)
+            and sent.status != DeliveryStatus.SKIPPED.value  # never sent: nothing waits on it
+        ):
             outcome.escalations += int(leaving.escalations.stop(practice_id, sent.message_id, "practice left"))
     return erasures.delete_items(rows)
