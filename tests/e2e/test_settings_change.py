@@ -165,9 +165,10 @@ def test_c8_k1_a_new_recall_interval_moves_the_recall_a_visit_started(scenario, 
     assert s.at(sent) >= _day(visit, 14) + timedelta(hours=10)
 
 
-def test_c8_k1_a_recall_the_rules_no_longer_cover_is_ended_and_says_why(scenario, control):
+def test_c8_k1_a_recall_the_rules_no_longer_cover_stops_and_starts_again_with_them(scenario, control):
     """The practice recalls check-ups no more (its rule now covers hygiene visits only):
-    the recall a check-up started is not needed any more, and is never sent."""
+    the recall a check-up started stops. The practice puts the rule back: it starts again,
+    due as the rule says, and goes once."""
     settings = dict(PRACTICE_DEFAULTS, recall_rules=[CHECKUP], recall_hour=10)
     s = scenario(**settings)
     s.patient("pat", phone=own_mobile())
@@ -176,14 +177,16 @@ def test_c8_k1_a_recall_the_rules_no_longer_cover_is_ended_and_says_why(scenario
 
     configure(s.pms.practice_id, **dict(settings, recall_rules=[dict(CHECKUP, appointment_types=["Hygiene"])]))
     control.advance(FOLLOW_UP.total_seconds())
+    assert _recall(s, "pat")["status"] == "stopped"
+    control.advance_to(_day(visit, 3) + timedelta(hours=11))
 
-    assert _recall(s, "pat")["status"] == "not_needed"
-    rows = s.pms.get("patients/pat/messages").json()["messages"]
-    assert [(m["kind"], m["status"], m["reason"]) for m in rows if m["kind"] == "recall"] == [
-        ("recall", "skipped", "the practice's recall rules no longer recall this visit")
-    ]
-    control.advance_to(_day(visit, 8) + timedelta(hours=11))
-    assert s.messages(kind="recall") == []
+    configure(s.pms.practice_id, **settings)
+    control.advance(FOLLOW_UP.total_seconds())
+    again = _recall(s, "pat")
+    assert again["status"] == "due" and datetime.fromisoformat(again["due_at"]) == _day(visit, 7)
+    control.advance_to(_day(visit, 9) + timedelta(hours=11))
+    (sent,) = s.messages(kind="recall", patient_id="pat")
+    assert s.at(sent) >= _day(visit, 7) + timedelta(hours=10)
 
 
 def test_c8_settings_written_again_unchanged_follow_nothing(scenario, control, aws_requests):
@@ -339,6 +342,9 @@ _drill = {
     "planned again": 0,
     "after-visit sequences": 0,
     "after-visit messages": 0,
+    "recall sequences": 0,
+    "recall changes": 0,
+    "recalls": 0,
 }
 
 
@@ -387,6 +393,74 @@ def test_c8_r7_settings_changed_after_the_visit_reach_its_review_request_and_pro
     _drill["after-visit messages"] += len(sent)
 
 
+_covering_rule = st.fixed_dictionaries(
+    {
+        "interval_days": st.sampled_from([3, 5, 8]),
+        "appointment_types": st.sampled_from([[], ["Check-up"]]),
+        "category": st.sampled_from(["health", "result"]),
+    }
+)
+_any_rule = st.fixed_dictionaries(
+    {
+        "interval_days": st.sampled_from([3, 5, 8]),
+        "appointment_types": st.sampled_from([[], ["Check-up"], ["Hygiene"]]),
+        "category": st.sampled_from(["health", "result"]),
+    }
+)
+
+
+def _rules(of: dict) -> list[dict]:
+    """{recall type: rule} as the settings' list."""
+    return [{"recall_type": kind, **rule} for kind, rule in sorted(of.items())]
+
+
+@_drill_settings
+@given(
+    first=st.fixed_dictionaries({"checkup": _covering_rule, "hygiene": _covering_rule}),
+    later=st.lists(st.dictionaries(st.sampled_from(["checkup", "hygiene"]), _any_rule), min_size=1, max_size=3),
+)
+def test_c8_k1_any_sequence_of_recall_rule_changes_ends_like_the_last_rules_from_the_start(
+    scenario, control, first, later
+):
+    """A check-up starts a recall of each type the practice's rules cover; the practice then
+    changes its rules one to three times (intervals, categories, types covered, rules
+    dropped and put back), a follow-up after each. A practice with the last rules from the
+    start recalls its patient from the same visit: the recalls sent must be equal, each on
+    the same day, once. (A rule new since the visit applies from the next visit: the drill
+    starts with every type covering it.)"""
+    changed = scenario(**PRACTICE_DEFAULTS | {"recall_rules": _rules(first), "recall_hour": 10})
+    control_practice = scenario(**PRACTICE_DEFAULTS | {"recall_rules": _rules(later[-1]), "recall_hour": 10})
+    visit = changed.local(1, 9)
+    for s in (changed, control_practice):
+        s.patient("pat", phone=own_mobile())
+        s.book("v1", "pat", visit, appointment_type="Check-up")
+    control.advance_to(visit + timedelta(minutes=40))
+    for s in (changed, control_practice):
+        assert s.pms.send("appointment.attended", {"appointment_id": "v1"}).status_code == 202
+    for rules_now in later:
+        configure(
+            changed.pms.practice_id,
+            **PRACTICE_DEFAULTS | {"recall_rules": _rules(rules_now), "recall_hour": 10, "recalls_enabled": True},
+        )
+        control.advance(FOLLOW_UP.total_seconds())
+    control.advance_to(_day(visit, 10))
+
+    def recalls_sent(s) -> list[tuple]:
+        return sorted((r["channel"], s.at(r).date().isoformat()) for r in s.messages(kind="recall"))
+
+    def recalls_held(s) -> list[tuple]:
+        body = s.pms.get("patients/pat/export").json()
+        return sorted(
+            (r["recall_type"], r["category"], r["due_at"]) for r in body["recalls"] if r["status"] == "sent"
+        )
+
+    assert recalls_sent(changed) == recalls_sent(control_practice), (first, later)
+    assert recalls_held(changed) == recalls_held(control_practice), (first, later)
+    _drill["recall sequences"] += 1
+    _drill["recall changes"] += len(later)
+    _drill["recalls"] += len(recalls_sent(changed))
+
+
 def test_c8_drill_figures():
     """Prints what the settings drill tried (run after it in the same worker)."""
     print(
@@ -395,5 +469,7 @@ def test_c8_drill_figures():
         f"from the start, 0 differing; the follow-ups withdrew {_drill['withdrawn']}, moved "
         f"{_drill['moved']} and planned again {_drill['planned again']}; after the visit: "
         f"{_drill['after-visit sequences']} sequences, {_drill['after-visit messages']} review requests "
-        "and prompts to book again compared, 0 differing"
+        "and prompts to book again compared, 0 differing; recall rules: "
+        f"{_drill['recall sequences']} sequences, {_drill['recall changes']} changes, {_drill['recalls']} "
+        "recalls compared with a practice that had the last rules from the start, 0 differing"
     )

@@ -76,15 +76,13 @@ def start_period(recall: Recall, now: datetime, token_digest: str) -> bool:
     )
 
 
-def replace_period(recall: Recall, now: datetime, token_digest: str, was_due_at: datetime) -> bool:
-    """C8: the practice's recall rules changed, and this period (still due, not yet sent)
-    is now `recall` (another due date, or category). False when it was sent, booked or
-    replaced meanwhile."""
+def replace_period(recall: Recall, now: datetime, token_digest: str, was: Recall) -> bool:
+    """C8: the practice's recall rules changed, and the period `was` (not yet sent: due,
+    or stopped by the rules) is now `recall` (another due date or category, due again).
+    False when it was sent, booked or replaced meanwhile."""
     item = recall_item(recall, now, token_digest)
     return condition_held(
-        lambda: item.save(
-            condition=(RecallItem.due_at == was_due_at) & (RecallItem.status == RecallStatus.DUE.value)
-        )
+        lambda: item.save(condition=(RecallItem.due_at == was.due_at) & (RecallItem.status == was.status.value))
     )
 
 

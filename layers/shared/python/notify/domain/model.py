@@ -81,6 +81,9 @@ class RecallStatus(StrEnum):
     VIEWED = "viewed"
     BOOKED = "rebooked"
     NOT_NEEDED = "not_needed"
+    # C8: the practice's recall rules no longer recall the visit that started it (a rule
+    # that covers the visit again starts it again).
+    STOPPED = "stopped"
 
 
 ACTIVE_STATUSES = frozenset({AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED})
@@ -98,7 +101,9 @@ ANSWERED_APPOINTMENT = frozenset(
 # A practice's calendar when it names none; counters of what belongs to no appointment
 # (recalls, replies) are kept under it too.
 DEFAULT_CALENDAR = "default"
-ANSWERED_RECALL = frozenset({RecallStatus.VIEWED, RecallStatus.BOOKED, RecallStatus.NOT_NEEDED})
+ANSWERED_RECALL = frozenset(
+    {RecallStatus.VIEWED, RecallStatus.BOOKED, RecallStatus.NOT_NEEDED, RecallStatus.STOPPED}
+)
 
 
 @dataclass(frozen=True)

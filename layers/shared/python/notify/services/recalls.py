@@ -58,7 +58,6 @@ if TYPE_CHECKING:  # the webhook's event models load only where events are taken
 BLOCKED_REASON = "Mobile number blocked in your blocked communication list"
 NEEDS_CONFIRMATION = "the patient declined marketing; recalls are transactional, confirm to send"
 PENDING = (RecallStatus.DUE, RecallStatus.SENT)
-RULES_STOPPED = "the practice's recall rules no longer recall this visit"
 
 
 def send_request(recall: Recall) -> SendRequest:
@@ -141,29 +140,31 @@ def _start_periods_after_visit(
 
 
 def follow_rules(recall: Recall, practice: PracticeRecord, now: datetime, links: LinkKeys) -> str | None:
-    """C8 for K1: a recall period a visit started, still due (not yet sent), follows the
-    practice's recall rules as they are now: a new interval moves its due day (from the
-    same visit), a new category goes with it; a rule gone, no longer covering the visit's
-    type, or recalls switched off, ends it (not needed, its row saying why). What was sent
-    stays as it went; a PMS or manual recall is the practice's own. Returns "moved",
-    "stopped" or None (nothing to do)."""
-    if recall.source != "criteria" or recall.status is not RecallStatus.DUE or recall.visit_end is None:
+    """C8 for K1: a recall period a visit started, not yet sent, follows the practice's
+    recall rules as they are now: a new interval moves its due day (from the same visit), a
+    new category goes with it; a rule gone, no longer covering the visit's type, or
+    recalls switched off, stops it; a rule that covers the visit again starts it again.
+    What was sent stays as it went; a PMS or manual recall is the practice's own. Returns
+    "moved", "stopped", "started again" or None (nothing to do)."""
+    following = (RecallStatus.DUE, RecallStatus.STOPPED)
+    if recall.source != "criteria" or recall.status not in following or recall.visit_end is None:
         return None
     settings = practice.settings_for(recall.calendar_id)
     rules = settings.recall_rules if recalls_on(settings) else ()
-    rule = next(
-        (r for r in rules if r.recall_type == recall.recall_type and r.applies_to(recall.visit_type)), None
-    )
+    covering = (r for r in rules if r.recall_type == recall.recall_type and r.applies_to(recall.visit_type))
+    rule = next(covering, None)
     if rule is None:
-        if not store.move_status(recall, RecallStatus.NOT_NEEDED, (RecallStatus.DUE,), now):
+        if recall.status is RecallStatus.STOPPED:
             return None
-        ledger.record_skip(message_ref(recall), Channel.PUSH, RULES_STOPPED, now)
-        return "stopped"
+        stopped = store.move_status(recall, RecallStatus.STOPPED, (RecallStatus.DUE,), now)
+        return "stopped" if stopped else None
     due_at = due_day_start(recall.visit_end, rule.interval_days, settings.timezone)
-    moved = replace(recall, due_at=due_at, category=rule.category)
-    if moved == recall or not store.replace_period(moved, now, recall_token_digest(links, moved), recall.due_at):
+    now_due = replace(recall, due_at=due_at, category=rule.category, status=RecallStatus.DUE)
+    if now_due == recall:
         return None
-    return "moved"
+    if not store.replace_period(now_due, now, recall_token_digest(links, now_due), recall):
+        return None
+    return "moved" if recall.status is RecallStatus.DUE else "started again"
 
 
 def _attribute_booking(booking: Appointment, practice: PracticeRecord, now: datetime) -> None:
