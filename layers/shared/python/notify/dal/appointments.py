@@ -26,6 +26,7 @@ from .models import (
     HeldChangesItem,
     LinkItem,
     NotifyItem,
+    practice_items_from,
 )
 from .read_cache import transaction
 
@@ -249,18 +250,9 @@ def appointments_of_patient(practice_id: str, patient_id: str) -> list[Appointme
 
 def appointments_from(practice_id: str, after: str | None) -> Iterator[tuple[str, Appointment]]:
     """The practice's appointments in id order, each with its sort key, from after the sort
-    key `after` (read a page of up to 1 MB at a time, as the caller goes; strongly
-    consistent, so a change written just before is seen)."""
-    pk = keys.practice(practice_id)
-    found = AppointmentItem.query(
-        pk,
-        AppointmentItem.sk.startswith(keys.Prefix.APPOINTMENT),
-        consistent_read=True,
-        last_evaluated_key={"pk": {"S": pk}, "sk": {"S": after}} if after else None,
-    )
-    for item in found:
-        if isinstance(item, AppointmentItem):
-            yield item.sk, appointment_from_item(item)
+    key `after` (models.practice_items_from)."""
+    for item in practice_items_from(AppointmentItem, practice_id, keys.Prefix.APPOINTMENT, after):
+        yield item.sk, appointment_from_item(item)
 
 
 def resolve_link(token: str, now: datetime) -> tuple[str, str, str]:

@@ -5,6 +5,7 @@ once, here (pynamodb fixes it at import)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 from pynamodb.attributes import (
@@ -527,3 +528,19 @@ class OutcomeItem(NotifyItem, discriminator="outcomes"):
     @staticmethod
     def key(practice_id: str, day: str, calendar_id: str) -> tuple[str, str]:
         return keys.outcomes(practice_id, day, calendar_id)
+
+
+def practice_items_from(
+    model: type[_Item], practice_id: str, prefix: keys.Prefix, after: str | None
+) -> Iterator[_Item]:
+    """The practice's items of one kind (in its partition, under the kind's sort-key
+    prefix), in sort-key order from after the sort key `after`: read a page of up to 1 MB at
+    a time as the caller goes, strongly consistent (a change written just before is seen)."""
+    pk = keys.practice(practice_id)
+    found = model.query(
+        pk,
+        model.sk.startswith(prefix),
+        consistent_read=True,
+        last_evaluated_key={"pk": {"S": pk}, "sk": {"S": after}} if after else None,
+    )
+    yield from (item for item in found if isinstance(item, model))

@@ -12,7 +12,7 @@ from ..domain import patient_link
 from ..domain.model import Recall, RecallCategory, RecallStatus
 from . import keys
 from .errors import condition_held
-from .models import BlockedNumberItem, NotifyItem, RecallItem
+from .models import BlockedNumberItem, NotifyItem, RecallItem, practice_items_from
 
 
 def _due_sort(recall: Recall) -> str:
@@ -88,17 +88,9 @@ def replace_period(recall: Recall, now: datetime, token_digest: str, was: Recall
 
 def recalls_from(practice_id: str, after: str | None) -> Iterator[tuple[str, Recall]]:
     """The practice's recalls in id order, each with its sort key, from after the sort key
-    `after` (strongly consistent, read a page at a time as the caller goes)."""
-    pk = keys.practice(practice_id)
-    found = RecallItem.query(
-        pk,
-        RecallItem.sk.startswith(keys.Prefix.RECALL),
-        consistent_read=True,
-        last_evaluated_key={"pk": {"S": pk}, "sk": {"S": after}} if after else None,
-    )
-    for item in found:
-        if isinstance(item, RecallItem):
-            yield item.sk, _from_item(item)
+    `after` (models.practice_items_from)."""
+    for item in practice_items_from(RecallItem, practice_id, keys.Prefix.RECALL, after):
+        yield item.sk, _from_item(item)
 
 
 def due_recalls(practice_id: str, now: datetime, limit: int = 500) -> list[Recall]:

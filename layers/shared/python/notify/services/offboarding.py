@@ -30,7 +30,7 @@ the operator's invoice reads the SMS usage before closing (the CLI prints it).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from ..adapters import channels, scheduler
@@ -131,17 +131,7 @@ def erase_run(request: LeaveRequest, leaving: Leaving, now: datetime) -> RunOutc
     if not outcome.erased and outcome.removed:
         practice_store.count_removed(request.practice_id, request.closed_at, outcome.removed)
     metrics.add_metric(name="PracticeItemsErased", unit="Count", value=outcome.removed)
-    logger.info(
-        "practice erasure run",
-        practice_id=request.practice_id,
-        run=request.run,
-        removed=outcome.removed,
-        schedules=outcome.schedules,
-        escalations=outcome.escalations,
-        endpoints=outcome.endpoints,
-        erased=outcome.erased,
-        more=outcome.more,
-    )
+    logger.info("practice erasure run", practice_id=request.practice_id, run=request.run, **asdict(outcome))
     return outcome
 
 
