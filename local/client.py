@@ -14,6 +14,15 @@ from urllib.parse import urljoin
 import requests
 
 
+def _checked(response: requests.Response, doing: str) -> requests.Response:
+    """The control API's answer; when the emulator itself failed, its error and traceback
+    (the body says them) in the exception, not only the status."""
+    if response.status_code >= 500:
+        raise RuntimeError(f"the local stack failed {doing}: {response.text}")
+    response.raise_for_status()
+    return response
+
+
 class LocalControl:
     def __init__(self, base_url: str) -> None:
         self.base = base_url.rstrip("/")
@@ -31,10 +40,7 @@ class LocalControl:
 
     def _clock(self, spec: dict[str, Any]) -> dict[str, Any]:
         response = self.http.post(f"{self.base}/_local/clock", json=spec, timeout=600)
-        if response.status_code >= 500:
-            raise RuntimeError(f"the local stack failed moving its clock: {response.text}")
-        response.raise_for_status()
-        result: dict[str, Any] = response.json()
+        result: dict[str, Any] = _checked(response, "moving its clock").json()
         return result
 
     def outbox(self, practice_id: str | None = None) -> list[dict[str, Any]]:
@@ -46,8 +52,7 @@ class LocalControl:
         body: dict[str, Any] = {"from": sender, "text": text, "to": to}
         if message_id:
             body["id"] = message_id
-        response = self.http.post(f"{self.base}/_local/sms", json=body, timeout=120)
-        response.raise_for_status()
+        response = _checked(self.http.post(f"{self.base}/_local/sms", json=body, timeout=120), "taking a text")
         return str(response.json()["inbound_message_id"])
 
     def schedules(self, prefix: str = "") -> list[str]:
@@ -70,8 +75,7 @@ class LocalControl:
             json={"duplicate_deliveries": duplicate_deliveries, "rates": rates or {}, "down": down or []},
             timeout=30,
         )
-        response.raise_for_status()
-        return response.json()
+        return _checked(response, "setting its faults").json()
 
     def sms_received(self, number: str) -> list[str]:
         """Every text the emulated provider took for `number`: counts real sends."""
