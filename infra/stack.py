@@ -70,8 +70,7 @@ TABLE_ACCESS = {
     "patient_links": READ_WRITE,
     "send_push": READ_WRITE,
     "sms_fallback": READ_WRITE,
-    # GetItem: the practice's profile (a closed practice sweeps nothing, D19).
-    "recall_sweep": ("GetItem", "PutItem", "UpdateItem", "Query"),
+    "recall_sweep": ("PutItem", "UpdateItem", "Query"),
     "practice_callback": ("GetItem", "BatchGetItem"),
     "delivery_events": ("UpdateItem",),
     "sms_replies": (*READ_WRITE, "ConditionCheckItem"),

@@ -21,6 +21,7 @@ from .models import (
     LedgerItem,
     NotifyItem,
     SlotItem,
+    practice_items_from,
 )
 
 # The practice partition's kinds in the order they are removed: appointments and recalls
@@ -38,9 +39,8 @@ ORDER = (
 def practice_items(practice_id: str) -> Iterator[NotifyItem]:
     """Every item of the practice's partition but its profile, in ORDER (strongly
     consistent: what a run removed is not read again by the next)."""
-    pk = keys.practice(practice_id)
     for prefix in ORDER:
-        yield from NotifyItem.query(pk, NotifyItem.sk.startswith(prefix), consistent_read=True)
+        yield from practice_items_from(NotifyItem, practice_id, prefix, None)
 
 
 def ledger_rows(practice_id: str, subject_id: str) -> list[NotifyItem]:

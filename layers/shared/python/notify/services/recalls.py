@@ -23,7 +23,7 @@ from ..dal import ledger
 from ..dal import practices as practice_store
 from ..dal import recalls as store
 from ..dal.callbacks import callback_item
-from ..dal.errors import NotFoundError, PracticeClosedError
+from ..dal.errors import NotFoundError
 from ..dal.ledger import MessageRef
 from ..dal.practices import PracticeRecord
 from ..domain.contact_validation import normalise_mobile
@@ -231,11 +231,6 @@ def sweep(practice_id: str, now: datetime, invoker: Invoker) -> SweepOutcome:
     the next firing ask again, and the ledger claim of the message makes that harmless.
     """
     outcome = SweepOutcome()
-    try:
-        practice_store.get_practice(practice_id)
-    except PracticeClosedError:  # D19: its sweep's schedule is being deleted
-        logger.info("recall sweep: practice closed", practice_id=practice_id)
-        return outcome
     for recall in store.due_recalls(practice_id, now):
         if appointment_store.has_future_appointment(practice_id, recall.patient_id, now):
             if store.move_status(recall, RecallStatus.NOT_NEEDED, (RecallStatus.DUE,), now):
