@@ -9,6 +9,7 @@ import os
 import uuid
 from datetime import UTC, timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -201,12 +202,43 @@ def test_f1_the_practice_moving_an_appointment_does_not_offer_its_slot_back_to_i
     assert offered == ["other"]
 
 
+@pytest.mark.parametrize("cancellation_first", [False, True])
+def test_f1_b9_a_move_that_kept_its_slot_keeps_it_whatever_arrives_first(scenario, control, cancellation_first):
+    """The practice moves an appointment away from a time the practitioner no longer has
+    (`release_slot: false`), then cancels it (its new time is free). In whichever order
+    the two arrive, the time the patient was told of is offered to nobody."""
+    s = scenario()
+    s.daytime()
+    slot = s.local(3)
+    s.patient("mover")
+    s.book("moved", "mover", slot)
+    s.patient("other")
+    s.book("other", "other", slot + timedelta(days=4))
+    now, later = control.now(), slot + timedelta(days=2)
+    move = {
+        "appointment_id": "moved",
+        "start": later.isoformat(),
+        "end": (later + timedelta(minutes=30)).isoformat(),
+    }
+    deliveries = [
+        ("appointment.rescheduled", {**move, "release_slot": False}, now - timedelta(seconds=5)),
+        ("appointment.cancelled", {"appointment_id": "moved"}, now),
+    ]
+    for kind, data, occurred_at in reversed(deliveries) if cancellation_first else deliveries:
+        # each applies: the move's time aspect is newer than the booking's either way
+        assert s.pms.send(kind, data, occurred_at=occurred_at).json()["status"] == "applied"
+    s.settle()
+    assert s.pms.get("appointments/moved").json()["appointment"]["status"] == "cancelled"
+    assert s.messages("moved", kind="cancellation") and s.messages(kind="slot_offer") == []
+
+
 # -- the shuffled drill ------------------------------------------------------------------
 _changes = st.lists(
     st.one_of(
-        st.tuples(st.just("appointment.rescheduled"), st.integers(3, 6), st.integers(9, 15)),
-        st.tuples(st.just("appointment.cancelled"), st.just(0), st.just(0)),
-        st.tuples(st.just("appointment.notifications"), st.booleans(), st.just(0)),
+        # the last: whether the time the change leaves is free for others (F1)
+        st.tuples(st.just("appointment.rescheduled"), st.integers(3, 6), st.integers(9, 15), st.booleans()),
+        st.tuples(st.just("appointment.cancelled"), st.just(0), st.just(0), st.booleans()),
+        st.tuples(st.just("appointment.notifications"), st.booleans(), st.just(0), st.just(True)),
     ),
     min_size=0,
     max_size=4,
@@ -226,8 +258,10 @@ def _events(appointment_id: str, days: int, changes, base, created: bool) -> lis
         if created
         else []
     )
-    for index, (kind, a, b) in enumerate(changes, start=1):
+    for index, (kind, a, b, release_slot) in enumerate(changes, start=1):
         data: dict = {"appointment_id": appointment_id}
+        if not release_slot:
+            data["release_slot"] = False
         if kind == "appointment.rescheduled":
             data.update(day=a, hour=b)
         elif kind == "appointment.notifications":
@@ -339,7 +373,7 @@ def test_b4_b9_shuffled_and_duplicated_deliveries_end_like_the_in_order_run(
     _drill["sequences"] += 1
     _drill["events"] += events
     _drill["messages"] += len(_sent(in_order))
-    for kind in ("confirmation", "reschedule", "cancellation", "reminder"):
+    for kind in ("confirmation", "reschedule", "cancellation", "reminder", "slot_offer"):
         _drill[kind] = _drill.get(kind, 0) + sum(1 for m in _sent(in_order) if m[1] == kind)
 
 

@@ -128,6 +128,106 @@ def test_f1_candidates_start_48h_after_the_slot_and_share_its_calendar(scenario,
     assert [r["appointment_id"] for r in _offers(s)] == ["just-right"]
 
 
+def test_f1_a_cancellation_that_keeps_its_slot_offers_it_to_nobody(scenario, control):
+    """The practitioner is away: the practice cancels with `release_slot: false`. The
+    patient is told as always (R5); the time is offered to nobody."""
+    s = scenario()
+    _setup(s, 2)
+    s.change("appointment.cancelled", {"appointment_id": "slot", "release_slot": False})
+    assert s.messages("slot", kind="cancellation")
+    assert _offers(s) == []
+    # A cancellation that frees its time still offers it.
+    s.book("slot-2", "freed", s.local(3, 10))
+    s.change("appointment.cancelled", {"appointment_id": "slot-2"})
+    assert sorted(r["appointment_id"] for r in _offers(s)) == ["c0", "c1"]
+
+
+def test_f1_a_move_that_keeps_its_slot_offers_it_to_nobody(scenario, control):
+    s = scenario()
+    slot_start = _setup(s, 2)
+    later = slot_start + timedelta(days=7)
+    s.change(
+        "appointment.rescheduled",
+        {
+            "appointment_id": "slot",
+            "start": later.isoformat(),
+            "end": (later + timedelta(minutes=30)).isoformat(),
+            "release_slot": False,
+        },
+    )
+    assert s.messages("slot", kind="reschedule")
+    assert _offers(s) == []
+
+
+def _slot_item(local_stack, practice_id: str, slot_id: str) -> dict:
+    import boto3
+
+    from notify.dal import keys
+
+    pk, sk = keys.slot(practice_id, slot_id)
+    return boto3.client("dynamodb").get_item(
+        TableName=local_stack.table_name, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True
+    )["Item"]
+
+
+def test_f2_a_slot_the_practice_books_again_before_the_change_settles_is_offered_to_nobody(scenario, control):
+    """Reception cancels and books a waiting patient into the same time at once: by the
+    time the cancellation settles (B9) the slot is no longer free."""
+    s = scenario()
+    slot_start = _setup(s, 2)
+    assert s.pms.send("appointment.cancelled", {"appointment_id": "slot"}).status_code == 202
+    s.patient("walk-in")
+    s.book("walk-in", "walk-in", slot_start + timedelta(minutes=10))  # runs into the slot
+    assert s.messages("slot", kind="cancellation")
+    assert _offers(s) == []
+
+
+def test_f2_a_slot_the_practice_books_after_the_offers_is_no_longer_available(
+    scenario, control, local_stack, aws_requests
+):
+    """The offers went; then the practice books someone into the time itself. Every
+    offer shows the time as gone, an acceptance moves nobody and tells the practice
+    nothing, and the first try marks the slot filled (later views need not look again)."""
+    s = scenario()
+    slot_start = _setup(s, 2)
+    s.change("appointment.cancelled", {"appointment_id": "slot"})
+    links = {r["appointment_id"]: r["link"] for r in _offers(s)}
+    assert set(links) == {"c0", "c1"}
+    s.patient("phone")
+    s.book("phone", "phone", slot_start - timedelta(minutes=15))  # 15 minutes into the slot
+    seen = s.browser.http.get(links["c0"], timeout=60)
+    assert seen.status_code == 409 and "Someone else took this time first" in seen.text
+    assert _slot_item(local_stack, s.pms.practice_id, "slot.v1")["status"]["S"] == "open"  # a GET writes nothing
+    taken = s.browser.http.post(links["c1"], headers={"Accept": "application/json"}, timeout=60)
+    assert taken.status_code == 409 and taken.json() == {
+        "accepted": False,
+        "refusal": "no longer available",
+        "start": s.pms.get("appointments/c1").json()["appointment"]["start"],
+    }
+    item = _slot_item(local_stack, s.pms.practice_id, "slot.v1")
+    assert item["status"]["S"] == "filled" and item["filled_by"]["S"] == "phone"
+    for candidate in ("c0", "c1"):
+        appointment = s.pms.get(f"appointments/{candidate}").json()["appointment"]
+        assert appointment["version"] == 1 and appointment["start"] != slot_start.isoformat()
+    assert s.pms.get("notices").json()["notices"] == []  # no appointment.moved
+    aws_requests.clear()
+    assert s.browser.http.get(links["c0"], timeout=60).status_code == 409
+    assert not [op for op, params in aws_requests if op == "Query" and "CAL#" in json.dumps(params)]
+
+
+def test_f2_an_appointment_that_shared_the_slots_time_before_leaves_it_free(scenario, control):
+    """A calendar that books two patients at once (a hygiene chair, a group session):
+    the one already there when the other cancelled does not fill the freed time."""
+    s = scenario()
+    slot_start = _setup(s, 1)
+    s.patient("twin")
+    s.book("twin", "twin", slot_start)
+    s.change("appointment.cancelled", {"appointment_id": "slot"})
+    (offer,) = _offers(s)
+    assert s.browser.http.post(offer["link"], timeout=60).status_code == 200
+    assert s.pms.get("appointments/c0").json()["appointment"]["start"] == slot_start.isoformat()
+
+
 def test_f2_first_acceptance_wins_the_others_see_no_longer_available(scenario, control):
     s = scenario()
     slot_start = _setup(s, 3)

@@ -27,7 +27,7 @@ from notify.domain.model import (
     MessageKind,
     PracticeSettings,
 )
-from notify.domain.slot_offers import freed_slot, pick_candidates
+from notify.domain.slot_offers import filled_by, freed_slot, pick_candidates
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 MONDAY = datetime(2026, 6, 8, 9, 0, tzinfo=UTC)
@@ -95,12 +95,16 @@ CHANGES = st.lists(
         st.integers(0, 3),
         st.one_of(
             st.builds(
-                lambda d: TimeChange(MONDAY + timedelta(hours=d), MONDAY + timedelta(hours=d, minutes=30)),
+                lambda d, frees: TimeChange(
+                    MONDAY + timedelta(hours=d), MONDAY + timedelta(hours=d, minutes=30), frees
+                ),
                 st.integers(0, 72),
+                st.booleans(),  # F1: the practice keeps the time it leaves, or not
             ),
             st.sampled_from(
                 [
                     StatusChange(AppointmentStatus.CANCELLED, Actor.PRACTICE),
+                    StatusChange(AppointmentStatus.CANCELLED, Actor.PRACTICE, releases_slot=False),
                     StatusChange(AppointmentStatus.ATTENDED),
                     StatusChange(AppointmentStatus.NO_SHOW),
                 ]
@@ -115,7 +119,14 @@ CHANGES = st.lists(
 
 
 def _outcome(appointment: Appointment) -> tuple:
-    return (appointment.start, appointment.end, appointment.status, appointment.notifications_enabled)
+    return (
+        appointment.start,
+        appointment.end,
+        appointment.status,
+        appointment.notifications_enabled,
+        appointment.moved_keeping_slot,  # F1: whether the time it left is free
+        appointment.cancelled_keeping_slot,
+    )
 
 
 @settings(max_examples=300, deadline=None)
@@ -172,6 +183,58 @@ def test_f1_a_slot_held_only_inside_a_burst_of_edits_is_not_offered():
     never_announced = None
     cancelled = replace(created(), status=AppointmentStatus.CANCELLED, changed_at=T0)
     assert freed_slot(never_announced, cancelled, PracticeSettings()) is None
+
+
+def _cancel(appointment: Appointment, stamp: ChangeStamp, releases: bool = True) -> Appointment:
+    change = StatusChange(AppointmentStatus.CANCELLED, Actor.PRACTICE, releases)
+    return apply_changes(appointment, (change,), stamp, T0).appointment
+
+
+def test_f1_a_cancellation_or_move_that_keeps_its_slot_frees_nothing():
+    """`release_slot: false` (the practitioner is away): the time the change leaves is
+    offered to nobody; a later change that frees it, frees it (the newest change wins)."""
+    settings_ = PracticeSettings()
+    announced = created()
+    assert freed_slot(announced, _cancel(announced, at(10), releases=False), settings_) is None
+    assert freed_slot(announced, _cancel(announced, at(10)), settings_) is not None
+    away = (TimeChange(TUESDAY, TUESDAY + timedelta(minutes=30), releases_slot=False),)
+    moved = apply_changes(announced, away, at(10), T0).appointment
+    assert moved.moved_keeping_slot and freed_slot(announced, moved, settings_) is None
+    # The practice cancels too, freeing its (new) time: the announced Monday stays kept.
+    assert freed_slot(announced, _cancel(moved, at(20)), settings_) is None
+    # A confirmation after the move keeps what the move said.
+    confirmed = apply_changes(moved, (StatusChange(AppointmentStatus.CONFIRMED),), at(15), T0).appointment
+    assert freed_slot(announced, confirmed, settings_) is None
+
+
+def _slot(freed_at: ChangeStamp, start: datetime = MONDAY) -> FreedSlot:
+    return FreedSlot("p", "a1.v1", "default", start, start + timedelta(minutes=30), freed_stamp=freed_at.key)
+
+
+def test_f2_a_booking_into_the_slots_time_after_it_was_freed_fills_it():
+    """The practice books someone into the freed time itself: a booking that starts in
+    it, or earlier and runs into it, made after the slot was freed, fills it."""
+    slot = _slot(at(10))
+    booked = replace(created(MONDAY + timedelta(minutes=15)), appointment_id="walk-in")
+    booked = replace(booked, stamps=(("time", at(20).key),))
+    assert filled_by(slot, [booked]) == booked
+    long_before = replace(booked, start=MONDAY - timedelta(hours=2), end=MONDAY + timedelta(minutes=1))
+    assert filled_by(slot, [long_before]) == long_before
+    just_after = replace(booked, start=MONDAY + timedelta(minutes=30), end=MONDAY + timedelta(hours=1))
+    assert filled_by(slot, [just_after]) is None  # touches, does not overlap
+    other_room = replace(booked, calendar_id="room-2")
+    cancelled = replace(booked, status=AppointmentStatus.CANCELLED)
+    assert filled_by(slot, [other_room, cancelled]) is None
+
+
+def test_f2_an_appointment_that_shared_the_slots_time_before_leaves_it_free():
+    """A calendar that books two at once: the one that was already there, or the slot's
+    own appointment, is not a new booking into the freed time."""
+    slot = _slot(at(10))
+    twin = replace(created(), appointment_id="twin", stamps=(("time", at(0).key),))
+    confirmed_since = replace(twin, stamps=(("time", at(0).key), ("status", at(30).key)))
+    own = replace(created(), stamps=(("time", at(30).key),))  # the slot's own appointment
+    assert filled_by(slot, [twin, confirmed_since, own]) is None
 
 
 def test_b9_the_settles_own_record_of_what_it_announced_plans_nothing():

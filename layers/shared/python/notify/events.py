@@ -56,11 +56,22 @@ class AppointmentData(_Strict):
         return self
 
 
+# F1: whether the time a cancellation or move leaves may be offered to other patients.
+ReleaseSlot = Annotated[
+    bool,
+    Field(
+        description="false: the time this change leaves is not free for other patients (the "
+        "practitioner is away, the room is closed), so it is offered to nobody (F1)"
+    ),
+]
+
+
 class RescheduleData(_Strict):
     appointment_id: Identifier
     start: AwareDatetime
     end: AwareDatetime
     actor: Actor = Actor.PRACTICE
+    release_slot: ReleaseSlot = True
 
     @model_validator(mode="after")
     def _end_after_start(self) -> RescheduleData:
@@ -73,6 +84,7 @@ class CancelData(_Strict):
     actor: Actor = Actor.PRACTICE
     # The practice's internal reason (e.g. "not excused"): accepted, never shown (R5).
     internal_reason: str | None = Field(default=None, max_length=200)
+    release_slot: ReleaseSlot = True
 
 
 class AttendedData(_Strict):

@@ -87,6 +87,8 @@ def appointment_from_item(item: AppointmentItem) -> Appointment:
         asap_since=item.asap_since,
         stamps=tuple(sorted((item.stamps or {}).items())),
         changed_at=item.changed_at,
+        moved_keeping_slot=bool(item.moved_keeping_slot),
+        cancelled_keeping_slot=bool(item.cancelled_keeping_slot),
         announced=snapshot_from_json(item.announced),
     )
 
@@ -137,6 +139,8 @@ def appointment_to_item(appointment: Appointment, revision: int | None = None) -
         asap_since=appointment.asap_since,
         stamps=dict(appointment.stamps) or None,
         changed_at=appointment.changed_at,
+        moved_keeping_slot=appointment.moved_keeping_slot or None,
+        cancelled_keeping_slot=appointment.cancelled_keeping_slot or None,
         announced=snapshot_to_json(appointment.announced) if appointment.announced else None,
         gsi1pk=keys.calendar(appointment.practice_id, appointment.calendar_id),
         gsi1sk=f"{keys.moment(appointment.start)}#{appointment.appointment_id}",

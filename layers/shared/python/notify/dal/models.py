@@ -240,6 +240,9 @@ class AppointmentItem(NotifyItem, discriminator="appointment"):
     # B9: per aspect the stamp of the change last applied; what was last announced.
     stamps = JSONAttribute(null=True)
     changed_at = UTCDateTimeAttribute(null=True)
+    # F1: the practice kept the time its move or cancellation left (absent: free).
+    moved_keeping_slot = BooleanAttribute(null=True)
+    cancelled_keeping_slot = BooleanAttribute(null=True)
     announced = JSONAttribute(null=True)
     revision = VersionAttribute()
 
@@ -346,7 +349,8 @@ class LedgerContentItem(NotifyItem, discriminator="ledger_content"):
 
 
 class SlotItem(NotifyItem, discriminator="slot"):
-    """A freed slot and who took it; `status` flips open -> taken by a conditional write."""
+    """A freed slot and who took it; `status` flips open -> taken (or filled, when the
+    practice booked its time itself) by a conditional write."""
 
     practice_id = UnicodeAttribute()
     slot_id = UnicodeAttribute()
@@ -359,6 +363,8 @@ class SlotItem(NotifyItem, discriminator="slot"):
     winner_appointment_id = UnicodeAttribute(null=True)
     offered_to = StringListAttribute(default=list)
     created_at = UTCDateTimeAttribute()
+    freed_stamp = UnicodeAttribute(null=True)  # B9: the stamp of the change that freed it
+    filled_by = UnicodeAttribute(null=True)  # the practice's booking into its time (F2)
 
     @staticmethod
     def key(practice_id: str, slot_id: str) -> tuple[str, str]:

@@ -20,12 +20,14 @@ from .model import ACTIVE_STATUSES, Actor, Appointment, AppointmentStatus
 class TimeChange:
     start: datetime
     end: datetime
+    releases_slot: bool = True  # F1: the time it leaves is free for others
 
 
 @dataclass(frozen=True)
 class StatusChange:
     status: AppointmentStatus
     cancelled_by: Actor | None = None
+    releases_slot: bool = True  # F1: a cancellation's time is free for others
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ def apply_changes(current: Appointment, changes: tuple[Change, ...], stamp: Chan
     A new time is a new version of the appointment (its messages are planned again,
     R3) and needs a new confirmation: a confirmed appointment that moves is booked again.
     A status or time change records `changed_at` (F1 measures a freed slot's notice by it).
+    Whether the time it leaves is free for others (F1) follows each aspect's newest change.
     """
     wanted = tuple(ASPECT_OF[type(c)] for c in changes)
     allowed = applicable(current.stamp_map, stamp, wanted)
@@ -76,6 +79,9 @@ def apply_changes(current: Appointment, changes: tuple[Change, ...], stamp: Chan
         if ASPECT_OF[type(change)] not in allowed:
             continue
         if isinstance(change, TimeChange):
+            # F1: the aspect's newest change says whether the time it left is free,
+            # whether or not it moved the appointment (so any order gives the same flag)
+            result = replace(result, moved_keeping_slot=not change.releases_slot)
             if (change.start, change.end) != (result.start, result.end):
                 status = (
                     AppointmentStatus.BOOKED if result.status is AppointmentStatus.CONFIRMED else result.status
@@ -94,6 +100,8 @@ def apply_changes(current: Appointment, changes: tuple[Change, ...], stamp: Chan
                 if off_asap:
                     result = replace(result, asap_since=None)
         elif isinstance(change, StatusChange):
+            kept = change.status is AppointmentStatus.CANCELLED and not change.releases_slot
+            result = replace(result, cancelled_keeping_slot=kept)
             if change.status is not result.status and not (
                 change.status is AppointmentStatus.BOOKED and result.status in ACTIVE_STATUSES
             ):
@@ -149,23 +157,30 @@ def reconcile(created: Appointment, held: Held, now: datetime) -> Appointment:
 
 def _encode(change: Change) -> dict[str, Any]:
     if isinstance(change, TimeChange):
-        return {"start": change.start.isoformat(), "end": change.end.isoformat()}
+        return {"start": change.start.isoformat(), "end": change.end.isoformat(), **_kept_slot(change)}
     if isinstance(change, StatusChange):
         return {
             "status": change.status.value,
             "cancelled_by": change.cancelled_by.value if change.cancelled_by else None,
+            **_kept_slot(change),
         }
     if isinstance(change, AsapChange):
         return {"asap_since": change.since.isoformat() if change.since else None}
     return {"enabled": change.enabled}
 
 
+def _kept_slot(change: TimeChange | StatusChange) -> dict[str, bool]:
+    """Held only when the change keeps its slot (older held changes have no such key)."""
+    return {} if change.releases_slot else {"releases_slot": False}
+
+
 def _decode(value: dict[str, Any]) -> Change:
+    releases = bool(value.get("releases_slot", True))
     if "start" in value:
-        return TimeChange(datetime.fromisoformat(value["start"]), datetime.fromisoformat(value["end"]))
+        return TimeChange(datetime.fromisoformat(value["start"]), datetime.fromisoformat(value["end"]), releases)
     if "status" in value:
         by = value.get("cancelled_by")
-        return StatusChange(AppointmentStatus(value["status"]), Actor(by) if by else None)
+        return StatusChange(AppointmentStatus(value["status"]), Actor(by) if by else None, releases)
     if "asap_since" in value:
         since = value["asap_since"]
         return AsapChange(datetime.fromisoformat(since) if since else None)

@@ -213,6 +213,10 @@ class Appointment:
     stamps: tuple[tuple[str, str], ...] = ()
     # When the time or status last changed (F1 measures the notice a freed slot gives).
     changed_at: datetime | None = None
+    # F1: the practice said the time its newest move, or its cancellation, left is not
+    # free for other patients (the practitioner is away). Per aspect, like the stamps (B9).
+    moved_keeping_slot: bool = False
+    cancelled_keeping_slot: bool = False
     # What the patient and the practice's calendar were last told (B9: notices and freed
     # slots follow the settled state, never the states in between).
     announced: AppointmentSnapshot | None = None
@@ -300,7 +304,8 @@ class Recall:
 
 class SlotStatus(StrEnum):
     OPEN = "open"
-    TAKEN = "taken"
+    TAKEN = "taken"  # an offered patient took it (F2)
+    FILLED = "filled"  # the practice booked someone into its time itself (F2)
 
 
 @dataclass(frozen=True)
@@ -318,6 +323,11 @@ class FreedSlot:
     winner_appointment_id: str | None = None
     left_by: str = ""  # the patient whose appointment left the slot (never offered it)
     opened_at: datetime | None = None  # when it was offered (A1: time to fill)
+    # B9: the stamp of the change that freed it; an appointment that came to its time
+    # by a newer change fills it (F2), one that was there before shares the time.
+    freed_stamp: str = ""
+    # The appointment that filled it (FILLED): the practice's own booking.
+    filled_by: str | None = None
 
 
 @dataclass(frozen=True)

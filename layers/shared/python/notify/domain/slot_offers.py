@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from .appointment_changes import StatusChange, TimeChange, apply_changes
-from .event_order import ChangeStamp
+from .event_order import Aspect, ChangeStamp
 from .model import Appointment, AppointmentStatus, FreedSlot, PracticeSettings, SlotStatus
 
 
@@ -17,17 +17,23 @@ def freed_slot(
     only between two edits of a burst was never free to anybody).
 
     A slot is freed when an announced, active appointment is cancelled or moved elsewhere
-    at least `offer_min_notice_hours` (48h) before its start, measured from the change.
+    at least `offer_min_notice_hours` (48h) before its start, measured from the change,
+    unless the practice said the time it left is not free (`release_slot: false`).
     """
     if announced is None or current is None or not announced.is_active or not settings.offers_enabled:
         return None
     cancelled = current.status is AppointmentStatus.CANCELLED
-    moved = current.is_active and current.start != announced.start
-    if not (cancelled or moved):
+    moved = current.start != announced.start
+    if not (cancelled or (moved and current.is_active)):
         return None
+    if (cancelled and current.cancelled_keeping_slot) or (moved and current.moved_keeping_slot):
+        return None  # the practice said the time is not free (the practitioner is away)
     changed_at = (current.changed_at or current.booked_at).astimezone(UTC)
     if announced.start.astimezone(UTC) - changed_at < timedelta(hours=settings.offer_min_notice_hours):
         return None
+    stamps = current.stamp_map
+    freeing = [stamps.get(Aspect.STATUS.value, "")] if cancelled else []
+    freeing += [stamps.get(Aspect.TIME.value, "")] if moved else []
     return FreedSlot(
         announced.practice_id,
         f"{announced.appointment_id}.v{announced.version}",
@@ -37,7 +43,33 @@ def freed_slot(
         announced.practitioner,
         announced.appointment_type,
         left_by=announced.patient_id,
+        freed_stamp=min(freeing),
     )
+
+
+# F2: how long before a freed slot an appointment may start and still run into it.
+LONGEST_VISIT = timedelta(hours=12)
+
+
+def filled_by(slot: FreedSlot, around: list[Appointment]) -> Appointment | None:
+    """The appointment the practice booked into the slot's time itself, if any (F2: the
+    slot is then no longer available): an active appointment of its calendar that
+    overlaps it and came to its time by a change not older than the one that freed it (a
+    PMS that moves one patient into another's time may stamp both changes alike). One
+    that held an overlapping time before (a calendar that books two at once) leaves the
+    slot free; `around` is the calendar from `LONGEST_VISIT` before the slot to its end."""
+    own = slot.slot_id.rpartition(".v")[0]
+    for appointment in around:
+        if (
+            appointment.calendar_id == slot.calendar_id
+            and appointment.appointment_id != own
+            and appointment.is_active
+            and appointment.start.astimezone(UTC) < slot.end
+            and appointment.end.astimezone(UTC) > slot.start
+            and appointment.stamp_map.get(Aspect.TIME.value, "") >= slot.freed_stamp
+        ):
+            return appointment
+    return None
 
 
 def pick_candidates(
@@ -82,6 +114,9 @@ def pick_candidates(
     return chosen
 
 
+NO_LONGER_AVAILABLE = "no longer available"
+
+
 def refusal(slot: FreedSlot | None, candidate: Appointment, now: datetime) -> str | None:
     """Why this candidate cannot take the slot now, or None (F2).
 
@@ -91,9 +126,9 @@ def refusal(slot: FreedSlot | None, candidate: Appointment, now: datetime) -> st
     if slot is None:
         return "offer not found"
     if slot.status is not SlotStatus.OPEN:
-        return "no longer available"
+        return NO_LONGER_AVAILABLE
     if slot.start <= now.astimezone(UTC):
-        return "no longer available"
+        return NO_LONGER_AVAILABLE
     if not candidate.is_active:
         return f"your appointment is {candidate.status.value}"
     if candidate.start.astimezone(UTC) <= slot.start:

@@ -122,9 +122,9 @@ def changes_of(event: object) -> tuple[Change, ...]:
             NotificationsChange(data.notifications_enabled),
         )
     if isinstance(event, AppointmentRescheduled):
-        return (TimeChange(data.start, data.end),)
+        return (TimeChange(data.start, data.end, data.release_slot),)
     if isinstance(event, AppointmentCancelled):
-        return (StatusChange(AppointmentStatus.CANCELLED, data.actor),)
+        return (StatusChange(AppointmentStatus.CANCELLED, data.actor, data.release_slot),)
     if isinstance(event, AppointmentAttended):
         return (StatusChange(AppointmentStatus.ATTENDED),)
     if isinstance(event, AppointmentNoShow):

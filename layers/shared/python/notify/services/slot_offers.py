@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -13,9 +13,17 @@ from ..dal.appointments import get_appointment
 from ..dal.callbacks import callback_item
 from ..dal.practices import PracticeRecord
 from ..domain.message_plan import schedule_name
-from ..domain.model import Appointment, FreedSlot, MessageKind
+from ..domain.model import Appointment, FreedSlot, MessageKind, SlotStatus
 from ..domain.quiet_hours import defer_out_of_quiet_hours
-from ..domain.slot_offers import freed_slot, moved_into, pick_candidates, refusal
+from ..domain.slot_offers import (
+    LONGEST_VISIT,
+    NO_LONGER_AVAILABLE,
+    filled_by,
+    freed_slot,
+    moved_into,
+    pick_candidates,
+    refusal,
+)
 from ..observability import logger, metrics
 from . import outcomes
 from .patient_actions import AppointmentView, open_link, view_for
@@ -37,7 +45,11 @@ def release_slot(
     slot = freed_slot(announced, current, settings)
     if slot is None:
         return []
-    later, asap = slot_store.candidates(slot.practice_id, slot.calendar_id, slot.start)
+    later, asap = slot_store.candidates(slot.practice_id, slot.calendar_id, slot.start - LONGEST_VISIT)
+    filled = filled_by(slot, later)
+    if filled is not None:  # the practice booked its time again before the change settled
+        logger.info("slot released", slot_id=slot.slot_id, offers=0, filled_by=filled.appointment_id)
+        return []
     candidates = pick_candidates(slot, later, settings, asap)
     if not candidates:  # nobody to offer it to: no slot to record (only offers read it)
         logger.info("slot released", slot_id=slot.slot_id, offers=0)
@@ -76,21 +88,44 @@ class OfferView:
     slot: FreedSlot | None
     refusal: str | None
     won: bool = False  # this patient took the slot (reopening the offer, or a double tap)
+    filled_by: str | None = None  # found now: the practice booked the slot's time itself
 
 
 def view_offer(token: str, slot_id: str, now: datetime) -> OfferView:
+    """The offer as the patient's page shows it. An open slot the practice has booked
+    again itself (F2) shows as no longer available; a GET writes nothing, so the slot
+    is marked filled only when someone tries to take it."""
     view = open_link(token, now, slot_id)
     found = slot_store.get_slot(view.appointment.practice_id, slot_id)
     if found is None or view.appointment.appointment_id not in found[1]:
         return OfferView(view, None, "offer not found")
-    if found[0].winner_appointment_id == view.appointment.appointment_id:
-        return OfferView(view, found[0], None, won=True)
-    return OfferView(view, found[0], refusal(found[0], view.appointment, now))
+    slot = found[0]
+    if slot.winner_appointment_id == view.appointment.appointment_id:
+        return OfferView(view, slot, None, won=True)
+    reason = refusal(slot, view.appointment, now)
+    if reason is None:
+        around = slot_store.calendar_between(
+            slot.practice_id, slot.calendar_id, slot.start - LONGEST_VISIT, slot.end
+        )
+        filled = filled_by(slot, around)
+        if filled is not None:
+            slot = replace(slot, status=SlotStatus.FILLED, filled_by=filled.appointment_id)
+            return OfferView(view, slot, NO_LONGER_AVAILABLE, filled_by=filled.appointment_id)
+    return OfferView(view, slot, reason)
 
 
 def accept_offer(token: str, slot_id: str, now: datetime) -> OfferView:
-    """Move the patient's appointment into the slot if nobody was faster (F2, F3, B6)."""
+    """Move the patient's appointment into the slot if nobody was faster (F2, F3, B6):
+    not another patient, and not the practice booking its time itself."""
     offer = view_offer(token, slot_id, now)
+    # Found filled: marked so, once (later views need not look again).
+    if (
+        offer.slot is not None
+        and offer.filled_by is not None
+        and slot_store.fill_slot(offer.slot, offer.filled_by)
+    ):
+        metrics.add_metric(name="OfferSlotFilledByPractice", unit="Count", value=1)
+        logger.info("slot filled by the practice", slot_id=slot_id, appointment_id=offer.filled_by)
     if offer.won or offer.refusal is not None or offer.slot is None:
         return offer  # the winner tapping again gets the win again
     appointment, revision = get_appointment(
@@ -115,7 +150,7 @@ def accept_offer(token: str, slot_id: str, now: datetime) -> OfferView:
     )
     if not slot_store.take_slot(offer.slot, moved, revision, [notice]):
         metrics.add_metric(name="OfferTooLate", unit="Count", value=1)
-        return OfferView(offer.view, offer.slot, "no longer available")
+        return OfferView(offer.view, offer.slot, NO_LONGER_AVAILABLE)
     metrics.add_metric(name="OffersClaimed", unit="Count", value=1)
     opened = offer.slot.opened_at or now
     outcomes.record(
