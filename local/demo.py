@@ -301,6 +301,30 @@ def run_demo() -> None:
             )
         )
 
+        # The practice moves her, because dr Mazur will be away on Friday: the time she
+        # leaves is not free, so nobody is offered it (F1, `release_slot: false`).
+        control.advance_to(local("waw-zdrowie", 24, 10, 30).astimezone(UTC))
+        moved = local("waw-zdrowie", 30, 11)
+        _ok(
+            pms["waw-zdrowie"].send(
+                "appointment.rescheduled",
+                {
+                    "appointment_id": "w-106",
+                    "start": moved.isoformat(),
+                    "end": (moved + timedelta(minutes=30)).isoformat(),
+                    "release_slot": False,
+                },
+            )
+        )
+        notes.append(
+            Note(
+                control.now(),
+                "waw-zdrowie",
+                "reception",
+                "moves Magdalena's appointment to Mon 30 Mar 11:00: dr Mazur is away on Friday, "
+                "so her time is offered to nobody (release_slot false)",
+            )
+        )
         # Cabinet Lumière moves its reminder from the day before to 3 hours before, over its
         # own API (C8): the appointments it booked already follow a minute later, each
         # reminder planned moves to its new moment.
@@ -326,20 +350,6 @@ def run_demo() -> None:
         control.advance_to(local("waw-zdrowie", 25, 10, 5).astimezone(UTC))
         tap("waw-zdrowie", "jan", "w-101", "confirm")
         control.advance_to(local("waw-zdrowie", 25, 13).astimezone(UTC))
-        moved = local("waw-zdrowie", 30, 11)
-        _ok(
-            pms["waw-zdrowie"].send(
-                "appointment.rescheduled",
-                {
-                    "appointment_id": "w-106",
-                    "start": moved.isoformat(),
-                    "end": (moved + timedelta(minutes=30)).isoformat(),
-                },
-            )
-        )
-        notes.append(
-            Note(control.now(), "waw-zdrowie", "reception", "moves Magdalena's appointment to Mon 30 Mar 11:00")
-        )
         _ok(
             pms["par-lumiere"].send(
                 "appointment.cancelled",
@@ -351,7 +361,38 @@ def run_demo() -> None:
                 control.now(),
                 "par-lumiere",
                 "reception",
-                "cancels Lucas's appointment (internal reason 'not excused')",
+                "cancels Lucas's appointment (internal reason 'not excused'): the time is offered",
+            )
+        )
+        # Before anyone takes the offer, the reception books a caller into that time itself:
+        # the offer is no longer available (F2).
+        control.advance_to(local("par-lumiere", 25, 13, 20).astimezone(UTC))
+        phoned = local("par-lumiere", 27, 14)
+        _ok(
+            pms["par-lumiere"].send(
+                "appointment.created",
+                {
+                    "appointment_id": "p-208",
+                    "patient_id": "hugo",
+                    "start": phoned.isoformat(),
+                    "end": (phoned + timedelta(minutes=30)).isoformat(),
+                    "appointment_type": "Contrôle",
+                    "practitioner": "Dr Sophie Laurent",
+                },
+            )
+        )
+        notes.append(
+            Note(control.now(), "par-lumiere", "reception", "books Hugo, on the phone, into Lucas's Friday 14:00")
+        )
+        control.advance_to(local("par-lumiere", 25, 14).astimezone(UTC))
+        offered = [r for r in control.outbox("par-lumiere") if r["kind"] == "slot_offer"][-1]
+        response = browser.http.post(offered["link"], timeout=60)
+        notes.append(
+            Note(
+                control.now(),
+                "par-lumiere",
+                names[("par-lumiere", "louis")],
+                f"taps the offer: the reception filled that time itself (HTTP {response.status_code})",
             )
         )
         control.advance_to(local("waw-zdrowie", 25, 17).astimezone(UTC))
