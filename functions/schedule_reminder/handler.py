@@ -14,7 +14,7 @@ from notify.adapters.invoker import Invoker
 from notify.adapters.link_keys import LinkKeys
 from notify.adapters.scheduler import SchedulerTarget
 from notify.clock import utcnow
-from notify.contracts import EraseRequest, FollowSettingsRequest, LeaveRequest, SettleRequest
+from notify.contracts import EraseRequest, FollowSettingsRequest, LeaveRequest, OfferWaveRequest, SettleRequest
 from notify.dal import keys
 from notify.dal.errors import PracticeClosedError
 from notify.dal.practices import get_practice
@@ -22,7 +22,7 @@ from notify.dal.read_cache import per_invocation, prefetch
 from notify.observability import logger, metrics
 from notify.services import erasure, offboarding, settings_follow, table_changes
 from notify.services.planning import Planning, settle
-from notify.services.slot_offers import release_slot
+from notify.services.slot_offers import next_wave, release_slot
 from notify.settings import PlannerSettings
 from notify.stream_batches import process_stream_batch
 
@@ -74,7 +74,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return {"closed": True}
 
 
-_SCHEDULED = {"settle", "follow_settings", "erase", "leave"}
+_SCHEDULED = {"settle", "follow_settings", "erase", "leave", "offer_wave"}
 
 
 def _scheduled(event: dict[str, Any], wired: table_changes.Planner) -> dict[str, Any]:
@@ -95,6 +95,11 @@ def _scheduled(event: dict[str, Any], wired: table_changes.Planner) -> dict[str,
             FollowSettingsRequest.model_validate(event["follow_settings"]), wired.planning, utcnow()
         )
         return {"followed": page.followed, "changed": page.changed, "more": page.next_after is not None}
+    if "offer_wave" in event:
+        wave = OfferWaveRequest.model_validate(event["offer_wave"])
+        prefetch(keys.profile(wave.practice_id), keys.slot(wave.practice_id, wave.slot_id))
+        offered = next_wave(wave, get_practice(wave.practice_id), wired.planning, utcnow())
+        return {"offers": offered}
     if "erase" in event:
         erase = EraseRequest.model_validate(event["erase"])
         done = erasure.erase(erase.practice_id, erase.request_id, utcnow(), wired.erasure)

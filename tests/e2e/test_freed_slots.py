@@ -228,6 +228,60 @@ def test_f2_an_appointment_that_shared_the_slots_time_before_leaves_it_free(scen
     assert s.pms.get("appointments/c0").json()["appointment"]["start"] == slot_start.isoformat()
 
 
+WAVES = {"offer_candidates": 2, "offer_waves": 3, "offer_wave_minutes": 60}
+
+
+def test_f1_a_slot_nobody_took_goes_to_the_next_candidates_wave_by_wave(scenario, control):
+    """F1 waves: two candidates at a time; an hour later, nobody having taken it, the
+    next two; then the last one. Anyone offered may still take it, first come wins."""
+    s = scenario(**WAVES)
+    slot_start = _setup(s, 5)
+    s.change("appointment.cancelled", {"appointment_id": "slot"})
+    assert [r["appointment_id"] for r in _offers(s)] == ["c0", "c1"]
+    control.advance(3600)
+    assert [r["appointment_id"] for r in _offers(s)] == ["c0", "c1", "c2", "c3"]
+    control.advance(3600)
+    links = {r["appointment_id"]: r["link"] for r in _offers(s)}
+    assert list(links) == ["c0", "c1", "c2", "c3", "c4"]
+    assert s.browser.http.post(links["c3"], timeout=60).status_code == 200
+    assert s.browser.http.post(links["c0"], timeout=60).status_code == 409
+    assert s.pms.get("appointments/c3").json()["appointment"]["start"] == slot_start.isoformat()
+    control.advance(3 * 3600)
+    assert len(_offers(s)) == 5  # three waves at most, and nobody was left anyway
+
+
+def test_f1_no_next_wave_once_the_slot_is_taken_or_filled(scenario, control):
+    s = scenario(**WAVES)
+    slot_start = _setup(s, 4)
+    s.change("appointment.cancelled", {"appointment_id": "slot"})
+    (first, _) = _offers(s)
+    assert s.browser.http.post(first["link"], timeout=60).status_code == 200
+    control.advance(2 * 3600)
+    assert [r["appointment_id"] for r in _offers(s)] == ["c0", "c1"]
+    # A second slot, which the practice books again itself after the first wave (D20).
+    s.book("slot-2", "freed", slot_start + timedelta(hours=1))
+    s.change("appointment.cancelled", {"appointment_id": "slot-2"})
+    assert len([r for r in _offers(s) if "slot-2.v1" in r["link"]]) == 2
+    s.patient("phone")
+    s.book("phone", "phone", slot_start + timedelta(hours=1))
+    control.advance(2 * 3600)
+    assert len([r for r in _offers(s) if "slot-2.v1" in r["link"]]) == 2
+
+
+def test_b4_f1_a_wave_fired_twice_offers_once(scenario, control):
+    s = scenario(**WAVES)
+    _setup(s, 4)
+    s.change("appointment.cancelled", {"appointment_id": "slot"})
+    control.duplicate_deliveries(True)
+    try:
+        control.advance(3600)
+    finally:
+        control.duplicate_deliveries(False)
+    offers = _offers(s)
+    assert sorted(r["appointment_id"] for r in offers) == ["c0", "c1", "c2", "c3"]
+    assert len({(r["appointment_id"], r["channel"]) for r in offers}) == len(offers)
+
+
 def test_f2_first_acceptance_wins_the_others_see_no_longer_available(scenario, control):
     s = scenario()
     slot_start = _setup(s, 3)

@@ -207,6 +207,19 @@ def test_f1_a_cancellation_or_move_that_keeps_its_slot_frees_nothing():
     assert freed_slot(announced, confirmed, settings_) is None
 
 
+def test_f1_a_next_wave_skips_whoever_was_offered_and_their_other_appointments():
+    settings_ = replace(PracticeSettings(), offer_candidates=2)
+    slot = FreedSlot("p", "a1.v1", "default", MONDAY, MONDAY + timedelta(minutes=30), left_by="pat")
+    later = [
+        replace(created(MONDAY + timedelta(days=3 + i)), appointment_id=f"b{i}", patient_id=f"other{i % 4}")
+        for i in range(5)
+    ]  # other0 holds b0 and b4
+    first = pick_candidates(slot, later, settings_, limit=3)
+    assert [a.appointment_id for a in first] == ["b0", "b1", "b2"]  # a third: someone is left
+    offered = frozenset(a.appointment_id for a in first[:2])
+    assert [a.appointment_id for a in pick_candidates(slot, later, settings_, offered=offered)] == ["b2", "b3"]
+
+
 def _slot(freed_at: ChangeStamp, start: datetime = MONDAY) -> FreedSlot:
     return FreedSlot("p", "a1.v1", "default", start, start + timedelta(minutes=30), freed_stamp=freed_at.key)
 

@@ -146,6 +146,17 @@ class LeaveRequest(BaseModel):
     run: int = Field(default=0, ge=0)
 
 
+class OfferWaveRequest(BaseModel):
+    """The planner's own schedule: offer a freed slot nobody took yet to the next
+    candidates (F1 waves). A firing repeated finds its wave gone and does nothing."""
+
+    model_config = ConfigDict(defer_build=True, extra="ignore")
+
+    practice_id: Identifier
+    slot_id: str = Field(min_length=1, max_length=100)
+    wave: int = Field(ge=2, le=5)
+
+
 class EscalationRequest(SendRequest):
     escalate_at: str
 

@@ -365,6 +365,7 @@ class SlotItem(NotifyItem, discriminator="slot"):
     created_at = UTCDateTimeAttribute()
     freed_stamp = UnicodeAttribute(null=True)  # B9: the stamp of the change that freed it
     filled_by = UnicodeAttribute(null=True)  # the practice's booking into its time (F2)
+    wave = NumberAttribute(null=True)  # the offers' rounds so far (absent: the first)
 
     @staticmethod
     def key(practice_id: str, slot_id: str) -> tuple[str, str]:

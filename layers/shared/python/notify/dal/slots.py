@@ -89,8 +89,23 @@ def get_slot(practice_id: str, slot_id: str) -> tuple[FreedSlot, list[str]] | No
         # a slot written before the stamp was kept: freed when it was offered
         freed_stamp=item.freed_stamp or ChangeStamp(item.created_at).key,
         filled_by=item.filled_by,
+        wave=int(item.wave or 1),
     )
     return slot, list(item.offered_to or [])
+
+
+def add_wave(slot: FreedSlot, offered_to: list[str]) -> bool:
+    """Record the next round of offers (F1 waves): who has been offered the slot now.
+    False if it was taken or filled meanwhile, or this round was recorded already (a
+    schedule firing twice)."""
+    item = SlotItem(*SlotItem.key(slot.practice_id, slot.slot_id))
+    first = SlotItem.wave.does_not_exist() if slot.wave == 1 else SlotItem.wave == slot.wave
+    return condition_held(
+        lambda: item.update(
+            actions=[SlotItem.offered_to.set(offered_to), SlotItem.wave.set(slot.wave + 1)],
+            condition=(SlotItem.status == SlotStatus.OPEN.value) & first,
+        )
+    )
 
 
 def fill_slot(slot: FreedSlot, appointment_id: str) -> bool:

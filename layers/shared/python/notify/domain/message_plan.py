@@ -214,6 +214,11 @@ def follow_settings_name(practice_id: str, configuration: str, after: str | None
     return _safe_name(f"{practice_id}.settings.{fingerprint}", f"settings.{fingerprint}")
 
 
+def offer_wave_name(practice_id: str, slot_id: str, wave: int) -> str:
+    """The schedule of a freed slot's next round of offers (F1 waves)."""
+    return _safe_name(f"{practice_id}.{slot_id}.wave{wave}", f"{slot_id}.wave{wave}")
+
+
 def leave_name(practice_id: str, run: int) -> str:
     """The schedule of one run of a closed practice's erasure (D19)."""
     return _safe_name(f"{practice_id}.leave.{run}", f"leave.{run}")

@@ -158,6 +158,10 @@ class PracticeSettings:
     offer_min_notice_hours: int = 48
     offer_min_gap_hours: int = 48
     offer_candidates: int = 10
+    # F1 waves: a freed slot nobody took after `offer_wave_minutes` goes to the next
+    # candidates, up to `offer_waves` rounds in all (1: only the first).
+    offer_waves: int = 1
+    offer_wave_minutes: int = 60
     booking_url: str = ""
     phone: str = ""  # shown where a patient has to call (no online booking)
     review_url: str = ""
@@ -328,6 +332,7 @@ class FreedSlot:
     freed_stamp: str = ""
     # The appointment that filled it (FILLED): the practice's own booking.
     filled_by: str | None = None
+    wave: int = 1  # the offers' rounds so far (F1 waves)
 
 
 @dataclass(frozen=True)

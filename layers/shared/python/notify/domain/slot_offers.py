@@ -73,7 +73,12 @@ def filled_by(slot: FreedSlot, around: list[Appointment]) -> Appointment | None:
 
 
 def pick_candidates(
-    slot: FreedSlot, later: list[Appointment], settings: PracticeSettings, asap: list[Appointment] | None = None
+    slot: FreedSlot,
+    later: list[Appointment],
+    settings: PracticeSettings,
+    asap: list[Appointment] | None = None,
+    offered: frozenset[str] = frozenset(),
+    limit: int | None = None,
 ) -> list[Appointment]:
     """Who is offered the slot, `offer_candidates` (10) at most, one offer per patient:
     first the ASAP list of the slot's calendar (F4: whoever asked for an earlier time and
@@ -82,7 +87,9 @@ def pick_candidates(
 
     Never the patient who just left the slot, with any of their appointments: they moved
     away from it (or cancelled it) themselves or with the practice, and an offer to take
-    it back would only confuse them.
+    it back would only confuse them. A later wave passes the appointments `offered`
+    already: neither they nor their patients are offered it again. `limit`: how many at
+    most (`offer_candidates` unless given; one more tells whether a next wave has anyone).
     """
 
     def open_to(a: Appointment) -> bool:
@@ -103,13 +110,13 @@ def pick_candidates(
         key=lambda a: (a.start, a.appointment_id),
     )
     chosen: list[Appointment] = []
-    patients: set[str] = set()
+    patients = {a.patient_id for a in [*waiting, *in_order] if a.appointment_id in offered}
     for appointment in [*waiting, *in_order]:
-        if appointment.patient_id in patients:
+        if appointment.patient_id in patients or appointment.appointment_id in offered:
             continue  # one offer per patient: their earliest appointment moves
         patients.add(appointment.patient_id)
         chosen.append(appointment)
-        if len(chosen) == settings.offer_candidates:
+        if len(chosen) == (limit or settings.offer_candidates):
             break
     return chosen
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ..adapters import scheduler
-from ..contracts import SendRequest
+from ..contracts import OfferWaveRequest, SendRequest
 from ..dal import slots as slot_store
 from ..dal.appointments import get_appointment
 from ..dal.callbacks import callback_item
 from ..dal.practices import PracticeRecord
-from ..domain.message_plan import schedule_name
-from ..domain.model import Appointment, FreedSlot, MessageKind, SlotStatus
+from ..domain.message_plan import offer_wave_name, schedule_name
+from ..domain.model import Appointment, FreedSlot, MessageKind, PracticeSettings, SlotStatus
 from ..domain.quiet_hours import defer_out_of_quiet_hours
 from ..domain.slot_offers import (
     LONGEST_VISIT,
@@ -50,12 +50,65 @@ def release_slot(
     if filled is not None:  # the practice booked its time again before the change settled
         logger.info("slot released", slot_id=slot.slot_id, offers=0, filled_by=filled.appointment_id)
         return []
-    candidates = pick_candidates(slot, later, settings, asap)
+    candidates, more = _next_candidates(slot, later, asap, settings, frozenset())
     if not candidates:  # nobody to offer it to: no slot to record (only offers read it)
         logger.info("slot released", slot_id=slot.slot_id, offers=0)
         return []
     if not slot_store.open_slot(slot, [c.appointment_id for c in candidates], now):
         return []  # a replayed stream record: offers went out the first time
+    _offer(slot, candidates, more, settings, planning, now)
+    outcomes.record(slot.practice_id, slot.calendar_id, settings.timezone, now, slots_offered=1)
+    logger.info("slot released", slot_id=slot.slot_id, offers=len(candidates))
+    return [c.appointment_id for c in candidates]
+
+
+def next_wave(request: OfferWaveRequest, practice: PracticeRecord, planning: Planning, now: datetime) -> list[str]:
+    """F1 waves: a freed slot nobody took since its last offers goes to the next
+    candidates, while it is open, still `offer_min_notice_hours` ahead, and not booked
+    again by the practice (D20); returns the offered appointment ids."""
+    found = slot_store.get_slot(request.practice_id, request.slot_id)
+    if found is None or found[0].status is not SlotStatus.OPEN or found[0].wave != request.wave - 1:
+        return []  # taken, filled or expired; or this wave went already (a repeated firing)
+    slot, offered = found
+    settings = practice.settings_for(slot.calendar_id)
+    if not settings.offers_enabled or slot.start - now < timedelta(hours=settings.offer_min_notice_hours):
+        return []
+    later, asap = slot_store.candidates(slot.practice_id, slot.calendar_id, slot.start - LONGEST_VISIT)
+    filled = filled_by(slot, later)
+    if filled is not None:
+        slot_store.fill_slot(slot, filled.appointment_id)
+        logger.info("slot filled by the practice", slot_id=slot.slot_id, appointment_id=filled.appointment_id)
+        return []
+    candidates, more = _next_candidates(slot, later, asap, settings, frozenset(offered))
+    if not candidates or not slot_store.add_wave(slot, [*offered, *(c.appointment_id for c in candidates)]):
+        return []  # nobody left; or taken, filled or recorded meanwhile
+    _offer(replace(slot, wave=request.wave), candidates, more, settings, planning, now)
+    logger.info("slot offered again", slot_id=slot.slot_id, wave=request.wave, offers=len(candidates))
+    return [c.appointment_id for c in candidates]
+
+
+def _next_candidates(
+    slot: FreedSlot,
+    later: list[Appointment],
+    asap: list[Appointment],
+    settings: PracticeSettings,
+    offered: frozenset[str],
+) -> tuple[list[Appointment], bool]:
+    """This round's candidates, and whether anyone would be left for another."""
+    chosen = pick_candidates(slot, later, settings, asap, offered, limit=settings.offer_candidates + 1)
+    return chosen[: settings.offer_candidates], len(chosen) > settings.offer_candidates
+
+
+def _offer(
+    slot: FreedSlot,
+    candidates: list[Appointment],
+    more: bool,
+    settings: PracticeSettings,
+    planning: Planning,
+    now: datetime,
+) -> None:
+    """Send this round's offers (held back out of quiet hours, B2), and plan the next
+    round when the practice wants one and someone is left for it."""
     send_at = defer_out_of_quiet_hours(now, settings.timezone, settings.quiet_start, settings.quiet_end)
     for candidate in candidates:
         request = SendRequest.for_appointment(
@@ -77,9 +130,14 @@ def release_slot(
             )
             scheduler.plan_schedule(planning.messages, name, send_at, request.payload())
     metrics.add_metric(name="OffersSent", unit="Count", value=len(candidates))
-    outcomes.record(slot.practice_id, slot.calendar_id, settings.timezone, now, slots_offered=1)
-    logger.info("slot released", slot_id=slot.slot_id, offers=len(candidates))
-    return [c.appointment_id for c in candidates]
+    if more and slot.wave < settings.offer_waves:
+        wave = OfferWaveRequest(practice_id=slot.practice_id, slot_id=slot.slot_id, wave=slot.wave + 1)
+        scheduler.plan_schedule(
+            planning.settlements,
+            offer_wave_name(slot.practice_id, slot.slot_id, wave.wave),
+            send_at + timedelta(minutes=settings.offer_wave_minutes),
+            {"offer_wave": wave.model_dump()},
+        )
 
 
 @dataclass(frozen=True)
