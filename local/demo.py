@@ -28,6 +28,10 @@ PRACTICES = {
         recalls_enabled=True,
         # K1: an internist's patient is recalled half a year after the visit.
         recall_rules=[{"recall_type": "kontrola", "interval_days": 182, "appointment_types": ["Internista"]}],
+        # F1 waves: a freed time goes to one patient at a time, the next 20 minutes later.
+        offer_candidates=1,
+        offer_waves=3,
+        offer_wave_minutes=20,
     ),
     "par-lumiere": dict(
         name="Cabinet Lumière",
@@ -247,7 +251,8 @@ def run_demo() -> None:
                 control.now(),
                 "waw-zdrowie",
                 "reception",
-                "cancels Ewa's Friday 12:00 appointment: the slot is offered",
+                "cancels Ewa's Friday 12:00 appointment: the time is offered to one patient at a time, "
+                "the next 20 minutes later (offer waves)",
             )
         )
 
