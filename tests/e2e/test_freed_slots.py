@@ -112,6 +112,36 @@ def test_f1_only_the_first_10_candidates_get_the_offer(scenario, control):
     assert "c10" not in offered
 
 
+def test_f1_a_visit_that_does_not_fit_the_freed_time_is_not_offered_it(scenario, control):
+    """A 30-minute time freed: the 90-minute treatment booked later is not offered it; a
+    20-minute check-up is, and moves into it keeping its 20 minutes."""
+    s = scenario()
+    slot_start = _setup(s, 0)
+    for patient_id, minutes, day in (("long", 90, 5), ("short", 20, 6)):
+        s.patient(patient_id)
+        start = s.local(day)
+        response = s.pms.send(
+            "appointment.created",
+            {
+                "appointment_id": patient_id,
+                "patient_id": patient_id,
+                "start": start.isoformat(),
+                "end": (start + timedelta(minutes=minutes)).isoformat(),
+            },
+        )
+        assert response.status_code == 202
+    s.settle()
+    s.change("appointment.cancelled", {"appointment_id": "slot"})
+    (offer,) = _offers(s)
+    assert offer["appointment_id"] == "short"
+    assert s.browser.http.post(offer["link"], timeout=60).status_code == 200
+    moved = s.pms.get("appointments/short").json()["appointment"]
+    assert (moved["start"], moved["end"]) == (
+        slot_start.isoformat(),
+        (slot_start + timedelta(minutes=20)).isoformat(),
+    )
+
+
 def test_f1_candidates_start_48h_after_the_slot_and_share_its_calendar(scenario, control):
     s = scenario()
     slot_start = s.local(3)

@@ -27,7 +27,7 @@ from notify.domain.model import (
     MessageKind,
     PracticeSettings,
 )
-from notify.domain.slot_offers import filled_by, freed_slot, pick_candidates
+from notify.domain.slot_offers import filled_by, freed_slot, moved_into, pick_candidates, refusal
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 MONDAY = datetime(2026, 6, 8, 9, 0, tzinfo=UTC)
@@ -218,6 +218,20 @@ def test_f1_a_next_wave_skips_whoever_was_offered_and_their_other_appointments()
     assert [a.appointment_id for a in first] == ["b0", "b1", "b2"]  # a third: someone is left
     offered = frozenset(a.appointment_id for a in first[:2])
     assert [a.appointment_id for a in pick_candidates(slot, later, settings_, offered=offered)] == ["b2", "b3"]
+
+
+def test_f1_a_visit_longer_than_the_freed_time_is_not_offered_it_and_a_shorter_one_keeps_its_length():
+    settings_ = PracticeSettings()
+    slot = FreedSlot("p", "a1.v1", "default", MONDAY, MONDAY + timedelta(minutes=30), left_by="pat")
+    start = MONDAY + timedelta(days=3)
+    long_visit = replace(created(start), appointment_id="long", patient_id="p1", end=start + timedelta(minutes=60))
+    short_visit = replace(
+        created(start), appointment_id="short", patient_id="p2", end=start + timedelta(minutes=20)
+    )
+    assert [a.appointment_id for a in pick_candidates(slot, [long_visit, short_visit], settings_)] == ["short"]
+    assert refusal(slot, long_visit, T0) == "your appointment is longer than this time"
+    moved = moved_into(short_visit, slot, T0)
+    assert (moved.start, moved.end) == (MONDAY, MONDAY + timedelta(minutes=20))
 
 
 def _slot(freed_at: ChangeStamp, start: datetime = MONDAY) -> FreedSlot:

@@ -85,7 +85,8 @@ def pick_candidates(
     is booked after the slot, longest waiting first), then the active appointments that
     start at least `offer_min_gap_hours` (48h) after the slot, earliest first (F1).
 
-    Never the patient who just left the slot, with any of their appointments: they moved
+    Only an appointment that fits in the slot's time (a 60-minute treatment is not offered
+    a 30-minute gap). Never the patient who just left the slot, with any of their appointments: they moved
     away from it (or cancelled it) themselves or with the practice, and an offer to take
     it back would only confuse them. A later wave passes the appointments `offered`
     already: neither they nor their patients are offered it again. `limit`: how many at
@@ -98,6 +99,7 @@ def pick_candidates(
             and a.is_active
             and a.notifications_enabled
             and a.patient_id != slot.left_by
+            and fits(a, slot)
         )
 
     earliest = slot.start + timedelta(hours=settings.offer_min_gap_hours)
@@ -124,6 +126,11 @@ def pick_candidates(
 NO_LONGER_AVAILABLE = "no longer available"
 
 
+def fits(appointment: Appointment, slot: FreedSlot) -> bool:
+    """The appointment's visit is not longer than the freed time (F1)."""
+    return appointment.end - appointment.start <= slot.end - slot.start
+
+
 def refusal(slot: FreedSlot | None, candidate: Appointment, now: datetime) -> str | None:
     """Why this candidate cannot take the slot now, or None (F2).
 
@@ -140,16 +147,20 @@ def refusal(slot: FreedSlot | None, candidate: Appointment, now: datetime) -> st
         return f"your appointment is {candidate.status.value}"
     if candidate.start.astimezone(UTC) <= slot.start:
         return "your appointment is already earlier"
+    if not fits(candidate, slot):
+        return "your appointment is longer than this time"
     return None
 
 
 def moved_into(candidate: Appointment, slot: FreedSlot, now: datetime) -> Appointment:
     """The candidate's appointment after taking the slot: a new version (R3 replans),
-    confirmed by the acceptance. The patient's action is a real-world change at `now`: a
-    practice event about an earlier moment no longer overrides it (B9)."""
+    confirmed by the acceptance, at the slot's start and as long as it was (a shorter visit
+    leaves the rest of the time free). The patient's action is a real-world change at
+    `now`: a practice event about an earlier moment no longer overrides it (B9)."""
+    moved = TimeChange(slot.start, slot.start + (candidate.end - candidate.start))
     return apply_changes(
         candidate,
-        (TimeChange(slot.start, slot.end), StatusChange(AppointmentStatus.CONFIRMED)),
+        (moved, StatusChange(AppointmentStatus.CONFIRMED)),
         ChangeStamp(now),
         now,
     ).appointment
