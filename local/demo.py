@@ -452,6 +452,22 @@ def run_demo() -> None:
                 "books Tue 31 Mar 09:00 on the booking page (carries the recall token)",
             )
         )
+        # C5: the practice heard, for each message no channel could carry, that Léa could
+        # not be reached (the reception could have phoned her).
+        unreachable = [
+            n["data"]["message"]
+            for n in pms["par-lumiere"].get("notices").json()["notices"]
+            if n["type"] == "patient.unreachable" and n["data"]["patient_id"] == "lea"
+        ]
+        notes.append(
+            Note(
+                control.now(),
+                "par-lumiere",
+                "practice API",
+                f"notices: patient.unreachable for Léa's {' and '.join(unreachable)} (no app, no valid "
+                "mobile number, no email)",
+            )
+        )
         # Visits end: attended or missed, as the PMS records them (A1's no-show rate; no
         # review request after a missed visit).
         for practice_id, appointment_id, event, at, who in (

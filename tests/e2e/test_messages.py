@@ -322,6 +322,36 @@ def test_r6_notice_without_app_or_email_goes_by_sms_and_shows_no_phantom_push(sc
     assert [r["channel"] for r in rows] == ["email", "sms"]
 
 
+def test_c5_a_patient_no_channel_reaches_is_reported_to_the_practice_once_per_message(scenario, control):
+    """No app, a landline, no email: neither the confirmation nor the reminder can go.
+    The practice hears of each, once however often its delivery runs (B4), with each
+    channel's reason, so the reception can phone; a reachable patient raises nothing."""
+    s = scenario()
+    s.patient("landline", phone="22 123 45 67")  # a Warsaw landline: no SMS (C5)
+    s.patient("mobile")
+    start = s.local(5)
+    control.duplicate_deliveries(True)
+    try:
+        s.book("a1", "landline", start)
+        s.book("a2", "mobile", start + timedelta(hours=1))
+        control.advance_to(start - timedelta(hours=47))
+    finally:
+        control.duplicate_deliveries(False)
+    assert s.messages("a1") == [] and s.messages("a2")
+    notices = [n for n in s.pms.get("notices").json()["notices"] if n["type"] == "patient.unreachable"]
+    assert [n["data"]["message"] for n in notices] == ["confirmation", "reminder"]
+    assert notices[0]["data"] == {
+        "appointment_id": "a1",
+        "patient_id": "landline",
+        "message": "confirmation",
+        "reasons": {
+            "push": "patient does not have the app",
+            "sms": "no valid mobile number",
+            "email": "no valid email address",
+        },
+    }
+
+
 def test_c5_a_bounced_address_is_marked_and_not_used_again(scenario, control):
     """SES reports bounces only through the configuration set's event destination; the
     local stack's mailbox simulator produces them as AWS's does."""

@@ -13,8 +13,12 @@ from .models import CallbackItem
 RETENTION = timedelta(days=7)
 
 
-def callback_item(practice_id: str, event_type: str, payload: dict[str, Any], now: datetime) -> CallbackItem:
-    callback_id = uuid.uuid4().hex
+def callback_item(
+    practice_id: str, event_type: str, payload: dict[str, Any], now: datetime, callback_id: str | None = None
+) -> CallbackItem:
+    """`callback_id`: given when the cause may run twice (at-least-once), so that the
+    second write finds the first (saved on condition the key is new)."""
+    callback_id = callback_id or uuid.uuid4().hex
     item = CallbackItem(
         *CallbackItem.key(practice_id, callback_id),
         practice_id=practice_id,

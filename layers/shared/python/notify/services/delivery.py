@@ -6,6 +6,7 @@ reason (B5), and SMS count against the practice's monthly quota atomically (C7).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -25,9 +26,9 @@ from ..dal import practices as practice_store
 from ..dal import recalls as recall_store
 from ..dal import slots as slot_store
 from ..dal.callbacks import callback_item
-from ..dal.errors import PracticeClosedError
+from ..dal.errors import PracticeClosedError, condition_held
 from ..dal.ledger import MessageRef
-from ..dal.models import NotifyItem
+from ..dal.models import CallbackItem, NotifyItem
 from ..dal.practices import PracticeRecord
 from ..domain import sms_pacing
 from ..domain.channel_choice import (
@@ -444,12 +445,44 @@ def _outcome(job: _Job, now: datetime, **increments: int) -> None:
 
 def _count_only_what_went(job: _Job, outcome: DeliveryOutcome, now: datetime) -> None:
     """R11: a message that went out on no channel (every one skipped) does not count
-    against the caps; one sent by an earlier delivery of it does."""
+    against the caps; one sent by an earlier delivery of it does. C5: when it is one the
+    patient needed, the practice is told."""
     if outcome.going or any(reason == ALREADY_SENT for _, reason in outcome.skipped):
         return
     if job.ref.kind in reminder_groups.AUTOMATED:
         ref = job.ref
         reminder_groups.give_back(ref.practice_id, job.patient.patient_id, ref.message_id, job.settings, now)
+    _tell_unreachable(job, outcome.skipped, now)
+
+
+# C5: the messages whose loss the reception must hear of, to phone the patient instead.
+MUST_REACH = frozenset(
+    {MessageKind.CONFIRMATION, MessageKind.REMINDER, MessageKind.CANCELLATION, MessageKind.RESCHEDULE}
+)
+
+
+def _tell_unreachable(job: _Job, skipped: list[tuple[str, str]], now: datetime) -> None:
+    """No channel carried an appointment's confirmation, reminder or notice: the practice
+    gets `patient.unreachable` with each channel's reason (no person's data but the ids),
+    once per message however often its delivery runs (B4)."""
+    if job.ref.kind not in MUST_REACH or job.appointment is None or not skipped:
+        return
+    digest = hashlib.sha256(job.ref.message_id.encode()).hexdigest()[:32]
+    notice = callback_item(
+        job.ref.practice_id,
+        "patient.unreachable",
+        {
+            "appointment_id": job.appointment.appointment_id,
+            "patient_id": job.patient.patient_id,
+            "message": job.ref.kind.value,
+            "reasons": dict(skipped),
+        },
+        now,
+        callback_id=f"unreachable-{digest}",
+    )
+    if condition_held(lambda: notice.save(condition=CallbackItem.pk.does_not_exist())):
+        metrics.add_metric(name="PatientsUnreachable", unit="Count", value=1)
+        logger.info("patient unreachable: practice told", message_id=job.ref.message_id)
 
 
 def _grouped(job: _Job, now: datetime) -> _Job | None:
