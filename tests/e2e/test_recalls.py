@@ -94,6 +94,17 @@ def test_k1_pms_recall_records_are_sent_on_their_day_and_need_recalls_enabled(sc
     assert response.json()["fields"][0]["field"] == "type"
 
 
+def test_k1_c5_a_recall_nobody_can_receive_goes_on_the_practices_list_to_phone(scenario, control):
+    s = scenario(recalls_enabled=True)
+    s.patient("landline", phone="22 123 45 67")
+    _due(s, "landline", s.local(2, 8))
+    control.advance_to(s.local(2, 11))
+    assert _recalls(s, "landline") == []
+    (notice,) = [n for n in s.pms.get("notices").json()["notices"] if n["type"] == "patient.unreachable"]
+    assert notice["data"]["message"] == "recall" and notice["data"]["patient_id"] == "landline"
+    assert notice["data"]["recall_id"] and notice["data"]["reasons"]["sms"] == "no valid mobile number"
+
+
 def test_k2_booking_from_the_recall_link_is_attributed_and_confirmed_with_content(scenario, control, browser):
     s = scenario(
         recalls_enabled=True,

@@ -455,28 +455,36 @@ def _count_only_what_went(job: _Job, outcome: DeliveryOutcome, now: datetime) ->
     _tell_unreachable(job, outcome.skipped, now)
 
 
-# C5: the messages whose loss the reception must hear of, to phone the patient instead.
+# C5: the messages whose loss the reception must hear of, to phone the patient instead
+# (a recall nobody can receive goes on the practice's list to call, K1).
 MUST_REACH = frozenset(
-    {MessageKind.CONFIRMATION, MessageKind.REMINDER, MessageKind.CANCELLATION, MessageKind.RESCHEDULE}
+    {
+        MessageKind.CONFIRMATION,
+        MessageKind.REMINDER,
+        MessageKind.CANCELLATION,
+        MessageKind.RESCHEDULE,
+        MessageKind.RECALL,
+    }
 )
 
 
 def _tell_unreachable(job: _Job, skipped: list[tuple[str, str]], now: datetime) -> None:
-    """No channel carried an appointment's confirmation, reminder or notice: the practice
-    gets `patient.unreachable` with each channel's reason (no person's data but the ids),
-    once per message however often its delivery runs (B4)."""
-    if job.ref.kind not in MUST_REACH or job.appointment is None or not skipped:
+    """No channel carried an appointment's confirmation, reminder or notice, or a recall:
+    the practice gets `patient.unreachable` with each channel's reason (no person's data
+    but the ids), once per message however often its delivery runs (B4)."""
+    if job.ref.kind not in MUST_REACH or not skipped:
+        return
+    if job.appointment is not None:
+        subject = {"appointment_id": job.appointment.appointment_id}
+    elif job.recall is not None:
+        subject = {"recall_id": job.recall.recall_id}
+    else:
         return
     digest = hashlib.sha256(job.ref.message_id.encode()).hexdigest()[:32]
     notice = callback_item(
         job.ref.practice_id,
         "patient.unreachable",
-        {
-            "appointment_id": job.appointment.appointment_id,
-            "patient_id": job.patient.patient_id,
-            "message": job.ref.kind.value,
-            "reasons": dict(skipped),
-        },
+        {**subject, "patient_id": job.patient.patient_id, "message": job.ref.kind.value, "reasons": dict(skipped)},
         now,
         callback_id=f"unreachable-{digest}",
     )
