@@ -85,12 +85,13 @@ def pick_candidates(
     is booked after the slot, longest waiting first), then the active appointments that
     start at least `offer_min_gap_hours` (48h) after the slot, earliest first (F1).
 
-    Only an appointment that fits in the slot's time (a 60-minute treatment is not offered
-    a 30-minute gap). Never the patient who just left the slot, with any of their appointments: they moved
-    away from it (or cancelled it) themselves or with the practice, and an offer to take
-    it back would only confuse them. A later wave passes the appointments `offered`
-    already: neither they nor their patients are offered it again. `limit`: how many at
-    most (`offer_candidates` unless given; one more tells whether a next wave has anyone).
+    Only an appointment that fits in the slot's time (a 60-minute treatment is not
+    offered a 30-minute gap). Never the patient who just left the slot, with any of their
+    appointments: they moved away from it (or cancelled it) themselves or with the
+    practice, and an offer to take it back would only confuse them. A later wave passes
+    the appointments `offered` already: neither they nor their patients are offered it
+    again. `limit`: how many at most (`offer_candidates` unless given; one more tells
+    whether a next wave has anyone).
     """
 
     def open_to(a: Appointment) -> bool:
