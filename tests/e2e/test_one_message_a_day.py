@@ -307,6 +307,22 @@ def test_r11_b7_a_waiting_group_sms_stopped_meanwhile_sends_each_reminder_by_ema
     assert _reminder_rows(s, owner)["sms"]["status"] == "skipped"
 
 
+def test_c5_b7_a_waiting_sms_stopped_with_no_email_to_fall_back_on_is_reported_to_the_practice(scenario, control):
+    """As above, but the family has no email: the SMS does not leave and nothing else can
+    carry either reminder. The practice hears of each (C5), once, with why."""
+    s = scenario(uses_email=True)
+    number, covered, lane_free = _waiting_pair(s, control)
+    control.text(number, "STOP")
+    control.advance_to(lane_free + PACED_SMS_WAIT)
+
+    assert _reminders_to(s, number) == [] and s.messages(kind="reminder") == []
+    notices = [n["data"] for n in s.pms.get("notices").json()["notices"] if n["type"] == "patient.unreachable"]
+    assert sorted((n["appointment_id"], n["message"]) for n in notices) == [("a1", "reminder"), ("a2", "reminder")]
+    for notice in notices:
+        assert notice["reasons"]["email"] == "no valid email address", notice
+        assert "STOP" in notice["reasons"]["sms"], notice
+
+
 def test_r11_b8_a_member_left_out_for_a_new_number_gets_their_reminder_by_email(scenario, control):
     """A member of a waiting group changes number (D12): the group's SMS leaves without
     their appointment, and their reminder goes by email instead of being lost; the SMS

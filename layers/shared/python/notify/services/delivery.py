@@ -390,6 +390,7 @@ def _email_instead(req: SendRequest, now: datetime, sending: Sending) -> Deliver
     if reason is not None:
         ledger.record_skip(job.ref, Channel.EMAIL, reason, now)
         outcome.skipped.append((Channel.EMAIL.value, reason))
+        _unreachable_after_queue(job, reason, now)
         return outcome
     over = _over_caps(job, now)
     if over is not None:
@@ -466,6 +467,20 @@ MUST_REACH = frozenset(
         MessageKind.RECALL,
     }
 )
+
+
+def _unreachable_after_queue(job: _Job, email_reason: str, now: datetime) -> None:
+    """C5 with D17: the message's SMS did not leave the paced queue and its email cannot
+    go; unless its push went (an escalation's SMS), nothing reached the patient."""
+    if job.ref.kind not in MUST_REACH:
+        return
+    sms, push = ledger.get_entries(job.ref, Channel.SMS, Channel.PUSH)
+    if push is not None and push.status != DeliveryStatus.SKIPPED.value:
+        return
+    reasons = [(Channel.SMS.value, (sms.reason if sms is not None else None) or "did not leave the paced queue")]
+    if push is not None:
+        reasons.insert(0, (Channel.PUSH.value, push.reason or "skipped"))
+    _tell_unreachable(job, [*reasons, (Channel.EMAIL.value, email_reason)], now)
 
 
 def _tell_unreachable(job: _Job, skipped: list[tuple[str, str]], now: datetime) -> None:
