@@ -45,10 +45,9 @@ def release_slot(
     slot = freed_slot(announced, current, settings)
     if slot is None:
         return []
-    later, asap = slot_store.candidates(slot.practice_id, slot.calendar_id, slot.start - LONGEST_VISIT)
-    filled = filled_by(slot, later)
+    later, asap, filled = _calendar_from(slot)
     if filled is not None:  # the practice booked its time again before the change settled
-        logger.info("slot released", slot_id=slot.slot_id, offers=0, filled_by=filled.appointment_id)
+        logger.info("slot released", slot_id=slot.slot_id, offers=0, filled_by=filled)
         return []
     candidates, more = _next_candidates(slot, later, asap, settings, frozenset())
     if not candidates:  # nobody to offer it to: no slot to record (only offers read it)
@@ -73,11 +72,9 @@ def next_wave(request: OfferWaveRequest, practice: PracticeRecord, planning: Pla
     settings = practice.settings_for(slot.calendar_id)
     if not settings.offers_enabled or slot.start - now < timedelta(hours=settings.offer_min_notice_hours):
         return []
-    later, asap = slot_store.candidates(slot.practice_id, slot.calendar_id, slot.start - LONGEST_VISIT)
-    filled = filled_by(slot, later)
+    later, asap, filled = _calendar_from(slot)
     if filled is not None:
-        slot_store.fill_slot(slot, filled.appointment_id)
-        logger.info("slot filled by the practice", slot_id=slot.slot_id, appointment_id=filled.appointment_id)
+        _mark_filled(slot, filled)
         return []
     candidates, more = _next_candidates(slot, later, asap, settings, frozenset(offered))
     if not candidates or not slot_store.add_wave(slot, [*offered, *(c.appointment_id for c in candidates)]):
@@ -85,6 +82,21 @@ def next_wave(request: OfferWaveRequest, practice: PracticeRecord, planning: Pla
     _offer(replace(slot, wave=request.wave), candidates, more, settings, planning, now)
     logger.info("slot offered again", slot_id=slot.slot_id, wave=request.wave, offers=len(candidates))
     return [c.appointment_id for c in candidates]
+
+
+def _calendar_from(slot: FreedSlot) -> tuple[list[Appointment], list[Appointment], str | None]:
+    """The slot's candidates (F1, F4), read from early enough to see who runs into its
+    time, and the appointment the practice booked into it itself, if any (D20): one query."""
+    later, asap = slot_store.candidates(slot.practice_id, slot.calendar_id, slot.start - LONGEST_VISIT)
+    filled = filled_by(slot, later)
+    return later, asap, filled.appointment_id if filled is not None else None
+
+
+def _mark_filled(slot: FreedSlot, appointment_id: str) -> None:
+    """D20: the slot is closed for good, so later pages and sends need not look again."""
+    if slot_store.fill_slot(slot, appointment_id):
+        metrics.add_metric(name="OfferSlotFilledByPractice", unit="Count", value=1)
+        logger.info("slot filled by the practice", slot_id=slot.slot_id, appointment_id=appointment_id)
 
 
 def _next_candidates(
@@ -176,14 +188,8 @@ def accept_offer(token: str, slot_id: str, now: datetime) -> OfferView:
     """Move the patient's appointment into the slot if nobody was faster (F2, F3, B6):
     not another patient, and not the practice booking its time itself."""
     offer = view_offer(token, slot_id, now)
-    # Found filled: marked so, once (later views need not look again).
-    if (
-        offer.slot is not None
-        and offer.filled_by is not None
-        and slot_store.fill_slot(offer.slot, offer.filled_by)
-    ):
-        metrics.add_metric(name="OfferSlotFilledByPractice", unit="Count", value=1)
-        logger.info("slot filled by the practice", slot_id=slot_id, appointment_id=offer.filled_by)
+    if offer.slot is not None and offer.filled_by is not None:
+        _mark_filled(offer.slot, offer.filled_by)
     if offer.won or offer.refusal is not None or offer.slot is None:
         return offer  # the winner tapping again gets the win again
     appointment, revision = get_appointment(
