@@ -17,10 +17,12 @@ from cdk_nag import NagSuppressions
 from constructs import Construct
 
 from notify.dal.keys import Prefix
+from notify.dal.models import AppointmentItem
 from notify.domain.model import ANSWERED_APPOINTMENT, ANSWERED_RECALL
 
 # Appointment and recall statuses in which the patient answered: no SMS (C1, K3).
 ANSWERED = sorted(s.value for s in ANSWERED_APPOINTMENT | ANSWERED_RECALL)
+REQUESTED = AppointmentItem.reschedule_requested_at.attr_name
 
 
 class EscalationConstruct(Construct):
@@ -62,7 +64,9 @@ class EscalationConstruct(Construct):
         )
         send_sms.add_retry(errors=["States.ALL"], max_attempts=3, interval=Duration.seconds(5), backoff_rate=2)
         answered = sfn.Condition.or_(
-            *(sfn.Condition.string_equals("$.current.Item.status.S", s) for s in ANSWERED)
+            *(sfn.Condition.string_equals("$.current.Item.status.S", s) for s in ANSWERED),
+            # The patient asked the practice for another time (D22): answered too.
+            sfn.Condition.is_present(f"$.current.Item.{REQUESTED}"),
         )
         decide = (
             sfn.Choice(self, "PatientAnswered")

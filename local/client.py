@@ -216,12 +216,14 @@ def sign_request(
 
 
 class _Forms(HTMLParser):
-    """The forms of a page: (method, action, {field: value}) with their buttons' values."""
+    """The forms of a page: (method, action, {field: value}) as a browser would send them
+    untouched: buttons' and inputs' values, checked radios only, textareas' text."""
 
     def __init__(self) -> None:
         super().__init__()
         self.forms: list[tuple[str, str, dict[str, str]]] = []
         self.links: list[str] = []
+        self._textarea: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {k: v or "" for k, v in attrs}
@@ -230,7 +232,20 @@ class _Forms(HTMLParser):
         if tag == "form":
             self.forms.append((values.get("method", "get").upper(), values.get("action", ""), {}))
         elif tag in ("button", "input") and self.forms and values.get("name"):
+            if values.get("type") in ("radio", "checkbox") and "checked" not in values:
+                return
             self.forms[-1][2][values["name"]] = values.get("value", "")
+        elif tag == "textarea" and self.forms and values.get("name"):
+            self._textarea = values["name"]
+            self.forms[-1][2][self._textarea] = ""
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea is not None:
+            self.forms[-1][2][self._textarea] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "textarea":
+            self._textarea = None
 
 
 class PatientBrowser:
@@ -275,34 +290,36 @@ class PatientBrowser:
         """Open the page of `token` and press the button of `action`."""
         return self.follow(f"{self.base}/l/{token}", action)
 
-    def follow(self, link: str, action: str) -> requests.Response:
+    def follow(self, link: str, action: str, **fields: str) -> requests.Response:
         """Open a link exactly as a message carries it and press the button of `action`,
         as a browser submits a form: to the form's action resolved against the page's
-        own URL (a link or form that loses the stage fails here as it would on AWS)."""
+        own URL (a link or form that loses the stage fails here as it would on AWS).
+        `fields`: what the patient filled in (a choice, a text) before pressing it."""
         page = self.http.get(link, timeout=60)
         if page.status_code != 200:
             return page
-        return self.submit(page, f"/{action}")
+        return self.submit(page, f"/{action}", **fields)
 
     def post(self, token: str, action: str) -> requests.Response:
         """POST an action straight to its URL, as a page left open in another tab would
         (the page now might not offer it any more)."""
         return self.http.post(f"{self.base}/l/{token}/{action}", data={"action": action}, timeout=60)
 
-    def submit(self, page: requests.Response, action_suffix: str) -> requests.Response:
-        """Submit the page's form whose action ends with `action_suffix`; or, for a
-        button that is a link to a page asking once more (cancel), open it and submit
-        that page's form."""
+    def submit(self, page: requests.Response, action_suffix: str, **filled: str) -> requests.Response:
+        """Submit the page's form whose action ends with `action_suffix`, with the fields
+        `filled` in; or, for a button that is a link to a page asking once more (cancel)
+        or to a form (another time), open it and submit that page's form."""
         parser = _Forms()
         parser.feed(page.text)
         if not any(a.split("?")[0].endswith(action_suffix) for _, a, _ in parser.forms):
             for href in parser.links:
                 if href.split("?")[0].endswith(action_suffix):
                     asked = self.http.get(urljoin(page.url, href), timeout=60, allow_redirects=False)
-                    return self.submit(asked, action_suffix) if asked.status_code == 200 else asked
+                    return self.submit(asked, action_suffix, **filled) if asked.status_code == 200 else asked
         for method, action, fields in parser.forms:
             if action.split("?")[0].endswith(action_suffix):
                 target = urljoin(page.url, action)
+                fields = {**fields, **filled}
                 if method == "POST":
                     return self.http.post(target, data=fields, timeout=60, allow_redirects=False)
                 return self.http.get(target, params=fields, timeout=60, allow_redirects=False)

@@ -10,8 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from notify.domain.appointment_changes import (
+    AsapChange,
     Held,
     NotificationsChange,
+    RescheduleRequestChange,
     StatusChange,
     TimeChange,
     apply_changes,
@@ -332,3 +334,26 @@ def test_r5_a_cancellation_once_the_visit_is_over_tells_nobody():
     for at in (MONDAY - timedelta(minutes=1), told.end - timedelta(minutes=1)):
         early = replace(told, changed_at=at, **cancelled)
         assert settled_messages(told.announced, early) == [MessageKind.CANCELLATION]
+
+
+def test_b9_r4_f4_a_move_answers_what_the_patient_asked_before_it_in_any_delivery_order():
+    """A patient's request (another time, D22; an earlier one, F4) is stamped when they
+    make it, and never arrives late; the practice's moves may. A move that happened after
+    the request ends it, however late it comes; one that happened before it does not, even
+    delivered after it; a move that leaves the time as it was answers nothing."""
+    asked = apply_changes(
+        created(), (RescheduleRequestChange(T0 + timedelta(minutes=10)), AsapChange(T0)), at(10), T0
+    ).appointment
+    tuesday = (TimeChange(TUESDAY, TUESDAY + timedelta(minutes=30)),)
+    answered = apply_changes(asked, tuesday, at(20), T0).appointment
+    assert answered.reschedule_requested_at is None and answered.asap_since is None
+    older = apply_changes(asked, tuesday, at(5), T0)
+    assert older.appointment.start == TUESDAY and older.appointment.reschedule_requested_at is not None
+    assert older.appointment.asap_since is not None
+    same_time = (TimeChange(MONDAY, MONDAY + timedelta(minutes=30)),)
+    unmoved = apply_changes(asked, same_time, at(20), T0).appointment
+    assert unmoved.reschedule_requested_at is not None and unmoved.asap_since is not None
+    # Asked again after the answer: a late copy of the answering move does not end it.
+    again = apply_changes(answered, (RescheduleRequestChange(T0 + timedelta(minutes=30)),), at(30), T0)
+    late_copy = apply_changes(again.appointment, tuesday, at(20), T0)
+    assert late_copy.appointment.reschedule_requested_at is not None

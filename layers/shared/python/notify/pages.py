@@ -69,7 +69,10 @@ def appointment_page(
     notice: str | None = None,
     sms_stopped: bool | None = None,
     asap: bool | None = None,
+    change_time: bool = False,
 ) -> str:
+    """`change_time`: the practice takes requests for another time (D22) and this
+    appointment can still change."""
     t = words(view.locale)
     appointment, settings = view.appointment, view.settings
     status = appointment.status
@@ -88,13 +91,16 @@ def appointment_page(
         when=view.when,
         practitioner=appointment.practitioner,
         state_text=t.get(state, ""),
-        notice=t.get(f"notice_{notice}", "") if notice else "",
+        notice=t.get(f"notice_{notice}", "").format(practice=settings.name) if notice else "",
         notice_warn=notice == "not_allowed",
         root=root,
         token=view.token,
         can_confirm=view.can_confirm,
         can_cancel=view.can_cancel,
         can_reschedule=view.can_act and bool(settings.booking_url),
+        # R4 (D22): ask the practice for another time, once; then what was asked, when.
+        can_ask_change=change_time and appointment.reschedule_requested_at is None,
+        change_asked=_asked(view) if change_time else "",
         late_to_cancel=_call(settings, "late_to_cancel", view.locale) if late else "",
         rebook_url=settings.booking_url if cancelled else "",
         call=_call(settings, "call_to_book", view.locale) if call_us else "",
@@ -109,6 +115,40 @@ def appointment_page(
         asap_switch="" if asap is None else ("asap-leave" if asap else "asap"),
         asap_text=t["asap_on"] if asap else "",
         asap_label="" if asap is None else (t["asap_leave"] if asap else t["asap_ask"]),
+    )
+
+
+def _asked(view: AppointmentView) -> str:
+    asked = view.appointment.reschedule_requested_at
+    if asked is None:
+        return ""
+    day = local_times(asked, view.settings.timezone, view.locale)["day_short"]
+    return words(view.locale)["reschedule_requested_on"].format(practice=view.settings.name, day=day)
+
+
+def change_time_page(
+    view: AppointmentView, root: str, chosen: dict[str, str], problem: tuple[str, str] | None = None
+) -> str:
+    """R4 (D22): the form asking the practice for another time; `problem` (field, word
+    key) shows the form again with the patient's answers and what to fix."""
+    from .services.reschedule_requests import DAYS, NOTE_LIMIT, TIMES
+
+    t = words(view.locale)
+    return _render(
+        "change_time",
+        view.locale,
+        title=t["change_time"],
+        practice=view.settings.name,
+        when=view.when,
+        practitioner=view.appointment.practitioner,
+        root=root,
+        token=view.token,
+        days=DAYS,
+        times=TIMES,
+        chosen={"days": "any", "times": "any", "note": "", **chosen},
+        limit=NOTE_LIMIT,
+        error=t[f"change_problem_{problem[1]}"].format(limit=NOTE_LIMIT) if problem else "",
+        error_field=problem[0] if problem else "",
     )
 
 

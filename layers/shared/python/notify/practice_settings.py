@@ -83,6 +83,7 @@ class SettingsInput(BaseModel):
     offer_candidates: int = Field(default=10, ge=1, le=50)
     offer_waves: int = Field(default=1, ge=1, le=5)
     offer_wave_minutes: int = Field(default=60, ge=15, le=1440)
+    reschedule_requests: bool = True
     booking_url: PublicUrl = ""
     phone: str = Field(default="", max_length=40, pattern=r"^[0-9+() .-]*$")
     review_url: PublicUrl = ""

@@ -25,6 +25,7 @@ STATUS: dict[type[errors.ServiceError], int] = {
     errors.NotAMobileNumberError: 422,
     errors.LinkNotFoundError: 404,
     errors.ActionNotAllowedError: 409,
+    errors.FormProblemError: 422,
     errors.UnknownMessageError: 404,
 }
 

@@ -236,6 +236,7 @@ class AppointmentItem(NotifyItem, discriminator="appointment"):
     link_generation = NumberAttribute(default=1)
     recall_id = UnicodeAttribute(null=True)
     asap_since = UTCDateTimeAttribute(null=True)  # F4
+    reschedule_requested_at = UTCDateTimeAttribute(null=True)  # R4 (D22)
     updated_at = UTCDateTimeAttribute(null=True)
     # B9: per aspect the stamp of the change last applied; what was last announced.
     stamps = JSONAttribute(null=True)
@@ -531,6 +532,7 @@ class OutcomeItem(NotifyItem, discriminator="outcomes"):
     recall_bookings = NumberAttribute(null=True)
     offers_sent = NumberAttribute(null=True)
     other_sms_parts = NumberAttribute(null=True)  # recalls, replies: no appointment's
+    reschedule_requests = NumberAttribute(null=True)  # R4 from the link page (D22)
 
     @staticmethod
     def key(practice_id: str, day: str, calendar_id: str) -> tuple[str, str]:

@@ -31,6 +31,7 @@ USAGE_ONLY = (
     "recall_bookings",
     "offers_sent",
     "other_sms_parts",
+    "reschedule_requests",
 )
 # K6's figures, each the sum of the stored counters it is made of.
 USAGE_FROM: dict[str, tuple[str, ...]] = {
@@ -39,6 +40,7 @@ USAGE_FROM: dict[str, tuple[str, ...]] = {
     "recalls_sent_email": ("recalls_sent_email",),
     "recall_bookings": ("recall_bookings",),
     "offers_sent": ("offers_sent",),
+    "reschedule_requests": ("reschedule_requests",),
     "offers_claimed": ("slots_filled",),
     "confirmations": ("confirmed_link", "confirmed_sms", "confirmed_app"),
     "cancellations": ("cancelled_by_patient",),

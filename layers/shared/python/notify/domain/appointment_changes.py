@@ -42,13 +42,24 @@ class AsapChange:
     since: datetime | None
 
 
-Change = TimeChange | StatusChange | NotificationsChange | AsapChange
+@dataclass(frozen=True)
+class RescheduleRequestChange:
+    """R4 (D22): the patient asked the practice for another time (when), or not (None)."""
+
+    at: datetime | None
+
+
+Change = TimeChange | StatusChange | NotificationsChange | AsapChange | RescheduleRequestChange
 ASPECT_OF: dict[type, Aspect] = {
     TimeChange: Aspect.TIME,
     StatusChange: Aspect.STATUS,
     NotificationsChange: Aspect.NOTIFICATIONS,
     AsapChange: Aspect.ASAP,
+    RescheduleRequestChange: Aspect.RESCHEDULE_REQUEST,
 }
+# What a move answers: the patient is off the ASAP list (F4) and has the other time they
+# asked for (R4), unless they asked after the move (the newest change wins, in any order).
+ENDED_BY_A_MOVE = (Aspect.ASAP, Aspect.RESCHEDULE_REQUEST)
 
 
 @dataclass(frozen=True)
@@ -74,7 +85,7 @@ def apply_changes(current: Appointment, changes: tuple[Change, ...], stamp: Chan
     wanted = tuple(ASPECT_OF[type(c)] for c in changes)
     allowed = applicable(current.stamp_map, stamp, wanted)
     result = current
-    off_asap = False
+    ended: list[Aspect] = []
     for change in changes:
         if ASPECT_OF[type(change)] not in allowed:
             continue
@@ -94,11 +105,10 @@ def apply_changes(current: Appointment, changes: tuple[Change, ...], stamp: Chan
                     version=result.version + 1,
                     changed_at=now,
                 )
-                # F4: a move takes the patient off the ASAP list, unless they asked
-                # again after it (the newest change of the list wins, in any order).
-                off_asap = current.stamp_map.get(Aspect.ASAP.value, "") <= stamp.key
-                if off_asap:
-                    result = replace(result, asap_since=None)
+                for aspect in ENDED_BY_A_MOVE:
+                    if current.stamp_map.get(aspect.value, "") <= stamp.key:
+                        result = _ended(result, aspect)
+                        ended.append(aspect)
         elif isinstance(change, StatusChange):
             kept = change.status is AppointmentStatus.CANCELLED and not change.releases_slot
             result = replace(result, cancelled_keeping_slot=kept)
@@ -108,11 +118,19 @@ def apply_changes(current: Appointment, changes: tuple[Change, ...], stamp: Chan
                 result = replace(result, status=change.status, changed_at=now, cancelled_by=change.cancelled_by)
         elif isinstance(change, AsapChange):
             result = replace(result, asap_since=change.since)
+        elif isinstance(change, RescheduleRequestChange):
+            result = replace(result, reschedule_requested_at=change.at)
         else:
             result = replace(result, notifications_enabled=change.enabled)
-    marked = (*allowed, Aspect.ASAP) if off_asap and Aspect.ASAP not in allowed else allowed
+    marked = (*allowed, *(a for a in ended if a not in allowed))
     stamps = tuple(sorted(stamped(current.stamp_map, stamp, marked).items()))
     return Outcome(replace(result, stamps=stamps), allowed)
+
+
+def _ended(appointment: Appointment, aspect: Aspect) -> Appointment:
+    if aspect is Aspect.ASAP:
+        return replace(appointment, asap_since=None)
+    return replace(appointment, reschedule_requested_at=None)
 
 
 @dataclass(frozen=True)
@@ -166,6 +184,8 @@ def _encode(change: Change) -> dict[str, Any]:
         }
     if isinstance(change, AsapChange):
         return {"asap_since": change.since.isoformat() if change.since else None}
+    if isinstance(change, RescheduleRequestChange):
+        return {"reschedule_requested_at": change.at.isoformat() if change.at else None}
     return {"enabled": change.enabled}
 
 
@@ -184,4 +204,7 @@ def _decode(value: dict[str, Any]) -> Change:
     if "asap_since" in value:
         since = value["asap_since"]
         return AsapChange(datetime.fromisoformat(since) if since else None)
+    if "reschedule_requested_at" in value:
+        at = value["reschedule_requested_at"]
+        return RescheduleRequestChange(datetime.fromisoformat(at) if at else None)
     return NotificationsChange(bool(value["enabled"]))

@@ -1,12 +1,16 @@
 """Events arrive late, twice and out of order (B9): the latest real-world change wins.
 
 Each practice event carries when it happened (`occurred_at`) and, optionally, the PMS's
-own sequence number. An appointment has three aspects that events change independently:
+own sequence number. An appointment has aspects that changes set independently:
 
 - `time`: start and end (set by `created`, `rescheduled`);
 - `status`: booked / cancelled / attended / no-show (set by `created`, `cancelled`,
   `attended`, `no_show`);
-- `notifications`: the per-appointment switch (set by `created`, `notifications`).
+- `notifications`: the per-appointment switch (set by `created`, `notifications`);
+- `asap`: on the ASAP list or not (F4: `asap`, the patient's page);
+- `reschedule_request`: the patient asked for another time (R4, D22: the page).
+
+A move ends the last two when it is not older than them: the patient got a new time.
 
 Per aspect the item keeps the stamp of the change it last applied; a change applies to
 an aspect only if its stamp is not older. With that rule the final state is the same in
@@ -28,6 +32,7 @@ class Aspect(StrEnum):
     STATUS = "status"
     NOTIFICATIONS = "notifications"
     ASAP = "asap"
+    RESCHEDULE_REQUEST = "reschedule_request"
 
 
 @dataclass(frozen=True, order=True)

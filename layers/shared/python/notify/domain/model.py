@@ -162,6 +162,8 @@ class PracticeSettings:
     # candidates, up to `offer_waves` rounds in all (1: only the first).
     offer_waves: int = 1
     offer_wave_minutes: int = 60
+    # R4 (D22): the link page lets a patient ask the practice for another time.
+    reschedule_requests: bool = True
     booking_url: str = ""
     phone: str = ""  # shown where a patient has to call (no online booking)
     review_url: str = ""
@@ -213,6 +215,9 @@ class Appointment:
     recall_id: str = ""
     # F4: on the ASAP list since then (offered freed slots first); None: not on it.
     asap_since: datetime | None = None
+    # R4: the patient asked the practice for another time (D22); None: not asked, or the
+    # practice has moved the appointment since.
+    reschedule_requested_at: datetime | None = None
     # B9: per aspect (time, status, notifications) the stamp of the change last applied.
     stamps: tuple[tuple[str, str], ...] = ()
     # When the time or status last changed (F1 measures the notice a freed slot gives).

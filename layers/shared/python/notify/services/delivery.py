@@ -606,7 +606,10 @@ def escalate(req: SendRequest, now: datetime, sending: Sending) -> DeliveryOutco
         answered = job.recall.status in ANSWERED_RECALL
     else:
         assert job.appointment is not None
-        answered = job.appointment.status in ANSWERED_APPOINTMENT
+        # Asking the practice for another time answers a reminder as well (D22).
+        answered = (
+            job.appointment.status in ANSWERED_APPOINTMENT or job.appointment.reschedule_requested_at is not None
+        )
     opened = any(e.status in (DeliveryStatus.OPENED.value, DeliveryStatus.ACTED.value) for e in entries)
     if answered or ((req.kind in NOTICE_KINDS or job.recall is not None) and opened):
         reason = "patient answered" if answered else "notice opened"

@@ -73,6 +73,16 @@ class ActionNotAllowedError(ServiceError):
     """The appointment is no longer in a state that allows the action."""
 
 
+class FormProblemError(ServiceError):
+    """A patient page's form sent a value it cannot take: the field, and a word key for
+    the page to say why in the patient's language (the page shows the form again)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
 class UnknownMessageError(ServiceError):
     """The message is not one of this link's appointment."""
 

@@ -68,7 +68,15 @@ def _appointment(appointment: Appointment) -> dict[str, Any]:
         "appointment_type": appointment.appointment_type,
         "practitioner": appointment.practitioner,
         "notifications_enabled": appointment.notifications_enabled,
+        # What the patient asked for and is still waiting for: an earlier time if one
+        # frees up (F4), another time from the practice (D22).
+        "asap_since": _iso(appointment.asap_since),
+        "reschedule_requested_at": _iso(appointment.reschedule_requested_at),
     }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 def appointment_report(practice_id: str, appointment_id: str, now: datetime) -> dict[str, Any]:

@@ -1,18 +1,21 @@
 """The appointment page of a patient link (R4): see it, confirm, cancel (asked once
-more), reschedule, add to a calendar (R12). GETs change nothing."""
+more), reschedule (the practice's booking page, or a request to the practice: D22), add
+to a calendar (R12). GETs change nothing."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Form
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from ...clock import utcnow
-from ...pages import appointment_page, cancel_page
+from ...pages import appointment_page, cancel_page, change_time_page
 from ...services.asap import can_ask, set_asap
-from ...services.errors import ActionNotAllowedError
+from ...services.errors import ActionNotAllowedError, FormProblemError
 from ...services.patient_actions import AppointmentView, PatientAction, act, open_link, set_sms, sms_stopped
+from ...services.reschedule_requests import RescheduleRequest, can_request, request_reschedule
 from .pages import Token, absolute, html, json, redirect, root, wants_json
 
 router = APIGatewayRouter()
@@ -45,7 +48,9 @@ def _asap(token: str, on: bool) -> Response[str]:
 def _page(view: AppointmentView, notice: str | None = None) -> str:
     """The appointment page with the switches this appointment offers (T2, F4)."""
     asap = (view.appointment.asap_since is not None) if can_ask(view) else None
-    return appointment_page(view, root(router), notice, sms_stopped=sms_stopped(view), asap=asap)
+    return appointment_page(
+        view, root(router), notice, sms_stopped=sms_stopped(view), asap=asap, change_time=can_request(view)
+    )
 
 
 @router.post("/l/<token>/sms-stop", summary="Stop SMS from this practice (as STOP by text)")
@@ -66,6 +71,35 @@ def reschedule(token: Token) -> Response[str]:
     if not view.settings.booking_url or not view.can_act:
         return html(409, _page(view, "not_allowed"))
     return redirect(view.settings.booking_url)
+
+
+@router.get("/l/<token>/change-time", summary="The form asking the practice for another time")
+def change_time_form(token: Token) -> Response[str]:
+    view = open_link(token, utcnow())
+    if not can_request(view):
+        return html(409, _page(view, "not_allowed"))
+    if view.appointment.reschedule_requested_at is not None:
+        return html(200, _page(view))  # asked already: the page says when
+    return html(200, change_time_page(view, root(router), {}))
+
+
+@router.post("/l/<token>/change-time", summary="Ask the practice for another time")
+def change_time(
+    token: Token,
+    days: Annotated[str, Form()] = "any",
+    times: Annotated[str, Form()] = "any",
+    note: Annotated[str, Form()] = "",
+) -> Response[str]:
+    try:
+        wanted = RescheduleRequest.from_form(days, times, note)
+        view = request_reschedule(token, wanted, utcnow())
+    except FormProblemError as problem:
+        view = open_link(token, utcnow())
+        chosen = {"days": days, "times": times, "note": note}
+        return html(422, change_time_page(view, root(router), chosen, (problem.field, problem.problem)))
+    except ActionNotAllowedError:
+        return html(409, _page(open_link(token, utcnow()), "not_allowed"))
+    return html(200, _page(view, "reschedule_requested"))
 
 
 @router.get("/l/<token>/cancel", summary="Asks once more before cancelling")

@@ -1,0 +1,141 @@
+"""R4 for a practice without online booking (D22): from the link page a patient asks the
+practice for another time; the practice is told once, the reminder's SMS is not sent,
+and the practice's move ends the request (B9: unless the patient asked after it)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from .conftest import APP_PATIENT
+
+ASK = "Ask for another time"
+
+
+def _requests(s) -> list[dict]:
+    return [n for n in s.pms.get("notices").json()["notices"] if n["type"] == "appointment.reschedule_requested"]
+
+
+def _appointment(s, appointment_id: str) -> dict:
+    return s.pms.get(f"appointments/{appointment_id}").json()["appointment"]
+
+
+def test_r4_a_patient_asks_for_another_time_and_the_practice_is_told_once(scenario, control, browser):
+    s = scenario(booking_url="", phone="+48 22 123 45 67")
+    s.patient("pat")
+    start = s.local(6)
+    s.book("a1", "pat", start)
+    page = browser.http.get(s.link("a1"), timeout=60)
+    assert ASK in page.text and "Choose another time" not in page.text  # no online booking
+    form = browser.http.get(s.link("a1") + "/change-time", timeout=60)  # the button's page: GET writes nothing
+    assert form.status_code == 200 and "What time of day?" in form.text
+    assert _requests(s) == []
+
+    note = "Not on Tuesdays, please.\x07\r\nAfter 3 pm is best.  "
+    done = browser.submit(form, "/change-time", days="later", times="afternoon", note=note)
+    assert done.status_code == 200, done.text
+    assert "will contact you to agree a new time" in done.text
+    assert ASK not in done.text and "You asked Harbour Dental for another time on" in done.text
+    # Twice, from a page left open in another tab: nothing more for the practice.
+    assert browser.post(s.token("a1"), "change-time").status_code == 200
+    (request,) = _requests(s)
+    assert request["data"] == {
+        "appointment_id": "a1",
+        "patient_id": "pat",
+        "start": start.isoformat(),
+        "by": "patient",
+        "via": "patient link",
+        "days": "later",
+        "times": "afternoon",
+        "note": "Not on Tuesdays, please.\nAfter 3 pm is best.",
+    }
+    # The appointment stays as booked; the practice API shows the request; K6 counts it.
+    appointment = _appointment(s, "a1")
+    assert appointment["status"] == "booked" and appointment["start"] == start.isoformat()
+    assert appointment["reschedule_requested_at"] is not None
+    totals = s.pms.get("statistics", **{"from": "2000-01-01", "to": "2100-01-01"}).json()["totals"]
+    assert totals["reschedule_requests"] == 1
+    # The form is not offered again: the page says what was asked.
+    again = browser.http.get(s.link("a1") + "/change-time", timeout=60)
+    assert again.status_code == 200 and "You asked Harbour Dental" in again.text and "<textarea" not in again.text
+
+
+def test_r4_asking_for_another_time_answers_the_reminder_no_sms_follows(scenario, control, browser):
+    """C1: the push reminder was answered (by asking for another time): no SMS 2 h later.
+    The appointment keeps its reminders: it still stands until the practice moves it."""
+    s = scenario()
+    s.patient("pat", **APP_PATIENT)
+    start = s.local(4)
+    s.book("a1", "pat", start, source="app")
+    control.advance_to(start - timedelta(hours=47))  # the reminder is pushed; its SMS waits 2 h
+    assert len(s.messages("a1", kind="reminder", channel="push")) == 1
+    assert browser.follow(s.link("a1"), "change-time", times="morning").status_code == 200
+    control.advance(4 * 3600)
+    assert s.messages("a1", kind="reminder", channel="sms") == []
+    assert [r["data"]["times"] for r in _requests(s)] == ["morning"]
+
+
+def test_r4_b9_the_practices_move_ends_the_request_unless_the_patient_asked_after_it(scenario, control, browser):
+    s = scenario(booking_url="")
+    s.patient("pat")
+    start = s.local(8)
+    s.book("a1", "pat", start)
+    assert browser.follow(s.link("a1"), "change-time").status_code == 200
+    asked_at = control.now()
+    # The practice moves it (a change after the request): the request is answered.
+    moved = start + timedelta(days=2)
+    s.change(
+        "appointment.rescheduled",
+        {"appointment_id": "a1", "start": moved.isoformat(), "end": (moved + timedelta(minutes=30)).isoformat()},
+    )
+    assert _appointment(s, "a1")["reschedule_requested_at"] is None
+    assert len(s.messages("a1", kind="reschedule")) >= 1
+    page = browser.http.get(s.link("a1"), timeout=60)
+    assert ASK in page.text  # the patient may ask again about the new time
+    assert browser.follow(s.link("a1"), "change-time", days="earlier").status_code == 200
+    # A move the PMS made before the second request, delivered after it: the move applies
+    # (it is newer than the first) but does not answer a request made after it.
+    late = moved + timedelta(hours=1)
+    s.change(
+        "appointment.rescheduled",
+        {"appointment_id": "a1", "start": late.isoformat(), "end": (late + timedelta(minutes=30)).isoformat()},
+        occurred_at=asked_at + timedelta(seconds=1),
+    )
+    appointment = _appointment(s, "a1")
+    assert appointment["start"] == late.isoformat()
+    assert appointment["reschedule_requested_at"] is not None
+    assert [r["data"]["days"] for r in _requests(s)] == ["any", "earlier"]
+
+
+def test_r4_a_bad_form_names_the_field_in_the_patients_language_and_writes_nothing(scenario, control, browser):
+    s = scenario(booking_url="", locale="pl")
+    s.patient("pat")
+    s.book("a1", "pat", s.local(6))
+    form = browser.http.get(s.link("a1") + "/change-time", timeout=60)
+    assert "Poproś o inny termin" in form.text
+    too_long = browser.submit(form, "/change-time", note="x" * 301)
+    assert too_long.status_code == 422
+    assert "skróć ją do 300 znaków" in too_long.text and 'aria-invalid="true"' in too_long.text
+    assert "x" * 301 in too_long.text  # what the patient wrote is kept for them to shorten
+    tampered = browser.submit(form, "/change-time", days="tomorrow")
+    assert tampered.status_code == 422 and "Wybierz jedną z opcji." in tampered.text
+    assert _requests(s) == [] and _appointment(s, "a1")["reschedule_requested_at"] is None
+    # Fixed, it goes.
+    assert browser.submit(too_long, "/change-time", note="x" * 300).status_code == 200
+    assert len(_requests(s)) == 1
+
+
+def test_r4_no_request_when_the_practice_turned_them_off_or_the_appointment_is_over(scenario, control, browser):
+    s = scenario(booking_url="", reschedule_requests=False)
+    s.patient("pat")
+    s.book("a1", "pat", s.local(6))
+    assert ASK not in browser.http.get(s.link("a1"), timeout=60).text
+    assert browser.http.get(s.link("a1") + "/change-time", timeout=60).status_code == 409
+    assert browser.post(s.token("a1"), "change-time").status_code == 409
+
+    s2 = scenario(booking_url="")
+    s2.patient("pat")
+    s2.book("b1", "pat", s2.local(6))
+    s2.change("appointment.cancelled", {"appointment_id": "b1"})
+    assert ASK not in browser.http.get(s2.link("b1"), timeout=60).text
+    assert browser.post(s2.token("b1"), "change-time").status_code == 409
+    assert _requests(s) == [] and _requests(s2) == []
