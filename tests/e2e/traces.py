@@ -84,8 +84,8 @@ def needles_of(s, patient_id: str, person: dict) -> dict[str, str]:
 
 def lively_patient(s, control, patient_id: str, person: dict) -> None:
     """Everything a patient leaves behind: a booking pushed (its escalation waiting), a
-    booking cancelled from the link (a notice to the practice), a freed-slot offer, a
-    recall, a blocked-number entry."""
+    request for another time with a note (a notice), a booking cancelled from the link (a
+    notice to the practice), a freed-slot offer, a recall, a blocked-number entry."""
     s.patient(patient_id, **person)
     s.patient("keeper", phone="601 111 222", name="Adam Keeper")
     response = s.pms.send(
@@ -95,6 +95,9 @@ def lively_patient(s, control, patient_id: str, person: dict) -> None:
     control.advance_to(s.local(1, 10, 5))  # the recall goes out (no visit booked yet, K1)
     s.book("keep1", "keeper", s.local(4))
     s.book("a1", patient_id, s.local(6), source="app")  # push; escalates to SMS later
+    # D22: what the patient writes to the practice is theirs too (kept in the notice).
+    asked = s.browser.follow(s.link("a1"), "change-time", note=f"{person['name']}: not on Tuesdays")
+    assert asked.status_code == 200, asked.text
     s.book("a2", patient_id, s.local(12), source="app")
     assert s.browser.act(s.token("a2"), "cancel").status_code == 200
     s.change("appointment.cancelled", {"appointment_id": "keep1"})  # slot offered to a1
