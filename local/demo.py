@@ -480,6 +480,52 @@ def run_demo() -> None:
             notes.append(Note(control.now(), practice_id, "reception", who))
         control.advance_to(local("par-lumiere", 27, 18).astimezone(UTC))
         tap("par-lumiere", "louis", "p-206", "cancel")
+        # R4 without calling (D22): Piotr cannot come on Monday. From his reminder's page he
+        # asks the practice for a later morning; that answers the reminder (no SMS follows),
+        # and the reception moves him, which ends the request.
+        control.advance_to(local("waw-zdrowie", 28, 10, 30).astimezone(UTC))
+        asked = browser.follow(
+            link_of("waw-zdrowie", "w-103"),
+            "change-time",
+            days="later",
+            times="morning",
+            note="Najlepiej przed 10:00.",
+        )
+        _ok(asked)
+        notes.append(
+            Note(
+                control.now(),
+                "waw-zdrowie",
+                names[("waw-zdrowie", "piotr")],
+                f"asks for another time from his reminder's page: later, mornings (HTTP {asked.status_code})",
+            )
+        )
+        control.advance_to(local("waw-zdrowie", 28, 12).astimezone(UTC))
+        (request,) = [
+            n["data"]
+            for n in pms["waw-zdrowie"].get("notices").json()["notices"]
+            if n["type"] == "appointment.reschedule_requested"
+        ]
+        later = local("waw-zdrowie", 31, 8, 30)
+        _ok(
+            pms["waw-zdrowie"].send(
+                "appointment.rescheduled",
+                {
+                    "appointment_id": "w-103",
+                    "start": later.isoformat(),
+                    "end": (later + timedelta(minutes=30)).isoformat(),
+                },
+            )
+        )
+        notes.append(
+            Note(
+                control.now(),
+                "waw-zdrowie",
+                "reception",
+                f"reads appointment.reschedule_requested ({request['days']}, {request['times']}, "
+                f'"{request["note"]}") and moves Piotr to Tue 31 Mar 08:30',
+            )
+        )
         control.advance_to(END)
 
         every = control.outbox()
