@@ -12,7 +12,7 @@ import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from .conftest import PACED_SMS_WAIT
+from .conftest import NOTICE_DELAY, PACED_SMS_WAIT
 
 
 class PracticeEndpoint:
@@ -243,6 +243,63 @@ def test_f2_a_slot_the_practice_books_after_the_offers_is_no_longer_available(
     aws_requests.clear()
     assert s.browser.http.get(links["c0"], timeout=60).status_code == 409
     assert not [op for op, params in aws_requests if op == "Query" and "CAL#" in json.dumps(params)]
+
+
+def _cancelled_at_night(s, control, candidates: int = 2):
+    """A cancellation settling at 22:00 local: its offers wait for the end of quiet hours
+    (08:00, B2). Returns the slot's start, that night at 23:30 and that morning."""
+    slot_start, night, morning = s.local(4), s.local(1, 23, 30), s.local(2, 8)
+    s.patient("freed")
+    s.book("slot", "freed", slot_start)
+    for i in range(candidates):
+        s.patient(f"c{i}")
+        s.book(f"c{i}", f"c{i}", slot_start + timedelta(hours=48 + i))
+    control.advance_to(s.local(1, 22) - NOTICE_DELAY)
+    s.change("appointment.cancelled", {"appointment_id": "slot"})
+    assert s.messages(kind="slot_offer") == []  # held until the morning
+    return slot_start, night, morning
+
+
+def _calendar_queries(aws_requests) -> int:
+    return sum(1 for op, params in aws_requests if op == "Query" and "CAL#" in json.dumps(params))
+
+
+def test_f2_an_offer_held_overnight_is_not_sent_for_a_time_the_practice_booked_meanwhile(
+    scenario, control, local_stack, aws_requests
+):
+    """D20 after quiet hours: at 23:30 the practice's online booking takes the freed time.
+    At 08:00 the first held offer reads the calendar, finds it and closes the slot; the
+    second sees the slot closed without a query. Nobody is offered a time already gone."""
+    s = scenario()
+    slot_start, night, morning = _cancelled_at_night(s, control)
+    control.advance_to(night)
+    s.patient("night")
+    s.book("night", "night", slot_start, source="portal")
+    aws_requests.clear()
+    control.advance_to(morning + timedelta(hours=1))
+    assert _offers(s) == []
+    reasons = {
+        r["appointment_id"]: r["reason"] for r in control.skipped(s.pms.practice_id) if r["kind"] == "slot_offer"
+    }
+    assert reasons == {"c0": "slot offer: no longer available", "c1": "slot offer: no longer available"}
+    item = _slot_item(local_stack, s.pms.practice_id, "slot.v1")
+    assert item["status"]["S"] == "filled" and item["filled_by"]["S"] == "night"
+    assert _calendar_queries(aws_requests) == 1
+
+
+def test_f2_an_offer_held_overnight_goes_in_the_morning_when_the_time_is_still_free(
+    scenario, control, aws_requests
+):
+    """The same night without a booking: each held offer reads the calendar once (one
+    query each, only for offers that waited) and goes at 08:00."""
+    s = scenario()
+    _, _, morning = _cancelled_at_night(s, control)
+    aws_requests.clear()
+    control.advance_to(morning + timedelta(hours=1))
+    offers = _offers(s)
+    assert sorted(r["appointment_id"] for r in offers) == ["c0", "c1"]
+    assert all(morning <= s.at(r) for r in offers)
+    assert _calendar_queries(aws_requests) == 2
 
 
 def test_f2_an_appointment_that_shared_the_slots_time_before_leaves_it_free(scenario, control):

@@ -43,6 +43,9 @@ class SendRequest(BaseModel):
     # switched off, or a family's SMS that left without this appointment): its email goes
     # instead, as it would have had the SMS not gone at once (sms_sender asks).
     email_instead: bool = False
+    # D20: an offer held back by quiet hours (B2) goes hours after the slot was freed: the
+    # sender reads the slot's calendar again, as the practice may have booked its time since.
+    held: bool = False
 
     @model_validator(mode="after")
     def _one_subject(self) -> SendRequest:
@@ -63,6 +66,7 @@ class SendRequest(BaseModel):
         scheduled: bool = False,
         offset_hours: int | None = None,
         patient_id: str | None = None,
+        held: bool = False,
     ) -> SendRequest:
         return cls(
             practice_id=practice_id,
@@ -73,6 +77,7 @@ class SendRequest(BaseModel):
             scheduled=scheduled,
             offset_hours=offset_hours,
             patient_id=patient_id,
+            held=held,
         )
 
     @classmethod

@@ -53,7 +53,7 @@ from ..domain.model import (
     PracticeSettings,
     Recall,
 )
-from ..domain.slot_offers import refusal
+from ..domain.slot_offers import NO_LONGER_AVAILABLE, refusal
 from ..observability import logger, metrics
 from ..rendering import Rendered, pick_locale, render
 from . import outcomes, recalls, reminder_groups
@@ -173,6 +173,10 @@ def appointment_refusal(
         found = slot_store.get_slot(req.practice_id, req.slot_id)
         slot = found[0] if found else None
         refused = refusal(slot, appointment, now) if appointment is not None else None
+        if refused is None and slot is not None and req.held:
+            from .slot_offers import filled_while_held  # only an offer held overnight reads the calendar
+
+            refused = NO_LONGER_AVAILABLE if filled_while_held(slot) else None
         reason = f"slot offer: {refused}" if refused else None
     return reason, slot
 

@@ -92,6 +92,25 @@ def _calendar_from(slot: FreedSlot) -> tuple[list[Appointment], list[Appointment
     return later, asap, filled.appointment_id if filled is not None else None
 
 
+def _booked_into(slot: FreedSlot) -> Appointment | None:
+    """The appointment the practice booked into the open slot's time itself (D20), read
+    from the calendar around it: one query."""
+    around = slot_store.calendar_between(slot.practice_id, slot.calendar_id, slot.start - LONGEST_VISIT, slot.end)
+    return filled_by(slot, around)
+
+
+def filled_while_held(slot: FreedSlot) -> bool:
+    """D20 for an offer held back by quiet hours: it goes hours after the slot was freed,
+    and the practice may have booked the time meanwhile (its online booking overnight).
+    Found, the slot is closed for good, so the round's other held offers see it without
+    a query; not found, the offer goes."""
+    filled = _booked_into(slot)
+    if filled is None:
+        return False
+    _mark_filled(slot, filled.appointment_id)
+    return True
+
+
 def _mark_filled(slot: FreedSlot, appointment_id: str) -> None:
     """D20: the slot is closed for good, so later pages and sends need not look again."""
     if slot_store.fill_slot(slot, appointment_id):
@@ -130,6 +149,7 @@ def _offer(
             candidate.version,
             slot_id=slot.slot_id,
             patient_id=candidate.patient_id,
+            held=send_at > now,
         )
         if send_at <= now:
             planning.invoker.send_now(request)
@@ -174,10 +194,7 @@ def view_offer(token: str, slot_id: str, now: datetime) -> OfferView:
         return OfferView(view, slot, None, won=True)
     reason = refusal(slot, view.appointment, now)
     if reason is None:
-        around = slot_store.calendar_between(
-            slot.practice_id, slot.calendar_id, slot.start - LONGEST_VISIT, slot.end
-        )
-        filled = filled_by(slot, around)
+        filled = _booked_into(slot)
         if filled is not None:
             slot = replace(slot, status=SlotStatus.FILLED, filled_by=filled.appointment_id)
             return OfferView(view, slot, NO_LONGER_AVAILABLE, filled_by=filled.appointment_id)
