@@ -4,11 +4,26 @@ and the practice's move ends the request (B9: unless the patient asked after it)
 
 from __future__ import annotations
 
+import unicodedata
+import uuid
 from datetime import timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from .conftest import APP_PATIENT
 
 ASK = "Ask for another time"
+
+
+@pytest.fixture
+def scenario_once(scenario):
+    """One practice for every example of a fuzzed test (each example books its own, and
+    its confirmation goes by SMS: a quota for all of them)."""
+    s = scenario(booking_url="", sms_quota=1000)
+    s.patient("pat")
+    return s
 
 
 def _requests(s) -> list[dict]:
@@ -139,3 +154,30 @@ def test_r4_no_request_when_the_practice_turned_them_off_or_the_appointment_is_o
     assert ASK not in browser.http.get(s2.link("b1"), timeout=60).text
     assert browser.post(s2.token("b1"), "change-time").status_code == 409
     assert _requests(s) == [] and _requests(s2) == []
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    days=st.one_of(st.sampled_from(["any", "earlier", "later"]), st.text(max_size=30)),
+    times=st.one_of(st.sampled_from(["any", "morning", "afternoon"]), st.text(max_size=30)),
+    note=st.text(max_size=400),
+)
+def test_r4_any_form_input_gets_a_page_and_a_stored_note_is_plain_bounded_text(
+    scenario_once, browser, days, times, note
+):
+    """Fuzzed form posts (any text, control characters): 200, or 422 with the form again
+    and nothing written, never a 5xx; what reaches the practice is plain text within the
+    limit, with the choices the form offers."""
+    s = scenario_once
+    appointment_id = f"f{uuid.uuid4().hex[:10]}"
+    s.book(appointment_id, "pat", s.local(6))
+    response = browser.http.post(
+        s.link(appointment_id) + "/change-time", data={"days": days, "times": times, "note": note}, timeout=60
+    )
+    assert response.status_code in (200, 422), (response.status_code, response.text[:300])
+    mine = [r["data"] for r in _requests(s) if r["data"]["appointment_id"] == appointment_id]
+    assert len(mine) == (response.status_code == 200)
+    for request in mine:
+        assert len(request["note"]) <= 300
+        assert all(c == "\n" or unicodedata.category(c)[0] != "C" for c in request["note"])
+        assert request["days"] == days and request["times"] == times

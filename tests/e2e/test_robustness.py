@@ -278,7 +278,18 @@ _segments = st.one_of(
         lambda t: re.sub(r"[/?#]", "_", t)
     ),
     st.sampled_from(
-        ["confirm", "cancel", "offer", "receipt", "device", "reschedule", "AAAAAAAAAAAAAAAA", "%00", ".."]
+        [
+            "confirm",
+            "cancel",
+            "offer",
+            "receipt",
+            "device",
+            "reschedule",
+            "change-time",
+            "AAAAAAAAAAAAAAAA",
+            "%00",
+            "..",
+        ]
     ),
 )
 
@@ -309,7 +320,7 @@ def test_security_fuzzed_patient_and_practice_routes_never_5xx(local_stack, brow
 def test_security_link_routes_refuse_bodies_the_resolver_cannot_parse(browser):
     """Found by the route fuzzer: a body that is not UTF-8 crashed the link function (502)."""
     token = "A" * 16
-    for path in ("receipt", "cancel", "confirm"):
+    for path in ("receipt", "cancel", "confirm", "change-time"):
         for body, field_message in (
             (b"\x80", "not UTF-8 text"),
             (b"[" * 5000, "nested too deeply"),
