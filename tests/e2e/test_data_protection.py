@@ -145,7 +145,9 @@ def test_p1_erasure_of_an_unknown_patient_is_accepted_and_harmless(scenario, con
     assert s.pms.get("patients/other/export").json()["appointments"][0]["appointment_id"] == "o1"
 
 
-def test_p5_export_returns_everything_held_about_one_patient(scenario, control, browser):
+def test_p5_export_returns_everything_held_about_one_patient_with_the_notices_naming_them(
+    scenario, control, browser
+):
     s = scenario(uses_email=True, recalls_enabled=True)
     person = traces.person("export")
     s.patient("pat", **person)
@@ -154,6 +156,9 @@ def test_p5_export_returns_everything_held_about_one_patient(scenario, control, 
     s.book("a1", "pat", s.local(5), source="app")
     s.patient("other", phone="601 222 333")
     s.book("o1", "other", s.local(5))
+    # What they wrote to the practice, and what the practice was told of them (D22).
+    assert browser.follow(s.link("a1"), "change-time", note="Only after 4 pm").status_code == 200
+    assert browser.follow(s.link("o1"), "change-time", note="Someone else's words").status_code == 200
 
     export = s.pms.get("patients/pat/export")
     assert export.status_code == 200, export.text
@@ -168,7 +173,11 @@ def test_p5_export_returns_everything_held_about_one_patient(scenario, control, 
     assert len(ids) == len(set(ids)), "each message once"
     sent = [m for m in body["messages"] if m["status"] == "sent"]
     assert sent and all(m["text"] for m in sent)  # within retention: what it said
+    assert [(n["type"], n["data"]["note"]) for n in body["notices"]] == [
+        ("appointment.reschedule_requested", "Only after 4 pm")
+    ]
     assert "o1" not in json.dumps(body) and "601 222 333" not in json.dumps(body)
+    assert "Someone else's" not in json.dumps(body)
     assert s.pms.get("patients/nobody/export").status_code == 404
 
 

@@ -51,6 +51,21 @@ def from_image(image: dict[str, Any]) -> CallbackItem:
     return CallbackItem.from_raw_data(image)
 
 
+def notices_naming(practice_id: str, patient_id: str, appointment_ids: set[str]) -> list[CallbackItem]:
+    """The practice's notices (and callbacks not yet sent) that name the patient or one of
+    their appointments: what erasure removes (P1) and export shows (P5)."""
+
+    def names(item: CallbackItem) -> bool:
+        data = (item.payload or {}).get("data") or {}
+        return data.get("patient_id") == patient_id or data.get("appointment_id") in appointment_ids
+
+    return [
+        i
+        for i in CallbackItem.patient_index.query(notices_key(practice_id))
+        if isinstance(i, CallbackItem) and names(i)
+    ]
+
+
 def list_callbacks(practice_id: str) -> list[dict[str, Any]]:
     """What the practice was told, newest last (the API side of B6)."""
     items = CallbackItem.patient_index.query(notices_key(practice_id))

@@ -11,12 +11,12 @@ from ..domain.message_ids import MessageId
 from ..domain.model import MessageKind
 from . import keys
 from .appointments import _marker, _refused
+from .callbacks import notices_naming
 from .conversions import settings_from_json
 from .errors import condition_held
 from .models import (
     AppointmentItem,
     BlockedNumberItem,
-    CallbackItem,
     ConsentItem,
     ErasedItem,
     ErasureItem,
@@ -255,16 +255,7 @@ def _offers_made_to(practice_id: str, appointment_id: str) -> set[str]:
 
 def delete_notices_naming(practice_id: str, patient_id: str, appointment_ids: set[str]) -> int:
     """Notices to the practice (and callbacks not yet sent) that name the patient."""
-
-    def names(item: CallbackItem) -> bool:
-        data = (item.payload or {}).get("data") or {}
-        return data.get("patient_id") == patient_id or data.get("appointment_id") in appointment_ids
-
-    return delete_items(
-        i
-        for i in CallbackItem.patient_index.query(keys.notices(practice_id))
-        if isinstance(i, CallbackItem) and names(i)
-    )
+    return delete_items(notices_naming(practice_id, patient_id, appointment_ids))
 
 
 def delete_number_entries(practice_id: str, number: str) -> int:

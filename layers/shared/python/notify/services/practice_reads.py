@@ -11,7 +11,7 @@ from ..dal import appointments as appointment_store
 from ..dal import conversations, ledger, quota
 from ..dal import practices as practice_store
 from ..dal import recalls as recall_store
-from ..dal.callbacks import list_callbacks
+from ..dal.callbacks import list_callbacks, notices_naming
 from ..dal.conversions import settings_to_json
 from ..dal.errors import NotFoundError
 from ..dal.models import LedgerItem
@@ -98,7 +98,8 @@ def patient_messages(practice_id: str, patient_id: str, now: datetime) -> dict[s
 def patient_export(practice_id: str, patient_id: str, now: datetime) -> dict[str, Any]:
     """P5 (GDPR art. 15): everything held about one patient, as JSON: the record, the
     appointments, every message with its states (and what it said, within the
-    retention period), recalls, and the number's blocked-communication entry."""
+    retention period), recalls, the number's blocked-communication entry, and the
+    notices about them the practice can still read (their texts and requests: 7 days)."""
     patient = practice_store.find_patient(practice_id, patient_id)
     if patient is None:
         raise UnknownPatientError(patient_id)
@@ -137,6 +138,10 @@ def patient_export(practice_id: str, patient_id: str, now: datetime) -> dict[str
         ],
         "blocked_communications": [
             e for e in recall_store.blocked_numbers(practice_id) if number and e["number"] == number
+        ],
+        "notices": [
+            dict(n.payload)
+            for n in notices_naming(practice_id, patient_id, {a.appointment_id for a in appointments})
         ],
     }
 
