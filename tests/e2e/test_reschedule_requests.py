@@ -89,6 +89,20 @@ def test_r4_asking_for_another_time_answers_the_reminder_no_sms_follows(scenario
     assert [r["data"]["times"] for r in _requests(s)] == ["morning"]
 
 
+def test_r4_c4_the_app_asks_for_another_time_with_the_same_fields_and_gets_json(scenario, control, browser):
+    s = scenario(booking_url="")
+    s.patient("pat", **APP_PATIENT)
+    s.book("a1", "pat", s.local(6), source="app")
+    url = s.link("a1") + "/change-time"
+    refused = browser.http.post(url, data={"note": "x" * 301}, headers={"Accept": "application/json"}, timeout=60)
+    assert refused.status_code == 422
+    assert refused.json()["fields"] == [{"field": "note", "message": "at most 300 characters"}]
+    answer = browser.http.post(url, data={"days": "earlier"}, headers={"Accept": "application/json"}, timeout=60)
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "booked", "reschedule_requested_at": control.now().isoformat()}
+    assert [r["data"]["days"] for r in _requests(s)] == ["earlier"]
+
+
 def test_r4_b9_the_practices_move_ends_the_request_unless_the_patient_asked_after_it(scenario, control, browser):
     s = scenario(booking_url="")
     s.patient("pat")

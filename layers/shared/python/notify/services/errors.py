@@ -74,13 +74,15 @@ class ActionNotAllowedError(ServiceError):
 
 
 class FormProblemError(ServiceError):
-    """A patient page's form sent a value it cannot take: the field, and a word key for
-    the page to say why in the patient's language (the page shows the form again)."""
+    """A patient page's form sent a value it cannot take: the field, a word key for the
+    page to say why in the patient's language (the page shows the form again), and the
+    same in English for the app's developers (JSON)."""
 
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
+    def __init__(self, field: str, problem: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
         self.field = field
         self.problem = problem
+        self.message = message
 
 
 class UnknownMessageError(ServiceError):

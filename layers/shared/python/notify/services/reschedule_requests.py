@@ -42,13 +42,12 @@ class RescheduleRequest:
     @classmethod
     def from_form(cls, days: str, times: str, note: str) -> RescheduleRequest:
         """The form's values, checked; FormProblemError names the field."""
-        if days not in DAYS:
-            raise FormProblemError("days", "choice")
-        if times not in TIMES:
-            raise FormProblemError("times", "choice")
+        for field, value, choices in (("days", days, DAYS), ("times", times, TIMES)):
+            if value not in choices:
+                raise FormProblemError(field, "choice", f"must be one of: {', '.join(choices)}")
         cleaned = _plain(note)
         if len(cleaned) > NOTE_LIMIT:
-            raise FormProblemError("note", "too_long")
+            raise FormProblemError("note", "too_long", f"at most {NOTE_LIMIT} characters")
         return cls(days, times, cleaned)
 
 

@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from ...clock import utcnow
 from ...pages import appointment_page, cancel_page, change_time_page
+from ...request_guard import error_body
 from ...services.asap import can_ask, set_asap
 from ...services.errors import ActionNotAllowedError, FormProblemError
 from ...services.patient_actions import AppointmentView, PatientAction, act, open_link, set_sms, sms_stopped
@@ -89,16 +90,28 @@ def change_time(
     days: Annotated[str, Form()] = "any",
     times: Annotated[str, Form()] = "any",
     note: Annotated[str, Form()] = "",
-) -> Response[str]:
+) -> Response[Any]:
+    """The page's form; the app (C4) posts the same fields and asks for JSON."""
     try:
         wanted = RescheduleRequest.from_form(days, times, note)
         view = request_reschedule(token, wanted, utcnow())
     except FormProblemError as problem:
         view = open_link(token, utcnow())
+        if wants_json(router):
+            return json(422, error_body("invalid request", [{"field": problem.field, "message": problem.message}]))
         chosen = {"days": days, "times": times, "note": note}
         return html(422, change_time_page(view, root(router), chosen, (problem.field, problem.problem)))
     except ActionNotAllowedError:
         return html(409, _page(open_link(token, utcnow()), "not_allowed"))
+    if wants_json(router):
+        asked = view.appointment.reschedule_requested_at
+        return json(
+            200,
+            {
+                "status": view.appointment.status.value,
+                "reschedule_requested_at": asked.isoformat() if asked else None,
+            },
+        )
     return html(200, _page(view, "reschedule_requested"))
 
 
