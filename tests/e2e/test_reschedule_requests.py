@@ -100,7 +100,7 @@ def test_r4_c4_the_app_asks_for_another_time_with_the_same_fields_and_gets_json(
     answer = browser.http.post(url, data={"days": "earlier"}, headers={"Accept": "application/json"}, timeout=60)
     assert answer.status_code == 200
     assert answer.json() == {"status": "booked", "reschedule_requested_at": control.now().isoformat()}
-    assert [r["data"]["days"] for r in _requests(s)] == ["earlier"]
+    assert [(r["data"]["days"], r["data"]["via"]) for r in _requests(s)] == [("earlier", "app")]
 
 
 def test_r4_b9_the_practices_move_ends_the_request_unless_the_patient_asked_after_it(scenario, control, browser):

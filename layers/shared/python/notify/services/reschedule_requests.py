@@ -61,7 +61,9 @@ def can_request(view: AppointmentView) -> bool:
     return view.can_act and view.settings.reschedule_requests
 
 
-def request_reschedule(token: str, wanted: RescheduleRequest, now: datetime) -> AppointmentView:
+def request_reschedule(
+    token: str, wanted: RescheduleRequest, now: datetime, via: str = "patient link"
+) -> AppointmentView:
     """Tell the practice the patient wants another time; a repeat tells it nothing more."""
     view = open_link(token, now)
     if not can_request(view):
@@ -84,7 +86,7 @@ def request_reschedule(token: str, wanted: RescheduleRequest, now: datetime) -> 
                 "patient_id": current.patient_id,
                 "start": current.start.isoformat(),
                 "by": "patient",
-                "via": "patient link",
+                "via": via,
                 "days": wanted.days,
                 "times": wanted.times,
                 "note": wanted.note,

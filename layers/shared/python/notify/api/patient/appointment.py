@@ -94,7 +94,7 @@ def change_time(
     """The page's form; the app (C4) posts the same fields and asks for JSON."""
     try:
         wanted = RescheduleRequest.from_form(days, times, note)
-        view = request_reschedule(token, wanted, utcnow())
+        view = request_reschedule(token, wanted, utcnow(), via="app" if wants_json(router) else "patient link")
     except FormProblemError as problem:
         view = open_link(token, utcnow())
         if wants_json(router):
