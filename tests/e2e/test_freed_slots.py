@@ -142,6 +142,44 @@ def test_f1_a_visit_that_does_not_fit_the_freed_time_is_not_offered_it(scenario,
     )
 
 
+def _book_minutes(s, appointment_id: str, start: datetime, minutes: int) -> None:
+    s.patient(appointment_id)
+    s.book(appointment_id, appointment_id, start, end=(start + timedelta(minutes=minutes)).isoformat())
+
+
+def test_f1_the_rest_of_a_freed_time_a_shorter_visit_took_is_offered_too(scenario, control):
+    """D23: an hour is freed; a 20-minute check-up takes it. The 40 minutes after it go to
+    the next visit that fits (the 30-minute cleaning, not the 45-minute filling), which
+    takes them in turn; the 10 minutes left after that are not worth offering."""
+    s = scenario()
+    s.daytime()
+    slot_start = s.local(3)
+    _book_minutes(s, "slot", slot_start, 60)
+    for appointment_id, minutes, day in (("check", 20, 6), ("clean", 30, 7), ("fill", 45, 9)):
+        _book_minutes(s, appointment_id, s.local(day), minutes)
+    s.change("appointment.cancelled", {"appointment_id": "slot"})
+    first = {r["appointment_id"]: r["link"] for r in _offers(s)}
+    assert set(first) == {"check", "clean", "fill"}
+    assert s.browser.http.post(first["check"], timeout=60).status_code == 200
+    s.settle()  # the move settles: the rest of the hour is freed
+    rest = [r for r in _offers(s) if r["link"] not in first.values()]
+    assert [r["appointment_id"] for r in rest] == ["clean"]
+    assert ".rest" in rest[0]["link"]
+    assert s.browser.http.post(rest[0]["link"], timeout=60).status_code == 200
+    s.settle()
+    clean = s.pms.get("appointments/clean").json()["appointment"]
+    assert (clean["start"], clean["end"]) == (
+        (slot_start + timedelta(minutes=20)).isoformat(),
+        (slot_start + timedelta(minutes=50)).isoformat(),
+    )
+    assert len(_offers(s)) == 4  # nothing for the last 10 minutes
+    moved = [n["data"] for n in s.pms.get("notices").json()["notices"] if n["type"] == "appointment.moved"]
+    assert [(m["appointment_id"], m["to"]["start"]) for m in moved] == [
+        ("check", slot_start.isoformat()),
+        ("clean", (slot_start + timedelta(minutes=20)).isoformat()),
+    ]
+
+
 def test_f1_candidates_start_48h_after_the_slot_and_share_its_calendar(scenario, control):
     s = scenario()
     slot_start = s.local(3)

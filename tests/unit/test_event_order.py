@@ -29,7 +29,7 @@ from notify.domain.model import (
     MessageKind,
     PracticeSettings,
 )
-from notify.domain.slot_offers import filled_by, freed_slot, moved_into, pick_candidates, refusal
+from notify.domain.slot_offers import filled_by, freed_slot, moved_into, pick_candidates, refusal, rest_of_slot
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 MONDAY = datetime(2026, 6, 8, 9, 0, tzinfo=UTC)
@@ -234,6 +234,27 @@ def test_f1_a_visit_longer_than_the_freed_time_is_not_offered_it_and_a_shorter_o
     assert refusal(slot, long_visit, T0) == "your appointment is longer than this time"
     moved = moved_into(short_visit, slot, T0)
     assert (moved.start, moved.end) == (MONDAY, MONDAY + timedelta(minutes=20))
+
+
+def test_f1_d23_the_rest_of_a_slot_a_shorter_visit_took_is_freed_once_while_it_stays_there():
+    settings_ = PracticeSettings()
+    hour = FreedSlot("p", "a1.v1", "default", MONDAY, MONDAY + timedelta(hours=1), left_by="pat")
+    start = MONDAY + timedelta(days=3)
+    visit = replace(created(start), appointment_id="short", patient_id="p2", end=start + timedelta(minutes=20))
+    moved = moved_into(visit, hour, T0)
+    rest = rest_of_slot(visit, moved, settings_)
+    assert rest is not None and (rest.start, rest.end) == (MONDAY + timedelta(minutes=20), hour.end)
+    assert rest.left_by == "p2" and rest.slot_id == "short.v2.rest"
+    assert rest.freed_stamp == ChangeStamp(T0).key  # booked into it after the acceptance: filled (D20)
+    assert rest_of_slot(moved, moved, settings_) is None  # settled once: not again
+    # Too little left, or too close to offer (F1's notice), or moved elsewhere since.
+    three_quarters = replace(hour, end=MONDAY + timedelta(minutes=30))
+    assert rest_of_slot(visit, moved_into(visit, three_quarters, T0), settings_) is None
+    late = moved_into(visit, hour, MONDAY - timedelta(hours=47))
+    assert rest_of_slot(visit, late, settings_) is None
+    elsewhere = apply_changes(moved, (TimeChange(TUESDAY, TUESDAY + timedelta(minutes=20)),), at(90), T0)
+    assert elsewhere.appointment.took_slot_until is None
+    assert rest_of_slot(visit, elsewhere.appointment, settings_) is None
 
 
 def _slot(freed_at: ChangeStamp, start: datetime = MONDAY) -> FreedSlot:

@@ -90,6 +90,7 @@ def appointment_from_item(item: AppointmentItem) -> Appointment:
         changed_at=item.changed_at,
         moved_keeping_slot=bool(item.moved_keeping_slot),
         cancelled_keeping_slot=bool(item.cancelled_keeping_slot),
+        took_slot_until=item.took_slot_until,
         announced=snapshot_from_json(item.announced),
     )
 
@@ -143,6 +144,7 @@ def appointment_to_item(appointment: Appointment, revision: int | None = None) -
         changed_at=appointment.changed_at,
         moved_keeping_slot=appointment.moved_keeping_slot or None,
         cancelled_keeping_slot=appointment.cancelled_keeping_slot or None,
+        took_slot_until=appointment.took_slot_until,
         announced=snapshot_to_json(appointment.announced) if appointment.announced else None,
         gsi1pk=keys.calendar(appointment.practice_id, appointment.calendar_id),
         gsi1sk=f"{keys.moment(appointment.start)}#{appointment.appointment_id}",

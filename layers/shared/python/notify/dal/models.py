@@ -244,6 +244,7 @@ class AppointmentItem(NotifyItem, discriminator="appointment"):
     # F1: the practice kept the time its move or cancellation left (absent: free).
     moved_keeping_slot = BooleanAttribute(null=True)
     cancelled_keeping_slot = BooleanAttribute(null=True)
+    took_slot_until = UTCDateTimeAttribute(null=True)  # F1: the end of the slot it took (D23)
     announced = JSONAttribute(null=True)
     revision = VersionAttribute()
 

@@ -104,6 +104,7 @@ def apply_changes(current: Appointment, changes: tuple[Change, ...], stamp: Chan
                     status=status,
                     version=result.version + 1,
                     changed_at=now,
+                    took_slot_until=None,  # D23: no longer at the time a freed slot gave it
                 )
                 for aspect in ENDED_BY_A_MOVE:
                     if current.stamp_map.get(aspect.value, "") <= stamp.key:

@@ -226,6 +226,9 @@ class Appointment:
     # free for other patients (the practitioner is away). Per aspect, like the stamps (B9).
     moved_keeping_slot: bool = False
     cancelled_keeping_slot: bool = False
+    # F1 (D23): the end of the freed slot this appointment moved into, while it is still
+    # at the time the acceptance gave it; the rest of the slot after it is free for others.
+    took_slot_until: datetime | None = None
     # What the patient and the practice's calendar were last told (B9: notices and freed
     # slots follow the settled state, never the states in between).
     announced: AppointmentSnapshot | None = None

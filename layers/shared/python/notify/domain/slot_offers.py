@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from .appointment_changes import StatusChange, TimeChange, apply_changes
@@ -159,9 +160,43 @@ def moved_into(candidate: Appointment, slot: FreedSlot, now: datetime) -> Appoin
     leaves the rest of the time free). The patient's action is a real-world change at
     `now`: a practice event about an earlier moment no longer overrides it (B9)."""
     moved = TimeChange(slot.start, slot.start + (candidate.end - candidate.start))
-    return apply_changes(
+    taken = apply_changes(
         candidate,
         (moved, StatusChange(AppointmentStatus.CONFIRMED)),
         ChangeStamp(now),
         now,
     ).appointment
+    return replace(taken, took_slot_until=slot.end)  # D23: the rest of the slot is free
+
+
+# D23: the rest of a freed slot after a shorter visit is offered when at least this long.
+REST_WORTH_OFFERING = timedelta(minutes=15)
+
+
+def rest_of_slot(
+    announced: Appointment | None, current: Appointment | None, settings: PracticeSettings
+) -> FreedSlot | None:
+    """The rest of a freed slot that a shorter visit took (D23), once the move settles:
+    from the visit's end to the slot's, when it is `REST_WORTH_OFFERING` or more and
+    `offer_min_notice_hours` ahead, as F1 measures a freed slot's notice. It is freed by
+    the acceptance (its stamp), and never offered to the patient who took the slot."""
+    if announced is None or current is None or not settings.offers_enabled or not current.is_active:
+        return None
+    until = current.took_slot_until
+    if until is None or current.start == announced.start:  # not this settle's move into a slot
+        return None
+    if until - current.end < REST_WORTH_OFFERING:
+        return None
+    changed_at = (current.changed_at or current.booked_at).astimezone(UTC)
+    if current.end.astimezone(UTC) - changed_at < timedelta(hours=settings.offer_min_notice_hours):
+        return None
+    return FreedSlot(
+        current.practice_id,
+        f"{current.appointment_id}.v{current.version}.rest",
+        current.calendar_id,
+        current.end.astimezone(UTC),
+        until.astimezone(UTC),
+        current.practitioner,
+        left_by=current.patient_id,
+        freed_stamp=current.stamp_map.get(Aspect.TIME.value, ""),
+    )

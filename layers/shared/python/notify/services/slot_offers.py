@@ -23,6 +23,7 @@ from ..domain.slot_offers import (
     moved_into,
     pick_candidates,
     refusal,
+    rest_of_slot,
 )
 from ..observability import logger, metrics
 from . import outcomes
@@ -40,11 +41,17 @@ def release_slot(
     now: datetime,
 ) -> list[str]:
     """Offer the slot the appointment held (as last announced) to the next patients, once
-    the change has settled; returns the offered appointment ids."""
+    the change has settled, and the rest of a slot a shorter visit took (D23); returns the
+    offered appointment ids."""
     settings = practice.settings_for(current.calendar_id)
-    slot = freed_slot(announced, current, settings)
-    if slot is None:
-        return []
+    offered: list[str] = []
+    for slot in (freed_slot(announced, current, settings), rest_of_slot(announced, current, settings)):
+        if slot is not None:
+            offered += _release(slot, settings, planning, now)
+    return offered
+
+
+def _release(slot: FreedSlot, settings: PracticeSettings, planning: Planning, now: datetime) -> list[str]:
     later, asap, filled = _calendar_from(slot)
     if filled is not None:  # the practice booked its time again before the change settled
         logger.info("slot released", slot_id=slot.slot_id, offers=0, filled_by=filled)
