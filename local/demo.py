@@ -1,4 +1,4 @@
-"""The bundled scenario: two practices (Warsaw, Paris), twelve patients, one week that
+"""The bundled scenario: two practices (Warsaw, Paris), eighteen patients, one week that
 crosses the March 2026 DST change. Everything goes over HTTP: signed webhook calls,
 patient link taps, clock advances and outbox reads, as a practice, a patient and an
 operator would use the product."""
@@ -63,6 +63,10 @@ PATIENTS = {
         # A mother and her son share one phone (R11: one reminder for both).
         "zofia": dict(name="Zofia Mazur", phone="609 111 222", locale="pl"),
         "antek": dict(name="Antek Mazur", phone="609 111 222", locale="pl"),
+        "bartek": dict(
+            name="Bartosz Szymański", phone="512 222 333", locale="pl", **APP, device_token="dev-bartek"
+        ),
+        "ola": dict(name="Aleksandra Kaczmarek", phone="513 333 444", locale="pl"),
     },
     "par-lumiere": {
         "claire": dict(
@@ -107,6 +111,9 @@ BOOKINGS = [
     ("waw-zdrowie", "w-108", "marek", local("waw-zdrowie", 31, 14), "app", "Internista", "dr Ewa Zielińska"),
     ("waw-zdrowie", "w-109", "zofia", local("waw-zdrowie", 26, 16), "practice", "Stomatolog", "dr Adam Mazur"),
     ("waw-zdrowie", "w-110", "antek", local("waw-zdrowie", 26, 16, 30), "practice", "Stomatolog", "dr Adam Mazur"),
+    ("waw-zdrowie", "w-111", "ewa", local("waw-zdrowie", 28, 10), "practice", "Internista", "dr Ewa Zielińska"),
+    ("waw-zdrowie", "w-112", "bartek", local("waw-zdrowie", 31, 15), "app", "Internista", "dr Ewa Zielińska"),
+    ("waw-zdrowie", "w-113", "ola", local("waw-zdrowie", 31, 16), "practice", "Internista", "dr Ewa Zielińska"),
     ("par-lumiere", "p-201", "claire", local("par-lumiere", 26, 9, 30), "app", "Détartrage", "Dr Sophie Laurent"),
     ("par-lumiere", "p-202", "lucas", local("par-lumiere", 27, 14), "practice", "Contrôle", "Dr Sophie Laurent"),
     ("par-lumiere", "p-203", "emma", local("par-lumiere", 26, 16), "portal", "Blanchiment", "Dr Marc Girard"),
@@ -115,6 +122,9 @@ BOOKINGS = [
     ("par-lumiere", "p-206", "louis", local("par-lumiere", 30, 10), "app", "Couronne", "Dr Marc Girard"),
 ]
 
+
+# Visits that are not half an hour long (minutes); the rest are 30 minutes.
+LENGTHS = {"w-111": 60, "w-112": 20}
 
 # A third practice moves to the service on Tuesday morning: its PMS sends its whole book at
 # once, forty SMS-only patients, so forty confirmations fall due in the same second and
@@ -165,7 +175,7 @@ def run_demo() -> None:
                         "appointment_id": appt,
                         "patient_id": patient,
                         "start": start.isoformat(),
-                        "end": (start + timedelta(minutes=30)).isoformat(),
+                        "end": (start + timedelta(minutes=LENGTHS.get(appt, 30))).isoformat(),
                         "source": source,
                         "appointment_type": kind,
                         "practitioner": doctor,
@@ -406,6 +416,22 @@ def run_demo() -> None:
             pms["waw-zdrowie"].get(f"appointments/{a}").json()["appointment"]["status"] for a in ("w-109", "w-110")
         ]
         notes.append(Note(control.now(), "waw-zdrowie", "practice API", f"w-109, w-110: {', '.join(family)}"))
+        # D23: an hour freed on Saturday; a 20-minute visit takes it, and the 40 minutes
+        # after it are offered in turn (one patient a round, 20 minutes apart).
+        control.advance_to(local("waw-zdrowie", 26, 9).astimezone(UTC))
+        _ok(pms["waw-zdrowie"].send("appointment.cancelled", {"appointment_id": "w-111"}))
+        notes.append(
+            Note(
+                control.now(),
+                "waw-zdrowie",
+                "reception",
+                "cancels Ewa's one-hour Saturday 10:00 consultation: the hour is offered",
+            )
+        )
+        control.advance_to(local("waw-zdrowie", 26, 9, 30).astimezone(UTC))
+        accept_offer("bartek", "w-112")  # 20 minutes: the 40 after it are offered
+        control.advance_to(local("waw-zdrowie", 26, 10).astimezone(UTC))
+        accept_offer("ola", "w-113")  # 30 of the 40 minutes: the last 10 are not worth offering
         control.advance_to(local("par-lumiere", 26, 10, 5).astimezone(UTC))
         _ok(pms["par-lumiere"].send("appointment.attended", {"appointment_id": "p-201"}))
         notes.append(

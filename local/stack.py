@@ -65,6 +65,12 @@ class LocalStack:
         moto_patches.check_version()
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        # moto's Step Functions interpreter logs an error for every JSONPath it cannot
+        # resolve, also where a Choice's IsPresent asks whether it exists (D22: a missing
+        # path is simply false there, on AWS as in moto's own result). Other errors show.
+        logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").addFilter(
+            lambda record: "NoSuchJsonPathError" not in record.getMessage()
+        )
         # Handlers flush metrics on every call; an empty flush is normal here.
         warnings.filterwarnings("ignore", message="No application metrics to publish")
 
