@@ -218,7 +218,7 @@ class Appointment:
     # R4: the patient asked the practice for another time (D22); None: not asked, or the
     # practice has moved the appointment since.
     reschedule_requested_at: datetime | None = None
-    # B9: per aspect (time, status, notifications) the stamp of the change last applied.
+    # B9: per aspect (event_order.Aspect) the stamp of the change last applied.
     stamps: tuple[tuple[str, str], ...] = ()
     # When the time or status last changed (F1 measures the notice a freed slot gives).
     changed_at: datetime | None = None
