@@ -159,6 +159,11 @@ def run_demo() -> None:
     control = LocalControl(stack.url)
     browser = PatientBrowser(stack.api_url)
     notes: list[Note] = []
+
+    def note(practice: str, who: str, what: str) -> None:
+        """What someone did or saw, now, for the timeline."""
+        notes.append(Note(control.now(), practice, who, what))
+
     names = {(p, pid): data["name"] for p, pats in PATIENTS.items() for pid, data in pats.items()}
     try:
         pms = {}
@@ -182,22 +187,12 @@ def run_demo() -> None:
                     },
                 )
             )
-        notes.append(
-            Note(
-                control.now(),
-                "waw-zdrowie",
-                "both practices",
-                f"{len(BOOKINGS)} appointments booked through the PMS webhook",
-            )
-        )
+        note("waw-zdrowie", "both practices", f"{len(BOOKINGS)} appointments booked through the PMS webhook")
         _bulk_import(PracticeClient(stack.api_url, onboard(IMPORT, **IMPORT_SETTINGS), control))
-        notes.append(
-            Note(
-                control.now(),
-                "waw-zdrowie",
-                IMPORT_SETTINGS["name"],
-                f"moves to the service: its PMS sends {IMPORT_SIZE} bookings at once (paced SMS below)",
-            )
+        note(
+            "waw-zdrowie",
+            IMPORT_SETTINGS["name"],
+            f"moves to the service: its PMS sends {IMPORT_SIZE} bookings at once (paced SMS below)",
         )
         # Recalls from the PMS's own lists (K1): a result recall in Warsaw (push, then SMS
         # when unviewed, K3) and a hygiene recall in Paris that turns into a booking (K2).
@@ -223,14 +218,7 @@ def run_demo() -> None:
                 },
             )
         )
-        notes.append(
-            Note(
-                control.now(),
-                "par-lumiere",
-                "both practices",
-                "PMS recall lists sent (recall.due): Katarzyna, Emma",
-            )
-        )
+        note("par-lumiere", "both practices", "PMS recall lists sent (recall.due): Katarzyna, Emma")
 
         def link_of(practice: str, appointment: str) -> str:
             rows = [
@@ -243,27 +231,21 @@ def run_demo() -> None:
         def tap(practice: str, patient: str, appointment: str, action: str) -> None:
             response = browser.follow(link_of(practice, appointment), action)
             _ok(response)
-            notes.append(
-                Note(
-                    control.now(),
-                    practice,
-                    names[(practice, patient)],
-                    f"taps '{action}' on the appointment page (HTTP {response.status_code})",
-                )
+            note(
+                practice,
+                names[(practice, patient)],
+                f"taps '{action}' on the appointment page (HTTP {response.status_code})",
             )
 
         # A cancellation three days ahead frees a slot: offered to the next patients of
         # the calendar, first acceptance wins (F1, F2), the winner moves (F3).
         control.advance_to(local("waw-zdrowie", 24, 9).astimezone(UTC))
         _ok(pms["waw-zdrowie"].send("appointment.cancelled", {"appointment_id": "w-107"}))
-        notes.append(
-            Note(
-                control.now(),
-                "waw-zdrowie",
-                "reception",
-                "cancels Ewa's Friday 12:00 appointment: the time is offered to one patient at a time, "
-                "the next 20 minutes later (offer waves)",
-            )
+        note(
+            "waw-zdrowie",
+            "reception",
+            "cancels Ewa's Friday 12:00 appointment: the time is offered to one patient at a time, "
+            "the next 20 minutes later (offer waves)",
         )
 
         def accept_offer(patient: str, appointment: str) -> None:
@@ -276,13 +258,10 @@ def run_demo() -> None:
             outcome = (
                 "moves into the slot" if response.status_code == 200 else "is told the slot is no longer available"
             )
-            notes.append(
-                Note(
-                    control.now(),
-                    "waw-zdrowie",
-                    names[("waw-zdrowie", patient)],
-                    f"taps the offer and {outcome} (HTTP {response.status_code})",
-                )
+            note(
+                "waw-zdrowie",
+                names[("waw-zdrowie", patient)],
+                f"taps the offer and {outcome} (HTTP {response.status_code})",
             )
 
         control.advance_to(local("waw-zdrowie", 24, 9, 30).astimezone(UTC))
@@ -290,15 +269,13 @@ def run_demo() -> None:
         control.advance_to(local("waw-zdrowie", 24, 9, 45).astimezone(UTC))
         accept_offer("piotr", "w-103")
         notices = pms["waw-zdrowie"].get("notices").json()["notices"]
-        notes.append(
-            Note(control.now(), "waw-zdrowie", "practice API", f"notices: {', '.join(n['type'] for n in notices)}")
-        )
+        note("waw-zdrowie", "practice API", f"notices: {', '.join(n['type'] for n in notices)}")
 
         # Patients answer by text (T1, T2): a digit acts like the page's button, anything
         # else gets one helpful answer and reaches the reception, STOP stops our SMS.
         def text(patient: str, number: str, words: str) -> None:
             control.text(number, words)
-            notes.append(Note(control.now(), "waw-zdrowie", names[("waw-zdrowie", patient)], f"texts {words!r}"))
+            note("waw-zdrowie", names[("waw-zdrowie", patient)], f"texts {words!r}")
 
         control.advance_to(local("waw-zdrowie", 24, 10).astimezone(UTC))
         text("anna", "+48602345678", "1 ")
@@ -307,13 +284,10 @@ def run_demo() -> None:
         control.advance_to(local("waw-zdrowie", 24, 10, 20).astimezone(UTC))
         text("ewa", "+48607890123", "Stop.")
         consent = pms["waw-zdrowie"].get("sms-consent").json()
-        notes.append(
-            Note(
-                control.now(),
-                "waw-zdrowie",
-                "practice API",
-                f"sms-consent: {sum(c['sms_stopped'] for c in consent['numbers'])} number stopped SMS",
-            )
+        note(
+            "waw-zdrowie",
+            "practice API",
+            f"sms-consent: {sum(c['sms_stopped'] for c in consent['numbers'])} number stopped SMS",
         )
 
         # The practice moves her, because dr Mazur will be away on Friday: the time she
@@ -331,14 +305,11 @@ def run_demo() -> None:
                 },
             )
         )
-        notes.append(
-            Note(
-                control.now(),
-                "waw-zdrowie",
-                "reception",
-                "moves Magdalena's appointment to Mon 30 Mar 11:00: dr Mazur is away on Friday, "
-                "so her time is offered to nobody (release_slot false)",
-            )
+        note(
+            "waw-zdrowie",
+            "reception",
+            "moves Magdalena's appointment to Mon 30 Mar 11:00: dr Mazur is away on Friday, "
+            "so her time is offered to nobody (release_slot false)",
         )
         # Cabinet Lumière moves its reminder from the day before to 3 hours before, over its
         # own API (C8): the appointments it booked already follow a minute later, each
@@ -349,13 +320,10 @@ def run_demo() -> None:
                 "practice.configured", {"settings": {**PRACTICES["par-lumiere"], "fixed_offset_hours": 3}}
             )
         )
-        notes.append(
-            Note(
-                control.now(),
-                "par-lumiere",
-                "practice API",
-                "practice.configured: the reminder 3 h before (was: 24 h); booked appointments follow",
-            )
+        note(
+            "par-lumiere",
+            "practice API",
+            "practice.configured: the reminder 3 h before (was: 24 h); booked appointments follow",
         )
         control.advance_to(local("waw-zdrowie", 25, 9).astimezone(UTC))
         text("ewa", "+48607890123", "START")
@@ -371,13 +339,10 @@ def run_demo() -> None:
                 {"appointment_id": "p-202", "internal_reason": "not excused: unpaid invoice"},
             )
         )
-        notes.append(
-            Note(
-                control.now(),
-                "par-lumiere",
-                "reception",
-                "cancels Lucas's appointment (internal reason 'not excused'): the time is offered",
-            )
+        note(
+            "par-lumiere",
+            "reception",
+            "cancels Lucas's appointment (internal reason 'not excused'): the time is offered",
         )
         # Before anyone takes the offer, the reception books a caller into that time itself:
         # the offer is no longer available (F2).
@@ -396,63 +361,41 @@ def run_demo() -> None:
                 },
             )
         )
-        notes.append(
-            Note(control.now(), "par-lumiere", "reception", "books Hugo, on the phone, into Lucas's Friday 14:00")
-        )
+        note("par-lumiere", "reception", "books Hugo, on the phone, into Lucas's Friday 14:00")
         control.advance_to(local("par-lumiere", 25, 14).astimezone(UTC))
         offered = [r for r in control.outbox("par-lumiere") if r["kind"] == "slot_offer"][-1]
         response = browser.http.post(offered["link"], timeout=60)
-        notes.append(
-            Note(
-                control.now(),
-                "par-lumiere",
-                names[("par-lumiere", "louis")],
-                f"taps the offer: the reception filled that time itself (HTTP {response.status_code})",
-            )
+        note(
+            "par-lumiere",
+            names[("par-lumiere", "louis")],
+            f"taps the offer: the reception filled that time itself (HTTP {response.status_code})",
         )
         control.advance_to(local("waw-zdrowie", 25, 17).astimezone(UTC))
         text("zofia", "+48609111222", "1")  # answers the family's one reminder: both confirmed
         family = [
             pms["waw-zdrowie"].get(f"appointments/{a}").json()["appointment"]["status"] for a in ("w-109", "w-110")
         ]
-        notes.append(Note(control.now(), "waw-zdrowie", "practice API", f"w-109, w-110: {', '.join(family)}"))
+        note("waw-zdrowie", "practice API", f"w-109, w-110: {', '.join(family)}")
         # D23: an hour freed on Saturday; a 20-minute visit takes it, and the 40 minutes
         # after it are offered in turn (one patient a round, 20 minutes apart).
         control.advance_to(local("waw-zdrowie", 26, 9).astimezone(UTC))
         _ok(pms["waw-zdrowie"].send("appointment.cancelled", {"appointment_id": "w-111"}))
-        notes.append(
-            Note(
-                control.now(),
-                "waw-zdrowie",
-                "reception",
-                "cancels Ewa's one-hour Saturday 10:00 consultation: the hour is offered",
-            )
-        )
+        note("waw-zdrowie", "reception", "cancels Ewa's one-hour Saturday 10:00 consultation: the hour is offered")
         control.advance_to(local("waw-zdrowie", 26, 9, 30).astimezone(UTC))
         accept_offer("bartek", "w-112")  # 20 minutes: the 40 after it are offered
         control.advance_to(local("waw-zdrowie", 26, 10).astimezone(UTC))
         accept_offer("ola", "w-113")  # 30 of the 40 minutes: the last 10 are not worth offering
         control.advance_to(local("par-lumiere", 26, 10, 5).astimezone(UTC))
         _ok(pms["par-lumiere"].send("appointment.attended", {"appointment_id": "p-201"}))
-        notes.append(
-            Note(
-                control.now(),
-                "par-lumiere",
-                "reception",
-                "marks Claire's visit attended (review request, rebooking prompt)",
-            )
-        )
+        note("par-lumiere", "reception", "marks Claire's visit attended (review request, rebooking prompt)")
         control.advance_to(local("par-lumiere", 27, 11).astimezone(UTC))
         recall = [r for r in control.outbox("par-lumiere") if r["kind"] == "recall"][-1]
         token = PatientBrowser.recall_token_in(recall["link"])
         booking = browser.book_from_recall(token)  # the page, then its "book" button
-        notes.append(
-            Note(
-                control.now(),
-                "par-lumiere",
-                names[("par-lumiere", "emma")],
-                f"opens the recall link and presses book -> {booking.headers.get('Location')}",
-            )
+        note(
+            "par-lumiere",
+            names[("par-lumiere", "emma")],
+            f"opens the recall link and presses book -> {booking.headers.get('Location')}",
         )
         booked = local("par-lumiere", 31, 9)
         _ok(
@@ -470,13 +413,10 @@ def run_demo() -> None:
                 },
             )
         )
-        notes.append(
-            Note(
-                control.now(),
-                "par-lumiere",
-                names[("par-lumiere", "emma")],
-                "books Tue 31 Mar 09:00 on the booking page (carries the recall token)",
-            )
+        note(
+            "par-lumiere",
+            names[("par-lumiere", "emma")],
+            "books Tue 31 Mar 09:00 on the booking page (carries the recall token)",
         )
         # C5: the practice heard, for each message no channel could carry, that Léa could
         # not be reached (the reception could have phoned her).
@@ -485,14 +425,11 @@ def run_demo() -> None:
             for n in pms["par-lumiere"].get("notices").json()["notices"]
             if n["type"] == "patient.unreachable" and n["data"]["patient_id"] == "lea"
         ]
-        notes.append(
-            Note(
-                control.now(),
-                "par-lumiere",
-                "practice API",
-                f"notices: patient.unreachable for Léa's {' and '.join(unreachable)} (no app, no valid "
-                "mobile number, no email)",
-            )
+        note(
+            "par-lumiere",
+            "practice API",
+            f"notices: patient.unreachable for Léa's {' and '.join(unreachable)} (no app, no valid "
+            "mobile number, no email)",
         )
         # Visits end: attended or missed, as the PMS records them (A1's no-show rate; no
         # review request after a missed visit).
@@ -503,7 +440,7 @@ def run_demo() -> None:
         ):
             control.advance_to(local(practice_id, 27, 11, at).astimezone(UTC))
             _ok(pms[practice_id].send(event, {"appointment_id": appointment_id}))
-            notes.append(Note(control.now(), practice_id, "reception", who))
+            note(practice_id, "reception", who)
         control.advance_to(local("par-lumiere", 27, 18).astimezone(UTC))
         tap("par-lumiere", "louis", "p-206", "cancel")
         # R4 without calling (D22): Piotr cannot come on Monday. From his reminder's page he
@@ -518,13 +455,10 @@ def run_demo() -> None:
             note="Najlepiej przed 10:00.",
         )
         _ok(asked)
-        notes.append(
-            Note(
-                control.now(),
-                "waw-zdrowie",
-                names[("waw-zdrowie", "piotr")],
-                f"asks for another time from his reminder's page: later, mornings (HTTP {asked.status_code})",
-            )
+        note(
+            "waw-zdrowie",
+            names[("waw-zdrowie", "piotr")],
+            f"asks for another time from his reminder's page: later, mornings (HTTP {asked.status_code})",
         )
         control.advance_to(local("waw-zdrowie", 28, 12).astimezone(UTC))
         (request,) = [
@@ -543,14 +477,11 @@ def run_demo() -> None:
                 },
             )
         )
-        notes.append(
-            Note(
-                control.now(),
-                "waw-zdrowie",
-                "reception",
-                f"reads appointment.reschedule_requested ({request['days']}, {request['times']}, "
-                f'"{request["note"]}") and moves Piotr to Tue 31 Mar 08:30',
-            )
+        note(
+            "waw-zdrowie",
+            "reception",
+            f"reads appointment.reschedule_requested ({request['days']}, {request['times']}, "
+            f'"{request["note"]}") and moves Piotr to Tue 31 Mar 08:30',
         )
         control.advance_to(END)
 
@@ -563,14 +494,7 @@ def run_demo() -> None:
         for practice_id, client in pms.items():
             totals = client.get("statistics", **{"from": "2026-03-24", "to": "2026-03-30"}).json()["totals"]
             used = ", ".join(f"{k} {v}" for k, v in totals.items() if v)
-            notes.append(
-                Note(
-                    control.now(),
-                    practice_id,
-                    PRACTICES[practice_id]["name"],
-                    f"statistics API, 24-30 Mar: {used}",
-                )
-            )
+            note(practice_id, PRACTICES[practice_id]["name"], f"statistics API, 24-30 Mar: {used}")
         notes.append(_erase_antek(pms["waw-zdrowie"], control, stack.table_name))
         notes.append(_recall_rule_follows(pms["waw-zdrowie"], control))
         notes.append(_nowa_leaves(control, stack.table_name))

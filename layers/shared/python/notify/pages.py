@@ -126,6 +126,22 @@ def _asked(view: AppointmentView) -> str:
     return words(view.locale)["reschedule_requested_on"].format(practice=view.settings.name, day=day)
 
 
+def _asking(template: str, title_key: str, view: AppointmentView, root: str, **values: Any) -> str:
+    """A page that asks the patient something about one appointment (cancel it, another
+    time): the appointment's card and the link's own forms."""
+    return _render(
+        template,
+        view.locale,
+        title=words(view.locale)[title_key],
+        practice=view.settings.name,
+        when=view.when,
+        practitioner=view.appointment.practitioner,
+        root=root,
+        token=view.token,
+        **values,
+    )
+
+
 def change_time_page(
     view: AppointmentView, root: str, chosen: dict[str, str], problem: tuple[str, str] | None = None
 ) -> str:
@@ -134,15 +150,11 @@ def change_time_page(
     from .services.reschedule_requests import DAYS, NOTE_LIMIT, TIMES
 
     t = words(view.locale)
-    return _render(
+    return _asking(
         "change_time",
-        view.locale,
-        title=t["change_time"],
-        practice=view.settings.name,
-        when=view.when,
-        practitioner=view.appointment.practitioner,
-        root=root,
-        token=view.token,
+        "change_time",
+        view,
+        root,
         days=DAYS,
         times=TIMES,
         chosen={"days": "any", "times": "any", "note": "", **chosen},
@@ -153,17 +165,7 @@ def change_time_page(
 
 
 def cancel_page(view: AppointmentView, root: str) -> str:
-    t = words(view.locale)
-    return _render(
-        "cancel",
-        view.locale,
-        title=t["cancel_title"],
-        practice=view.settings.name,
-        when=view.when,
-        practitioner=view.appointment.practitioner,
-        root=root,
-        token=view.token,
-    )
+    return _asking("cancel", "cancel_title", view, root)
 
 
 def offer_page(
