@@ -195,6 +195,33 @@ def test_b2_offers_the_rate_pushes_into_quiet_hours_wait_for_the_morning(scenari
     assert waited.startswith("quiet hours: leaves after"), waited
 
 
+def test_b2_d20_offers_held_overnight_in_the_queue_are_not_sent_for_a_time_booked_in_the_night(scenario, control):
+    """The same evening burst; at 23:30 the practice's online booking takes the freed
+    time. The offers that waited in the queue for the morning read the calendar before
+    they leave, and none goes (D20); those that left in the evening stay as they went."""
+    s = scenario()
+    slot_start = s.local(5)
+    s.patient("freed", phone=own_mobile())
+    s.book("slot", "freed", slot_start)
+    for i in range(10):
+        s.patient(f"c{i}", phone=own_mobile())
+        s.book(f"c{i}", f"c{i}", slot_start + timedelta(hours=48 + i))
+    due, night, quiet_end = s.local(1, 20, 59) + timedelta(seconds=59), s.local(1, 23, 30), s.local(2, 8)
+    control.advance_to(due - NOTICE_DELAY)
+    s.change("appointment.cancelled", {"appointment_id": "slot"})
+    control.advance_to(night)
+    evening = {r["appointment_id"] for r in s.messages(kind="slot_offer", channel="sms")}
+    assert 0 < len(evening) < 10
+    s.patient("night", phone=own_mobile())
+    s.book("night", "night", slot_start, source="portal")
+    control.advance_to(quiet_end + timedelta(hours=1))
+    assert {r["appointment_id"] for r in s.messages(kind="slot_offer", channel="sms")} == evening
+    waited = [f"c{i}" for i in range(10) if f"c{i}" not in evening]
+    for appointment_id in waited:
+        (row,) = [h for h in _history(s, appointment_id, "slot_offer") if h["status"] == "skipped"]
+        assert row["reason"] == "slot offer: no longer available (while queued)", row
+
+
 def test_t1_an_answer_to_an_sms_that_waited_in_the_queue_confirms_its_appointment(scenario, control):
     s = scenario()
     ids = _burst(s, 30)

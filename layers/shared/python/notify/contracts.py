@@ -43,8 +43,9 @@ class SendRequest(BaseModel):
     # switched off, or a family's SMS that left without this appointment): its email goes
     # instead, as it would have had the SMS not gone at once (sms_sender asks).
     email_instead: bool = False
-    # D20: an offer held back by quiet hours (B2) goes hours after the slot was freed: the
-    # sender reads the slot's calendar again, as the practice may have booked its time since.
+    # D20: an offer held back by quiet hours (B2: planned for the morning, or kept overnight
+    # in the paced queue) goes hours after the slot was freed: the sender reads the slot's
+    # calendar again, as the practice may have booked its time since.
     held: bool = False
 
     @model_validator(mode="after")

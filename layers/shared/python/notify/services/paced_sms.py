@@ -329,7 +329,11 @@ def _held(
         if not queued.retake:
             reason = f"quiet hours: leaves after {iso_z(resume)}"
             ledger.transition(ref, Channel.SMS, DeliveryStatus.QUEUED, now, reason=reason, due_at=resume)
-        return _wait(queued.model_copy(update={"leaves_at": resume, "retake": True}), resume, now, queue)
+        # Held overnight: an offer reads its slot's calendar again before it leaves (D20).
+        held = req.model_copy(update={"held": True})
+        return _wait(
+            queued.model_copy(update={"leaves_at": resume, "retake": True, "request": held}), resume, now, queue
+        )
     if queued.retake:  # the night's held SMS leave in turn, not all at the end of it
         lane = sms_pacing.lane_for(req.kind, queued.escalation)
         moment = pacing.moment(config.sms_rates(queued.country, lane), queued.parts, now)
