@@ -151,6 +151,33 @@ def test_d19_a_practice_that_leaves_is_erased_and_nothing_more_goes_out(
     assert not [line for line in logs.lines() if any(n in line for n in personal.values())][:3]
 
 
+def test_d19_d23_the_rest_of_a_taken_slot_is_erased_with_the_practice(scenario, control, local_stack):
+    """A freed hour taken by a 20-minute visit leaves a slot of its own for the rest
+    (D23); the practice's erasure removes it with the slot it came from."""
+    s = scenario()
+    s.daytime()
+    practice_id = s.pms.practice_id
+    slot_start = s.local(3)
+    for appointment_id, start, minutes in (
+        ("hour", slot_start, 60),
+        ("short", s.local(6), 20),
+        ("other", s.local(7), 30),
+    ):
+        s.patient(appointment_id)
+        s.book(appointment_id, appointment_id, start, end=(start + timedelta(minutes=minutes)).isoformat())
+    s.change("appointment.cancelled", {"appointment_id": "hour"})
+    (offer,) = s.messages("short", kind="slot_offer")
+    assert s.browser.http.post(offer["link"], timeout=60).status_code == 200
+    s.settle()
+    assert s.messages("other", kind="slot_offer")  # the first hour's offer, and the rest's
+    slots = {i["pk"]["S"] for i in _items_naming(traces.scan(local_stack.table_name), practice_id)["slot"]}
+    assert {pk.rpartition("#")[2] for pk in slots} == {"hour.v1", "short.v2.rest"}
+    offboard(practice_id)
+    control.advance((offboarding.ERASE_AFTER + NOTICE_DELAY + timedelta(minutes=2)).total_seconds())
+    assert status(practice_id)["state"] == "erased"
+    assert "slot" not in _items_naming(traces.scan(local_stack.table_name), practice_id)
+
+
 def test_d19_work_for_a_closed_practice_ends_quietly_before_its_erasure(
     scenario, control, local_stack, monkeypatch
 ):

@@ -60,10 +60,12 @@ def planned_rows(rows: list[NotifyItem]) -> list[LedgerItem]:
 def delete_slots(practice_id: str, appointment: AppointmentItem) -> int:
     """The freed slots an appointment may have left (F1: `<id>.v<n>`, the version the
     calendar showed when it was cancelled or moved: a move makes a new version, a
-    cancellation keeps its own)."""
+    cancellation keeps its own), and the rests of slots it took (D23: `<id>.v<n>.rest`)."""
     versions = range(1, int(appointment.version or 1) + 1)
     return delete_items(
-        SlotItem(*SlotItem.key(practice_id, f"{appointment.appointment_id}.v{v}")) for v in versions
+        SlotItem(*SlotItem.key(practice_id, f"{appointment.appointment_id}.v{v}{rest}"))
+        for v in versions
+        for rest in ("", ".rest")
     )
 
 
