@@ -169,19 +169,25 @@ def test_b4_a_queued_sms_delivered_twice_by_the_queue_leaves_once(scenario, cont
     assert s.sms_used(rows) == sum(r["segments"] for r in rows)
 
 
-def test_b2_offers_the_rate_pushes_into_quiet_hours_wait_for_the_morning(scenario, control):
-    s = scenario()
+def _offers_at_nine_in_the_evening(s, control):
+    """A cancellation that settles at 20:59:59 local: ten offers fall due a second before
+    quiet hours (21:00-08:00), more than the urgent lane lets leave in that second.
+    Returns the slot's start, that second, 23:30 that night and the next 08:00."""
     slot_start = s.local(5)
     s.patient("freed", phone=own_mobile())
     s.book("slot", "freed", slot_start)
     for i in range(10):
         s.patient(f"c{i}", phone=own_mobile())
         s.book(f"c{i}", f"c{i}", slot_start + timedelta(hours=48 + i))
-    # The cancellation settles at 20:59:59 local: ten offers fall due a second before
-    # quiet hours (21:00-08:00), more than the urgent lane lets leave in that second.
-    due, quiet_end = s.local(1, 20, 59) + timedelta(seconds=59), s.local(2, 8)
+    due, night, quiet_end = s.local(1, 20, 59) + timedelta(seconds=59), s.local(1, 23, 30), s.local(2, 8)
     control.advance_to(due - NOTICE_DELAY)
     s.change("appointment.cancelled", {"appointment_id": "slot"})
+    return slot_start, due, night, quiet_end
+
+
+def test_b2_offers_the_rate_pushes_into_quiet_hours_wait_for_the_morning(scenario, control):
+    s = scenario()
+    _, due, _, quiet_end = _offers_at_nine_in_the_evening(s, control)
     control.advance_to(quiet_end + timedelta(hours=1))
     offers = s.messages(kind="slot_offer", channel="sms")
     assert sorted(r["appointment_id"] for r in offers) == [f"c{i}" for i in range(10)]
@@ -200,15 +206,7 @@ def test_b2_d20_offers_held_overnight_in_the_queue_are_not_sent_for_a_time_booke
     time. The offers that waited in the queue for the morning read the calendar before
     they leave, and none goes (D20); those that left in the evening stay as they went."""
     s = scenario()
-    slot_start = s.local(5)
-    s.patient("freed", phone=own_mobile())
-    s.book("slot", "freed", slot_start)
-    for i in range(10):
-        s.patient(f"c{i}", phone=own_mobile())
-        s.book(f"c{i}", f"c{i}", slot_start + timedelta(hours=48 + i))
-    due, night, quiet_end = s.local(1, 20, 59) + timedelta(seconds=59), s.local(1, 23, 30), s.local(2, 8)
-    control.advance_to(due - NOTICE_DELAY)
-    s.change("appointment.cancelled", {"appointment_id": "slot"})
+    slot_start, _, night, quiet_end = _offers_at_nine_in_the_evening(s, control)
     control.advance_to(night)
     evening = {r["appointment_id"] for r in s.messages(kind="slot_offer", channel="sms")}
     assert 0 < len(evening) < 10
