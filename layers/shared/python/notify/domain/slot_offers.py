@@ -29,8 +29,7 @@ def freed_slot(
         return None
     if (cancelled and current.cancelled_keeping_slot) or (moved and current.moved_keeping_slot):
         return None  # the practice said the time is not free (the practitioner is away)
-    changed_at = (current.changed_at or current.booked_at).astimezone(UTC)
-    if announced.start.astimezone(UTC) - changed_at < timedelta(hours=settings.offer_min_notice_hours):
+    if not _notice_enough(announced.start, current, settings):
         return None
     stamps = current.stamp_map
     freeing = [stamps.get(Aspect.STATUS.value, "")] if cancelled else []
@@ -46,6 +45,13 @@ def freed_slot(
         left_by=announced.patient_id,
         freed_stamp=min(freeing),
     )
+
+
+def _notice_enough(freed_from: datetime, current: Appointment, settings: PracticeSettings) -> bool:
+    """F1: the time freed at `freed_from` is `offer_min_notice_hours` ahead of the change
+    that freed it (the appointment's last change of time or status)."""
+    changed_at = (current.changed_at or current.booked_at).astimezone(UTC)
+    return freed_from.astimezone(UTC) - changed_at >= timedelta(hours=settings.offer_min_notice_hours)
 
 
 # F2: how long before a freed slot an appointment may start and still run into it.
@@ -187,8 +193,7 @@ def rest_of_slot(
         return None
     if until - current.end < REST_WORTH_OFFERING:
         return None
-    changed_at = (current.changed_at or current.booked_at).astimezone(UTC)
-    if current.end.astimezone(UTC) - changed_at < timedelta(hours=settings.offer_min_notice_hours):
+    if not _notice_enough(current.end, current, settings):
         return None
     return FreedSlot(
         current.practice_id,
