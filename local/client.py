@@ -23,10 +23,20 @@ def _checked(response: requests.Response, doing: str) -> requests.Response:
     return response
 
 
+def _session() -> requests.Session:
+    """A keep-alive session to the local stack on 127.0.0.1, which no proxy, .netrc or CA
+    bundle setting concerns: requests reads them from the environment on every request
+    otherwise (the local stack's environment holds every function's variables), a fifth
+    of a local client's time per request."""
+    session = requests.Session()
+    session.trust_env = False
+    return session
+
+
 class LocalControl:
     def __init__(self, base_url: str) -> None:
         self.base = base_url.rstrip("/")
-        self.http = requests.Session()
+        self.http = _session()
 
     def now(self) -> datetime:
         raw = self.http.get(f"{self.base}/_local/clock", timeout=30).json()["now"]
@@ -106,7 +116,7 @@ class PracticeClient:
         self.practice_id: str = credentials.practice_id
         self.control = control
         self.now = clock or control.now
-        self.http = requests.Session()
+        self.http = _session()
 
     @property
     def secret(self) -> str:
@@ -256,7 +266,7 @@ class PatientBrowser:
 
     def __init__(self, base_url: str) -> None:
         self.base = base_url.rstrip("/")
-        self.http = requests.Session()
+        self.http = _session()
 
     @classmethod
     def token_in(cls, text: str) -> str:

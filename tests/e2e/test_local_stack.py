@@ -181,7 +181,7 @@ def test_emulator_ttl_deletes_what_an_item_holds_when_it_is_due_not_what_it_once
 def test_emulator_the_stream_poller_reads_what_get_records_returns(local_stack):
     """Lambda's poller (local/streams.py) reads the emulator's shard in-process instead of
     calling GetRecords: the records are the same, ApproximateCreationDateTime in epoch
-    seconds as a Lambda event has it."""
+    seconds as a Lambda event has it, each read a copy of its own."""
     from local.streams import StreamPoller
 
     ddb, streams = boto3.client("dynamodb"), boto3.client("dynamodbstreams")
@@ -209,9 +209,19 @@ def test_emulator_the_stream_poller_reads_what_get_records_returns(local_stack):
         record["eventSourceARN"] = mapping.stream_arn
     poller = StreamPoller(local_stack.deployment, local_stack.runtime, lambda *_: None, {})
     poller._positions[(0, shard.id)] = str(newest - 2)
-    _, records = poller._read(0, mapping)
+    _, last, records = poller._read(0, mapping)
     assert [r["eventName"] for r in records] == ["INSERT", "MODIFY"]
     assert records == expected
+    assert last == expected[-1]["dynamodb"]["SequenceNumber"]
+    # Each read is a copy: a handler that changes its event changes nobody else's.
+    records[1]["dynamodb"]["NewImage"]["m"]["M"]["x"]["BOOL"] = False
+    records[0]["dynamodb"]["NewImage"]["tags"]["SS"].append("c")
+    _, _, again = poller._read(0, mapping)
+    assert again == expected
+    # A mapping's filters are applied to what it read: only what passes is copied and
+    # delivered, and the position is the last record read.
+    _, last, modified = poller._read(0, mapping, lambda record: record["eventName"] == "MODIFY")
+    assert modified == expected[1:] and last == expected[-1]["dynamodb"]["SequenceNumber"]
     ddb.delete_item(TableName=local_stack.table_name, Key=key)
 
 
@@ -765,3 +775,26 @@ def test_emulator_moto_answers_the_same_without_flask(local_stack, monkeypatch):
     monkeypatch.setattr(DirectDispatcher, "__call__", DomainDispatcherApplication.__call__)
     through_flask = answers()
     assert entered and through_flask == direct
+
+
+def test_local_api_keeps_a_clients_connection_open_between_requests(local_stack):
+    """The local API answers on one connection request after request (HTTP/1.1 keep-alive,
+    as API Gateway does): werkzeug's development server closed it after every answer, so
+    each request paid a connect and a new server thread."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    url = urlsplit(local_stack.url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        connection.request("GET", "/_local/clock")
+        first = connection.getresponse()
+        assert first.status == 200 and json.loads(first.read())["now"]
+        socket = connection.sock
+        assert socket is not None and not first.will_close
+        connection.request("POST", f"/{local_stack.deployment.stage}/practices/nobody/events", body=b"{}")
+        second = connection.getresponse()
+        assert second.status in (400, 401, 404) and second.read()
+        assert connection.sock is socket  # the same connection answered both
+    finally:
+        connection.close()
