@@ -163,12 +163,14 @@ def main() -> None:
             "emulator's rate for exactly its requests"
         )
         per_appointment, rate = week["lifetime_requests_per_appointment"], week["lifetime_requests_per_s"]
+        own_week = week["lifetime_sdk_requests_per_cpu_s"]
         big = 5000 * per_appointment
         print(
-            f"   the whole week: {per_appointment:.1f} requests per appointment at {rate:.0f}/s; "
-            f"a 5,000-appointment week is about {big:,.0f} requests: "
-            f"{big / rate / 60:.0f} min at this rate, at least {big / ceiling['requests_per_s'] / 60:.0f} min "
-            "at the emulator's own rate"
+            f"   the whole week: {per_appointment:.1f} requests per appointment at {rate:.0f}/s, "
+            f"{rate / own_week:.0%} of the emulator's rate for exactly its requests ({own_week:.0f}/s); "
+            f"a 5,000-appointment week is about {big:,.0f} requests: {big / rate / 60:.1f} min at this rate, "
+            f"at least {big / own_week / 60:.1f} min with no pipeline at all (the emulator answering exactly "
+            f"these requests), {big / ceiling['requests_per_s'] / 60:.1f} min for replayed requests like them"
         )
     finally:
         stack.stop()

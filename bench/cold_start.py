@@ -71,6 +71,17 @@ def measure(runs: int = 7) -> list[dict[str, object]]:
     rows.append(
         {"function": "(import boto3)", "source_ms": boto_source, "bytecode_ms": boto, "ratio_to_boto3": 1.0}
     )
+    # What `import boto3` is made of: botocore's session (boto3 adds its resource layer and
+    # s3transfer on top). Every handler needs botocore: pynamodb is built on it.
+    _, sdk = both("import botocore.session")
+    rows.append(
+        {
+            "function": "(import botocore.session)",
+            "source_ms": None,
+            "bytecode_ms": sdk,
+            "ratio_to_boto3": sdk / boto,
+        }
+    )
     # The floor any handler here starts from: the SDK pynamodb needs (botocore, without
     # boto3: aws_clients builds botocore's clients), pydantic and powertools' logger.
     _, floor = both("import botocore.session, pynamodb.models, pydantic, aws_lambda_powertools.logging")

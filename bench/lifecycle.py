@@ -271,6 +271,8 @@ def busy_week(stack: Any, practices: int, appointments: int, cancel_ratio: float
         "requests_per_appointment": sum(intake_calls.values()) / appointments,
         "lifetime_requests_per_appointment": total / appointments,
         "lifetime_requests_per_s": total / elapsed,
+        # The whole run's requests, timed where they ran (SDK and emulator CPU alone).
+        "lifetime_sdk_requests_per_cpu_s": total / SDK_CPU[0],
     }
 
 
