@@ -483,6 +483,31 @@ def run_demo() -> None:
             f"reads appointment.reschedule_requested ({request['days']}, {request['times']}, "
             f'"{request["note"]}") and moves Piotr to Tue 31 Mar 08:30',
         )
+        # D22: Emma asks Lumière for an earlier day for Tuesday's cleaning, then finds she
+        # can come after all: "Keep my booked time" confirms it and ends the request, and
+        # the reception hears so (it stops looking for another time).
+        control.advance_to(local("par-lumiere", 29, 9).astimezone(UTC))
+        _ok(browser.follow(link_of("par-lumiere", "p-207"), "change-time", days="earlier"))
+        note("par-lumiere", names[("par-lumiere", "emma")], "asks for another time for Tuesday: an earlier day")
+        control.advance_to(local("par-lumiere", 29, 20).astimezone(UTC))
+        kept = browser.follow(link_of("par-lumiere", "p-207"), "confirm")
+        _ok(kept)
+        note(
+            "par-lumiere",
+            names[("par-lumiere", "emma")],
+            f"can come after all: presses 'Keep my booked time' (HTTP {kept.status_code})",
+        )
+        (withdrawn,) = [
+            n["data"]
+            for n in pms["par-lumiere"].get("notices").json()["notices"]
+            if n["type"] == "appointment.reschedule_withdrawn"
+        ]
+        note(
+            "par-lumiere",
+            "practice API",
+            f"notices: appointment.reschedule_withdrawn for {withdrawn['appointment_id']} "
+            f"(because {withdrawn['because']}) beside appointment.confirmed: Tuesday stands",
+        )
         control.advance_to(END)
 
         every = control.outbox()

@@ -108,6 +108,9 @@ def test_r4_every_page_state_passes_axe_in_chromium_on_a_phone_and_a_desktop(sce
     _press(driver, "Send my request")
     assert "will contact you to agree a new time" in driver.page_source
     _check(driver, "appointment-change-asked")
+    _press(driver, "Keep my booked time")  # D22: after all, the booked time suits
+    assert "you are keeping this time" in driver.page_source
+    _check(driver, "appointment-kept-time")
     _press(driver, "Cancel appointment")
     _check(driver, "cancel-question")
     _press(driver, "Yes, cancel it")

@@ -135,6 +135,70 @@ def test_r4_b9_the_practices_move_ends_the_request_unless_the_patient_asked_afte
     assert [r["data"]["days"] for r in _requests(s)] == ["any", "earlier"]
 
 
+def _notices(s, kind: str) -> list[dict]:
+    return [n["data"] for n in s.pms.get("notices").json()["notices"] if n["type"] == f"appointment.{kind}"]
+
+
+def test_r4_keeping_the_booked_time_ends_the_request_and_tells_the_practice(scenario, control, browser):
+    """D22: a patient who asked for another time can keep the booked one after all: the
+    page's "Keep my booked time" confirms the appointment and ends the request, and the
+    practice is told both (so its reception does not go on looking for a time)."""
+    s = scenario(booking_url="")
+    s.patient("pat")
+    start = s.local(6)
+    s.book("a1", "pat", start)
+    assert browser.follow(s.link("a1"), "change-time", days="later").status_code == 200
+    page = browser.http.get(s.link("a1"), timeout=60)
+    assert "Keep my booked time" in page.text and ">Confirm<" not in page.text
+    kept = browser.follow(s.link("a1"), "confirm")
+    assert kept.status_code == 200 and "We told Harbour Dental you are keeping this time." in kept.text
+    assert "You asked Harbour Dental" not in kept.text and ASK in kept.text  # they may ask again
+    appointment = _appointment(s, "a1")
+    assert appointment["status"] == "confirmed" and appointment["reschedule_requested_at"] is None
+    assert _notices(s, "reschedule_withdrawn") == [
+        {
+            "appointment_id": "a1",
+            "patient_id": "pat",
+            "start": start.isoformat(),
+            "by": "patient",
+            "via": "patient link",
+            "because": "confirmed",
+        }
+    ]
+    assert [n["via"] for n in _notices(s, "confirmed")] == ["patient link"]
+    # A page left open in another tab confirms again: nothing more for the practice.
+    assert browser.post(s.token("a1"), "confirm").status_code == 200
+    assert len(_notices(s, "reschedule_withdrawn")) == 1 and len(_notices(s, "confirmed")) == 1
+    totals = s.pms.get("statistics", **{"from": "2000-01-01", "to": "2100-01-01"}).json()["totals"]
+    assert totals["confirmations"] == 1
+
+
+def test_r4_t1_an_answer_ends_the_request_of_a_patient_who_had_confirmed(scenario, control, browser):
+    """A patient who had confirmed, then asked for another time, texts 1 (T1): they keep
+    the time; the appointment was confirmed already, so only the request's end is news
+    (no second confirmation, counted once). Cancelling ends a request too."""
+    s = scenario(booking_url="")
+    s.patient("pat")
+    s.book("a1", "pat", s.local(6))  # its confirmation goes by SMS: the text answers it
+    assert browser.follow(s.link("a1"), "confirm").status_code == 200
+    assert browser.follow(s.link("a1"), "change-time").status_code == 200
+    control.text("+48601234567", "1")
+    appointment = _appointment(s, "a1")
+    assert appointment["status"] == "confirmed" and appointment["reschedule_requested_at"] is None
+    assert [(n["because"], n["via"]) for n in _notices(s, "reschedule_withdrawn")] == [("confirmed", "sms reply")]
+    assert len(_notices(s, "confirmed")) == 1
+    totals = s.pms.get("statistics", **{"from": "2000-01-01", "to": "2100-01-01"}).json()["totals"]
+    assert totals["confirmations"] == 1
+
+    s.book("a2", "pat", s.local(7))
+    assert browser.follow(s.link("a2"), "change-time").status_code == 200
+    assert browser.follow(s.link("a2"), "cancel").status_code == 200
+    assert _appointment(s, "a2")["reschedule_requested_at"] is None
+    assert [n["because"] for n in _notices(s, "reschedule_withdrawn") if n["appointment_id"] == "a2"] == [
+        "cancelled"
+    ]
+
+
 def test_r4_a_bad_form_names_the_field_in_the_patients_language_and_writes_nothing(scenario, control, browser):
     s = scenario(booking_url="", locale="pl")
     s.patient("pat")

@@ -96,6 +96,8 @@ def appointment_page(
         root=root,
         token=view.token,
         can_confirm=view.can_confirm,
+        # D22: asking for another time, confirming keeps the booked time and ends the request.
+        keep_time=view.asking_for_another_time,
         can_cancel=view.can_cancel,
         can_reschedule=view.can_act and bool(settings.booking_url),
         # R4 (D22): ask the practice for another time, once; then what was asked, when.

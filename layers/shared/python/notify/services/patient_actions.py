@@ -12,7 +12,8 @@ from ..dal import conversations, keys, read_cache
 from ..dal import practices as practice_store
 from ..dal.callbacks import callback_item
 from ..dal.errors import ConflictError, ExpiredLinkError, NotFoundError, PracticeClosedError
-from ..domain.appointment_changes import StatusChange, apply_changes
+from ..dal.models import NotifyItem
+from ..domain.appointment_changes import Change, RescheduleRequestChange, StatusChange, apply_changes
 from ..domain.contact_validation import normalise_mobile
 from ..domain.event_order import ChangeStamp
 from ..domain.model import Actor, Appointment, AppointmentStatus, PracticeSettings
@@ -43,7 +44,14 @@ class AppointmentView:
 
     @property
     def can_confirm(self) -> bool:
-        return self.can_act and self.appointment.status is AppointmentStatus.BOOKED
+        """Booked, or asking for another time (D22: confirming keeps the booked time)."""
+        return self.can_act and (
+            self.appointment.status is AppointmentStatus.BOOKED or self.asking_for_another_time
+        )
+
+    @property
+    def asking_for_another_time(self) -> bool:
+        return self.appointment.reschedule_requested_at is not None
 
     @property
     def can_cancel(self) -> bool:
@@ -113,42 +121,61 @@ def act_on(view: AppointmentView, action: PatientAction, now: datetime, via: str
     page, an SMS answer): the same checks, notice, counters and planning."""
     appointment = view.appointment
     target = AppointmentStatus.CONFIRMED if action is PatientAction.CONFIRM else AppointmentStatus.CANCELLED
-    if appointment.status is target:
+    # D22: the patient's own answer ends their request for another time, and says so.
+    withdrawing = view.asking_for_another_time
+    if appointment.status is target and not withdrawing:
         return view
     allowed = view.can_cancel if action is PatientAction.CANCEL else view.can_confirm or view.can_act
     if not allowed:
         raise ActionNotAllowedError(f"appointment is {appointment.status.value}, starts {appointment.start}")
     # The patient's action is a real-world change now: a practice event about an earlier
     # moment no longer overrides it (B9).
-    changed = apply_changes(
-        appointment,
-        (StatusChange(target, Actor.PATIENT if target is AppointmentStatus.CANCELLED else None),),
-        ChangeStamp(now),
-        now,
-    ).appointment
+    changes: tuple[Change, ...] = (
+        StatusChange(target, Actor.PATIENT if target is AppointmentStatus.CANCELLED else None),
+    )
+    if withdrawing:
+        changes += (RescheduleRequestChange(None),)
+    changed = apply_changes(appointment, changes, ChangeStamp(now), now).appointment
+    about = {"appointment_id": appointment.appointment_id, "patient_id": appointment.patient_id}
     for _ in range(3):
         current, revision = appointment_store.get_appointment(appointment.practice_id, appointment.appointment_id)
-        if current.version != appointment.version or not current.is_active:
+        if (
+            current.version != appointment.version
+            or not current.is_active
+            or current.reschedule_requested_at != appointment.reschedule_requested_at
+        ):
             raise ActionNotAllowedError("appointment changed, reload the page")
-        notice = callback_item(
-            appointment.practice_id,
-            f"appointment.{target.value}",
-            {
-                "appointment_id": appointment.appointment_id,
-                "patient_id": appointment.patient_id,
-                "by": "patient",
-                "via": via,
-            },
-            now,
-        )
+        notices: list[NotifyItem] = []
+        if appointment.status is not target:
+            notices.append(
+                callback_item(
+                    appointment.practice_id,
+                    f"appointment.{target.value}",
+                    {**about, "by": "patient", "via": via},
+                    now,
+                )
+            )
+        if withdrawing:  # what the request asked about, and what ended it
+            start, because = appointment.start.isoformat(), target.value
+            notices.append(
+                callback_item(
+                    appointment.practice_id,
+                    "appointment.reschedule_withdrawn",
+                    {**about, "start": start, "by": "patient", "via": via, "because": because},
+                    now,
+                )
+            )
         try:
-            appointment_store.write_appointment(changed, revision, now, also=[notice])
+            appointment_store.write_appointment(changed, revision, now, also=notices)
             break
         except ConflictError:
             continue
     else:
         raise ActionNotAllowedError("appointment is being changed, try again")
     metrics.add_metric(name=f"PatientAction_{action.value}", unit="Count", value=1)
+    if appointment.status is target:  # already confirmed: only the request ended
+        logger.info("reschedule request withdrawn", appointment_id=appointment.appointment_id)
+        return replace(view, appointment=changed)
     if action is PatientAction.CONFIRM:
         outcomes.confirmed(appointment.practice_id, appointment.calendar_id, view.settings.timezone, now, via)
     else:

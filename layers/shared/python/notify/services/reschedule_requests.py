@@ -4,7 +4,9 @@ callback and API) and moves the appointment with `appointment.rescheduled` as al
 
 The appointment stays as it is until then: its reminders still go, but an unanswered
 reminder's SMS does not (the patient answered, C1). Asking twice tells the practice once;
-a move of the appointment ends the request, unless the patient asked after it (B9).
+a move of the appointment ends the request, unless the patient asked after it (B9), and
+so does the patient's own confirmation ("Keep my booked time") or cancellation, which
+tells the practice (`appointment.reschedule_withdrawn`, patient_actions.act_on).
 What the patient writes goes to the practice only: it is kept in the notice (7 days, P1
 erases it), never on the appointment, never in a log.
 """

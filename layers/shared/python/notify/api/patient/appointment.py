@@ -15,7 +15,7 @@ from ...pages import appointment_page, cancel_page, change_time_page
 from ...request_guard import error_body
 from ...services.asap import can_ask, set_asap
 from ...services.errors import ActionNotAllowedError, FormProblemError
-from ...services.patient_actions import AppointmentView, PatientAction, act, open_link, set_sms, sms_stopped
+from ...services.patient_actions import AppointmentView, PatientAction, act_on, open_link, set_sms, sms_stopped
 from ...services.reschedule_requests import RescheduleRequest, can_request, request_reschedule
 from .pages import Token, absolute, html, json, redirect, root, wants_json
 
@@ -149,10 +149,15 @@ def cancel(token: Token) -> Response[Any]:
 
 
 def _act(token: str, action: PatientAction) -> Response[Any]:
+    now = utcnow()
     try:
-        view = act(token, action, utcnow(), via="app" if wants_json(router) else "patient link")
+        before = open_link(token, now)
+        view = act_on(before, action, now, via="app" if wants_json(router) else "patient link")
     except ActionNotAllowedError:
-        return html(409, _page(open_link(token, utcnow()), "not_allowed"))
+        return html(409, _page(open_link(token, now), "not_allowed"))
     if wants_json(router):
         return json(200, {"status": view.appointment.status.value})
-    return html(200, _page(view, "confirmed" if action is PatientAction.CONFIRM else "cancelled"))
+    if action is PatientAction.CANCEL:
+        return html(200, _page(view, "cancelled"))
+    # D22: confirming while asking for another time keeps the booked time.
+    return html(200, _page(view, "kept_time" if before.asking_for_another_time else "confirmed"))
