@@ -106,6 +106,14 @@ def main() -> None:
                 )
             )
             print("      the minimum: " + ", ".join(f"{step} {n}" for step, n in MINIMUM_STEPS[name].items()))
+            later = result["later_rules"]
+            if later:
+                rest = total - sum(later.values())
+                print(
+                    f"      for rules specified after the minimum was counted: {sum(later.values())} ("
+                    + ", ".join(f"{rule} {n}" for rule, n in sorted(later.items(), key=lambda kv: -kv[1]))
+                    + f"); the other {rest} requests are x{rest / MINIMUM[name]:.2f} of the minimum"
+                )
             sms = 1 if "escalate" in name else 0
             pushes = calls.get("sns.Publish", 0) - sms
             lines = costs.cost_per_1000(
