@@ -111,14 +111,10 @@ def view_of(practice_id: str, appointment_id: str, token: str, now: datetime) ->
     return view_for(token, appointment, now)
 
 
-def act(token: str, action: PatientAction, now: datetime, via: str = "patient link") -> AppointmentView:
-    """Apply the patient's action; repeating a done action is harmless (idempotent)."""
-    return act_on(open_link(token, now), action, now, via=via)
-
-
 def act_on(view: AppointmentView, action: PatientAction, now: datetime, via: str) -> AppointmentView:
     """The action on the appointment of `view`, wherever the patient took it (the link
-    page, an SMS answer): the same checks, notice, counters and planning."""
+    page, an SMS answer, the day's group page): the same checks, notice, counters and
+    planning; repeating a done action is harmless (idempotent)."""
     appointment = view.appointment
     target = AppointmentStatus.CONFIRMED if action is PatientAction.CONFIRM else AppointmentStatus.CANCELLED
     # D22: the patient's own answer ends their request for another time, and says so.
